@@ -1,0 +1,131 @@
+"""The app factory every service builds on: one place for what all of them must do alike.
+
+Problem responses, request ids, metrics, JSON logs, ``/healthz`` (the process is up), ``/readyz``
+(its database answers), ``/metrics``, the events inbox and the outbox dispatcher.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import Table, text
+
+from mamori_common.clock import Clock, SystemClock
+from mamori_common.db import Database
+from mamori_common.events import BackoffPolicy, EventHandler, Outbox, OutboxDispatcher, inbox_router
+from mamori_common.migrations import upgrade
+from mamori_common.observability import Metrics, RequestContextMiddleware, configure_logging, metrics_endpoint
+from mamori_common.problems import PROBLEM_RESPONSES, Problem, install_problem_handlers
+from mamori_common.settings import ServiceSettings
+
+
+@dataclass
+class ServiceSpec:
+    """What distinguishes one service from another when its app is built."""
+
+    name: str
+    title: str
+    description: str
+    migrations_dir: Path
+    outbox_table: Table
+    inbox_table: Table
+    routers: Sequence[APIRouter] = ()
+    event_routes: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    event_handlers: Mapping[str, EventHandler] = field(default_factory=dict)
+    on_startup: Sequence[Callable[[FastAPI], Any]] = ()
+
+
+def health_router() -> APIRouter:
+    router = APIRouter(include_in_schema=False)
+
+    @router.get("/healthz")
+    def healthz(request: Request) -> dict[str, str]:
+        return {"status": "ok", "service": request.app.state.service_name}
+
+    @router.get("/readyz")
+    def readyz(request: Request) -> JSONResponse:
+        database: Database = request.app.state.db
+        try:
+            with database.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except Exception as exc:
+            raise Problem(503, "database_unavailable", f"The database does not answer: {type(exc).__name__}") from exc
+        return JSONResponse({"status": "ready", "service": request.app.state.service_name, "database": "ok"})
+
+    router.add_api_route("/metrics", metrics_endpoint, methods=["GET"])
+    return router
+
+
+def create_service_app(
+    spec: ServiceSpec,
+    settings: ServiceSettings,
+    *,
+    migrate: bool = False,
+    clock: Clock | None = None,
+    run_dispatcher: bool = True,
+    backoff: BackoffPolicy | None = None,
+) -> FastAPI:
+    """Build a service's app. ``migrate`` applies its migrations first (tests, single-node runs)."""
+    database_url = settings.resolved_database_url()
+    if migrate:
+        upgrade(spec.migrations_dir, database_url)
+    database = Database(database_url)
+    outbox = Outbox(spec.name, spec.outbox_table, spec.event_routes)
+    secret = settings.resolved_service_secret()
+    dispatcher = OutboxDispatcher(
+        database=database,
+        outbox=outbox,
+        secret=secret,
+        subscriber_url=settings.service_url,
+        poll_interval=settings.outbox_poll_interval,
+        backoff=backoff or BackoffPolicy(),
+    )
+    outbox.on_commit(dispatcher.wake)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(spec.name, settings.log_level)
+        for hook in spec.on_startup:
+            hook(app)
+        task = asyncio.create_task(dispatcher.run_forever()) if run_dispatcher and spec.event_routes else None
+        try:
+            yield
+        finally:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            database.dispose()
+
+    app = FastAPI(
+        title=spec.title,
+        description=spec.description,
+        version="0.1.0",
+        lifespan=lifespan,
+        responses=PROBLEM_RESPONSES,
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    metrics = Metrics(spec.name)
+    app.state.service_name = spec.name
+    app.state.settings = settings
+    app.state.db = database
+    app.state.outbox = outbox
+    app.state.dispatcher = dispatcher
+    app.state.service_secret = secret
+    app.state.metrics = metrics
+    app.state.clock = clock or SystemClock()
+    install_problem_handlers(app)
+    app.add_middleware(RequestContextMiddleware, metrics=metrics)
+    app.include_router(health_router())
+    app.include_router(inbox_router(spec.inbox_table, spec.event_handlers))
+    for router in spec.routers:
+        app.include_router(router)
+    return app

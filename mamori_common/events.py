@@ -1,0 +1,339 @@
+"""Events between services: a transactional outbox, HTTP delivery, an idempotent inbox.
+
+A producer writes its events into its own ``outbox`` table in the same transaction as the change
+they describe, one row per subscriber, so a rolled-back change never sends an event and a
+committed one is never forgotten. A dispatcher running inside every replica claims due rows with
+a lease (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, one atomic statement on SQLite), posts them to
+the subscriber's ``/internal/events`` with a service token, and marks them delivered, or
+schedules a retry with capped exponential backoff. The consumer records each applied event id in
+its ``inbox`` in the same transaction as the effect, so a redelivery changes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import anyio
+import httpx
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
+from sqlalchemy import event as sa_event
+from sqlalchemy import (
+    JSON,
+    Column,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from mamori_common.db import Database, SessionDep, UTCDateTime, utcnow
+from mamori_common.observability import outgoing_headers
+from mamori_common.problems import Problem
+from mamori_common.service_auth import ServiceCaller, mint_service_token
+
+logger = logging.getLogger("mamori.events")
+
+
+def event_tables(metadata: MetaData) -> tuple[Table, Table]:
+    """The ``outbox`` and ``inbox`` tables, added to a service's own metadata."""
+    outbox = Table(
+        "outbox",
+        metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("event_id", String(32), nullable=False),
+        Column("event_type", String(64), nullable=False),
+        Column("subscriber", String(32), nullable=False),
+        Column("payload", JSON, nullable=False),
+        Column("occurred_at", UTCDateTime, nullable=False),
+        Column("available_at", UTCDateTime, nullable=False),
+        Column("attempts", Integer, nullable=False, default=0),
+        Column("claimed_until", UTCDateTime, nullable=True),
+        Column("claim_token", String(32), nullable=True),
+        Column("delivered_at", UTCDateTime, nullable=True),
+        Column("last_error", Text, nullable=True),
+        Index("ix_outbox_due", "delivered_at", "available_at"),
+        Index("ix_outbox_event", "event_id", "subscriber", unique=True),
+    )
+    inbox = Table(
+        "inbox",
+        metadata,
+        Column("event_id", String(32), primary_key=True),
+        Column("source", String(32), nullable=False),
+        Column("event_type", String(64), nullable=False),
+        Column("payload", JSON, nullable=False),
+        Column("occurred_at", UTCDateTime, nullable=False),
+        Column("received_at", UTCDateTime, nullable=False),
+        Column("handled", Integer, nullable=False, default=0),
+    )
+    return outbox, inbox
+
+
+class EventEnvelope(BaseModel):
+    """What travels over the wire."""
+
+    id: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
+    type: str = Field(min_length=1, max_length=64)
+    source: str = Field(min_length=1, max_length=32)
+    occurred_at: datetime
+    payload: dict[str, Any]
+
+
+EventHandler = Callable[[Session, EventEnvelope], None]
+
+
+class Outbox:
+    """A service's publishing side: which subscribers each event type goes to."""
+
+    def __init__(self, service: str, table: Table, routes: Mapping[str, Sequence[str]]) -> None:
+        self.service = service
+        self.table = table
+        self.routes = routes
+        self._listeners: list[Callable[[], None]] = []
+
+    def on_commit(self, listener: Callable[[], None]) -> None:
+        self._listeners.append(listener)
+
+    def publish(self, session: Session, event_type: str, payload: dict[str, Any], *, event_id: str | None = None) -> str:
+        """Queue an event in the caller's transaction; it leaves only if that transaction commits."""
+        subscribers = self.routes.get(event_type)
+        if not subscribers:
+            raise ValueError(f"{self.service} has no subscribers for event type {event_type!r}")
+        event_id = event_id or uuid.uuid4().hex
+        now = utcnow()
+        session.execute(
+            insert(self.table),
+            [
+                {
+                    "event_id": event_id,
+                    "event_type": event_type,
+                    "subscriber": subscriber,
+                    "payload": payload,
+                    "occurred_at": now,
+                    "available_at": now,
+                    "attempts": 0,
+                }
+                for subscriber in subscribers
+            ],
+        )
+        if self._listeners:
+            sa_event.listen(session, "after_commit", self._notify_listeners, once=True)
+        return event_id
+
+    def _notify_listeners(self, _session: Session) -> None:
+        for listener in self._listeners:
+            listener()
+
+
+@dataclass
+class BackoffPolicy:
+    """How long a failed delivery waits before the next try: doubling, capped, jittered."""
+
+    base_seconds: float = 0.5
+    max_seconds: float = 60.0
+
+    def delay(self, attempts: int) -> float:
+        raw = min(self.max_seconds, self.base_seconds * (2 ** max(0, attempts - 1)))
+        return raw * random.uniform(0.5, 1.0)
+
+
+@dataclass
+class _Claimed:
+    id: int
+    event_id: str
+    event_type: str
+    subscriber: str
+    payload: dict[str, Any]
+    occurred_at: datetime
+    attempts: int
+
+
+@dataclass
+class OutboxDispatcher:
+    """Delivers a service's outbox; safe to run in every replica at once."""
+
+    database: Database
+    outbox: Outbox
+    secret: str
+    subscriber_url: Callable[[str], str]
+    poll_interval: float = 0.5
+    batch_size: int = 50
+    lease_seconds: float = 30.0
+    backoff: BackoffPolicy = field(default_factory=BackoffPolicy)
+    timeout_seconds: float = 5.0
+    client: httpx.AsyncClient | None = None
+    _wake: asyncio.Event | None = None
+    _loop: asyncio.AbstractEventLoop | None = None
+
+    def wake(self) -> None:
+        """Called after a commit that queued events (from any thread): deliver now, not at the next poll."""
+        if self._loop is not None and self._wake is not None:
+            self._loop.call_soon_threadsafe(self._wake.set)
+
+    async def run_forever(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        owns_client = self.client is None
+        client = self.client or httpx.AsyncClient(timeout=self.timeout_seconds)
+        try:
+            while True:
+                try:
+                    handled = await self.dispatch_once(client)
+                except Exception:  # the database may be briefly unreachable; keep going
+                    logger.exception("outbox dispatch failed")
+                    handled = 0
+                if handled == 0:
+                    try:
+                        await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
+                    except TimeoutError:
+                        pass
+                    self._wake.clear()
+        finally:
+            if owns_client:
+                await client.aclose()
+
+    async def dispatch_once(self, client: httpx.AsyncClient) -> int:
+        claim_token = uuid.uuid4().hex
+        claimed = await anyio.to_thread.run_sync(self._claim, claim_token)
+        if not claimed:
+            return 0
+        outcomes = await asyncio.gather(*(self._deliver(client, item) for item in claimed))
+        await anyio.to_thread.run_sync(self._record, claim_token, list(zip(claimed, outcomes)))
+        return len(claimed)
+
+    def _claim(self, claim_token: str) -> list[_Claimed]:
+        table = self.outbox.table
+        now = utcnow()
+        due = (
+            table.c.delivered_at.is_(None),
+            table.c.available_at <= now,
+            (table.c.claimed_until.is_(None)) | (table.c.claimed_until < now),
+        )
+        candidates = (
+            select(table.c.id)
+            .where(*due)
+            .order_by(table.c.id)
+            .limit(self.batch_size)
+            .with_for_update(skip_locked=True)
+        )
+        statement = (
+            update(table)
+            .where(table.c.id.in_(candidates), *due)
+            .values(claimed_until=now + timedelta(seconds=self.lease_seconds), claim_token=claim_token)
+            .returning(
+                table.c.id,
+                table.c.event_id,
+                table.c.event_type,
+                table.c.subscriber,
+                table.c.payload,
+                table.c.occurred_at,
+                table.c.attempts,
+            )
+        )
+        with self.database.session() as session, session.begin():
+            rows = session.execute(statement).all()
+        return sorted((_Claimed(*row) for row in rows), key=lambda item: item.id)
+
+    async def _deliver(self, client: httpx.AsyncClient, item: _Claimed) -> str | None:
+        """None when the subscriber took the event, else why it did not."""
+        envelope = {
+            "id": item.event_id,
+            "type": item.event_type,
+            "source": self.outbox.service,
+            "occurred_at": item.occurred_at.isoformat(),
+            "payload": item.payload,
+        }
+        token = mint_service_token(self.secret, self.outbox.service, item.subscriber)
+        try:
+            response = await client.post(
+                f"{self.subscriber_url(item.subscriber)}/internal/events",
+                json=envelope,
+                headers=outgoing_headers({"authorization": f"Bearer {token}"}),
+                timeout=self.timeout_seconds,
+            )
+        except httpx.HTTPError as exc:
+            return f"{type(exc).__name__}: {exc}"[:500]
+        if 200 <= response.status_code < 300:
+            return None
+        return f"HTTP {response.status_code}: {response.text[:400]}"
+
+    def _record(self, claim_token: str, outcomes: list[tuple[_Claimed, str | None]]) -> None:
+        table = self.outbox.table
+        now = utcnow()
+        with self.database.session() as session, session.begin():
+            for item, error in outcomes:
+                mine = (table.c.id == item.id) & (table.c.claim_token == claim_token)
+                if error is None:
+                    values: dict[str, Any] = {"delivered_at": now, "claimed_until": None, "last_error": None}
+                else:
+                    attempts = item.attempts + 1
+                    values = {
+                        "attempts": attempts,
+                        "available_at": now + timedelta(seconds=self.backoff.delay(attempts)),
+                        "claimed_until": None,
+                        "last_error": error,
+                    }
+                    logger.warning(
+                        "event delivery failed",
+                        extra={"event_id": item.event_id, "subscriber": item.subscriber, "error": error},
+                    )
+                session.execute(update(table).where(mine).values(**values))
+
+
+class DeliveryResult(BaseModel):
+    status: str
+    event_id: str
+
+
+def inbox_router(inbox: Table, handlers: Mapping[str, EventHandler]) -> APIRouter:
+    """The ``/internal/events`` route a service receives events on."""
+    router = APIRouter(include_in_schema=False)
+
+    @router.post("/internal/events", response_model=DeliveryResult)
+    def receive_event(envelope: EventEnvelope, caller: ServiceCaller, session: SessionDep, request: Request) -> DeliveryResult:
+        if caller != envelope.source:
+            raise Problem(403, "wrong_event_source", "A service may only deliver its own events.")
+        already = session.execute(select(inbox.c.event_id).where(inbox.c.event_id == envelope.id)).first()
+        if already:
+            return DeliveryResult(status="duplicate", event_id=envelope.id)
+        handler = handlers.get(envelope.type)
+        try:
+            session.execute(
+                insert(inbox).values(
+                    event_id=envelope.id,
+                    source=envelope.source,
+                    event_type=envelope.type,
+                    payload=envelope.payload,
+                    occurred_at=envelope.occurred_at,
+                    received_at=utcnow(),
+                    handled=1 if handler else 0,
+                )
+            )
+            if handler is not None:
+                handler(session, envelope)
+            session.commit()
+        except IntegrityError:
+            session.rollback()
+            if session.execute(select(inbox.c.event_id).where(inbox.c.event_id == envelope.id)).first():
+                return DeliveryResult(status="duplicate", event_id=envelope.id)
+            raise
+        after_apply = getattr(request.app.state, "after_event_applied", None)
+        if after_apply is not None:
+            after_apply()
+        return DeliveryResult(status="applied" if handler else "recorded", event_id=envelope.id)
+
+    return router

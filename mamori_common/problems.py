@@ -1,0 +1,158 @@
+"""RFC 9457 problem details for every error a Mamori process returns.
+
+Each problem carries a stable ``code`` that clients branch on; ``title`` and ``detail`` are for
+people. Validation errors, unknown paths, wrong methods and unexpected exceptions all come out in
+this one shape, so a client never has to parse an HTML error page or a bare string.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+logger = logging.getLogger("mamori.problems")
+
+_STATUS_CODES = {
+    400: ("bad_request", "Bad request"),
+    401: ("unauthenticated", "Authentication required"),
+    403: ("forbidden", "Forbidden"),
+    404: ("not_found", "Not found"),
+    405: ("method_not_allowed", "Method not allowed"),
+    406: ("not_acceptable", "Not acceptable"),
+    409: ("conflict", "Conflict"),
+    413: ("payload_too_large", "Payload too large"),
+    415: ("unsupported_media_type", "Unsupported media type"),
+    422: ("validation_error", "Invalid request"),
+    429: ("rate_limited", "Too many requests"),
+    500: ("internal_error", "Internal error"),
+    502: ("bad_gateway", "Upstream service unavailable"),
+    503: ("unavailable", "Service unavailable"),
+    504: ("gateway_timeout", "Upstream service timed out"),
+}
+
+
+class Problem(Exception):
+    """Raise anywhere in a request to answer with a problem document."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        detail: str | None = None,
+        *,
+        title: str | None = None,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
+        super().__init__(detail or code)
+        self.status = status
+        self.code = code
+        self.title = title or _STATUS_CODES.get(status, (code, code.replace("_", " ").capitalize()))[1]
+        self.detail = detail
+        self.headers = headers or {}
+        self.extra = extra
+
+    def body(self, instance: str | None = None) -> dict[str, Any]:
+        document: dict[str, Any] = {
+            "type": f"https://mamori.example/problems/{self.code}",
+            "title": self.title,
+            "status": self.status,
+            "code": self.code,
+        }
+        if self.detail:
+            document["detail"] = self.detail
+        if instance:
+            document["instance"] = instance
+        document.update(self.extra)
+        return document
+
+
+def problem_response(problem: Problem, instance: str | None = None) -> JSONResponse:
+    return JSONResponse(
+        problem.body(instance),
+        status_code=problem.status,
+        headers=problem.headers,
+        media_type=PROBLEM_MEDIA_TYPE,
+    )
+
+
+def problem_for_status(status: int, detail: str | None = None, **extra: Any) -> Problem:
+    code, _ = _STATUS_CODES.get(status, ("error", "Error"))
+    return Problem(status, code, detail, **extra)
+
+
+def _validation_problem(exc: RequestValidationError) -> Problem:
+    errors = []
+    malformed = False
+    for error in exc.errors():
+        if error.get("type") == "json_invalid":
+            malformed = True
+        errors.append(
+            {
+                "location": [str(part) for part in error.get("loc", ())],
+                "message": error.get("msg", ""),
+                "type": error.get("type", ""),
+            }
+        )
+    if malformed:
+        return Problem(400, "malformed_body", "The request body is not valid JSON.", errors=errors)
+    return Problem(422, "validation_error", "Some fields are missing or invalid.", errors=errors)
+
+
+async def _handle_problem(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, Problem)
+    return problem_response(exc, request.url.path)
+
+
+async def _handle_http_exception(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    detail = exc.detail if isinstance(exc.detail, str) else None
+    problem = problem_for_status(exc.status_code, detail)
+    problem.headers = dict(exc.headers or {})
+    return problem_response(problem, request.url.path)
+
+
+async def _handle_validation(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    return problem_response(_validation_problem(exc), request.url.path)
+
+
+async def _handle_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    logger.exception("unhandled error", extra={"path": request.url.path})
+    return problem_response(problem_for_status(500, "An unexpected error occurred."), request.url.path)
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(Problem, _handle_problem)
+    app.add_exception_handler(StarletteHTTPException, _handle_http_exception)
+    app.add_exception_handler(RequestValidationError, _handle_validation)
+    app.add_exception_handler(Exception, _handle_unexpected)
+
+
+class ProblemDocument(BaseModel):
+    """The problem shape, for the OpenAPI documents."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    title: str
+    status: int
+    code: str
+    detail: str | None = None
+    instance: str | None = None
+
+
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    "4XX": {
+        "model": ProblemDocument,
+        "description": "Problem details (RFC 9457) with a stable `code`.",
+        "content": {PROBLEM_MEDIA_TYPE: {}},
+    }
+}

@@ -1,0 +1,96 @@
+"""Settings every process reads, with the ``MAMORI_`` prefix (pydantic-settings).
+
+A service adds its own fields by subclassing :class:`CommonSettings`. The database URL of a
+service is ``MAMORI_<SERVICE>_DATABASE_URL``; when unset, it is a SQLite file under the data dir,
+which is what the embedded default (``make run``) uses.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import secrets
+from pathlib import Path
+from typing import Annotated, ClassVar
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+SERVICE_NAMES = ("auth", "verification", "orders", "portal")
+
+
+def _split_csv(value: object) -> object:
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+class CommonSettings(BaseSettings):
+    """What every process needs to know about the deployment it runs in."""
+
+    model_config = SettingsConfigDict(env_prefix="MAMORI_", extra="ignore")
+
+    data_dir: Path = Path("var")
+    log_level: str = "INFO"
+    #: Signs service-to-service tokens. Embedded default: a random key kept under the data dir.
+    service_secret: str | None = None
+    #: Addresses whose ``X-Forwarded-For`` is believed (the gateway, a load balancer).
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["127.0.0.1/32", "::1/128"]
+    )
+    auth_url: str = "http://127.0.0.1:8001"
+    verification_url: str = "http://127.0.0.1:8002"
+    orders_url: str = "http://127.0.0.1:8003"
+    portal_url: str = "http://127.0.0.1:8004"
+    redis_url: str | None = None
+    smtp_url: str | None = None
+    #: How often an idle outbox dispatcher looks for due events, in seconds.
+    outbox_poll_interval: float = 0.5
+
+    _validate_proxies = field_validator("trusted_proxies", mode="before")(_split_csv)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_networks(cls, value: list[str]) -> list[str]:
+        for item in value:
+            ipaddress.ip_network(item, strict=False)
+        return value
+
+    def service_url(self, service: str) -> str:
+        return str(getattr(self, f"{service}_url")).rstrip("/")
+
+    def resolved_service_secret(self) -> str:
+        """The configured secret, or one generated once and shared through the data dir."""
+        if self.service_secret:
+            return self.service_secret
+        return read_or_create_secret(self.data_dir / "secrets" / "service.key")
+
+
+class ServiceSettings(CommonSettings):
+    """Settings of a service that owns a database."""
+
+    service_name: ClassVar[str]
+    database_url: str | None = None
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{(self.data_dir / f'{self.service_name}.db').resolve()}"
+
+
+def read_or_create_secret(path: Path, nbytes: int = 32) -> str:
+    """Return the secret stored at ``path``, creating it (mode 0600) on first use."""
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    candidate = secrets.token_urlsafe(nbytes)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process won the race: use its secret
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(candidate)
+    return candidate
