@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,7 @@ from mamori_common.events import BackoffPolicy, EventHandler, Outbox, OutboxDisp
 from mamori_common.migrations import upgrade
 from mamori_common.observability import Metrics, RequestContextMiddleware, configure_logging, metrics_endpoint
 from mamori_common.problems import PROBLEM_RESPONSES, Problem, install_problem_handlers
-from mamori_common.settings import ServiceSettings
+from mamori_common.settings import CommonSettings, ServiceSettings
 
 
 @dataclass
@@ -39,15 +39,12 @@ class ServiceSpec:
     routers: Sequence[APIRouter] = ()
     event_routes: Mapping[str, Sequence[str]] = field(default_factory=dict)
     event_handlers: Mapping[str, EventHandler] = field(default_factory=dict)
-    on_startup: Sequence[Callable[[FastAPI], Any]] = ()
+    #: Long-running jobs started with the app and cancelled when it stops (e.g. a mail sender).
+    background_jobs: Sequence[Callable[[FastAPI], Coroutine[Any, Any, None]]] = ()
 
 
-def health_router() -> APIRouter:
+def _readiness_router() -> APIRouter:
     router = APIRouter(include_in_schema=False)
-
-    @router.get("/healthz")
-    def healthz(request: Request) -> dict[str, str]:
-        return {"status": "ok", "service": request.app.state.service_name}
 
     @router.get("/readyz")
     def readyz(request: Request) -> JSONResponse:
@@ -59,8 +56,39 @@ def health_router() -> APIRouter:
             raise Problem(503, "database_unavailable", f"The database does not answer: {type(exc).__name__}") from exc
         return JSONResponse({"status": "ready", "service": request.app.state.service_name, "database": "ok"})
 
-    router.add_api_route("/metrics", metrics_endpoint, methods=["GET"])
     return router
+
+
+def create_base_app(
+    name: str,
+    title: str,
+    description: str,
+    settings: CommonSettings,
+    lifespan: Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]] | None = None,
+) -> FastAPI:
+    """A FastAPI app with problem responses, request ids, metrics, ``/healthz`` and ``/metrics``."""
+    app = FastAPI(
+        title=title,
+        description=description,
+        version="0.1.0",
+        lifespan=lifespan,
+        responses=PROBLEM_RESPONSES,
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    metrics = Metrics(name)
+    app.state.service_name = name
+    app.state.settings = settings
+    app.state.metrics = metrics
+    install_problem_handlers(app)
+    app.add_middleware(RequestContextMiddleware, metrics=metrics)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok", "service": name}
+
+    app.add_api_route("/metrics", metrics_endpoint, methods=["GET"], include_in_schema=False)
+    return app
 
 
 def create_service_app(
@@ -69,7 +97,7 @@ def create_service_app(
     *,
     migrate: bool = False,
     clock: Clock | None = None,
-    run_dispatcher: bool = True,
+    run_background: bool = True,
     backoff: BackoffPolicy | None = None,
 ) -> FastAPI:
     """Build a service's app. ``migrate`` applies its migrations first (tests, single-node runs)."""
@@ -92,39 +120,27 @@ def create_service_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(spec.name, settings.log_level)
-        for hook in spec.on_startup:
-            hook(app)
-        task = asyncio.create_task(dispatcher.run_forever()) if run_dispatcher and spec.event_routes else None
+        jobs = [job(app) for job in spec.background_jobs if run_background]
+        if run_background and spec.event_routes:
+            jobs.append(dispatcher.run_forever())
+        tasks = [asyncio.create_task(job) for job in jobs]
         try:
             yield
         finally:
-            if task is not None:
+            for task in tasks:
                 task.cancel()
+            for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             database.dispose()
 
-    app = FastAPI(
-        title=spec.title,
-        description=spec.description,
-        version="0.1.0",
-        lifespan=lifespan,
-        responses=PROBLEM_RESPONSES,
-        docs_url="/docs",
-        redoc_url=None,
-    )
-    metrics = Metrics(spec.name)
-    app.state.service_name = spec.name
-    app.state.settings = settings
+    app = create_base_app(spec.name, spec.title, spec.description, settings, lifespan)
     app.state.db = database
     app.state.outbox = outbox
     app.state.dispatcher = dispatcher
     app.state.service_secret = secret
-    app.state.metrics = metrics
     app.state.clock = clock or SystemClock()
-    install_problem_handlers(app)
-    app.add_middleware(RequestContextMiddleware, metrics=metrics)
-    app.include_router(health_router())
+    app.include_router(_readiness_router())
     app.include_router(inbox_router(spec.inbox_table, spec.event_handlers))
     for router in spec.routers:
         app.include_router(router)

@@ -96,8 +96,11 @@ SessionDep = Annotated[Session, Depends(get_session)]
 class UTCDateTime(TypeDecorator[datetime]):
     """Stores UTC, returns timezone-aware UTC on SQLite and PostgreSQL alike."""
 
-    impl = DateTime(timezone=True)
+    impl = DateTime
     cache_ok = True
+
+    def __init__(self, timezone: bool = True) -> None:
+        super().__init__(timezone=timezone)
 
     def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
         if value is None:

@@ -52,7 +52,6 @@ def create_event_tables() -> None:
     from alembic import op
     import sqlalchemy as sa
 
-    from mamori_common.db import UTCDateTime
 
     op.create_table(
         "outbox",
@@ -61,12 +60,12 @@ def create_event_tables() -> None:
         sa.Column("event_type", sa.String(64), nullable=False),
         sa.Column("subscriber", sa.String(32), nullable=False),
         sa.Column("payload", sa.JSON, nullable=False),
-        sa.Column("occurred_at", UTCDateTime, nullable=False),
-        sa.Column("available_at", UTCDateTime, nullable=False),
+        sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("available_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("attempts", sa.Integer, nullable=False),
-        sa.Column("claimed_until", UTCDateTime, nullable=True),
+        sa.Column("claimed_until", sa.DateTime(timezone=True), nullable=True),
         sa.Column("claim_token", sa.String(32), nullable=True),
-        sa.Column("delivered_at", UTCDateTime, nullable=True),
+        sa.Column("delivered_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("last_error", sa.Text, nullable=True),
         sa.PrimaryKeyConstraint("id", name="pk_outbox"),
     )
@@ -78,8 +77,8 @@ def create_event_tables() -> None:
         sa.Column("source", sa.String(32), nullable=False),
         sa.Column("event_type", sa.String(64), nullable=False),
         sa.Column("payload", sa.JSON, nullable=False),
-        sa.Column("occurred_at", UTCDateTime, nullable=False),
-        sa.Column("received_at", UTCDateTime, nullable=False),
+        sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("handled", sa.Integer, nullable=False),
         sa.PrimaryKeyConstraint("event_id", name="pk_inbox"),
     )

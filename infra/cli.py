@@ -1,0 +1,82 @@
+"""The ``mamori`` command: ``run``, ``migrate``, ``staff create``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from mamori_common.problems import Problem
+
+
+def _staff_create(args: argparse.Namespace) -> int:
+    from infra import services
+    from mamori_common.db import Database
+    from services.auth.accounts.models import Role
+    from services.auth.accounts.service import create_account
+    from services.auth.config import AuthSettings
+    from services.auth.credentials.passwords import Passwords
+
+    services.migrate((services.AUTH,))
+    settings = AuthSettings()
+    database = Database(settings.resolved_database_url())
+    passwords = Passwords(settings.argon2_memory_kib, settings.argon2_time_cost, settings.argon2_parallelism)
+    try:
+        with database.session() as db:
+            account = create_account(
+                db,
+                passwords,
+                email=args.email,
+                password=args.password,
+                name=args.name or args.email.split("@", 1)[0],
+                role=Role(args.role),
+            )
+            db.commit()
+            print(f"Created {args.role} {account.email} (account {account.id}).")
+    except Problem as problem:
+        print(f"Not created: {problem.detail or problem.code}", file=sys.stderr)
+        return 2
+    finally:
+        database.dispose()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mamori", description="Mamori account protection suite")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="start every service and the gateway")
+    run.add_argument("--replicas", type=int, default=1, help="processes per service (default 1)")
+    run.add_argument("--no-demo", action="store_true", help="do not seed the demo accounts")
+
+    commands.add_parser("migrate", help="apply every service's database migrations")
+
+    staff = commands.add_parser("staff", help="staff accounts")
+    staff_commands = staff.add_subparsers(dest="staff_command", required=True)
+    create = staff_commands.add_parser("create", help="create a staff account")
+    create.add_argument("--email", required=True)
+    create.add_argument("--password", required=True)
+    create.add_argument("--role", required=True, choices=["specialist", "support", "admin"])
+    create.add_argument("--name", default=None)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "run":
+        from infra.launcher import run
+
+        if args.replicas < 1:
+            print("--replicas must be at least 1", file=sys.stderr)
+            return 2
+        return run(replicas=args.replicas, seed_demo=not args.no_demo)
+    if args.command == "migrate":
+        from infra import services
+
+        services.migrate()
+        print("Migrations applied: " + ", ".join(spec.name for spec in services.DATABASE_SERVICES))
+        return 0
+    return _staff_create(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

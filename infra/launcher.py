@@ -1,0 +1,187 @@
+"""``mamori run``: every service and the gateway as separate processes on this machine.
+
+It migrates each service's database, seeds the demo accounts, starts the processes (each under
+uvicorn, in a session of its own so Ctrl-C reaches only the launcher), waits until the gateway
+reports every service up, prints the portal URL and the demo credentials, and on Ctrl-C or
+SIGTERM stops the gateway first and then the services, killing any that do not stop in time.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+
+import httpx
+
+from infra import services
+from infra.services import BACKEND_SERVICES, GATEWAY, ProcessSpec
+from mamori_common.settings import CommonSettings
+
+STOP_GRACE_SECONDS = 10.0
+READY_TIMEOUT_SECONDS = 60.0
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class Child:
+    name: str
+    url: str
+    process: subprocess.Popen[bytes]
+
+
+@dataclass
+class Launcher:
+    """Starts and stops one deployment; used by ``mamori run`` and by the system tests."""
+
+    host: str = "127.0.0.1"
+    gateway_port: int = 8000
+    replicas: int = 1
+    extra_env: dict[str, str] = field(default_factory=dict)
+    log_dir: Path | None = None
+    children: list[Child] = field(default_factory=list)
+
+    def environment(self) -> dict[str, str]:
+        env = {**os.environ, **self.extra_env}
+        settings = CommonSettings()
+        env["MAMORI_DATA_DIR"] = str(settings.data_dir.resolve())
+        env["MAMORI_SERVICE_SECRET"] = settings.resolved_service_secret()
+        return env
+
+    def start(self) -> str:
+        """Start everything; return the gateway's URL once every service answers through it."""
+        env = self.environment()
+        upstreams: dict[str, list[str]] = {}
+        for spec in BACKEND_SERVICES:
+            upstreams[spec.name] = [f"http://{self.host}:{free_port(self.host)}" for _ in range(self.replicas)]
+            env[f"MAMORI_{spec.name.upper()}_URL"] = upstreams[spec.name][0]
+            env[f"MAMORI_{spec.name.upper()}_UPSTREAMS"] = ",".join(upstreams[spec.name])
+        gateway_url = f"http://{self.host}:{self.gateway_port}"
+        env["MAMORI_GATEWAY_PORT"] = str(self.gateway_port)
+        env.setdefault("MAMORI_PUBLIC_URL", gateway_url)
+        try:
+            for spec in BACKEND_SERVICES:
+                for url in upstreams[spec.name]:
+                    self._spawn(spec, url, env)
+            self._wait_ready([child.url + "/readyz" for child in self.children])
+            self._spawn(GATEWAY, gateway_url, env)
+            self._wait_ready([gateway_url + "/healthz"])
+        except BaseException:
+            self.stop()
+            raise
+        return gateway_url
+
+    def _spawn(self, spec: ProcessSpec, url: str, env: dict[str, str]) -> None:
+        port = url.rsplit(":", 1)[1]
+        command = [
+            sys.executable, "-m", "uvicorn", "--factory", spec.app_factory,
+            "--host", self.host, "--port", port, "--no-access-log", "--log-level", "warning",
+            "--timeout-graceful-shutdown", str(int(STOP_GRACE_SECONDS) - 2),
+        ]  # fmt: skip
+        output = None
+        if self.log_dir is not None:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            output = open(self.log_dir / f"{spec.name}-{port}.log", "ab")  # noqa: SIM115 (kept by the child)
+        process = subprocess.Popen(
+            command, env=env, cwd=services.ROOT, stdout=output, stderr=output, start_new_session=True
+        )
+        self.children.append(Child(spec.name, url, process))
+
+    def _wait_ready(self, urls: Sequence[str]) -> None:
+        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+        pending = list(urls)
+        with httpx.Client(timeout=2.0) as client:
+            while pending:
+                for child in self.children:
+                    if child.process.poll() is not None:
+                        raise RuntimeError(f"{child.name} ({child.url}) exited with code {child.process.returncode}")
+                still = []
+                for url in pending:
+                    try:
+                        if client.get(url).status_code != 200:
+                            still.append(url)
+                    except httpx.HTTPError:
+                        still.append(url)
+                pending = still
+                if pending and time.monotonic() > deadline:
+                    raise RuntimeError(f"not ready after {READY_TIMEOUT_SECONDS:.0f}s: {', '.join(pending)}")
+                if pending:
+                    time.sleep(0.2)
+
+    def stop(self) -> None:
+        """Gateway first (no new requests), then the services; kill what does not stop in time."""
+        for child in sorted(self.children, key=lambda child: child.name != "gateway"):
+            if child.process.poll() is None:
+                child.process.terminate()
+                if child.name == "gateway":
+                    _wait(child.process, STOP_GRACE_SECONDS)
+        deadline = time.monotonic() + STOP_GRACE_SECONDS
+        for child in self.children:
+            _wait(child.process, max(0.1, deadline - time.monotonic()))
+        self.children.clear()
+
+    def first_exit(self) -> Child | None:
+        return next((child for child in self.children if child.process.poll() is not None), None)
+
+
+def _wait(process: subprocess.Popen[bytes], seconds: float) -> None:
+    try:
+        process.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def run(replicas: int = 1, seed_demo: bool = True) -> int:
+    """The body of ``mamori run``; returns the exit code."""
+    from infra.demo import seed_demo_accounts
+
+    settings = CommonSettings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    print(f"Mamori: data in {settings.data_dir.resolve()}", flush=True)
+    services.migrate()
+    demo_accounts = seed_demo_accounts() if seed_demo else []
+    port = int(os.environ.get("MAMORI_GATEWAY_PORT", "8000"))
+    launcher = Launcher(gateway_port=port, replicas=replicas, log_dir=settings.data_dir / "logs")
+
+    stopping = False
+
+    def request_stop(signum: int, _frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    try:
+        url = launcher.start()
+    except RuntimeError as exc:
+        print(f"Mamori could not start: {exc} (logs in {settings.data_dir / 'logs'})", file=sys.stderr)
+        return 1
+    print(f"\nMamori is running.\n  Portal:   {url}/\n  API docs: {url}/docs", flush=True)
+    for demo in demo_accounts:
+        print(f"  {demo.role.value:<10} {demo.email}  password: {demo.password}", flush=True)
+    print(f"  Mail (no SMTP configured): {settings.data_dir.resolve() / 'mail'}\nPress Ctrl-C to stop.", flush=True)
+    exit_code = 0
+    while not stopping:
+        crashed = launcher.first_exit()
+        if crashed is not None:
+            print(f"{crashed.name} stopped unexpectedly (code {crashed.process.returncode}); stopping.", file=sys.stderr)
+            exit_code = 1
+            break
+        time.sleep(0.3)
+    print("Stopping Mamori ...", flush=True)
+    launcher.stop()
+    print("Stopped.", flush=True)
+    return exit_code

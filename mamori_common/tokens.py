@@ -1,0 +1,114 @@
+"""Checking access tokens: every service verifies them itself against auth's published keys.
+
+Auth signs short-lived EdDSA JWTs; the other services and the gateway fetch its JWKS once and
+cache it (refetching on an unknown ``kid``, so a key rotation needs no restart). Whether the
+caller may do a particular thing stays with each route: this module only says who is calling.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import jwt
+from fastapi import Depends, Request
+
+from mamori_common.problems import Problem
+from mamori_common.service_auth import bearer_token
+
+ISSUER = "mamori-auth"
+AUDIENCE = "mamori"
+ALGORITHMS = ["EdDSA"]
+ACCESS_COOKIE = "mamori_access"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling, as the access token says."""
+
+    account_id: str
+    session_id: str
+    role: str
+    auth_time: int
+    claims: dict[str, Any]
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role != "customer"
+
+
+KeyResolver = Callable[[str], Any]
+
+
+class AccessTokenVerifier:
+    """Verifies signature, issuer, audience and expiry; ``resolve_key`` maps a ``kid`` to a key."""
+
+    def __init__(self, resolve_key: KeyResolver) -> None:
+        self.resolve_key = resolve_key
+
+    @classmethod
+    def from_jwks_url(cls, url: str) -> AccessTokenVerifier:
+        client = jwt.PyJWKClient(url, cache_keys=True, lifespan=300, timeout=5)
+        return cls(lambda kid: client.get_signing_key(kid).key)
+
+    def verify(self, token: str) -> Principal:
+        try:
+            header = jwt.get_unverified_header(token)
+            key = self.resolve_key(str(header.get("kid", "")))
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=ALGORITHMS,
+                audience=AUDIENCE,
+                issuer=ISSUER,
+                options={"require": ["exp", "iat", "sub", "sid", "iss", "aud"]},
+                leeway=5,
+            )
+        except (jwt.PyJWTError, KeyError, ValueError) as exc:
+            raise Problem(
+                401,
+                "invalid_token",
+                "The access token is missing, invalid or expired.",
+                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+            ) from exc
+        return Principal(
+            account_id=str(claims["sub"]),
+            session_id=str(claims["sid"]),
+            role=str(claims.get("role", "customer")),
+            auth_time=int(claims.get("auth_time", claims["iat"])),
+            claims=claims,
+        )
+
+
+def access_token_from(request: Request) -> str | None:
+    """The bearer token, or the portal's HttpOnly cookie."""
+    return bearer_token(request) or request.cookies.get(ACCESS_COOKIE)
+
+
+def require_principal(request: Request) -> Principal:
+    token = access_token_from(request)
+    if token is None:
+        raise Problem(
+            401,
+            "unauthenticated",
+            "Sign in first: this operation needs an access token.",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    verifier: AccessTokenVerifier = request.app.state.token_verifier
+    return verifier.verify(token)
+
+
+CurrentPrincipal = Annotated[Principal, Depends(require_principal)]
+
+
+def require_role(*roles: str) -> Callable[[Principal], Principal]:
+    """A dependency that lets only the named roles through (403 otherwise)."""
+    allowed: Sequence[str] = roles
+
+    def check(principal: CurrentPrincipal) -> Principal:
+        if principal.role not in allowed:
+            raise Problem(403, "forbidden", f"This operation is for {', '.join(allowed)} only.")
+        return principal
+
+    return check

@@ -1,0 +1,89 @@
+"""Accounts: customers and staff alike, told apart by role."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+
+from sqlalchemy import Enum, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from mamori_common.db import UTCDateTime, utcnow
+from services.auth.database import Base
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+class Role(str, enum.Enum):
+    customer = "customer"
+    specialist = "specialist"
+    support = "support"
+    admin = "admin"
+
+
+class AccountState(str, enum.Enum):
+    """What an account may do. ``restricted`` may sign in, see cases and upload, nothing else."""
+
+    active = "active"
+    restricted = "restricted"
+    locked = "locked"
+    frozen = "frozen"
+    closed = "closed"
+
+
+class Language(str, enum.Enum):
+    ja = "ja"
+    en = "en"
+
+
+class Account(Base):
+    __tablename__ = "accounts"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    email: Mapped[str] = mapped_column(String(320), unique=True, index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    language: Mapped[Language] = mapped_column(Enum(Language, native_enum=False, length=8), default=Language.ja)
+    role: Mapped[Role] = mapped_column(Enum(Role, native_enum=False, length=16), default=Role.customer)
+    #: Argon2id hash; None once invalidated by a freeze, until a reset sets a new one.
+    password_hash: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    state: Mapped[AccountState] = mapped_column(
+        Enum(AccountState, native_enum=False, length=16), default=AccountState.active
+    )
+    state_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    state_case_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    frozen_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: After a security freeze a reset is refused until this time (story S5).
+    reset_opens_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    #: Consecutive failed sign-ins (wrong password or failed step-up), reset on success.
+    failure_streak: Mapped[int] = mapped_column(Integer, default=0)
+    #: Consecutive failed step-up challenges; locking depends on these, never on bare guesses.
+    failed_step_ups: Mapped[int] = mapped_column(Integer, default=0)
+    lock_count: Mapped[int] = mapped_column(Integer, default=0)
+
+    #: TOTP secret, encrypted with the service's key; active once ``totp_enabled_at`` is set.
+    totp_secret_encrypted: Mapped[str | None] = mapped_column(Text, nullable=True)
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: Last accepted TOTP time step: a code is accepted once.
+    totp_last_step: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+    #: Items to re-check after a recovery (payment methods, addresses, subscriptions); JSON list.
+    recheck_items: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    @property
+    def totp_enabled(self) -> bool:
+        return self.totp_enabled_at is not None
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role is not Role.customer

@@ -1,0 +1,53 @@
+"""Settings of the auth service. Every number a security rule depends on is named here.
+
+Environment: ``MAMORI_<FIELD>`` (e.g. ``MAMORI_RESET_COOLDOWN_AFTER_FREEZE_SECONDS``); the database
+is ``MAMORI_AUTH_DATABASE_URL``.
+"""
+
+from typing import ClassVar
+
+from pydantic import AliasChoices, Field
+
+from mamori_common.settings import ServiceSettings
+
+
+class AuthSettings(ServiceSettings):
+    service_name: ClassVar[str] = "auth"
+    database_url: str | None = Field(default=None, validation_alias=AliasChoices("MAMORI_AUTH_DATABASE_URL"))
+
+    # Keys. Embedded default: generated once under the data dir.
+    signing_key_pem: str | None = Field(default=None, validation_alias=AliasChoices("MAMORI_AUTH_SIGNING_KEY"))
+    encryption_key: str | None = Field(default=None, validation_alias=AliasChoices("MAMORI_AUTH_ENCRYPTION_KEY"))
+
+    # Password hashing (Argon2id; OWASP minimum is m=19 MiB, t=2, p=1).
+    argon2_memory_kib: int = 19 * 1024
+    argon2_time_cost: int = 2
+    argon2_parallelism: int = 1
+
+    # Tokens and sessions.
+    access_token_seconds: int = 600
+    refresh_token_days: int = 30
+    reauthentication_window_seconds: int = 600
+
+    # Throttling (story S1): growing delays per client, step-up per account, locks only after step-ups fail.
+    throttle_client_free_failures: int = 5
+    throttle_client_window_seconds: int = 900
+    throttle_client_base_delay_seconds: int = 2
+    throttle_client_max_delay_seconds: int = 900
+    throttle_ip_failures_per_window: int = 50
+    throttle_account_ip_failures_per_window: int = 10
+    step_up_after_account_failures: int = 3
+    lock_after_failed_step_ups: int = 3
+    lock_seconds: int = 900
+    lock_max_seconds: int = 3600
+    max_consecutive_failures: int = 100
+
+    # One-time codes mailed for step-up, unlock and e-mail confirmation.
+    email_code_seconds: int = 600
+    email_code_max_attempts: int = 5
+    email_codes_per_hour: int = 5
+
+    # Account changes and recovery (story S5).
+    revert_code_days: int = 30
+    reset_token_seconds: int = 1800
+    reset_cooldown_after_freeze_seconds: int = 5 * 3600

@@ -1,0 +1,13 @@
+"""The auth service's metadata: every table it owns, and nobody else reads."""
+
+from sqlalchemy.orm import DeclarativeBase
+
+from mamori_common.db import new_metadata
+from mamori_common.events import event_tables
+
+
+class Base(DeclarativeBase):
+    metadata = new_metadata()
+
+
+outbox, inbox = event_tables(Base.metadata)

@@ -1,0 +1,21 @@
+"""Where auth's events go, and what auth does with the events it receives.
+
+Auth mints the case ids it announces (a lock's or an intrusion's) so it can name the case in a
+423 at once; verification opens the case under that id when the event arrives.
+"""
+
+from __future__ import annotations
+
+from mamori_common.events import EventHandler
+
+ACCOUNT_LOCKED = "account.locked"
+ACCOUNT_FROZEN = "account.frozen"
+SESSION_COMPROMISED = "session.compromised"
+
+EVENT_ROUTES: dict[str, tuple[str, ...]] = {
+    ACCOUNT_LOCKED: ("verification",),
+    ACCOUNT_FROZEN: ("verification",),
+    SESSION_COMPROMISED: ("orders", "verification"),
+}
+
+EVENT_HANDLERS: dict[str, EventHandler] = {}

@@ -1,0 +1,56 @@
+"""The auth service: accounts, credentials, throttling, step-up, TOTP, resets, sessions and
+tokens, account changes and their revert, notifications and the message centre."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+
+from mamori_common.app import ServiceSpec, create_service_app
+from mamori_common.tokens import AccessTokenVerifier
+from services.auth.accounts import views as account_views
+from services.auth.accounts.models import Account  # noqa: F401  (registers the table)
+from services.auth.audit.models import SecurityEvent  # noqa: F401
+from services.auth.changes.models import AccountChange, ResetToken  # noqa: F401
+from services.auth.config import AuthSettings
+from services.auth.credentials.passwords import Passwords
+from services.auth.database import Base, inbox, outbox
+from services.auth.events import EVENT_HANDLERS, EVENT_ROUTES
+from services.auth.messages.models import Message  # noqa: F401
+from services.auth.sessions.models import RefreshToken, Session  # noqa: F401
+from services.auth.signin.models import Challenge, KnownDevice, SignInAttempt  # noqa: F401
+from services.auth.tokens import views as token_views
+from services.auth.tokens.keys import SigningKey
+from services.auth.totp.models import RecoveryCode  # noqa: F401
+
+metadata = Base.metadata
+
+SPEC = ServiceSpec(
+    name="auth",
+    title="Mamori auth",
+    description=__doc__ or "",
+    migrations_dir=Path(__file__).parent / "migrations",
+    outbox_table=outbox,
+    inbox_table=inbox,
+    routers=(account_views.router, token_views.router),
+    event_routes=EVENT_ROUTES,
+    event_handlers=EVENT_HANDLERS,
+)
+
+
+def signing_key_for(settings: AuthSettings) -> SigningKey:
+    if settings.signing_key_pem:
+        return SigningKey.from_pem(settings.signing_key_pem)
+    return SigningKey.load_or_create(settings.data_dir / "secrets" / "auth-signing.pem")
+
+
+def create_app(settings: AuthSettings | None = None, **options: Any) -> FastAPI:
+    settings = settings or AuthSettings()
+    app = create_service_app(SPEC, settings, **options)
+    key = signing_key_for(settings)
+    app.state.signing_key = key
+    app.state.token_verifier = AccessTokenVerifier(key.resolve)
+    app.state.passwords = Passwords(settings.argon2_memory_kib, settings.argon2_time_cost, settings.argon2_parallelism)
+    return app
