@@ -11,6 +11,7 @@ import ipaddress
 import os
 import secrets
 from pathlib import Path
+from collections.abc import Callable
 from typing import Annotated, ClassVar
 
 from pydantic import Field, field_validator
@@ -79,14 +80,17 @@ class ServiceSettings(CommonSettings):
         return f"sqlite:///{(self.data_dir / f'{self.service_name}.db').resolve()}"
 
 
-def read_or_create_secret(path: Path, nbytes: int = 32) -> str:
-    """Return the secret stored at ``path``, creating it (mode 0600) on first use."""
+def read_or_create_secret(path: Path, make: Callable[[], str] = lambda: secrets.token_urlsafe(32)) -> str:
+    """Return the secret stored at ``path``, creating it with ``make`` (mode 0600) on first use.
+
+    Several processes may start at once: the exclusive create lets exactly one of them write it.
+    """
     try:
         return path.read_text().strip()
     except FileNotFoundError:
         pass
     path.parent.mkdir(parents=True, exist_ok=True)
-    candidate = secrets.token_urlsafe(nbytes)
+    candidate = make()
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:  # another process won the race: use its secret

@@ -13,7 +13,10 @@ from mamori_common.network import resolve_client_ip
 from mamori_common.problems import Problem
 from mamori_common.tokens import CurrentPrincipal, Principal
 from services.auth.accounts.models import Account, AccountState
+from services.auth.audit.service import RequestContext
+from services.auth.signin.geo import country_of
 from services.auth.config import AuthSettings
+from services.auth.credentials.encryption import Encryptor
 from services.auth.credentials.passwords import Passwords
 from services.auth.sessions.models import Session
 from services.auth.tokens.keys import SigningKey
@@ -31,9 +34,14 @@ def get_signing_key(request: Request) -> SigningKey:
     return request.app.state.signing_key
 
 
+def get_encryptor(request: Request) -> Encryptor:
+    return request.app.state.encryptor
+
+
 SettingsDep = Annotated[AuthSettings, Depends(get_settings)]
 PasswordsDep = Annotated[Passwords, Depends(get_passwords)]
 SigningKeyDep = Annotated[SigningKey, Depends(get_signing_key)]
+EncryptorDep = Annotated[Encryptor, Depends(get_encryptor)]
 
 
 def client_ip(request: Request) -> str:
@@ -43,6 +51,27 @@ def client_ip(request: Request) -> str:
 
 
 ClientIp = Annotated[str, Depends(client_ip)]
+
+DEVICE_COOKIE = "mamori_device"
+DEVICE_HEADER = "x-device-id"
+
+
+def request_context(request: Request, ip: ClientIp) -> RequestContext:
+    """Risk signals of this request: address, country (offline database), device, user agent.
+
+    The device is the long-lived ``mamori_device`` cookie the portal sets, or an ``X-Device-ID``
+    header from other clients; a login body may also name one (see the sign-in routes).
+    """
+    device = request.headers.get(DEVICE_HEADER) or request.cookies.get(DEVICE_COOKIE)
+    return RequestContext(
+        ip=ip,
+        country=country_of(ip),
+        device_id=device[:128] if device else None,
+        user_agent=(request.headers.get("user-agent") or "")[:512] or None,
+    )
+
+
+RequestContextDep = Annotated[RequestContext, Depends(request_context)]
 
 
 def _active_session(db: DbSession, principal: Principal) -> Session:

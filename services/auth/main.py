@@ -11,17 +11,25 @@ from fastapi import FastAPI
 from mamori_common.app import ServiceSpec, create_service_app
 from mamori_common.tokens import AccessTokenVerifier
 from services.auth.accounts import views as account_views
+from services.auth.audit import views as audit_views
+from services.auth.changes import views as change_views
+from services.auth.messages import views as message_views
+from services.auth.sessions import views as session_views
+from services.auth.signin import views as signin_views
+from services.auth.staff import views as staff_views
+from services.auth.tokens import views as token_views
+from services.auth.totp import views as totp_views
 from services.auth.accounts.models import Account  # noqa: F401  (registers the table)
 from services.auth.audit.models import SecurityEvent  # noqa: F401
 from services.auth.changes.models import AccountChange, ResetToken  # noqa: F401
 from services.auth.config import AuthSettings
+from services.auth.credentials.encryption import Encryptor
 from services.auth.credentials.passwords import Passwords
 from services.auth.database import Base, inbox, outbox
 from services.auth.events import EVENT_HANDLERS, EVENT_ROUTES
 from services.auth.messages.models import Message  # noqa: F401
 from services.auth.sessions.models import RefreshToken, Session  # noqa: F401
 from services.auth.signin.models import Challenge, KnownDevice, SignInAttempt  # noqa: F401
-from services.auth.tokens import views as token_views
 from services.auth.tokens.keys import SigningKey
 from services.auth.totp.models import RecoveryCode  # noqa: F401
 
@@ -34,7 +42,17 @@ SPEC = ServiceSpec(
     migrations_dir=Path(__file__).parent / "migrations",
     outbox_table=outbox,
     inbox_table=inbox,
-    routers=(account_views.router, token_views.router),
+    routers=(
+        account_views.router,
+        signin_views.router,
+        session_views.router,
+        token_views.router,
+        totp_views.router,
+        change_views.router,
+        audit_views.router,
+        message_views.router,
+        staff_views.router,
+    ),
     event_routes=EVENT_ROUTES,
     event_handlers=EVENT_HANDLERS,
 )
@@ -52,5 +70,6 @@ def create_app(settings: AuthSettings | None = None, **options: Any) -> FastAPI:
     key = signing_key_for(settings)
     app.state.signing_key = key
     app.state.token_verifier = AccessTokenVerifier(key.resolve)
+    app.state.encryptor = Encryptor.from_settings(settings.encryption_key, settings.data_dir)
     app.state.passwords = Passwords(settings.argon2_memory_kib, settings.argon2_time_cost, settings.argon2_parallelism)
     return app

@@ -23,7 +23,10 @@ class Message(Base):
     template: Mapped[str] = mapped_column(String(64))
     language: Mapped[str] = mapped_column(String(8))
     subject: Mapped[str] = mapped_column(String(300))
+    #: What the message centre shows: codes and tokens masked.
     body: Mapped[str] = mapped_column(Text)
+    #: The mail as sent, codes included, encrypted with the service key; dropped once mailed.
+    mail_body_encrypted: Mapped[str | None] = mapped_column(Text, nullable=True)
     #: The address it was mailed to (an old address for change notices).
     recipient: Mapped[str] = mapped_column(String(320))
     source_service: Mapped[str] = mapped_column(String(32), default="auth")

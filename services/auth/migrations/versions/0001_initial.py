@@ -136,6 +136,7 @@ def upgrade() -> None:
     sa.Column('language', sa.String(length=8), nullable=False),
     sa.Column('subject', sa.String(length=300), nullable=False),
     sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('mail_body_encrypted', sa.Text(), nullable=True),
     sa.Column('recipient', sa.String(length=320), nullable=False),
     sa.Column('source_service', sa.String(length=32), nullable=False),
     sa.Column('source_event_id', sa.String(length=32), nullable=True),

@@ -1,0 +1,50 @@
+"""Writing to the audit trail. Every security-relevant change calls :func:`record`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session as DbSession
+
+from services.auth.audit.models import SecurityEvent
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    """Where a request came from: what every audit line and risk decision needs."""
+
+    ip: str
+    country: str | None = None
+    device_id: str | None = None
+    user_agent: str | None = None
+
+
+SYSTEM = RequestContext(ip="-")
+
+
+def record(
+    db: DbSession,
+    account_id: str,
+    kind: str,
+    context: RequestContext,
+    *,
+    at: datetime,
+    actor: str = "customer",
+    reason: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> SecurityEvent:
+    event = SecurityEvent(
+        account_id=account_id,
+        at=at,
+        kind=kind,
+        actor=actor,
+        reason=reason,
+        ip=context.ip,
+        country=context.country,
+        device_id=context.device_id,
+        details=details or {},
+    )
+    db.add(event)
+    return event

@@ -1,0 +1,149 @@
+"""Message texts in Japanese and English. Placeholders are ``str.format`` fields.
+
+Mails carry no links to sign in: a code is typed into the portal, never clicked. Every message
+gets its reference code appended by :func:`render`, so the customer can check it is genuine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Template:
+    subject: str
+    body: str
+
+
+TEMPLATES: dict[str, dict[str, Template]] = {
+    "login_code": {
+        "ja": Template(
+            "サインイン確認コード",
+            "{name} 様\n\nサインインを続けるための確認コードは {code} です。有効期限は {minutes} 分です。\n"
+            "お心当たりがない場合は、このコードを誰にも伝えず、パスワードを変更してください。",
+        ),
+        "en": Template(
+            "Your sign-in code",
+            "Dear {name},\n\nYour code to finish signing in is {code}. It is valid for {minutes} minutes.\n"
+            "If this was not you, do not share this code with anyone and change your password.",
+        ),
+    },
+    "unlock_code": {
+        "ja": Template(
+            "アカウントのロック解除コード",
+            "{name} 様\n\nアカウントのロックを解除するためのコードは {code} です。有効期限は {minutes} 分です。\n"
+            "ポータルでこのコードと新しいパスワードを入力してください。",
+        ),
+        "en": Template(
+            "Your account unlock code",
+            "Dear {name},\n\nYour code to unlock your account is {code}. It is valid for {minutes} minutes.\n"
+            "Enter it with a new password in the portal.",
+        ),
+    },
+    "email_change_code": {
+        "ja": Template(
+            "メールアドレス変更の確認コード",
+            "{name} 様\n\nこのアドレスをアカウントのメールアドレスにするための確認コードは {code} です。"
+            "有効期限は {minutes} 分です。",
+        ),
+        "en": Template(
+            "Confirm your new e-mail address",
+            "Dear {name},\n\nYour code to make this address your account's e-mail is {code}. "
+            "It is valid for {minutes} minutes.",
+        ),
+    },
+    "change_notice": {
+        "ja": Template(
+            "アカウントの{what_ja}が変更されました",
+            "{name} 様\n\n{at} に、アカウントの{what_ja}が変更されました。\n"
+            "お心当たりがない場合は、ポータルの「身に覚えがない変更」で次の取り消しコードを入力してください。"
+            "変更を元に戻し、アカウントを保護します（{days} 日間有効）:\n\n    {revert_code}\n",
+        ),
+        "en": Template(
+            "Your account's {what_en} was changed",
+            "Dear {name},\n\nYour account's {what_en} was changed at {at}.\n"
+            "If this was not you, enter this revert code in the portal under \"This was not me\": it undoes "
+            "the change and protects your account (valid {days} days):\n\n    {revert_code}\n",
+        ),
+    },
+    "account_frozen": {
+        "ja": Template(
+            "アカウントを保護のため凍結しました",
+            "{name} 様\n\n{reason}\nすべてのセッションを終了し、パスワードを無効にしました。"
+            "ケース番号: {case_id}\nパスワードの再設定は {reset_opens_at} から可能です。",
+        ),
+        "en": Template(
+            "We froze your account to protect it",
+            "Dear {name},\n\n{reason}\nWe ended every session and invalidated the password. Case: {case_id}\n"
+            "You can reset your password from {reset_opens_at}.",
+        ),
+    },
+    "account_locked": {
+        "ja": Template(
+            "アカウントを一時的にロックしました",
+            "{name} 様\n\n確認に何度も失敗したため、アカウントを {until} まで一時的にロックしました。"
+            "ケース番号: {case_id}\nご本人であれば、ポータルの「ロック解除」からメールのコードと新しいパスワードで"
+            "すぐに解除できます。",
+        ),
+        "en": Template(
+            "Your account is temporarily locked",
+            "Dear {name},\n\nAfter repeated failed checks we locked your account until {until}. Case: {case_id}\n"
+            "If this is you, unlock it right away under \"Unlock\" in the portal with a mailed code and a new "
+            "password.",
+        ),
+    },
+    "new_sign_in": {
+        "ja": Template(
+            "新しい場所からのサインイン",
+            "{name} 様\n\n{at} に、新しい端末または国・地域（{country}）からサインインがありました。\n"
+            "お心当たりがない場合は、ポータルでセッションを終了し、パスワードを変更してください。",
+        ),
+        "en": Template(
+            "A sign-in from somewhere new",
+            "Dear {name},\n\nSomeone signed in to your account at {at} from a new device or country ({country}).\n"
+            "If this was not you, end that session in the portal and change your password.",
+        ),
+    },
+    "password_reset": {
+        "ja": Template(
+            "パスワード再設定コード",
+            "{name} 様\n\nパスワードを再設定するには、ポータルの再設定ページで次のコードを入力してください"
+            "（{minutes} 分間有効、1 回のみ）:\n\n    {token}\n\nお心当たりがない場合は、このメールを無視してください。",
+        ),
+        "en": Template(
+            "Your password reset code",
+            "Dear {name},\n\nTo reset your password, enter this code on the portal's reset page (valid "
+            "{minutes} minutes, once):\n\n    {token}\n\nIf this was not you, ignore this mail.",
+        ),
+    },
+    "password_reset_done": {
+        "ja": Template(
+            "パスワードを再設定しました",
+            "{name} 様\n\nパスワードを再設定しました。回復後、次の項目をご確認ください: {recheck}",
+        ),
+        "en": Template(
+            "Your password was reset",
+            "Dear {name},\n\nYour password was reset. Now that you are back in, please re-check: {recheck}",
+        ),
+    },
+    "notice": {
+        "ja": Template("{subject_ja}", "{name} 様\n\n{body_ja}"),
+        "en": Template("{subject_en}", "Dear {name},\n\n{body_en}"),
+    },
+}
+
+FOOTER = {
+    "ja": "\n\n--\n参照コード: {reference_code}\nこのメールが本物かどうかは、ポータルのメッセージセンターで確認できます。"
+    "このメールにサインイン用のリンクは含まれていません。",
+    "en": "\n\n--\nReference code: {reference_code}\nYou can check this mail is genuine in the message centre of "
+    "the portal. We never put sign-in links in our mails.",
+}
+
+
+def render(template: str, language: str, data: dict[str, object], reference_code: str) -> tuple[str, str]:
+    """The subject and body of ``template`` in ``language`` (Japanese when the language is unknown)."""
+    texts = TEMPLATES[template]
+    chosen = texts.get(language) or texts["ja"]
+    subject = chosen.subject.format(**data)
+    body = chosen.body.format(**data) + FOOTER.get(language, FOOTER["ja"]).format(reference_code=reference_code)
+    return subject, body

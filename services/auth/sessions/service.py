@@ -1,0 +1,113 @@
+"""Sessions, access tokens and refresh tokens.
+
+Access tokens are EdDSA JWTs that live ten minutes and carry the session id; refresh tokens are
+32 random bytes, stored as their SHA-256, and exchanged for a new one on every use. Presenting a
+refresh token that was already exchanged means two parties hold it: the whole session ends.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import jwt
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session as DbSession
+
+from mamori_common.tokens import AUDIENCE, ISSUER
+from services.auth.accounts.models import Account
+from services.auth.audit.service import RequestContext
+from services.auth.config import AuthSettings
+from services.auth.sessions.models import RefreshToken, Session
+from services.auth.tokens.keys import SigningKey
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    session_id: str
+    token_type: str = "Bearer"
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def mint_access_token(key: SigningKey, account: Account, session: Session, now: datetime, lifetime: int) -> str:
+    claims = {
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "sub": account.id,
+        "sid": session.id,
+        "role": account.role.value,
+        "auth_time": int(session.authenticated_at.timestamp()),
+        "iat": int(now.timestamp()),
+        "exp": int(now.timestamp()) + lifetime,
+        "jti": secrets.token_hex(8),
+    }
+    return jwt.encode(claims, key.private_key, algorithm="EdDSA", headers={"kid": key.kid})
+
+
+def _new_refresh_token(db: DbSession, session: Session, now: datetime, settings: AuthSettings) -> str:
+    token = secrets.token_urlsafe(32)
+    db.add(
+        RefreshToken(
+            session_id=session.id,
+            token_hash=token_digest(token),
+            issued_at=now,
+            expires_at=now + timedelta(days=settings.refresh_token_days),
+        )
+    )
+    return token
+
+
+def start_session(
+    db: DbSession,
+    account: Account,
+    context: RequestContext,
+    *,
+    now: datetime,
+    key: SigningKey,
+    settings: AuthSettings,
+) -> TokenPair:
+    """Open a session after the owner proved who they are; the caller commits."""
+    session = Session(
+        account_id=account.id,
+        created_at=now,
+        authenticated_at=now,
+        last_seen_at=now,
+        ip=context.ip,
+        country=context.country,
+        device_id=context.device_id,
+        user_agent=context.user_agent,
+    )
+    db.add(session)
+    db.flush()
+    return issue_tokens(db, account, session, now=now, key=key, settings=settings)
+
+
+def issue_tokens(
+    db: DbSession, account: Account, session: Session, *, now: datetime, key: SigningKey, settings: AuthSettings
+) -> TokenPair:
+    refresh = _new_refresh_token(db, session, now, settings)
+    access = mint_access_token(key, account, session, now, settings.access_token_seconds)
+    return TokenPair(access, refresh, settings.access_token_seconds, session.id)
+
+
+def revoke_sessions(
+    db: DbSession, account_id: str, *, now: datetime, reason: str, keep_session_id: str | None = None
+) -> list[str]:
+    """End every live session of the account (but ``keep_session_id``); return the ids ended."""
+    query = select(Session.id).where(Session.account_id == account_id, Session.revoked_at.is_(None))
+    if keep_session_id is not None:
+        query = query.where(Session.id != keep_session_id)
+    ids = list(db.execute(query).scalars())
+    if ids:
+        db.execute(
+            update(Session).where(Session.id.in_(ids)).values(revoked_at=now, revoked_reason=reason)
+        )
+    return ids
