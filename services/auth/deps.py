@@ -16,6 +16,7 @@ from services.auth.accounts.models import Account, AccountState
 from services.auth.audit.service import RequestContext
 from services.auth.signin.geo import country_of
 from services.auth.config import AuthSettings
+from services.auth.credentials.codes import CodeHasher
 from services.auth.credentials.encryption import Encryptor
 from services.auth.credentials.passwords import Passwords
 from services.auth.sessions.models import Session
@@ -38,10 +39,15 @@ def get_encryptor(request: Request) -> Encryptor:
     return request.app.state.encryptor
 
 
+def get_code_hasher(request: Request) -> CodeHasher:
+    return request.app.state.code_hasher
+
+
 SettingsDep = Annotated[AuthSettings, Depends(get_settings)]
 PasswordsDep = Annotated[Passwords, Depends(get_passwords)]
 SigningKeyDep = Annotated[SigningKey, Depends(get_signing_key)]
 EncryptorDep = Annotated[Encryptor, Depends(get_encryptor)]
+CodeHasherDep = Annotated[CodeHasher, Depends(get_code_hasher)]
 
 
 def client_ip(request: Request) -> str:

@@ -23,6 +23,7 @@ from services.auth.accounts.models import Account  # noqa: F401  (registers the 
 from services.auth.audit.models import SecurityEvent  # noqa: F401
 from services.auth.changes.models import AccountChange, ResetToken  # noqa: F401
 from services.auth.config import AuthSettings
+from services.auth.credentials.codes import CodeHasher
 from services.auth.credentials.encryption import Encryptor
 from services.auth.credentials.passwords import Passwords
 from services.auth.database import Base, inbox, outbox
@@ -71,5 +72,6 @@ def create_app(settings: AuthSettings | None = None, **options: Any) -> FastAPI:
     app.state.signing_key = key
     app.state.token_verifier = AccessTokenVerifier(key.resolve)
     app.state.encryptor = Encryptor.from_settings(settings.encryption_key, settings.data_dir)
+    app.state.code_hasher = CodeHasher(app.state.encryptor.derive_key(b"one-time-codes"))
     app.state.passwords = Passwords(settings.argon2_memory_kib, settings.argon2_time_cost, settings.argon2_parallelism)
     return app

@@ -6,6 +6,8 @@ Fernet (AES-128-CBC with HMAC-SHA256) from ``cryptography``; the key comes from
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from pathlib import Path
 
 from cryptography.fernet import Fernet
@@ -15,7 +17,12 @@ from mamori_common.settings import read_or_create_secret
 
 class Encryptor:
     def __init__(self, key: str) -> None:
-        self._fernet = Fernet(key.encode())
+        self._key = key.encode()
+        self._fernet = Fernet(self._key)
+
+    def derive_key(self, purpose: bytes) -> bytes:
+        """A separate key for another use (HMAC of codes), so one key never serves two purposes."""
+        return hmac.new(self._key, purpose, hashlib.sha256).digest()
 
     @classmethod
     def from_settings(cls, configured_key: str | None, data_dir: Path) -> Encryptor:
