@@ -1,0 +1,74 @@
+"""Every error comes out as an RFC 9457 problem with a stable code, and changes nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from services.orders.config import OrdersSettings
+from services.orders.database import inbox
+from services.orders.main import create_app
+
+
+def _client(data_dir: Path) -> TestClient:
+    return TestClient(create_app(OrdersSettings(data_dir=data_dir), migrate=True))
+
+
+def test_unknown_path_is_a_problem(data_dir: Path) -> None:
+    with _client(data_dir) as client:
+        response = client.get("/no/such/thing")
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["code"] == "not_found"
+
+
+def test_wrong_method_is_a_problem(data_dir: Path) -> None:
+    with _client(data_dir) as client:
+        response = client.delete("/healthz")
+    assert response.status_code == 405
+    assert response.json()["code"] == "method_not_allowed"
+
+
+def test_malformed_json_is_a_400_problem_and_records_nothing(data_dir: Path) -> None:
+    from mamori_common.service_auth import mint_service_token
+
+    app = create_app(OrdersSettings(data_dir=data_dir), migrate=True)
+    with TestClient(app) as client:
+        token = mint_service_token(app.state.service_secret, "auth", "orders")
+        response = client.post(
+            "/internal/events",
+            content=b'{"id": "abc", "type":',
+            headers={"authorization": f"Bearer {token}", "content-type": "application/json"},
+        )
+        with app.state.db.session() as db:
+            stored = db.execute(select(func.count()).select_from(inbox)).scalar_one()
+    assert response.status_code == 400
+    assert response.json()["code"] == "malformed_body"
+    assert stored == 0
+
+
+def test_wrong_types_are_a_422_problem_naming_the_field(data_dir: Path) -> None:
+    from mamori_common.service_auth import mint_service_token
+
+    app = create_app(OrdersSettings(data_dir=data_dir), migrate=True)
+    with TestClient(app) as client:
+        token = mint_service_token(app.state.service_secret, "auth", "orders")
+        response = client.post(
+            "/internal/events",
+            json={"id": "abc", "type": "x", "source": "auth", "occurred_at": "yesterday", "payload": []},
+            headers={"authorization": f"Bearer {token}"},
+        )
+    assert response.status_code == 422
+    body = response.json()
+    assert body["code"] == "validation_error"
+    assert {tuple(error["location"]) for error in body["errors"]} >= {("body", "occurred_at"), ("body", "payload")}
+
+
+def test_every_response_carries_a_request_id(data_dir: Path) -> None:
+    with _client(data_dir) as client:
+        kept = client.get("/healthz", headers={"x-request-id": "req-0123456789"})
+        minted = client.get("/healthz", headers={"x-request-id": "bad id\n"})
+    assert kept.headers["x-request-id"] == "req-0123456789"
+    assert minted.headers["x-request-id"] not in ("", "bad id\n")
