@@ -180,9 +180,19 @@ class OutboxDispatcher:
     _loop: asyncio.AbstractEventLoop | None = None
 
     def wake(self) -> None:
-        """Called after a commit that queued events (from any thread): deliver now, not at the next poll."""
-        if self._loop is not None and self._wake is not None:
-            self._loop.call_soon_threadsafe(self._wake.set)
+        """Called after a commit that queued events (from any thread): deliver now, not at the next poll.
+
+        A dispatcher that is not running (not started yet, or its app has stopped) has nothing to
+        wake: the events wait in the outbox for the next one. This runs inside the caller's
+        ``after_commit``, so it must never raise: the change is committed by then.
+        """
+        loop, wake = self._loop, self._wake
+        if loop is None or wake is None:
+            return
+        try:
+            loop.call_soon_threadsafe(wake.set)
+        except RuntimeError:  # the loop closed between the check and the call
+            pass
 
     async def run_forever(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -203,6 +213,7 @@ class OutboxDispatcher:
                         pass
                     self._wake.clear()
         finally:
+            self._loop = self._wake = None
             if owns_client:
                 await client.aclose()
 
@@ -223,16 +234,22 @@ class OutboxDispatcher:
             table.c.available_at <= now,
             (table.c.claimed_until.is_(None)) | (table.c.claimed_until < now),
         )
+        # The candidates are a MATERIALIZED CTE, computed once. As a plain ``IN (subquery)``,
+        # PostgreSQL may run it as the inner side of a nested loop, re-scanned for every outer
+        # row; each re-scan skips the rows this very statement has just updated, so the LIMIT
+        # applied per scan and one replica claimed the whole outbox instead of one batch.
         candidates = (
             select(table.c.id)
             .where(*due)
             .order_by(table.c.id)
             .limit(self.batch_size)
             .with_for_update(skip_locked=True)
+            .cte("outbox_candidates")
+            .prefix_with("MATERIALIZED")
         )
         statement = (
             update(table)
-            .where(table.c.id.in_(candidates), *due)
+            .where(table.c.id.in_(select(candidates.c.id)), *due)
             .values(claimed_until=now + timedelta(seconds=self.lease_seconds), claim_token=claim_token)
             .returning(
                 table.c.id,
