@@ -51,3 +51,12 @@ class AuthSettings(ServiceSettings):
     revert_code_days: int = 30
     reset_token_seconds: int = 1800
     reset_cooldown_after_freeze_seconds: int = 5 * 3600
+
+    # TOTP and recovery codes (sessions/TOTP domain).
+    #: Name authenticator apps show beside the account's e-mail.
+    totp_issuer: str = "Mamori"
+    #: Single-use codes issued when TOTP is confirmed, for when the phone is lost.
+    recovery_code_count: int = 10
+    #: Wrong TOTP codes an account may send to confirm/disable within the window before 429.
+    totp_code_failures_per_window: int = 5
+    totp_code_failure_window_seconds: int = 900

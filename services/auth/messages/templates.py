@@ -126,6 +126,21 @@ TEMPLATES: dict[str, dict[str, Template]] = {
             "Dear {name},\n\nYour password was reset. Now that you are back in, please re-check: {recheck}",
         ),
     },
+    # Sessions/TOTP domain: a refresh token presented twice ended a session.
+    "refresh_token_reused": {
+        "ja": Template(
+            "安全のためセッションを終了しました",
+            "{name} 様\n\n{at} に、同じ更新トークンが 2 回使われたため、そのセッション（{device}）を終了しました。"
+            "第三者がトークンを入手した可能性があります。\n"
+            "もう一度サインインしてください。ポータルで見覚えのないセッションを終了し、パスワードを変更してください。",
+        ),
+        "en": Template(
+            "We ended a session to protect your account",
+            "Dear {name},\n\nAt {at} the same refresh token was used twice, so we ended that session ({device}). "
+            "Someone else may have obtained it.\n"
+            "Sign in again, end any session you do not recognise in the portal, and change your password.",
+        ),
+    },
     "notice": {
         "ja": Template("{subject_ja}", "{name} 様\n\n{body_ja}"),
         "en": Template("{subject_en}", "Dear {name},\n\n{body_en}"),

@@ -111,3 +111,60 @@ def revoke_sessions(
             update(Session).where(Session.id.in_(ids)).values(revoked_at=now, revoked_reason=reason)
         )
     return ids
+
+
+def find_refresh_token(db: DbSession, token: str) -> RefreshToken | None:
+    """The stored row of a presented refresh token (looked up by its digest, never in clear)."""
+    return db.execute(select(RefreshToken).where(RefreshToken.token_hash == token_digest(token))).scalar_one_or_none()
+
+
+def claim_refresh_token(db: DbSession, token: RefreshToken, *, now: datetime) -> bool:
+    """Mark ``token`` rotated, only if nobody did it first; False means it was already used.
+
+    A conditional UPDATE (not a read then a write) so two concurrent uses of one token cannot
+    both win: the database lets exactly one of them change the row.
+    """
+    result = db.execute(
+        update(RefreshToken)
+        .where(RefreshToken.id == token.id, RefreshToken.rotated_at.is_(None))
+        .values(rotated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    claimed = result.rowcount == 1  # type: ignore[attr-defined]
+    db.expire(token)
+    return claimed
+
+
+def revoke_session(db: DbSession, session: Session, *, now: datetime, reason: str) -> bool:
+    """End one session (its whole refresh-token family with it); False if it had already ended.
+
+    Conditional, like :func:`claim_refresh_token`, so the first reason to end a session is the one
+    kept when two arrive at once (a reuse and a logout, say).
+    """
+    result = db.execute(
+        update(Session)
+        .where(Session.id == session.id, Session.revoked_at.is_(None))
+        .values(revoked_at=now, revoked_reason=reason)
+        .execution_options(synchronize_session=False)
+    )
+    db.expire(session)
+    return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+def live_sessions(db: DbSession, account_id: str, *, now: datetime) -> list[Session]:
+    """Sessions that can still be used: not revoked, and holding an unused, unexpired refresh token."""
+    usable = (
+        select(RefreshToken.id)
+        .where(
+            RefreshToken.session_id == Session.id,
+            RefreshToken.rotated_at.is_(None),
+            RefreshToken.expires_at > now,
+        )
+        .exists()
+    )
+    query = (
+        select(Session)
+        .where(Session.account_id == account_id, Session.revoked_at.is_(None), usable)
+        .order_by(Session.last_seen_at.desc(), Session.id)
+    )
+    return list(db.execute(query).scalars())

@@ -1,5 +1,160 @@
-"""Routes of the sessions domain."""
+"""Routes: ``refreshToken``, ``logout``, ``listSessions``, ``revokeSessions``."""
 
-from fastapi import APIRouter
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Request, Response, status
+
+from mamori_common.clock import ClockDep
+from mamori_common.db import SessionDep
+from mamori_common.problems import Problem
+from mamori_common.tokens import AccessTokenVerifier, access_token_from
+from services.auth.deps import (
+    CurrentAccount,
+    CurrentSession,
+    EncryptorDep,
+    RequestContextDep,
+    SettingsDep,
+    SigningKeyDep,
+    current_session,
+)
+from services.auth.sessions import flows, service
+from services.auth.sessions.models import Session
+from services.auth.sessions.schemas import (
+    LogoutRequest,
+    RefreshRequest,
+    RevokedSessions,
+    RevokeSessionsRequest,
+    SessionList,
+    SessionView,
+    TokenResponse,
+)
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
+
+
+@router.post(
+    "/tokens/refresh",
+    operation_id="refreshToken",
+    response_model=TokenResponse,
+    summary="Exchange a refresh token for a new token pair (the old refresh token stops working)",
+    description=(
+        "No access token needed. 401 `invalid_refresh_token` for an unknown, expired or ended token; "
+        "401 `refresh_token_reused` when the token was already exchanged (the session is then ended); "
+        "401 `account_frozen` or 423 `account_locked` when the account may not sign in now."
+    ),
+)
+def refresh_token(
+    body: RefreshRequest,
+    db: SessionDep,
+    clock: ClockDep,
+    context: RequestContextDep,
+    key: SigningKeyDep,
+    settings: SettingsDep,
+    encryptor: EncryptorDep,
+) -> TokenResponse:
+    pair = flows.refresh(
+        db, body.refresh_token, context=context, now=clock.now(), key=key, settings=settings, encryptor=encryptor
+    )
+    db.commit()
+    return TokenResponse(
+        access_token=pair.access_token,
+        refresh_token=pair.refresh_token,
+        token_type=pair.token_type,
+        expires_in=pair.expires_in,
+    )
+
+
+def _session_to_end(request: Request, db: SessionDep, clock: ClockDep, body: LogoutRequest | None) -> Session:
+    """The session a logout ends: the access token's, else (an expired access token) the refresh token's."""
+    access = access_token_from(request)
+    presented = body.refresh_token if body is not None else None
+    if access is None:
+        if presented is None:
+            raise Problem(401, "unauthenticated", "Send the access token or the refresh token of the session to end.")
+        return flows.session_of_refresh_token(db, presented, now=clock.now())
+    verifier: AccessTokenVerifier = request.app.state.token_verifier
+    session = current_session(db, verifier.verify(access))
+    if presented is not None:
+        token = service.find_refresh_token(db, presented)
+        if token is None or token.session_id != session.id:
+            raise Problem(
+                400, "refresh_token_mismatch", "This refresh token does not belong to the session signing out."
+            )
+    return session
+
+
+@router.post(
+    "/logout",
+    operation_id="logout",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="End the current session",
+    description=(
+        "Authenticated by the access token; a client whose access token has expired may send only "
+        "`refresh_token` in the body. Every token of the session stops working."
+    ),
+)
+def logout(
+    request: Request,
+    db: SessionDep,
+    clock: ClockDep,
+    context: RequestContextDep,
+    body: Annotated[LogoutRequest | None, Body()] = None,
+) -> Response:
+    session = _session_to_end(request, db, clock, body)
+    flows.logout(db, session, context=context, now=clock.now())
+    db.commit()
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get(
+    "/sessions",
+    operation_id="listSessions",
+    response_model=SessionList,
+    summary="Your live sessions, with where they came from; `current` marks this one",
+)
+def list_sessions(db: SessionDep, clock: ClockDep, account: CurrentAccount, session: CurrentSession) -> SessionList:
+    return SessionList(
+        sessions=[
+            SessionView(
+                id=live.id,
+                created_at=live.created_at,
+                last_seen_at=live.last_seen_at,
+                ip=live.ip,
+                country=live.country,
+                device_id=live.device_id,
+                user_agent=live.user_agent,
+                current=live.id == session.id,
+            )
+            for live in service.live_sessions(db, account.id, now=clock.now())
+        ]
+    )
+
+
+@router.post(
+    "/sessions/revoke",
+    operation_id="revokeSessions",
+    response_model=RevokedSessions,
+    summary="End one of your sessions, or all but the current one",
+    description="404 `session_not_found` for an id that is not one of your live sessions (nothing changes).",
+)
+def revoke_sessions(
+    body: RevokeSessionsRequest,
+    db: SessionDep,
+    clock: ClockDep,
+    context: RequestContextDep,
+    account: CurrentAccount,
+    session: CurrentSession,
+) -> RevokedSessions:
+    ended = flows.revoke(
+        db,
+        account,
+        session,
+        session_id=body.session_id,
+        all_but_current=body.all_but_current,
+        context=context,
+        now=clock.now(),
+    )
+    db.commit()
+    return RevokedSessions(revoked=ended)

@@ -1,0 +1,65 @@
+"""Request and response bodies of the session routes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class RefreshRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    refresh_token: str = Field(min_length=1, max_length=256)
+
+
+class TokenResponse(BaseModel):
+    access_token: str
+    refresh_token: str
+    token_type: str = "Bearer"
+    #: Seconds the access token lives.
+    expires_in: int
+
+
+class LogoutRequest(BaseModel):
+    """Optional: a client whose access token has expired signs out with its refresh token alone."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    refresh_token: str | None = Field(default=None, min_length=1, max_length=256)
+
+
+class SessionView(BaseModel):
+    id: str
+    created_at: datetime
+    last_seen_at: datetime
+    ip: str | None
+    country: str | None
+    device_id: str | None
+    user_agent: str | None
+    #: True for the session this request was made with.
+    current: bool
+
+
+class SessionList(BaseModel):
+    sessions: list[SessionView]
+
+
+class RevokeSessionsRequest(BaseModel):
+    """Either ``session_id`` (one of your own sessions) or ``all_but_current: true``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    session_id: str | None = Field(default=None, min_length=1, max_length=64)
+    all_but_current: bool = False
+
+    @model_validator(mode="after")
+    def exactly_one_target(self) -> RevokeSessionsRequest:
+        if (self.session_id is None) == (not self.all_but_current):
+            raise ValueError("give either session_id or all_but_current: true, not both or neither")
+        return self
+
+
+class RevokedSessions(BaseModel):
+    #: Ids of the sessions this call ended (empty when there was nothing left to end).
+    revoked: list[str]
