@@ -29,6 +29,23 @@ class AuthSettings(ServiceSettings):
     refresh_token_days: int = 30
     reauthentication_window_seconds: int = 600
 
+    # Mail delivery and the message centre (messages/mailer.py, messages/flows.py).
+    #: The From of every mail (``MAMORI_MAIL_FROM``); SMTP itself is ``MAMORI_SMTP_URL``.
+    mail_from: str = "Mamori <no-reply@mamori.example>"
+    #: How often an idle mail sender looks for queued mail; a commit that files one wakes it at once.
+    mail_poll_interval_seconds: float = 1.0
+    mail_batch_size: int = 20
+    #: How long a replica may hold a claimed mail before another may try it.
+    mail_lease_seconds: int = 120
+    #: Failed deliveries wait base * 2^(attempts-1), jittered, never more than the max.
+    mail_retry_base_seconds: float = 5.0
+    mail_retry_max_seconds: float = 300.0
+    #: After this many failed deliveries the mail stays unsent (the centre still shows it).
+    mail_max_attempts: int = 30
+    smtp_timeout_seconds: float = 15.0
+    #: A pasted mail larger than this is refused by verifyMessage (413).
+    verify_message_max_text_bytes: int = 100_000
+
     # Throttling (story S1): growing delays per client, step-up per account, locks only after step-ups fail.
     throttle_client_free_failures: int = 5
     throttle_client_window_seconds: int = 900

@@ -1,0 +1,291 @@
+"""docker-compose.yml wires the production shape the code expects.
+
+The variable names are not typed twice: they come from the pydantic settings classes each
+process reads, so renaming a setting without updating the compose file (or mistyping a variable
+in it) fails here, not on the first production deploy. Each container's environment is also fed
+through its own settings class, so the values must parse the way the process will parse them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+from pydantic import AliasChoices
+from pydantic_settings import BaseSettings
+
+from gateway.config import GatewaySettings
+from infra.services import BACKEND_SERVICES, DATABASE_SERVICES, GATEWAY, ROOT
+from mamori_common.settings import CommonSettings, ServiceSettings
+from portal.config import PortalSettings
+from services.auth.config import AuthSettings
+from services.orders.config import OrdersSettings
+from services.verification.config import VerificationSettings
+
+COMPOSE_FILE = ROOT / "docker-compose.yml"
+DOCKERFILE = ROOT / "infra" / "Dockerfile"
+
+#: Which settings class each Mamori container reads.
+SETTINGS: dict[str, type[CommonSettings]] = {
+    "auth": AuthSettings,
+    "verification": VerificationSettings,
+    "orders": OrdersSettings,
+    "portal": PortalSettings,
+    "gateway": GatewaySettings,
+}
+PROCESSES = {spec.name: spec for spec in (*BACKEND_SERVICES, GATEWAY)}
+#: Stand-ins for the values an operator exports before `docker-compose up`.
+OPERATOR_ENV = {"POSTGRES_PASSWORD": "pg-password-1", "MAMORI_SERVICE_SECRET": "a-long-random-service-secret-0123456789"}
+
+
+# --------------------------------------------------------------------------- reading the file
+
+
+def env_names(settings_class: type[BaseSettings]) -> dict[str, str]:
+    """Environment variable -> field, the way pydantic-settings looks them up."""
+    prefix = str(settings_class.model_config.get("env_prefix", ""))
+    names: dict[str, str] = {}
+    for field_name, field in settings_class.model_fields.items():
+        alias = field.validation_alias
+        if isinstance(alias, AliasChoices):
+            choices = [choice for choice in alias.choices if isinstance(choice, str)]
+        elif isinstance(alias, str):
+            choices = [alias]
+        else:
+            choices = [prefix + field_name]
+        for choice in choices:
+            names[choice.upper()] = field_name
+    return names
+
+
+def env_name_of(settings_class: type[BaseSettings], field_name: str) -> str:
+    found = [name for name, field in env_names(settings_class).items() if field == field_name]
+    assert len(found) == 1, f"{settings_class.__name__}.{field_name} is read from {found}"
+    return found[0]
+
+
+_INTERPOLATION = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}")
+
+
+def interpolate(value: str, env: Mapping[str, str]) -> str:
+    """Compose's ``${NAME}``, ``${NAME:-default}`` and ``${NAME:?error}``."""
+
+    def replace(match: re.Match[str]) -> str:
+        name, operator, argument = match.group(1), match.group(2), match.group(3)
+        current = env.get(name)
+        if operator and operator.endswith("-"):
+            return current if current else argument
+        if operator and operator.endswith("?"):
+            if not current:
+                raise KeyError(f"{name}: {argument}")
+        return current or ""
+
+    return _INTERPOLATION.sub(replace, value)
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    document = yaml.safe_load(COMPOSE_FILE.read_text())
+    assert isinstance(document, dict) and isinstance(document.get("services"), dict)
+    return document
+
+
+@pytest.fixture(scope="module")
+def services(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return compose["services"]
+
+
+def environment(service: dict[str, Any], env: Mapping[str, str] = OPERATOR_ENV) -> dict[str, str]:
+    raw = service.get("environment") or {}
+    if isinstance(raw, list):
+        raw = dict(item.split("=", 1) for item in raw)
+    return {str(key): interpolate(str(value), env) for key, value in raw.items()}
+
+
+def command(service: dict[str, Any]) -> list[str]:
+    raw = service.get("command") or []
+    return raw.split() if isinstance(raw, str) else [str(part) for part in raw]
+
+
+def port_of(service: dict[str, Any]) -> str:
+    words = command(service)
+    return words[words.index("--port") + 1]
+
+
+@pytest.fixture
+def container_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """Make a container's environment the process environment (and nothing else of ours)."""
+    for name in list(os.environ):
+        if name.startswith("MAMORI_"):
+            monkeypatch.delenv(name)
+
+    def apply(env: Mapping[str, str]) -> None:
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+
+    yield apply
+
+
+# --------------------------------------------------------------------------- the tests
+
+
+def test_every_process_is_a_service_with_a_healthcheck(services: dict[str, dict[str, Any]]) -> None:
+    for name, spec in PROCESSES.items():
+        assert name in services, f"{name} is missing from docker-compose.yml"
+        service = services[name]
+        assert service.get("healthcheck", {}).get("test"), f"{name} has no healthcheck"
+        words = command(service)
+        assert words[:3] == ["uvicorn", "--factory", spec.app_factory], f"{name} runs {words}"
+        assert service["build"]["dockerfile"] == "infra/Dockerfile"
+        assert (ROOT / service["build"]["context"] / service["build"]["dockerfile"]).is_file()
+        path = "/healthz" if name == "gateway" else "/readyz"
+        assert path in " ".join(map(str, service["healthcheck"]["test"])), f"{name} checks {path}"
+    assert "pg_isready" in " ".join(services["postgres"]["healthcheck"]["test"])
+    assert "ping" in services["redis"]["healthcheck"]["test"]
+
+
+def test_dependencies_wait_for_health(services: dict[str, dict[str, Any]]) -> None:
+    migrate = services["migrate"]
+    assert command(migrate) == ["mamori", "migrate"]
+    assert migrate["depends_on"]["postgres"]["condition"] == "service_healthy"
+    for spec in DATABASE_SERVICES:
+        depends = services[spec.name]["depends_on"]
+        assert depends["migrate"]["condition"] == "service_completed_successfully", spec.name
+    for name in ("auth", "verification", "orders", "portal"):
+        assert services["gateway"]["depends_on"][name]["condition"] == "service_healthy"
+    for name, service in services.items():
+        depends = service.get("depends_on") or {}
+        assert isinstance(depends, dict), f"{name}: depends_on needs conditions, not a bare list"
+        for target, rule in depends.items():
+            assert target in services, f"{name} depends on unknown {target}"
+            assert rule.get("condition") in ("service_healthy", "service_completed_successfully", "service_started")
+
+
+def test_each_database_service_gets_its_own_database(services: dict[str, dict[str, Any]]) -> None:
+    init_scripts = [volume for volume in services["postgres"]["volumes"] if "docker-entrypoint-initdb.d" in volume]
+    assert len(init_scripts) == 1
+    init_sql = (ROOT / init_scripts[0].split(":", 1)[0]).read_text()
+    created = set(re.findall(r"CREATE DATABASE\s+\"?(\w+)\"?", init_sql, flags=re.IGNORECASE))
+
+    databases = {}
+    for spec in DATABASE_SERVICES:
+        variable = env_name_of(SETTINGS[spec.name], "database_url")
+        assert variable == f"MAMORI_{spec.name.upper()}_DATABASE_URL"
+        url = environment(services[spec.name]).get(variable)
+        assert url, f"{spec.name} has no {variable}"
+        parts = urlsplit(url)
+        assert parts.scheme in ("postgresql", "postgres", "postgresql+psycopg")
+        assert parts.hostname == "postgres"
+        databases[spec.name] = parts.path.lstrip("/")
+        assert environment(services["migrate"]).get(variable) == url, f"migrate migrates {spec.name}'s database"
+    assert len(set(databases.values())) == len(databases), f"databases are shared: {databases}"
+    assert set(databases.values()) <= created, f"init script creates {created}, services use {databases}"
+
+
+def test_required_settings_are_wired_for_every_container(services: dict[str, dict[str, Any]]) -> None:
+    required_fields = {"service_secret", "redis_url", "trusted_proxies", "data_dir",
+                       "auth_url", "verification_url", "orders_url", "portal_url"}
+    required_fields |= {field for field in GatewaySettings.model_fields if field.endswith("_upstreams")}
+    for name, settings_class in SETTINGS.items():
+        env = environment(services[name])
+        readable = env_names(settings_class)
+        fields = set(readable.values())
+        wanted = {env_name_of(settings_class, field) for field in required_fields & fields}
+        if issubclass(settings_class, ServiceSettings):
+            wanted.add(env_name_of(settings_class, "database_url"))
+        missing = sorted(variable for variable in wanted if not env.get(variable))
+        assert not missing, f"{name} lacks {missing}"
+        unknown = sorted(variable for variable in env if variable.startswith("MAMORI_") and variable not in readable)
+        assert not unknown, f"{name} sets variables nothing reads: {unknown}"
+    for variable in ("MAMORI_AUTH_SIGNING_KEY", "MAMORI_AUTH_ENCRYPTION_KEY", "MAMORI_SMTP_URL"):
+        assert variable in services["auth"]["environment"], f"auth does not pass {variable} through"
+
+
+def test_service_urls_and_upstreams_point_at_the_containers(services: dict[str, dict[str, Any]]) -> None:
+    def check(url: str, target: str, where: str) -> None:
+        parts = urlsplit(url)
+        assert parts.scheme == "http" and parts.hostname == target, f"{where}: {url}"
+        assert str(parts.port) == port_of(services[target]), f"{where}: {url} is not where {target} listens"
+
+    for name in SETTINGS:
+        env = environment(services[name])
+        for target in ("auth", "verification", "orders", "portal"):
+            check(env[f"MAMORI_{target.upper()}_URL"], target, f"{name} MAMORI_{target.upper()}_URL")
+    gateway_env = environment(services["gateway"])
+    for target in ("auth", "verification", "orders", "portal"):
+        for url in gateway_env[f"MAMORI_{target.upper()}_UPSTREAMS"].split(","):
+            check(url.strip(), target, f"gateway MAMORI_{target.upper()}_UPSTREAMS")
+    assert environment(services["auth"])["MAMORI_SERVICE_SECRET"] == OPERATOR_ENV["MAMORI_SERVICE_SECRET"]
+    secrets = {environment(services[name])["MAMORI_SERVICE_SECRET"] for name in SETTINGS}
+    assert len(secrets) == 1, "every container signs and checks service tokens with the same secret"
+
+
+def test_each_container_environment_parses_with_its_settings_class(services: dict[str, dict[str, Any]],
+                                                                   container_env: Any) -> None:
+    for name, settings_class in SETTINGS.items():
+        container_env(environment(services[name]))
+        settings = settings_class()
+        assert settings.resolved_service_secret() == OPERATOR_ENV["MAMORI_SERVICE_SECRET"]
+        assert settings.redis_url and settings.redis_url.startswith("redis://redis:")
+        assert settings.trusted_proxies, name
+        if isinstance(settings, ServiceSettings):
+            assert settings.resolved_database_url().startswith("postgresql://mamori:pg-password-1@postgres:5432/")
+        if isinstance(settings, GatewaySettings):
+            for target in ("auth", "verification", "orders", "portal"):
+                assert settings.upstreams(target) == [f"http://{target}:{port_of(services[target])}"]
+    gateway_proxies = environment(services["gateway"])["MAMORI_TRUSTED_PROXIES"]
+    gateway_address = services["gateway"]["networks"]["mamori"]["ipv4_address"]
+    for name in ("auth", "verification", "orders", "portal"):
+        proxies = environment(services[name])["MAMORI_TRUSTED_PROXIES"]
+        assert proxies == f"{gateway_address}/32", f"{name} should believe X-Forwarded-For from the gateway only"
+    assert gateway_address not in gateway_proxies, "the gateway is the edge: it does not trust itself"
+
+
+def test_dockerfile_builds_a_non_root_image_of_the_package() -> None:
+    lines = [line.strip() for line in DOCKERFILE.read_text().splitlines() if line.strip() and not line.startswith("#")]
+    assert lines[0] == "FROM python:3.11-slim"
+    assert any(line.startswith("RUN pip install .") for line in lines)
+    users = [line.split()[1] for line in lines if line.startswith("USER ")]
+    assert users and users[-1] not in ("root", "0"), "the processes do not run as root"
+    assert any('"uvicorn", "--factory"' in line for line in lines if line.startswith("CMD"))
+
+
+@pytest.fixture(scope="module")
+def docker_compose() -> str:
+    found = shutil.which("docker-compose")
+    if found is None:
+        pytest.skip("docker-compose is not installed (Debian package docker-compose)")
+    return found
+
+
+def _compose_config(docker_compose: str, env: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
+    clean = {key: value for key, value in os.environ.items()
+             if not key.startswith("MAMORI_") and key != "POSTGRES_PASSWORD"}
+    return subprocess.run(
+        [docker_compose, "-f", str(COMPOSE_FILE), "config"],
+        cwd=ROOT, env={**clean, **env}, capture_output=True, text=True, timeout=60,
+    )
+
+
+def test_docker_compose_accepts_the_file(docker_compose: str) -> None:
+    result = _compose_config(docker_compose, OPERATOR_ENV)
+    assert result.returncode == 0, result.stderr
+    resolved = yaml.safe_load(result.stdout)
+    assert set(PROCESSES) <= set(resolved["services"])
+    assert resolved["services"]["auth"]["environment"]["MAMORI_SERVICE_SECRET"] == OPERATOR_ENV["MAMORI_SERVICE_SECRET"]
+    assert resolved["services"]["auth"]["environment"]["MAMORI_AUTH_DATABASE_URL"].endswith("@postgres:5432/auth")
+
+
+def test_docker_compose_refuses_to_run_without_the_service_secret(docker_compose: str) -> None:
+    """Each container would otherwise make up its own secret and reject the others' calls."""
+    result = _compose_config(docker_compose, {"POSTGRES_PASSWORD": "pg-password-1"})
+    assert result.returncode != 0
+    assert "MAMORI_SERVICE_SECRET" in result.stderr
