@@ -7,10 +7,13 @@ Auth mints the case ids it announces (a lock's or an intrusion's) so it can name
 from __future__ import annotations
 
 from mamori_common.events import EventHandler
+from services.auth.messages.flows import handle_notify
 
 ACCOUNT_LOCKED = "account.locked"
 ACCOUNT_FROZEN = "account.frozen"
 SESSION_COMPROMISED = "session.compromised"
+#: Received: any service asks auth to file a message in the message centre and mail it.
+NOTIFY = "notify"
 
 EVENT_ROUTES: dict[str, tuple[str, ...]] = {
     ACCOUNT_LOCKED: ("verification",),
@@ -18,4 +21,6 @@ EVENT_ROUTES: dict[str, tuple[str, ...]] = {
     SESSION_COMPROMISED: ("orders", "verification"),
 }
 
-EVENT_HANDLERS: dict[str, EventHandler] = {}
+EVENT_HANDLERS: dict[str, EventHandler] = {
+    NOTIFY: handle_notify,
+}

@@ -28,6 +28,7 @@ from services.auth.credentials.encryption import Encryptor
 from services.auth.credentials.passwords import Passwords
 from services.auth.database import Base, inbox, outbox
 from services.auth.events import EVENT_HANDLERS, EVENT_ROUTES
+from services.auth.messages.mailer import mail_sender_job
 from services.auth.messages.models import Message  # noqa: F401
 from services.auth.sessions.models import RefreshToken, Session  # noqa: F401
 from services.auth.signin.models import Challenge, KnownDevice, SignInAttempt  # noqa: F401
@@ -56,6 +57,7 @@ SPEC = ServiceSpec(
     ),
     event_routes=EVENT_ROUTES,
     event_handlers=EVENT_HANDLERS,
+    background_jobs=(mail_sender_job,),
 )
 
 

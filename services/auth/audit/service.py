@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session as DbSession
 
 from services.auth.audit.models import SecurityEvent
@@ -48,3 +49,21 @@ def record(
     )
     db.add(event)
     return event
+
+
+def list_events(db: DbSession, account_id: str, *, limit: int, offset: int) -> tuple[list[SecurityEvent], int]:
+    """One page of the account's audit trail, newest first, and how many events there are in all."""
+    query = (
+        select(SecurityEvent)
+        .where(SecurityEvent.account_id == account_id)
+        .order_by(SecurityEvent.at.desc(), SecurityEvent.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    total = db.scalar(select(func.count()).select_from(SecurityEvent).where(SecurityEvent.account_id == account_id))
+    return list(db.execute(query).scalars()), int(total or 0)
+
+
+def public_actor(actor: str) -> str:
+    """The actor as the customer sees it: ``staff:<id>`` becomes ``staff`` (staff ids stay internal)."""
+    return "staff" if actor.startswith("staff") else actor

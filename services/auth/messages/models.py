@@ -14,7 +14,10 @@ from services.auth.database import Base
 
 class Message(Base):
     __tablename__ = "messages"
-    __table_args__ = (Index("ix_messages_account_created", "account_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_messages_account_created", "account_id", "created_at"),
+        Index("ix_messages_mail_due", "mailed_at", "mail_next_try_at"),
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     account_id: Mapped[str] = mapped_column(String(32), ForeignKey("accounts.id"))
@@ -36,3 +39,7 @@ class Message(Base):
     mailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     mail_attempts: Mapped[int] = mapped_column(Integer, default=0)
     mail_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    #: Not tried again before this time: a claim's lease while a replica sends, a backoff after a failure.
+    mail_next_try_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: Which claim holds the mail, so a replica whose lease ran out cannot overwrite another's result.
+    mail_claim_token: Mapped[str | None] = mapped_column(String(32), nullable=True)

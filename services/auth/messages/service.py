@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import re
 import secrets
+import unicodedata
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session as DbSession
+
+from mamori_common.clock import Clock
 
 from services.auth.accounts.models import Account
 from services.auth.credentials.encryption import Encryptor
@@ -19,6 +26,88 @@ _ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"  # no 0/O, 1/I/L: read aloud over t
 def new_reference_code() -> str:
     body = "".join(secrets.choice(_ALPHABET) for _ in range(10))
     return f"MMR-{body[:5]}-{body[5:]}"
+
+
+#: ``MMR-XXXXX-XXXXX`` as people paste it: any case, spaces or other dashes between the parts.
+_DASH = r"[\s\-\u2010-\u2015\u2212\u30fc_.]*"
+_PASTED_CODE = re.compile(
+    rf"M\s*M\s*R{_DASH}((?:[A-Z0-9]\s*){{5}}){_DASH}((?:[A-Z0-9]\s*){{4}}[A-Z0-9])(?![A-Z0-9])",
+    re.IGNORECASE,
+)
+#: How many distinct codes one pasted mail is checked for (a real mail has one).
+MAX_CODES_PER_TEXT = 20
+
+
+def normalise_reference_code(raw: str) -> str | None:
+    """The canonical ``MMR-XXXXX-XXXXX`` for what a customer typed, or None if it cannot be one.
+
+    NFKC first, so full-width characters from a Japanese mail client count as the plain ones.
+    """
+    compact = re.sub(r"[^A-Z0-9]", "", unicodedata.normalize("NFKC", raw).upper())
+    if len(compact) != 13 or not compact.startswith("MMR"):
+        return None
+    return f"MMR-{compact[3:8]}-{compact[8:]}"
+
+
+def reference_codes_in(text: str) -> list[str]:
+    """Distinct reference codes found in a pasted mail, in the order they appear."""
+    found: list[str] = []
+    for match in _PASTED_CODE.finditer(unicodedata.normalize("NFKC", text)):
+        code = normalise_reference_code("MMR" + match.group(1) + match.group(2))
+        if code and code not in found:
+            found.append(code)
+            if len(found) >= MAX_CODES_PER_TEXT:
+                break
+    return found
+
+
+def messages_by_reference(db: DbSession, codes: Iterable[str]) -> dict[str, Message]:
+    wanted = list(codes)
+    if not wanted:
+        return {}
+    rows = db.execute(select(Message).where(Message.reference_code.in_(wanted))).scalars()
+    return {message.reference_code: message for message in rows}
+
+
+def list_messages(db: DbSession, account_id: str, *, limit: int, offset: int) -> tuple[list[Message], int]:
+    """One page of the account's message centre, newest first, and how many there are in all."""
+    query = (
+        select(Message)
+        .where(Message.account_id == account_id)
+        .order_by(Message.created_at.desc(), Message.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    total = db.scalar(select(func.count()).select_from(Message).where(Message.account_id == account_id)) or 0
+    return list(db.execute(query).scalars()), int(total)
+
+
+#: ``Session.info`` key of the mail sender's wake-up call (set by :func:`messages.mailer.install`).
+MAIL_WAKE_KEY = "mamori.auth.messages.wake_mailer"
+#: ``Session.info`` key of :class:`MessageServices`, for code that gets a session but no request.
+MESSAGE_SERVICES_KEY = "mamori.auth.messages.services"
+
+
+@dataclass(frozen=True)
+class MessageServices:
+    """What filing a message needs from the app, for callers that only hold a session (event handlers)."""
+
+    encryptor: Encryptor
+    clock: Clock
+
+
+def message_services(db: DbSession) -> MessageServices:
+    services = db.info.get(MESSAGE_SERVICES_KEY)
+    if services is None:
+        raise RuntimeError("the message centre is not wired into this app (messages.mailer.install)")
+    return services  # type: ignore[no-any-return]
+
+
+def _wake_mailer_after_commit(db: DbSession) -> None:
+    """Mail the message as soon as the transaction that filed it commits, not at the next poll."""
+    wake: Callable[[], None] | None = db.info.get(MAIL_WAKE_KEY)
+    if wake is not None:
+        event.listen(db, "after_commit", lambda _session: wake(), once=True)
 
 
 def file_message(
@@ -61,6 +150,7 @@ def file_message(
         created_at=now,
     )
     db.add(message)
+    _wake_mailer_after_commit(db)
     return message
 
 

@@ -145,6 +145,8 @@ def upgrade() -> None:
     sa.Column('mailed_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('mail_attempts', sa.Integer(), nullable=False),
     sa.Column('mail_error', sa.Text(), nullable=True),
+    sa.Column('mail_next_try_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('mail_claim_token', sa.String(length=32), nullable=True),
     sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_messages_account_id_accounts')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_messages')),
     sa.UniqueConstraint('reference_code', name=op.f('uq_messages_reference_code')),
@@ -152,6 +154,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('messages', schema=None) as batch_op:
         batch_op.create_index('ix_messages_account_created', ['account_id', 'created_at'], unique=False)
+        batch_op.create_index('ix_messages_mail_due', ['mailed_at', 'mail_next_try_at'], unique=False)
 
     op.create_table('recovery_codes',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
@@ -274,6 +277,7 @@ def downgrade() -> None:
 
     op.drop_table('recovery_codes')
     with op.batch_alter_table('messages', schema=None) as batch_op:
+        batch_op.drop_index('ix_messages_mail_due')
         batch_op.drop_index('ix_messages_account_created')
 
     op.drop_table('messages')

@@ -1,0 +1,259 @@
+"""The message centre through the HTTP API: listMessages, verifyMessage and ``notify`` events (S2, S3)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from services.auth.messages.models import Message
+from tests.auth.conftest import AuthHarness
+from tests.auth.messaging_support import (
+    deliver_event,
+    file,
+    make_customer,
+    message,
+    notice,
+    notify_envelope,
+    sign_in,
+)
+
+
+def centre(auth: AuthHarness, token: str, **params: int) -> dict:
+    response = auth.call("GET", "/api/auth/messages", token=token, params=params)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def verify(auth: AuthHarness, token: str, **body: str) -> dict:
+    response = auth.call("POST", "/api/auth/messages/verify", token=token, json=body)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+# --- listMessages -----------------------------------------------------------------------------
+
+
+def test_the_centre_lists_the_callers_messages_newest_first_with_codes_masked(auth: AuthHarness) -> None:
+    hana = make_customer(auth.app, "hana@example.com")
+    token = sign_in(auth.app, hana)  # before the test clock moves: tokens are checked on real time
+    first = file(auth.app, hana, "login_code", {"code": "246810", "minutes": 10})
+    auth.clock.advance(minutes=1)
+    second = file(auth.app, hana, "account_locked", {"until": "12:00 UTC", "case_id": "case-1"})
+
+    page = centre(auth, token)
+
+    assert [item["reference_code"] for item in page["items"]] == [second, first]
+    assert page["total"] == 2
+    code_message = page["items"][1]
+    assert code_message["subject"] == "Your sign-in code"
+    assert "246810" not in code_message["body"] and "••••••" in code_message["body"]
+    assert first in code_message["body"]  # the reference code stands in the text, as in the mail
+    assert code_message["source_service"] == "auth" and code_message["language"] == "en"
+    auth.wait_for_mail("hana@example.com", count=2)
+    assert all(item["mailed_at"] for item in centre(auth, token)["items"])
+
+
+def test_another_customer_sees_none_of_them(auth: AuthHarness) -> None:
+    hana = make_customer(auth.app, "hana@example.com")
+    file(auth.app, hana, "login_code", {"code": "246810", "minutes": 10})
+    ken = make_customer(auth.app, "ken@example.com")
+    mine = file(auth.app, ken, "account_locked", {"until": "12:00", "case_id": "c"})
+
+    page = centre(auth, sign_in(auth.app, ken))
+
+    assert [item["reference_code"] for item in page["items"]] == [mine]
+    assert page["total"] == 1
+
+
+def test_the_centre_pages(auth: AuthHarness) -> None:
+    hana = make_customer(auth.app, "hana@example.com")
+    token = sign_in(auth.app, hana)
+    references = []
+    for number in range(5):
+        references.append(file(auth.app, hana, "account_locked", {"until": "12:00", "case_id": f"c{number}"}))
+        auth.clock.advance(seconds=1)
+
+    page = centre(auth, token, limit=2, offset=2)
+
+    assert [item["reference_code"] for item in page["items"]] == references[::-1][2:4]
+    assert (page["total"], page["limit"], page["offset"]) == (5, 2, 2)
+    assert auth.call("GET", "/api/auth/messages", token=token, params={"limit": 0}).status_code == 422
+
+
+def test_the_centre_and_the_check_need_a_signed_in_customer(auth: AuthHarness) -> None:
+    for method, path, body in (
+        ("GET", "/api/auth/messages", None),
+        ("POST", "/api/auth/messages/verify", {"reference_code": "MMR-ABCDE-FGHJK"}),
+    ):
+        response = auth.call(method, path, json=body)
+        assert response.status_code == 401
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert response.json()["code"]
+        forged = auth.call(method, path, json=body, token="not-a-token")
+        assert forged.status_code == 401
+
+
+# --- verifyMessage ----------------------------------------------------------------------------
+
+
+def test_a_genuine_reference_code_is_confirmed_with_when_and_what(auth: AuthHarness) -> None:
+    hana = make_customer(auth.app, "hana@example.com")
+    reference = file(auth.app, hana, "account_locked", {"until": "12:00", "case_id": "c"})
+    token = sign_in(auth.app, hana)
+
+    answer = verify(auth, token, reference_code=f"  {reference.lower().replace('-', ' ')} ")
+
+    assert answer["genuine"] is True and answer["sent_to_this_account"] is True
+    assert answer["verdict"] == "genuine"
+    assert answer["reference_code"] == reference
+    assert answer["subject"] == "Your account is temporarily locked"
+    assert answer["sent_at"]
+
+
+def test_a_forged_reference_code_is_not_ours(auth: AuthHarness) -> None:
+    hana = make_customer(auth.app, "hana@example.com")
+    file(auth.app, hana, "account_locked", {"until": "12:00", "case_id": "c"})
+    token = sign_in(auth.app, hana)
+
+    answer = verify(auth, token, reference_code="MMR-ABCDE-FGHJK")
+
+    assert answer["genuine"] is False and answer["verdict"] == "not_ours"
+    assert answer["subject"] is None and answer["sent_at"] is None
+    nonsense = verify(auth, token, reference_code="hello")
+    assert nonsense["genuine"] is False and nonsense["verdict"] == "not_ours"
+
+
+def test_someone_elses_reference_code_reveals_nothing_about_their_message(auth: AuthHarness) -> None:
+    hana = make_customer(auth.app, "hana@example.com")
+    theirs = file(auth.app, hana, "login_code", {"code": "246810", "minutes": 10})
+    ken = make_customer(auth.app, "ken@example.com")
+
+    answer = verify(auth, sign_in(auth.app, ken), reference_code=theirs)
+
+    assert answer["genuine"] is False and answer["sent_to_this_account"] is False
+    assert answer["verdict"] == "not_for_you"
+    assert answer["subject"] is None and answer["sent_at"] is None
+    assert "hana" not in str(answer).lower() and "sign-in" not in str(answer).lower()
+
+
+def test_a_whole_pasted_mail_is_checked_by_the_code_it_carries(auth: AuthHarness) -> None:
+    hana = make_customer(auth.app, "hana@example.com", language="ja", name="佐藤花")
+    reference = file(auth.app, hana, "account_locked", {"until": "12:00", "case_id": "c"})
+    mail = auth.wait_for_mail("hana@example.com")
+    pasted = f"From: Mamori\nSubject: {mail.subject}\n\n{mail.body}"
+    token = sign_in(auth.app, hana)
+
+    answer = verify(auth, token, text=pasted)
+
+    assert answer["verdict"] == "genuine" and answer["reference_code"] == reference
+    assert answer["subject"] == "アカウントを一時的にロックしました"
+
+
+def test_a_pasted_mail_without_a_reference_code_is_not_ours(auth: AuthHarness) -> None:
+    token = sign_in(auth.app, make_customer(auth.app, "hana@example.com"))
+    phishing = "Your account is locked. Sign in at https://mamori-secure.example/login to unlock it."
+
+    answer = verify(auth, token, text=phishing)
+
+    assert answer["genuine"] is False and answer["verdict"] == "not_ours"
+    assert answer["reason"] == "no_reference_code"
+    assert answer["detail"]
+
+
+def test_a_pasted_mail_too_long_or_an_unclear_request_is_refused(auth: AuthHarness) -> None:
+    token = sign_in(auth.app, make_customer(auth.app, "hana@example.com"))
+    limit = auth.settings.verify_message_max_text_bytes
+
+    too_long = auth.call("POST", "/api/auth/messages/verify", token=token, json={"text": "あ" * (limit // 3 + 1)})
+    assert too_long.status_code == 413 and too_long.json()["code"] == "text_too_long"
+    both = auth.call("POST", "/api/auth/messages/verify", token=token,
+                     json={"text": "x", "reference_code": "MMR-ABCDE-FGHJK"})
+    assert both.status_code == 422
+    assert auth.call("POST", "/api/auth/messages/verify", token=token, json={}).status_code == 422
+    extra = auth.call("POST", "/api/auth/messages/verify", token=token, json={"text": "x", "account_id": "a"})
+    assert extra.status_code == 422
+
+
+# --- notify events from other services ----------------------------------------------------------
+
+
+def test_a_notify_event_is_filed_and_mailed_once_even_when_replayed(auth: AuthHarness) -> None:
+    hana = make_customer(auth.app, "hana@example.com", language="ja")
+    envelope = notify_envelope(hana, data=notice("ご注文をキャンセルしました", "注文 1234 をキャンセルしました。"))
+
+    first = deliver_event(auth.client, auth.app, envelope)
+    replay = deliver_event(auth.client, auth.app, envelope)
+
+    assert first.status_code == 200 and first.json()["status"] == "applied"
+    assert replay.status_code == 200 and replay.json()["status"] == "duplicate"
+    items = centre(auth, sign_in(auth.app, hana))["items"]
+    assert len(items) == 1
+    assert items[0]["source_service"] == "orders"
+    assert items[0]["subject"] == "【注意】ご注文をキャンセルしました"
+    mail = auth.wait_for_mail("hana@example.com")
+    assert mail.reference_code == items[0]["reference_code"]
+    assert "注文 1234 をキャンセルしました。（日本語）" in mail.body
+    assert len(auth.mails("hana@example.com")) == 1
+
+
+def test_a_notify_event_is_in_the_accounts_language(auth: AuthHarness) -> None:
+    ken = make_customer(auth.app, "ken@example.com", language="en", name="Ken Ito")
+    assert deliver_event(auth.client, auth.app, notify_envelope(ken, source="verification",
+                                                               data=notice("Documents received"))).status_code == 200
+
+    mail = auth.wait_for_mail("ken@example.com")
+
+    assert mail.subject == "Documents received"
+    assert mail.body.startswith("Dear Ken Ito,")
+
+
+def test_a_notify_event_for_an_unknown_account_is_recorded_and_files_nothing(auth: AuthHarness) -> None:
+    response = deliver_event(auth.client, auth.app, notify_envelope("0" * 32))
+
+    assert response.status_code == 200
+    with auth.app.state.db.session() as db:
+        assert db.execute(select(Message)).first() is None
+
+
+def test_a_malformed_notify_event_is_refused_and_changes_nothing(auth: AuthHarness) -> None:
+    hana = make_customer(auth.app, "hana@example.com")
+    bad_payloads = [
+        {"account_id": hana, "data": {"subject_en": "only English"}},
+        {"account_id": hana, "template": "no_such_template", "data": notice()},
+        {"account_id": hana, "template": "login_code", "data": {"code": "123456", "minutes": 10}},
+        {"account_id": hana, "data": notice(body="Sign in at https://evil.example to confirm.")},
+        {"account_id": hana, "data": {**notice(), "name": "Someone Else"}},
+        {"data": notice()},
+    ]
+    for payload in bad_payloads:
+        envelope = notify_envelope(hana, payload=payload)
+        response = deliver_event(auth.client, auth.app, envelope)
+        assert response.status_code == 422, payload
+        assert response.json()["code"] in ("invalid_notify_payload", "links_not_allowed")
+
+    with auth.app.state.db.session() as db:
+        assert db.execute(select(Message)).first() is None
+    fixed = notify_envelope(hana, event_id=envelope["id"])  # the producer retries the same id, corrected
+    assert deliver_event(auth.client, auth.app, fixed).json()["status"] == "applied"
+
+
+def test_a_notify_event_needs_the_senders_own_service_token(auth: AuthHarness) -> None:
+    hana = make_customer(auth.app, "hana@example.com")
+    envelope = notify_envelope(hana, source="orders")
+
+    unsigned = auth.client.post("/internal/events", json=envelope)
+    impostor = deliver_event(auth.client, auth.app, envelope, caller="verification")
+
+    assert unsigned.status_code == 401 and impostor.status_code == 403
+    with auth.app.state.db.session() as db:
+        assert db.execute(select(Message)).first() is None
+
+
+def test_a_notify_message_keeps_the_event_id(auth: AuthHarness) -> None:
+    hana = make_customer(auth.app, "hana@example.com")
+    envelope = notify_envelope(hana)
+    deliver_event(auth.client, auth.app, envelope)
+    reference = centre(auth, sign_in(auth.app, hana))["items"][0]["reference_code"]
+
+    stored = message(auth.app, reference)
+
+    assert (stored.source_service, stored.source_event_id) == ("orders", envelope["id"])
