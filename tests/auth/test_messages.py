@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import time
+
 from sqlalchemy import select
 
 from services.auth.messages.models import Message
+from services.auth.messages.service import reference_codes_in
 from tests.auth.conftest import AuthHarness
 from tests.auth.messaging_support import (
     deliver_event,
@@ -257,3 +260,21 @@ def test_a_notify_message_keeps_the_event_id(auth: AuthHarness) -> None:
     stored = message(auth.app, reference)
 
     assert (stored.source_service, stored.source_event_id) == ("orders", envelope["id"])
+
+
+# --- reading codes out of pasted text -----------------------------------------------------------
+
+
+def test_reference_codes_are_found_however_they_were_pasted() -> None:
+    pasted = "Ref: mmr-abcde-fghjk / MMR - 23456 - 789AB / ＭＭＲ－ＣＤＥＦＧ－ＨＪＫＭＮ / MMR-ABCDE-FGHJK"
+
+    assert reference_codes_in(pasted) == ["MMR-ABCDE-FGHJK", "MMR-23456-789AB", "MMR-CDEFG-HJKMN"]
+    assert reference_codes_in("order MMR-ABCDE-FGHJKX, MMR-ABCD-FGHJK") == []
+
+
+def test_a_hostile_paste_cannot_stall_the_search() -> None:
+    hostile = ["MMRAAAAA" + " " * 99_000, "MMR" + " -" * 49_000, "MMR A" * 20_000, "M M " * 25_000]
+    started = time.monotonic()
+    for text in hostile:
+        assert reference_codes_in(text) == []
+    assert time.monotonic() - started < 2  # a backtracking pattern took minutes on the first of these

@@ -28,12 +28,12 @@ def new_reference_code() -> str:
     return f"MMR-{body[:5]}-{body[5:]}"
 
 
-#: ``MMR-XXXXX-XXXXX`` as people paste it: any case, spaces or other dashes between the parts.
-_DASH = r"[\s\-\u2010-\u2015\u2212\u30fc_.]*"
-_PASTED_CODE = re.compile(
-    rf"M\s*M\s*R{_DASH}((?:[A-Z0-9]\s*){{5}}){_DASH}((?:[A-Z0-9]\s*){{4}}[A-Z0-9])(?![A-Z0-9])",
-    re.IGNORECASE,
-)
+#: ``MMR-XXXXX-XXXXX`` as people paste it: any case, a few spaces or dashes of any kind between the
+#: parts, a single space inside a part. Every quantifier is bounded, so a hostile 100 kB paste
+#: cannot make the search backtrack for long.
+_SEP = r"[\s\-\u2010-\u2015\u2212\u30fc_.]{0,3}"
+_PART = r"((?:[A-Z0-9][ \t]?){4}[A-Z0-9])"
+_PASTED_CODE = re.compile(rf"M[ \t]?M[ \t]?R{_SEP}{_PART}{_SEP}{_PART}(?![A-Z0-9])", re.IGNORECASE)
 #: How many distinct codes one pasted mail is checked for (a real mail has one).
 MAX_CODES_PER_TEXT = 20
 
