@@ -310,3 +310,16 @@ def test_a_claim_holds_a_mail_until_its_lease_ends_and_a_late_result_is_ignored(
     second._record("second-claim", taken_over, None)
     assert message(app, reference).mailed_at is not None
     app.state.db.dispose()
+
+
+def test_mail_leaves_in_the_order_it_was_filed_even_under_a_frozen_clock(data_dir: Path) -> None:
+    app = create_app(AuthSettings(data_dir=data_dir), migrate=True, clock=ManualClock(), run_background=False)
+    sender = install(app)
+    account = make_customer(app, "hana@example.com")
+    filed = [file(app, account, "account_locked", {"until": "12:00", "case_id": f"c{n}"}) for n in range(6)]
+
+    asyncio.run(sender.send_once())
+
+    written = [email.message_from_bytes(path.read_bytes())["X-Mamori-Reference"] for path in eml_files(data_dir)]
+    assert written == filed  # what a reader sorting the folder (the test harness) relies on
+    app.state.db.dispose()

@@ -276,7 +276,7 @@ class MailSender:
         candidates = (
             select(Message.id)
             .where(*due)
-            .order_by(Message.created_at)
+            .order_by(Message.queued_at)
             .limit(self.batch_size)
             .with_for_update(skip_locked=True)
         )
@@ -292,13 +292,13 @@ class MailSender:
                 Message.body,
                 Message.mail_body_encrypted,
                 Message.mail_attempts,
-                Message.created_at,
+                Message.queued_at,
             )
             .execution_options(synchronize_session=False)
         )
         with self.database.session() as session, session.begin():
             rows = session.execute(statement).all()
-        rows.sort(key=lambda row: row.created_at)
+        rows.sort(key=lambda row: row.queued_at)
         return [
             OutgoingMail(row.id, row.reference_code, row.recipient, row.subject, self._plaintext(row), row.mail_attempts)
             for row in rows

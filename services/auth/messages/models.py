@@ -36,6 +36,9 @@ class Message(Base):
     source_event_id: Mapped[str | None] = mapped_column(String(32), nullable=True, unique=True)
     data: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: When it was queued by the real clock (``created_at`` follows the app's, which tests freeze), so
+    #: mail leaves in the order it was filed.
+    queued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     mailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     mail_attempts: Mapped[int] = mapped_column(Integer, default=0)
     mail_error: Mapped[str | None] = mapped_column(Text, nullable=True)

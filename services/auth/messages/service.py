@@ -74,7 +74,7 @@ def list_messages(db: DbSession, account_id: str, *, limit: int, offset: int) ->
     query = (
         select(Message)
         .where(Message.account_id == account_id)
-        .order_by(Message.created_at.desc(), Message.id.desc())
+        .order_by(Message.created_at.desc(), Message.queued_at.desc(), Message.id.desc())
         .limit(limit)
         .offset(offset)
     )

@@ -142,6 +142,7 @@ def upgrade() -> None:
     sa.Column('source_event_id', sa.String(length=32), nullable=True),
     sa.Column('data', sa.JSON(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('queued_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('mailed_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('mail_attempts', sa.Integer(), nullable=False),
     sa.Column('mail_error', sa.Text(), nullable=True),
