@@ -1,0 +1,66 @@
+"""What the gateway believes about the peer that sent a request.
+
+Only a trusted proxy (``MAMORI_TRUSTED_PROXIES``: a load balancer in front of the gateway) may
+tell us the client's address, the scheme it used or its request id. Anyone else could write
+those headers to dodge a throttle, forge log lines or fake HTTPS, so theirs are dropped.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+from mamori_common.network import parse_networks, resolve_client_ip
+from mamori_common.observability import accepted_request_id, new_request_id
+
+SCOPE_KEY = "mamori.client"
+
+
+@dataclass(frozen=True, slots=True)
+class ClientContext:
+    """Decided once per request by the outer middleware, read by the proxy and the routes."""
+
+    peer: str
+    trusted_peer: bool
+    client_ip: str
+    https: bool
+    request_id: str
+
+
+class TrustedProxies:
+    """Answers "is this peer a trusted proxy?" for the configured networks, with a small cache
+    because a deployment sees the same few peers (its load balancers) over and over."""
+
+    def __init__(self, cidrs: Sequence[str]) -> None:
+        self.cidrs = tuple(cidrs)
+        networks = parse_networks(self.cidrs)
+
+        @lru_cache(maxsize=1024)
+        def trusted(address: str) -> bool:
+            try:
+                ip = ipaddress.ip_address(address)
+            except ValueError:
+                return False
+            return any(ip in network for network in networks)
+
+        self.is_trusted = trusted
+
+    def context(self, scope: dict, headers: Sequence[tuple[bytes, bytes]]) -> ClientContext:  # type: ignore[type-arg]
+        client = scope.get("client")
+        peer = client[0] if client else ""
+        trusted = bool(peer) and self.is_trusted(peer)
+        request_id: str | None = None
+        forwarded_for: str | None = None
+        https = scope.get("scheme") == "https"
+        if trusted:
+            for name, value in headers:
+                if name == b"x-request-id":
+                    request_id = accepted_request_id(value.decode("latin-1"))
+                elif name == b"x-forwarded-for":
+                    forwarded_for = value.decode("latin-1") if forwarded_for is None else f"{forwarded_for},{value.decode('latin-1')}"
+                elif name == b"x-forwarded-proto":
+                    https = value.decode("latin-1").split(",")[0].strip().lower() == "https"
+        client_ip = resolve_client_ip(peer or None, forwarded_for, self.cidrs) if forwarded_for else (peer or "0.0.0.0")
+        return ClientContext(peer, trusted, client_ip, https, request_id or new_request_id())

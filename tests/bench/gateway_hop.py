@@ -1,0 +1,312 @@
+"""What the gateway hop costs: the same load, straight to a service and through the gateway.
+
+Run: ``.venv/bin/python tests/bench/gateway_hop.py [--seconds 5] [--concurrency 32]``
+
+It starts a trivial upstream (uvicorn, its own process, answering ``GET /api/orders/ping`` with a
+small JSON body) and the gateway (its own process, started the way the launcher starts it, with
+``MAMORI_ORDERS_UPSTREAMS`` pointing at the upstream), all on free loopback ports. Load comes from
+a lean keep-alive HTTP/1.1 client (raw asyncio streams on uvloop, in worker processes), so the
+load generator spends as little CPU as possible on the same machine. Each target gets the same
+concurrency for the same time after a warm-up; the script prints requests/s and p50/p99 latency
+for each and the ratios: throughput kept, and milliseconds added at p50. When ``nginx`` is on
+PATH the same load also goes through nginx as a reverse proxy, for comparison.
+
+Figures, not assertions: they depend on the machine (a proxy on a 2-core box shares its CPUs
+with the upstream and the load generator). Not collected by pytest (no ``test_`` prefix).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+HOST = "127.0.0.1"
+PING_PATH = "/api/orders/ping"
+PING_BODY = json.dumps({"pong": True, "service": "orders"}).encode()
+
+
+# --- the upstream -----------------------------------------------------------------------------
+
+
+async def upstream_app(scope: dict, receive: object, send: object) -> None:  # type: ignore[type-arg]
+    """A plain ASGI app: the cheapest possible service, so the figures show the hop."""
+    if scope["type"] == "lifespan":
+        while True:
+            message = await receive()  # type: ignore[operator]
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})  # type: ignore[operator]
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})  # type: ignore[operator]
+                return
+    found = scope["path"] in (PING_PATH, "/readyz")
+    body = PING_BODY if found else b'{"code":"not_found"}'
+    await send(  # type: ignore[operator]
+        {
+            "type": "http.response.start",
+            "status": 200 if found else 404,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})  # type: ignore[operator]
+
+
+def serve_upstream(port: int) -> None:
+    import uvicorn
+
+    uvicorn.run(upstream_app, host=HOST, port=port, log_level="warning", access_log=False, lifespan="on")
+
+
+# --- processes --------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((HOST, 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_for(port: int, path: str, timeout: float = 30.0) -> None:
+    """Until ``GET path`` answers 200."""
+    deadline = time.monotonic() + timeout
+    request = f"GET {path} HTTP/1.1\r\nHost: {HOST}:{port}\r\nConnection: close\r\n\r\n".encode()
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((HOST, port), timeout=1) as connection:
+                connection.sendall(request)
+                if connection.recv(64).startswith(b"HTTP/1.1 200"):
+                    return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"nothing answered 200 on {HOST}:{port}{path} in {timeout:.0f}s")
+
+
+@contextmanager
+def process(command: list[str], env: dict[str, str] | None = None, log: Path | None = None) -> Iterator[subprocess.Popen[bytes]]:
+    """A child in its own session, terminated (then killed) on the way out."""
+    output = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115
+    child = subprocess.Popen(command, env=env, cwd=ROOT, stdout=output, stderr=output, start_new_session=True)
+    try:
+        yield child
+    finally:
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+            try:
+                child.wait(10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+        if log:
+            output.close()  # type: ignore[union-attr]
+
+
+def gateway_command(port: int) -> list[str]:
+    # The options the launcher should use for the gateway: httptools and uvloop (uvicorn picks
+    # them when installed; named here so a missing one fails loudly), no access log from
+    # uvicorn (the gateway writes its own), no Server header.
+    return [
+        sys.executable, "-m", "uvicorn", "--factory", "gateway.main:create_app",
+        "--host", HOST, "--port", str(port), "--http", "httptools", "--loop", os.environ.get("BENCH_LOOP", "uvloop"),
+        "--no-access-log", "--no-server-header", "--no-proxy-headers", "--log-level", "warning",
+    ]  # fmt: skip
+
+
+NGINX_CONF = """
+worker_processes 1;
+daemon off;
+pid {tmp}/nginx.pid;
+error_log {tmp}/error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+    access_log off;
+    client_body_temp_path {tmp}/body;
+    proxy_temp_path {tmp}/proxy;
+    fastcgi_temp_path {tmp}/fastcgi;
+    uwsgi_temp_path {tmp}/uwsgi;
+    scgi_temp_path {tmp}/scgi;
+    upstream orders {{ server {host}:{upstream}; keepalive 64; }}
+    server {{
+        listen {host}:{port};
+        location / {{
+            proxy_pass http://orders;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }}
+    }}
+}}
+"""
+
+
+# --- the load ---------------------------------------------------------------------------------
+
+
+async def _connection(port: int, until: float, warmup_until: float, latencies: list[float]) -> int:
+    """One keep-alive connection sending requests back to back; returns the errors seen."""
+    reader, writer = await asyncio.open_connection(HOST, port)
+    request = f"GET {PING_PATH} HTTP/1.1\r\nHost: {HOST}:{port}\r\nUser-Agent: gateway-hop\r\n\r\n".encode()
+    errors = 0
+    try:
+        while True:
+            started = time.perf_counter()
+            if started >= until:
+                return errors
+            writer.write(request)
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = 0
+            for line in head.split(b"\r\n")[1:]:
+                name, _, value = line.partition(b":")
+                if name.lower() == b"content-length":
+                    length = int(value)
+            await reader.readexactly(length)
+            finished = time.perf_counter()
+            if not head.startswith(b"HTTP/1.1 200"):
+                errors += 1
+            elif started >= warmup_until:
+                latencies.append(finished - started)
+    finally:
+        writer.close()
+
+
+async def _drive(port: int, connections: int, warmup: float, seconds: float) -> tuple[list[float], int]:
+    now = time.perf_counter()
+    latencies: list[float] = []
+    errors = await asyncio.gather(
+        *(_connection(port, now + warmup + seconds, now + warmup, latencies) for _ in range(connections))
+    )
+    return latencies, sum(errors)
+
+
+def _worker(port: int, connections: int, warmup: float, seconds: float, results: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+    try:
+        import uvloop
+
+        latencies, errors = uvloop.run(_drive(port, connections, warmup, seconds))
+    except ImportError:
+        latencies, errors = asyncio.run(_drive(port, connections, warmup, seconds))
+    results.put((latencies, errors))
+
+
+@dataclass
+class Result:
+    name: str
+    requests: int
+    errors: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.seconds
+
+    def line(self) -> str:
+        return (
+            f"{self.name:<22} {self.rate:>9.0f} req/s   p50 {self.p50_ms:6.2f} ms   p99 {self.p99_ms:6.2f} ms"
+            f"   ({self.requests} requests, {self.errors} errors)"
+        )
+
+
+def load(name: str, port: int, concurrency: int, workers: int, warmup: float, seconds: float) -> Result:
+    context = multiprocessing.get_context("spawn")
+    results: multiprocessing.Queue = context.Queue()  # type: ignore[type-arg]
+    shares = [concurrency // workers + (1 if index < concurrency % workers else 0) for index in range(workers)]
+    children = [context.Process(target=_worker, args=(port, share, warmup, seconds, results)) for share in shares if share]
+    for child in children:
+        child.start()
+    latencies: list[float] = []
+    errors = 0
+    for _ in children:
+        worker_latencies, worker_errors = results.get(timeout=warmup + seconds + 60)
+        latencies.extend(worker_latencies)
+        errors += worker_errors
+    for child in children:
+        child.join(10)
+    if not latencies:
+        raise RuntimeError(f"{name}: no request succeeded ({errors} errors)")
+    latencies.sort()
+    return Result(
+        name,
+        len(latencies),
+        errors,
+        seconds,
+        latencies[len(latencies) // 2] * 1000,
+        latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
+    )
+
+
+def compare(direct: Result, proxied: Result) -> str:
+    kept = 100 * proxied.rate / direct.rate
+    return f"{proxied.name}: keeps {kept:.0f}% of direct throughput, adds {proxied.p50_ms - direct.p50_ms:.2f} ms at p50"
+
+
+# --- main -------------------------------------------------------------------------------------
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=5.0, help="measured time per target")
+    parser.add_argument("--warmup", type=float, default=1.0)
+    parser.add_argument("--concurrency", type=int, default=32, help="open connections, each sending back to back")
+    parser.add_argument("--workers", type=int, default=1, help="load-generator processes")
+    parser.add_argument("--serve-upstream", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve_upstream:
+        serve_upstream(args.serve_upstream)
+        return 0
+
+    upstream_port, gateway_port, nginx_port = free_port(), free_port(), free_port()
+    env = {
+        **os.environ,
+        "MAMORI_ORDERS_UPSTREAMS": f"http://{HOST}:{upstream_port}",
+        "MAMORI_GATEWAY_PORT": str(gateway_port),
+        "MAMORI_LOG_LEVEL": "WARNING",
+        "PYTHONPATH": str(ROOT),
+    }
+    print(f"{os.cpu_count()} CPUs, concurrency {args.concurrency}, {args.workers} load worker(s), "
+          f"{args.seconds:.0f} s per target after {args.warmup:.0f} s warm-up")  # fmt: skip
+    results: list[Result] = []
+    with tempfile.TemporaryDirectory(prefix="gateway-hop-") as tmp:
+        upstream_cmd = [sys.executable, str(Path(__file__).resolve()), "--serve-upstream", str(upstream_port)]
+        with process(upstream_cmd, env=env), process(gateway_command(gateway_port), env=env, log=Path(tmp) / "gateway.log"):
+            wait_for(upstream_port, PING_PATH)
+            wait_for(gateway_port, PING_PATH)
+            direct = load("direct", upstream_port, args.concurrency, args.workers, args.warmup, args.seconds)
+            print(direct.line(), flush=True)
+            results.append(direct)
+            through = load("through the gateway", gateway_port, args.concurrency, args.workers, args.warmup, args.seconds)
+            print(through.line(), flush=True)
+            results.append(through)
+            nginx = shutil.which("nginx")
+            if nginx is None:
+                print("nginx was not found on PATH: no nginx comparison")
+            else:
+                conf = Path(tmp) / "nginx.conf"
+                conf.write_text(NGINX_CONF.format(tmp=tmp, host=HOST, upstream=upstream_port, port=nginx_port))
+                with process([nginx, "-p", tmp, "-c", str(conf)]):
+                    wait_for(nginx_port, PING_PATH)
+                    proxied = load("through nginx", nginx_port, args.concurrency, args.workers, args.warmup, args.seconds)
+                    print(proxied.line(), flush=True)
+                    results.append(proxied)
+    print()
+    for result in results[1:]:
+        print(compare(results[0], result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

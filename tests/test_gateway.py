@@ -1,0 +1,641 @@
+"""The gateway in front of real upstream servers, over real sockets.
+
+Each fake service is a small Starlette app under uvicorn in a thread; it echoes what it received
+(method, path, headers, a digest of the body) and names itself, so a test sees exactly what
+crossed the gateway in each direction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from gateway.config import GatewaySettings
+from gateway.main import create_app
+from tests.support.servers import LOOPBACK, ServerThread, free_port, wait_until
+
+PROBLEM_TYPE = "application/problem+json"
+MB = 1024 * 1024
+UNTRUSTED_SOURCE = "127.0.0.2"  # the gateway trusts 127.0.0.1 only; this address is another peer
+
+
+@dataclass
+class FakeService:
+    """A service replica that records what reached it."""
+
+    name: str
+    replica: str
+    openapi: dict[str, Any] | None = None
+    ready: bool = True
+    received: list[dict[str, Any]] = field(default_factory=list)
+    first_upload_chunk: threading.Event = field(default_factory=threading.Event)
+    first_download_chunk_seen: threading.Event = field(default_factory=threading.Event)
+
+    def app(self) -> Starlette:
+        async def echo(request: Request) -> Response:
+            digest = hashlib.sha256()
+            length = 0
+            async for chunk in request.stream():
+                if chunk and not self.first_upload_chunk.is_set():
+                    self.first_upload_chunk.set()
+                digest.update(chunk)
+                length += len(chunk)
+            record = {
+                "service": self.name,
+                "replica": self.replica,
+                "method": request.method,
+                "path": request.url.path,
+                "query": request.url.query,
+                "headers": [[name, value] for name, value in request.headers.items()],
+                "body_sha256": digest.hexdigest(),
+                "body_length": length,
+            }
+            self.received.append(record)
+            if request.url.path.endswith("/missing"):
+                return JSONResponse(
+                    {"type": "about:blank", "title": "Not found", "status": 404, "code": "not_found"},
+                    status_code=404,
+                    media_type=PROBLEM_TYPE,
+                )
+            return JSONResponse(record, headers={"x-request-id": "upstream-would-like-this", "x-replica": self.replica})
+
+        async def slow(request: Request) -> Response:
+            await asyncio.sleep(2)
+            return JSONResponse({"slow": True})
+
+        async def download(request: Request) -> Response:
+            seen = self.first_download_chunk_seen
+
+            async def chunks() -> Any:
+                block = bytes(range(256)) * 256  # 64 KiB
+                yield block
+                # The rest only once the client has the first block: a gateway that waited for
+                # the whole answer before relaying it would never get there.
+                assert await asyncio.to_thread(seen.wait, 10), "the client never saw the first block"
+                for _ in range(20 * MB // len(block) - 1):
+                    yield block
+
+            return StreamingResponse(chunks(), media_type="application/octet-stream")
+
+        async def set_cookie(request: Request) -> Response:
+            response = JSONResponse({"ok": True})
+            response.set_cookie("sid", "alice-session", httponly=True)
+            return response
+
+        async def hop_headers(request: Request) -> Response:
+            return Response(
+                b"{}",
+                media_type="application/json",
+                headers={"keep-alive": "timeout=99", "x-upstream-hop": "1", "connection": "x-upstream-hop", "x-kept": "1"},
+            )
+
+        async def readyz(request: Request) -> Response:
+            if self.ready:
+                return JSONResponse({"status": "ready"})
+            return JSONResponse({"code": "database_unavailable"}, status_code=503)
+
+        async def openapi(request: Request) -> Response:
+            if self.openapi is None:
+                return JSONResponse({"code": "not_found"}, status_code=404)
+            return JSONResponse(self.openapi)
+
+        methods = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+        return Starlette(
+            routes=[
+                Route("/readyz", readyz),
+                Route("/openapi.json", openapi),
+                Route("/api/orders/slow", slow),
+                Route("/api/orders/download", download),
+                Route("/api/auth/set-cookie", set_cookie),
+                Route("/api/orders/hop-headers", hop_headers),
+                Route("/{path:path}", echo, methods=methods),
+            ]
+        )
+
+
+class GatewayServer:
+    """The gateway under uvicorn as it must be run: with uvicorn's own ``X-Forwarded-*``
+    rewriting off (``--no-proxy-headers``), since the gateway decides itself which peers to
+    believe; uvicorn's default would trust any local peer's ``X-Forwarded-For``."""
+
+    def __init__(self, settings: GatewaySettings) -> None:
+        self.port = free_port()
+        self.url = f"http://{LOOPBACK}:{self.port}"
+        config = uvicorn.Config(
+            create_app(settings), host=LOOPBACK, port=self.port, proxy_headers=False, log_level="warning", access_log=False
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+
+    def __enter__(self) -> GatewayServer:
+        self._thread.start()
+        wait_until(lambda: self._server.started or not self._thread.is_alive(), what="the gateway to start")
+        assert self._server.started
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._server.should_exit = True
+        self._thread.join(10)
+
+
+def header(record: dict[str, Any], name: str) -> list[str]:
+    return [value for key, value in record["headers"] if key == name]
+
+
+def document(service: str, operation_id: str, path: str, money: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": f"Mamori {service}", "version": "0.1.0", "description": f"The {service} service."},
+        "paths": {
+            path: {
+                "post": {
+                    "operationId": operation_id,
+                    "responses": {
+                        "200": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Money"}}}}
+                    },
+                }
+            },
+            "/internal/events": {"post": {"operationId": f"{service}ReceiveEvent", "responses": {}}},
+        },
+        "components": {"schemas": {"Money": money}},
+    }
+
+
+@dataclass
+class Deployment:
+    url: str
+    services: dict[str, list[FakeService]]
+    servers: list[ServerThread]
+
+    def all_received(self) -> list[dict[str, Any]]:
+        return [record for replicas in self.services.values() for service in replicas for record in service.received]
+
+    def clear(self) -> None:
+        for replicas in self.services.values():
+            for service in replicas:
+                service.received.clear()
+
+
+def gateway_settings(**overrides: Any) -> GatewaySettings:
+    values: dict[str, Any] = {
+        "trusted_proxies": ["127.0.0.1/32"],
+        "upstream_read_timeout": 0.5,
+        "health_timeout": 0.5,
+        "openapi_retry_seconds": 0.1,
+        "access_log": False,
+    }
+    values.update(overrides)
+    return GatewaySettings(**values)
+
+
+@pytest.fixture(scope="module")
+def deployment() -> Iterator[Deployment]:
+    """auth, verification, two orders replicas and the portal, behind one gateway."""
+    services = {
+        "auth": [FakeService("auth", "auth-1", document("auth", "login", "/api/auth/login", {"type": "integer"}))],
+        "verification": [FakeService("verification", "verification-1", document("verification", "getCase", "/api/verification/cases", {"type": "integer"}))],
+        "orders": [
+            FakeService("orders", "orders-a", document("orders", "placeOrder", "/api/orders", {"type": "object", "properties": {"currency": {"type": "string"}}})),
+            FakeService("orders", "orders-b", document("orders", "placeOrder", "/api/orders", {"type": "object", "properties": {"currency": {"type": "string"}}})),
+        ],
+        "portal": [FakeService("portal", "portal-1", {"openapi": "3.1.0", "info": {"title": "portal", "version": "1"}, "paths": {}})],
+    }  # fmt: skip
+    servers: list[ServerThread] = []
+    upstreams: dict[str, list[str]] = {}
+    try:
+        for name, replicas in services.items():
+            for service in replicas:
+                servers.append(ServerThread(service.app()).start())
+                upstreams.setdefault(f"{name}_upstreams", []).append(servers[-1].url)
+        with GatewayServer(gateway_settings(**upstreams)) as gateway:
+            yield Deployment(gateway.url, services, servers)
+    finally:
+        for server in reversed(servers):
+            server.stop()
+
+
+@pytest.fixture
+def client(deployment: Deployment) -> Iterator[httpx.Client]:
+    deployment.clear()
+    with httpx.Client(base_url=deployment.url, timeout=10) as client:
+        yield client
+
+
+@pytest.fixture
+def untrusted_client(deployment: Deployment) -> Iterator[httpx.Client]:
+    transport = httpx.HTTPTransport(local_address=UNTRUSTED_SOURCE)
+    with httpx.Client(base_url=deployment.url, timeout=10, transport=transport) as client:
+        yield client
+
+
+def assert_problem(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == PROBLEM_TYPE
+    body = response.json()
+    assert body["status"] == status and body["code"] == code
+    assert {"type", "title"} <= set(body)
+    return body
+
+
+# --- routing ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "service"),
+    [
+        ("/api/auth/login", "auth"),
+        ("/api/verification/cases/42", "verification"),
+        ("/api/orders/7", "orders"),
+        ("/", "portal"),
+        ("/account/orders", "portal"),
+        ("/api/authority", "portal"),
+    ],
+)
+def test_each_prefix_reaches_its_service_with_the_path_unchanged(client: httpx.Client, path: str, service: str) -> None:
+    response = client.get(path, params={"q": "a b", "n": "1"})
+    assert response.status_code == 200
+    record = response.json()
+    assert record["service"] == service
+    assert record["path"] == path
+    assert record["query"] == "q=a+b&n=1"
+
+
+def test_upstream_answers_pass_through_status_and_body(client: httpx.Client) -> None:
+    response = client.get("/api/orders/missing")
+    assert_problem(response, 404, "not_found")
+
+
+def test_head_request_and_reuse_of_the_connection_after_it(client: httpx.Client) -> None:
+    head = client.head("/api/orders/1")
+    assert head.status_code == 200 and head.content == b""
+    assert int(head.headers["content-length"]) > 0
+    for _ in range(4):  # the pooled connection HEAD used must still frame answers correctly
+        assert client.get("/api/orders/2").json()["path"] == "/api/orders/2"
+
+
+def test_internal_paths_are_never_forwarded(client: httpx.Client, deployment: Deployment) -> None:
+    for path in ("/internal/events", "/%69nternal/events", "/Internal/events"):
+        assert_problem(client.post(path, json={"id": "x"}), 404, "not_found")
+    assert deployment.all_received() == []
+    raw_request(deployment.url, "POST //internal/events HTTP/1.1")  # uvicorn reads "//internal" as a host
+    assert not [record for record in deployment.all_received() if "internal" in record["path"].lower()]
+
+
+def raw_request(url: str, request_line: str) -> tuple[int, dict[str, str], bytes]:
+    """Send one request exactly as written (no client-side path normalisation)."""
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as connection:
+        connection.sendall(f"{request_line}\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
+        data = b""
+        while chunk := connection.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {name.lower(): value.strip() for name, _, value in (line.partition(":") for line in lines[1:])}
+    return int(lines[0].split()[1]), headers, body
+
+
+def test_dot_segments_are_refused_before_routing(deployment: Deployment) -> None:
+    deployment.clear()
+    status, headers, body = raw_request(deployment.url, "GET /api/orders/../../internal/events HTTP/1.1")
+    assert status == 400
+    assert headers["content-type"] == PROBLEM_TYPE
+    assert json.loads(body)["code"] == "malformed_path"
+    assert deployment.all_received() == []
+
+
+def test_gateway_routes_answer_unknown_methods_with_problems(client: httpx.Client) -> None:
+    assert_problem(client.post("/healthz"), 405, "method_not_allowed")
+
+
+# --- streaming ----------------------------------------------------------------------------------
+
+
+def test_large_upload_is_streamed_to_the_upstream_not_buffered(client: httpx.Client, deployment: Deployment) -> None:
+    for replica in deployment.services["orders"]:
+        replica.first_upload_chunk.clear()
+    block = bytes(range(256)) * 4096  # 1 MiB
+    total = 20
+    digest = hashlib.sha256()
+    reached_upstream_midway: list[bool] = []
+
+    def body() -> Iterator[bytes]:
+        for index in range(total):
+            if index == total // 2:
+                # Half the body is sent: a streaming gateway has passed some of it on by now;
+                # one that buffers the whole upload has not, and never will before we finish.
+                reached_upstream_midway.append(
+                    wait_for_any(deployment.services["orders"], lambda replica: replica.first_upload_chunk.is_set())
+                )
+            digest.update(block)
+            yield block
+
+    response = client.post(
+        "/api/orders/uploads", content=body(), headers={"content-length": str(total * len(block))}
+    )
+    assert response.status_code == 200
+    record = response.json()
+    assert record["body_length"] == total * len(block)
+    assert record["body_sha256"] == digest.hexdigest()
+    assert header(record, "content-length") == [str(total * len(block))]
+    assert reached_upstream_midway == [True]
+
+
+def wait_for_any(replicas: list[FakeService], predicate: Any, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any(predicate(replica) for replica in replicas):
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def test_chunked_upload_without_length_arrives_intact(client: httpx.Client) -> None:
+    chunks = [b"a" * 1000, b"b" * 70000, b"c"]
+    response = client.put("/api/orders/chunked", content=iter(chunks))
+    record = response.json()
+    assert record["body_length"] == 71001
+    assert record["body_sha256"] == hashlib.sha256(b"".join(chunks)).hexdigest()
+
+
+def test_large_download_is_relayed_as_it_arrives(client: httpx.Client, deployment: Deployment) -> None:
+    for replica in deployment.services["orders"]:
+        replica.first_download_chunk_seen.clear()
+    expected = hashlib.sha256()
+    block = bytes(range(256)) * 256
+    for _ in range(20 * MB // len(block)):
+        expected.update(block)
+    digest = hashlib.sha256()
+    received = 0
+    with client.stream("GET", "/api/orders/download") as response:
+        assert response.status_code == 200
+        for chunk in response.iter_raw():
+            if received == 0:
+                for replica in deployment.services["orders"]:
+                    replica.first_download_chunk_seen.set()
+            digest.update(chunk)
+            received += len(chunk)
+    assert received == 20 * MB
+    assert digest.hexdigest() == expected.hexdigest()
+
+
+# --- failures -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def dead_port() -> int:
+    return free_port()
+
+
+def test_refused_connection_is_a_502_problem(dead_port: int) -> None:
+    settings = gateway_settings(orders_upstreams=[f"http://127.0.0.1:{dead_port}"])
+    with GatewayServer(settings) as gateway, httpx.Client(base_url=gateway.url) as client:
+        assert_problem(client.get("/api/orders/1"), 502, "service_unavailable")
+        body = assert_problem(client.post("/api/orders", json={"sku": "x"}), 502, "service_unavailable")
+        assert "orders" in body["detail"]
+
+
+def test_slow_upstream_is_a_504_problem(client: httpx.Client) -> None:
+    started = time.monotonic()
+    assert_problem(client.get("/api/orders/slow"), 504, "gateway_timeout")
+    assert time.monotonic() - started < 1.8  # the gateway's read timeout (0.5 s), not the upstream's 2 s
+
+
+# --- replicas -----------------------------------------------------------------------------------
+
+
+def test_requests_are_spread_round_robin_over_replicas(client: httpx.Client) -> None:
+    replicas = [client.get(f"/api/orders/{index}").json()["replica"] for index in range(6)]
+    assert sorted(set(replicas)) == ["orders-a", "orders-b"]
+    assert all(first != second for first, second in zip(replicas, replicas[1:]))
+
+
+def test_a_refusing_replica_is_skipped_and_requests_retried(dead_port: int) -> None:
+    live = FakeService("orders", "orders-live")
+    with ServerThread(live.app()) as upstream:
+        settings = gateway_settings(orders_upstreams=[f"http://127.0.0.1:{dead_port}", upstream.url])
+        with GatewayServer(settings) as gateway, httpx.Client(base_url=gateway.url) as client:
+            for index in range(6):
+                response = client.get(f"/api/orders/{index}")
+                assert response.status_code == 200 and response.json()["replica"] == "orders-live"
+            upload = client.post("/api/orders", content=b"x" * 5000)  # refused before any byte was read
+            assert upload.status_code == 200 and upload.json()["body_length"] == 5000
+            metrics = client.get("/metrics").text
+    # Passive health: the dead replica refused once, then was passed over for its cool-down.
+    assert 'mamori_gateway_upstream_failures_total{reason="refused",service="orders"} 1.0' in metrics
+    assert len(live.received) == 7
+
+
+# --- request id, client address, headers --------------------------------------------------------
+
+
+def test_request_id_is_minted_passed_upstream_and_returned(client: httpx.Client) -> None:
+    response = client.get("/api/orders/1")
+    request_id = response.headers["x-request-id"]
+    assert len(request_id) == 32
+    assert header(response.json(), "x-request-id") == [request_id]
+    assert response.headers.get_list("x-request-id") == [request_id]  # the upstream's own is replaced
+    assert client.get("/api/orders/1").headers["x-request-id"] != request_id
+
+
+def test_request_id_from_a_trusted_proxy_is_kept(client: httpx.Client) -> None:
+    response = client.get("/api/orders/1", headers={"x-request-id": "balancer-id-0001"})
+    assert response.headers["x-request-id"] == "balancer-id-0001"
+    assert header(response.json(), "x-request-id") == ["balancer-id-0001"]
+    malformed = client.get("/api/orders/1", headers={"x-request-id": "no spaces allowed"})
+    assert malformed.headers["x-request-id"] != "no spaces allowed"
+
+
+def test_request_id_from_an_untrusted_peer_is_replaced(untrusted_client: httpx.Client) -> None:
+    response = untrusted_client.get("/api/orders/1", headers={"x-request-id": "attacker-chosen-id"})
+    assert response.headers["x-request-id"] != "attacker-chosen-id"
+    assert header(response.json(), "x-request-id") == [response.headers["x-request-id"]]
+
+
+def test_forwarded_for_from_an_untrusted_peer_is_ignored(untrusted_client: httpx.Client) -> None:
+    record = untrusted_client.get(
+        "/api/auth/me",
+        headers={"x-forwarded-for": "1.2.3.4", "x-forwarded-proto": "https", "x-real-ip": "1.2.3.4", "x-forwarded-host": "evil"},
+    ).json()
+    assert header(record, "x-forwarded-for") == [UNTRUSTED_SOURCE]
+    assert header(record, "x-forwarded-proto") == ["http"]
+    assert header(record, "x-real-ip") == []
+    assert header(record, "x-forwarded-host") == [untrusted_client.base_url.netloc.decode()]
+
+
+def test_forwarded_for_from_a_trusted_proxy_is_extended(client: httpx.Client) -> None:
+    record = client.get("/api/auth/me", headers={"x-forwarded-for": "1.2.3.4", "x-forwarded-host": "shop.example"}).json()
+    assert header(record, "x-forwarded-for") == ["1.2.3.4, 127.0.0.1"]
+    assert header(record, "x-forwarded-host") == ["shop.example"]
+
+
+def test_hop_by_hop_headers_are_not_forwarded_either_way(client: httpx.Client) -> None:
+    record = client.get(
+        "/api/orders/1",
+        headers={"connection": "keep-alive, x-client-hop", "x-client-hop": "1", "keep-alive": "timeout=5", "proxy-authorization": "Basic eA==", "x-kept": "1"},
+    ).json()  # fmt: skip
+    names = {name for name, _ in record["headers"]}
+    assert not names & {"x-client-hop", "keep-alive", "proxy-authorization"}
+    assert "x-kept" in names
+    response = client.get("/api/orders/hop-headers")
+    assert "x-upstream-hop" not in response.headers and "keep-alive" not in response.headers
+    assert response.headers["x-kept"] == "1"
+
+
+def test_the_gateway_adds_no_headers_of_its_own_to_the_request(client: httpx.Client) -> None:
+    record = client.get("/api/orders/1", headers={"accept-encoding": "identity", "user-agent": "mamori-test/1"}).json()
+    assert header(record, "accept-encoding") == ["identity"]  # not httpx's "gzip, deflate"
+    assert header(record, "user-agent") == ["mamori-test/1"]
+
+
+def test_one_users_cookies_never_reach_another_users_request(deployment: Deployment) -> None:
+    with httpx.Client(base_url=deployment.url) as alice, httpx.Client(base_url=deployment.url) as bob:
+        assert "alice-session" in alice.get("/api/auth/set-cookie").headers["set-cookie"]
+        record = bob.get("/api/auth/me").json()
+    assert header(record, "cookie") == []
+
+
+SECURITY_HEADERS = {
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "referrer-policy": "no-referrer",
+    "permissions-policy": "camera=(), microphone=(), geolocation=()",
+    "cross-origin-opener-policy": "same-origin",
+}
+
+
+@pytest.mark.parametrize("path", ["/api/orders/1", "/internal/events", "/healthz", "/api/orders/missing"])
+def test_security_headers_on_every_answer(client: httpx.Client, path: str) -> None:
+    response = client.get(path)
+    for name, value in SECURITY_HEADERS.items():
+        assert response.headers[name] == value
+    csp = response.headers["content-security-policy"]
+    assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp and "cdn.jsdelivr.net" not in csp
+    assert "strict-transport-security" not in response.headers
+
+
+def test_hsts_only_when_a_trusted_proxy_says_https(client: httpx.Client, untrusted_client: httpx.Client) -> None:
+    trusted = client.get("/api/orders/1", headers={"x-forwarded-proto": "https"})
+    assert trusted.headers["strict-transport-security"].startswith("max-age=")
+    assert header(trusted.json(), "x-forwarded-proto") == ["https"]
+    untrusted = untrusted_client.get("/api/orders/1", headers={"x-forwarded-proto": "https"})
+    assert "strict-transport-security" not in untrusted.headers
+
+
+def test_docs_page_loads_swagger_ui_under_its_own_policy(client: httpx.Client) -> None:
+    response = client.get("/docs")
+    assert response.status_code == 200
+    assert "swagger-ui" in response.text and "/openapi.json" in response.text
+    csp = response.headers["content-security-policy"]
+    assert "https://cdn.jsdelivr.net" in csp and "'sha256-" in csp and "frame-ancestors 'none'" in csp
+    assert "'unsafe-inline'" not in csp.split("script-src", 1)[1].split(";", 1)[0]
+
+
+# --- merged OpenAPI -----------------------------------------------------------------------------
+
+
+def test_openapi_merges_every_service(client: httpx.Client) -> None:
+    response = client.get("/openapi.json")
+    assert response.status_code == 200
+    merged = response.json()
+    assert merged["openapi"].startswith("3.1")
+    operation_ids = {
+        operation["operationId"] for item in merged["paths"].values() for operation in item.values() if "operationId" in operation
+    }
+    assert operation_ids == {"login", "getCase", "placeOrder"}
+    schemas = merged["components"]["schemas"]
+    # auth and verification agree on Money; orders' differs, so every copy is named for its service.
+    assert {"auth_Money", "verification_Money", "orders_Money"} <= set(schemas)
+    assert "Money" not in schemas
+    ref = merged["paths"]["/api/orders"]["post"]["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+    assert ref == "#/components/schemas/orders_Money"
+    assert "/internal/events" not in merged["paths"]
+    assert [tag["name"] for tag in merged["tags"]][:4] == ["auth", "verification", "orders", "portal"]
+    assert "x-mamori-missing-services" not in merged
+
+
+def test_openapi_serves_what_is_there_and_picks_up_a_service_that_comes_back() -> None:
+    auth = FakeService("auth", "auth-1", document("auth", "login", "/api/auth/login", {"type": "integer"}))
+    orders = FakeService("orders", "orders-1", document("orders", "placeOrder", "/api/orders", {"type": "integer"}))
+    orders_port = free_port()
+    with ServerThread(auth.app()) as auth_server:
+        settings = gateway_settings(
+            auth_upstreams=[auth_server.url],
+            orders_upstreams=[f"http://127.0.0.1:{orders_port}"],
+            verification_upstreams=[f"http://127.0.0.1:{free_port()}"],
+            portal_upstreams=[f"http://127.0.0.1:{free_port()}"],
+        )
+        with GatewayServer(settings) as gateway, httpx.Client(base_url=gateway.url) as client:
+            first = client.get("/openapi.json").json()
+            assert first["x-mamori-missing-services"] == ["verification", "orders", "portal"]
+            assert "/api/auth/login" in first["paths"]
+            with ServerThread(orders.app(), port=orders_port):
+                merged = wait_until(
+                    lambda: (doc := client.get("/openapi.json").json())["x-mamori-missing-services"] == ["verification", "portal"] and doc,
+                    timeout=5,
+                    what="orders to appear in the merged document",
+                )
+            assert merged["paths"]["/api/orders"]["post"]["operationId"] == "placeOrder"
+
+
+# --- health -------------------------------------------------------------------------------------
+
+
+def test_healthz_is_ok_when_every_service_is_up(client: httpx.Client) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok"
+    assert {name: service["status"] for name, service in body["services"].items()} == {
+        "auth": "up",
+        "verification": "up",
+        "orders": "up",
+        "portal": "up",
+    }
+    assert [replica["status"] for replica in body["services"]["orders"]["replicas"]] == ["up", "up"]
+
+
+def test_healthz_names_the_services_that_are_down(dead_port: int) -> None:
+    auth, orders, portal = FakeService("auth", "a"), FakeService("orders", "o"), FakeService("portal", "p")
+    not_ready = FakeService("orders", "o2", ready=False)
+    with ServerThread(auth.app()) as a, ServerThread(orders.app()) as o, ServerThread(not_ready.app()) as o2, ServerThread(portal.app()) as p:
+        settings = gateway_settings(
+            auth_upstreams=[a.url],
+            verification_upstreams=[f"http://127.0.0.1:{dead_port}"],
+            orders_upstreams=[o.url, o2.url],
+            portal_upstreams=[p.url],
+        )
+        with GatewayServer(settings) as gateway, httpx.Client(base_url=gateway.url) as client:
+            started = time.monotonic()
+            body = assert_problem(client.get("/healthz"), 503, "degraded")
+            assert time.monotonic() - started < 2
+    assert body["down"] == ["verification"]
+    services = body["services"]
+    assert services["verification"]["status"] == "down"
+    assert services["verification"]["replicas"] == [{"replica": 0, "status": "down", "reason": "refused"}]
+    assert services["orders"]["status"] == "degraded"
+    assert services["orders"]["replicas"][1] == {"replica": 1, "status": "down", "reason": "status 503"}
+    assert services["auth"]["status"] == services["portal"]["status"] == "up"
+    assert "verification" in body["detail"]
+
+
+def test_metrics_count_proxied_requests_by_service_route(client: httpx.Client) -> None:
+    client.get("/api/verification/cases/1")
+    text = client.get("/metrics").text
+    assert 'route="/api/verification/{path}"' in text
+    assert "mamori_http_request_seconds_bucket" in text
