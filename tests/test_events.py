@@ -64,10 +64,11 @@ def publish(app: FastAPI, event_type: str, payload: dict[str, Any]) -> str:
         return str(app.state.outbox.publish(session, event_type, payload))
 
 
-def outbox_row(app: FastAPI, event_id: str) -> Any:
+def outbox_row(app: FastAPI, event_id: str, subscriber: str = "verification") -> Any:
     table: Table = app.state.outbox.table
     with app.state.db.session() as session:
-        return session.execute(select(table).where(table.c.event_id == event_id)).one_or_none()
+        mine = (table.c.event_id == event_id) & (table.c.subscriber == subscriber)
+        return session.execute(select(table).where(mine)).one_or_none()
 
 
 def inbox_rows(app: FastAPI) -> list[Any]:
@@ -218,7 +219,7 @@ def _expired_token(secret: str) -> str:
         pytest.param(lambda secret: {}, id="no-token"),
         pytest.param(lambda secret: {"authorization": "Basic YXV0aDphdXRo"}, id="not-bearer"),
         pytest.param(lambda secret: bearer("not.a.jwt"), id="garbage"),
-        pytest.param(lambda secret: bearer(mint_service_token("another-deployment", "auth", "verification")), id="wrong-secret"),
+        pytest.param(lambda secret: bearer(mint_service_token("another-deployments-secret-0123456789", "auth", "verification")), id="wrong-secret"),
         pytest.param(lambda secret: bearer(mint_service_token(secret, "auth", "orders")), id="wrong-audience"),
         pytest.param(lambda secret: bearer(_expired_token(secret)), id="expired"),
     ],
@@ -315,7 +316,7 @@ async def _run_two_dispatchers(url: str, outbox: Outbox, subscriber_base: str, t
         OutboxDispatcher(
             database=database,
             outbox=outbox,
-            secret="shared-secret",
+            secret="a-shared-service-secret-0123456789abcdef",
             subscriber_url=lambda subscriber, tag=tag: f"{subscriber_base}/{tag}/{subscriber}",
             poll_interval=0.02,
             batch_size=7,
