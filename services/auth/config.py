@@ -68,6 +68,22 @@ class AuthSettings(ServiceSettings):
     revert_code_days: int = 30
     reset_token_seconds: int = 1800
     reset_cooldown_after_freeze_seconds: int = 5 * 3600
+    # -- changes/ and staff/ domains (account changes, revert, resets) --
+    #: revertChange calls one client address may make within the window (the code itself is
+    #: ~79 bits, so this is defence in depth against scripted guessing and log noise).
+    revert_attempts_per_ip: int = 10
+    revert_attempt_window_seconds: int = 900
+    #: requestPasswordReset calls one client address may make within the window (429, whatever
+    #: the address typed, so it reveals nothing about accounts).
+    reset_requests_per_ip: int = 10
+    reset_request_window_seconds: int = 900
+    #: Reset mails (a token or a cool-down notice) one account gets within the window; further
+    #: requests still answer 202 but mail nothing, so nobody can flood an inbox.
+    reset_mails_per_account: int = 3
+    reset_mail_window_seconds: int = 3600
+    #: Wrong current passwords a session may send to changePassword within the window before 429.
+    password_change_failures_per_window: int = 5
+    password_change_failure_window_seconds: int = 900
 
     # TOTP and recovery codes (sessions/TOTP domain).
     #: Name authenticator apps show beside the account's e-mail.

@@ -141,6 +141,35 @@ TEMPLATES: dict[str, dict[str, Template]] = {
             "Sign in again, end any session you do not recognise in the portal, and change your password.",
         ),
     },
+    # Changes domain: a reset asked for while the account is frozen and cooling down (story S5).
+    # Mailed to the owner instead of a token, so whoever typed the address learns nothing.
+    "reset_cooldown": {
+        "ja": Template(
+            "パスワード再設定はまだできません",
+            "{name} 様\n\nパスワード再設定のご依頼を受け付けましたが、アカウントは保護のため凍結中です"
+            "（ケース番号: {case_id}）。\n再設定は {opens_at} から可能になります。その時刻以降にもう一度お試しください。\n"
+            "お心当たりがない場合は、このメールを無視してください。",
+        ),
+        "en": Template(
+            "Your password reset is not open yet",
+            "Dear {name},\n\nWe received a request to reset your password, but your account is frozen to protect "
+            "it (case {case_id}).\nThe reset opens at {opens_at}. Please ask again from then on.\n"
+            "If this was not you, ignore this mail.",
+        ),
+    },
+    "reset_held": {
+        "ja": Template(
+            "パスワード再設定は担当者の確認後に可能になります",
+            "{name} 様\n\nパスワード再設定のご依頼を受け付けましたが、アカウントは保護のため凍結中で、"
+            "担当者が確認するまで再設定はできません（ケース番号: {case_id}）。確認が済み次第お知らせします。",
+        ),
+        "en": Template(
+            "Your password reset opens after a review",
+            "Dear {name},\n\nWe received a request to reset your password, but your account is frozen to protect "
+            "it and the reset opens only after our staff reviewed case {case_id}. We will tell you as soon as it "
+            "is open.",
+        ),
+    },
     "notice": {
         "ja": Template("{subject_ja}", "{name} 様\n\n{body_ja}"),
         "en": Template("{subject_en}", "Dear {name},\n\n{body_en}"),

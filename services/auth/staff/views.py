@@ -1,5 +1,89 @@
-"""Routes of the staff domain."""
+"""Routes: staff ``freezeAccount``, ``unlockAccount`` and ``getAccountStatus``."""
 
-from fastapi import APIRouter
+from __future__ import annotations
 
-router = APIRouter(prefix="/api/auth", tags=["auth"])
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Request
+
+from mamori_common.clock import ClockDep
+from mamori_common.db import SessionDep
+from services.auth.accounts.models import Account
+from services.auth.deps import EncryptorDep, RequestContextDep, SettingsDep, staff_role_guard
+from services.auth.staff import flows
+from services.auth.staff.schemas import AccountStatus, StaffActionRequest
+
+router = APIRouter(prefix="/api/auth/staff", tags=["auth staff"])
+
+#: Who may freeze or unlock: specialists (who review cases) and admins; never support.
+ActingStaff = Annotated[Account, Depends(staff_role_guard("specialist", "admin"))]
+#: Who may read an account's state: support too (they see status, never documents or secrets).
+ReadingStaff = Annotated[Account, Depends(staff_role_guard("specialist", "support", "admin"))]
+AccountId = Annotated[str, Path(min_length=1, max_length=64, description="The customer's account id.")]
+
+
+@router.post(
+    "/accounts/{account_id}/freeze",
+    operation_id="freezeAccount",
+    response_model=AccountStatus,
+    summary="Freeze an account (specialist or admin): password invalidated, sessions revoked, case opened",
+    description=(
+        "The reason is recorded with the staff member and shown to the customer. 403 `forbidden` for other "
+        "roles (and for staff accounts unless admin); 404 `account_not_found`; 409 `already_frozen` or "
+        "`account_closed`. The password reset opens after the configured cool-down."
+    ),
+)
+def freeze_account(
+    account_id: AccountId,
+    body: StaffActionRequest,
+    request: Request,
+    staff: ActingStaff,
+    db: SessionDep,
+    clock: ClockDep,
+    context: RequestContextDep,
+    settings: SettingsDep,
+    encryptor: EncryptorDep,
+) -> AccountStatus:
+    target = flows.target_account(db, account_id)
+    flows.freeze(
+        db, target, staff, body.reason,
+        context=context, now=clock.now(), settings=settings, outbox=request.app.state.outbox, encryptor=encryptor,
+    )
+    db.commit()
+    return flows.status_of(target)
+
+
+@router.post(
+    "/accounts/{account_id}/unlock",
+    operation_id="unlockAccount",
+    response_model=AccountStatus,
+    summary="Lift a lock, or open a frozen account's password reset at once (specialist or admin)",
+    description=(
+        "A locked account becomes active. A frozen account stays frozen with its password invalid, but its "
+        "reset opens now: the owner sets a new password by reset. Audited with the staff member and reason; "
+        "the customer gets a message. 403 `forbidden`; 404 `account_not_found`; 409 `not_locked`."
+    ),
+)
+def unlock_account(
+    account_id: AccountId,
+    body: StaffActionRequest,
+    staff: ActingStaff,
+    db: SessionDep,
+    clock: ClockDep,
+    context: RequestContextDep,
+    encryptor: EncryptorDep,
+) -> AccountStatus:
+    target = flows.target_account(db, account_id)
+    flows.unlock(db, target, staff, body.reason, context=context, now=clock.now(), encryptor=encryptor)
+    db.commit()
+    return flows.status_of(target)
+
+
+@router.get(
+    "/accounts/{account_id}",
+    operation_id="getAccountStatus",
+    response_model=AccountStatus,
+    summary="An account's state, its reason and case (specialist, support or admin; no secrets)",
+)
+def get_account_status(account_id: AccountId, staff: ReadingStaff, db: SessionDep) -> AccountStatus:
+    return flows.status_of(flows.target_account(db, account_id))

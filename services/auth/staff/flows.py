@@ -1,0 +1,147 @@
+"""Staff actions on customer accounts: freeze, unlock, read the status (story S5, S1).
+
+Each action is audited on the customer's account with the staff member as actor
+(``staff:<account id>``) and the reason they gave. Specialists act on customers only; acting on a
+staff account takes an admin, and nobody acts on their own account.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from sqlalchemy.orm import Session as DbSession
+
+from mamori_common.events import Outbox
+from mamori_common.problems import Problem
+from services.auth.accounts.models import Account, AccountState, Role
+from services.auth.audit.service import RequestContext, record
+from services.auth.changes.flows import freeze_account
+from services.auth.changes.service import mask_email
+from services.auth.config import AuthSettings
+from services.auth.credentials.encryption import Encryptor
+from services.auth.messages.service import file_message
+from services.auth.staff.schemas import AccountStatus
+
+
+def actor_of(staff: Account) -> str:
+    return f"staff:{staff.id}"
+
+
+def target_account(db: DbSession, account_id: str) -> Account:
+    account = db.get(Account, account_id)
+    if account is None:
+        raise Problem(404, "account_not_found", "There is no account with this id.")
+    return account
+
+
+def ensure_may_act_on(staff: Account, target: Account) -> None:
+    if target.id == staff.id:
+        raise Problem(403, "forbidden", "Staff do not act on their own account.")
+    if target.role is not Role.customer and staff.role is not Role.admin:
+        raise Problem(403, "forbidden", "Only an admin acts on a staff account.")
+
+
+def freeze(
+    db: DbSession,
+    target: Account,
+    staff: Account,
+    reason: str,
+    *,
+    context: RequestContext,
+    now: datetime,
+    settings: AuthSettings,
+    outbox: Outbox,
+    encryptor: Encryptor,
+) -> str:
+    """Freeze as after a reported intrusion; return the case id. Caller commits."""
+    ensure_may_act_on(staff, target)
+    if target.state is AccountState.closed:
+        raise Problem(409, "account_closed", "This account is closed.")
+    if target.state is AccountState.frozen:
+        raise Problem(409, "already_frozen", "This account is already frozen.", case_id=target.state_case_id)
+    return freeze_account(
+        db,
+        target,
+        reason=reason,
+        actor=actor_of(staff),
+        context=context,
+        now=now,
+        settings=settings,
+        outbox=outbox,
+        encryptor=encryptor,
+    )
+
+
+_RESET_OPEN_NOTICE = {
+    "subject_ja": "パスワードの再設定ができるようになりました",
+    "body_ja": "担当者が確認し、アカウントのパスワード再設定を開始できるようにしました。"
+    "ポータルの「パスワード再設定」から新しいパスワードを設定してください。",
+    "subject_en": "You can reset your password now",
+    "body_en": "Our staff reviewed your account and opened the password reset. Set a new password under "
+    '"Reset password" in the portal.',
+}
+_UNLOCKED_NOTICE = {
+    "subject_ja": "アカウントのロックを解除しました",
+    "body_ja": "担当者がアカウントのロックを解除しました。いつものパスワードでサインインできます。",
+    "subject_en": "Your account is unlocked",
+    "body_en": "Our staff unlocked your account. You can sign in with your password.",
+}
+
+
+def unlock(
+    db: DbSession,
+    target: Account,
+    staff: Account,
+    reason: str,
+    *,
+    context: RequestContext,
+    now: datetime,
+    encryptor: Encryptor,
+) -> None:
+    """Lift a lock; for a frozen account, open the reset at once. Caller commits.
+
+    A freeze invalidated the password, so unlocking a frozen account does not make it usable by
+    itself: the owner still proves their mailbox with a reset (which is what ends the freeze).
+    """
+    ensure_may_act_on(staff, target)
+    if target.state is AccountState.locked:
+        previous_case = target.state_case_id
+        target.state = AccountState.active
+        target.state_reason = None
+        target.state_case_id = None
+        target.locked_until = None
+        target.failure_streak = 0
+        target.failed_step_ups = 0
+        action, notice, details = "account_unlocked", _UNLOCKED_NOTICE, {"case_id": previous_case}
+    elif target.state is AccountState.frozen:
+        target.reset_opens_at = now
+        target.failure_streak = 0
+        target.failed_step_ups = 0
+        action, notice = "password_reset_opened", _RESET_OPEN_NOTICE
+        details = {"case_id": target.state_case_id, "reset_opens_at": now.isoformat()}
+    else:
+        raise Problem(
+            409, "not_locked", "This account is neither locked nor frozen.", state=target.state.value
+        )
+    file_message(db, target, "notice", dict(notice), encryptor=encryptor, now=now)
+    record(db, target.id, action, context, at=now, actor=actor_of(staff), reason=reason, details=details)
+
+
+def status_of(account: Account) -> AccountStatus:
+    return AccountStatus(
+        account_id=account.id,
+        email=mask_email(account.email),
+        role=account.role,
+        state=account.state,
+        state_reason=account.state_reason,
+        case_id=account.state_case_id,
+        locked_until=account.locked_until,
+        frozen_at=account.frozen_at,
+        reset_opens_at=account.reset_opens_at,
+        password_set=account.password_hash is not None,
+        totp_enabled=account.totp_enabled,
+        recheck_items=json.loads(account.recheck_items) if account.recheck_items else [],
+        created_at=account.created_at,
+    )
+
