@@ -5,7 +5,8 @@ connection takes it (``receive`` → httpx), and the answer is relayed chunk by 
 arrives (``aiter_raw``, so no decompression either), so a 20 MB upload costs a few chunks of
 memory and back-pressure reaches the slow side. The answer is written with plain ASGI messages
 rather than a ``StreamingResponse``: under uvicorn the latter starts a task group per response to
-watch for disconnects, which is most of the cost of a small proxied request.
+watch for disconnects, a cost every small answer would pay. Requests go to the service's
+transport directly (see :class:`gateway.upstreams.Upstream`).
 
 Failures become problem documents the client can act on: 502 ``service_unavailable`` when no
 replica accepts a connection, 504 ``gateway_timeout`` when one does not answer in time, 503
@@ -118,14 +119,15 @@ class Proxy:
         headers: list[tuple[bytes, bytes]],
         body: _RequestBody | None,
     ) -> httpx.Response:
-        client = upstream.client
+        transport = upstream.transport
+        extensions = {"timeout": upstream.timeouts}
         candidates = upstream.replicas.candidates()[:2]  # the first choice, and one retry
         for index, replica in enumerate(candidates):
             scope[UPSTREAM_KEY] = replica.url
             content = body.chunks() if body is not None else None
-            request = client.build_request(method, replica.url + target, headers=headers, content=content)
+            request = httpx.Request(method, replica.url + target, headers=headers, content=content, extensions=extensions)
             try:
-                response = await client.send(request, stream=True)
+                response = await transport.handle_async_request(request)
             except httpx.HTTPError as exc:
                 problem, retryable = self._classify(exc, upstream, replica, method, body)
                 if not retryable or index + 1 == len(candidates):
@@ -144,6 +146,8 @@ class Proxy:
 
         Marks a replica that refused (or never accepted) the connection as down."""
         name = upstream.name
+        if isinstance(exc, httpx.LocalProtocolError):  # the client's request cannot be put on the wire
+            return Problem(400, "malformed_request", "The request cannot be forwarded as HTTP/1.1."), False
         if isinstance(exc, httpx.ConnectError):
             upstream.replicas.mark_down(replica)
             self.failures.labels(name, "refused").inc()

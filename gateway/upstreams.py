@@ -38,19 +38,19 @@ class _NoCookies(CookieJar):
         return None
 
 
-def _client(settings: GatewaySettings) -> httpx.AsyncClient:
+def _timeout(settings: GatewaySettings) -> httpx.Timeout:
+    return httpx.Timeout(
+        connect=settings.upstream_connect_timeout,
+        read=settings.upstream_read_timeout,
+        write=settings.upstream_write_timeout,
+        pool=settings.upstream_pool_timeout,
+    )
+
+
+def _client(settings: GatewaySettings, transport: LeanTransport) -> httpx.AsyncClient:
     client = httpx.AsyncClient(
-        timeout=httpx.Timeout(
-            connect=settings.upstream_connect_timeout,
-            read=settings.upstream_read_timeout,
-            write=settings.upstream_write_timeout,
-            pool=settings.upstream_pool_timeout,
-        ),
-        transport=LeanTransport(
-            max_connections=settings.upstream_max_connections,
-            max_keepalive=settings.upstream_max_keepalive,
-            keepalive_expiry=settings.upstream_keepalive_expiry,
-        ),
+        timeout=_timeout(settings),
+        transport=transport,
         cookies=_NoCookies(),
         follow_redirects=False,
         trust_env=False,
@@ -61,23 +61,48 @@ def _client(settings: GatewaySettings) -> httpx.AsyncClient:
 
 
 class Upstream:
-    """One service as the gateway sees it: its replicas and the pool of connections to them."""
+    """One service as the gateway sees it: its replicas and the pool of connections to them.
+
+    The proxy hands its requests straight to :attr:`transport` (the client's own, so the same
+    pool); the client's ``send`` would only add what a proxy turns off (auth, redirects,
+    cookies, event hooks) at a measured 50 us per request. Everything else (health checks,
+    OpenAPI documents) goes through :attr:`client`.
+    """
 
     def __init__(self, name: str, replicas: ReplicaSet, settings: GatewaySettings) -> None:
         self.name = name
         self.replicas = replicas
         self._settings = settings
         self._client: httpx.AsyncClient | None = None
+        self._transport: LeanTransport | None = None
+        #: httpx's per-request timeout extension, for requests sent on :attr:`transport`.
+        self.timeouts: dict[str, float | None] = _timeout(settings).as_dict()
+
+    @property
+    def transport(self) -> LeanTransport:
+        self._open()
+        assert self._transport is not None
+        return self._transport
 
     @property
     def client(self) -> httpx.AsyncClient:
-        """Created on first use, so an app whose lifespan never ran still works."""
-        if self._client is None or self._client.is_closed:
-            self._client = _client(self._settings)
+        self._open()
+        assert self._client is not None
         return self._client
 
+    def _open(self) -> None:
+        """Created on first use, so an app whose lifespan never ran still works."""
+        if self._client is None or self._client.is_closed:
+            settings = self._settings
+            self._transport = LeanTransport(
+                max_connections=settings.upstream_max_connections,
+                max_keepalive=settings.upstream_max_keepalive,
+                keepalive_expiry=settings.upstream_keepalive_expiry,
+            )
+            self._client = _client(settings, self._transport)
+
     async def aclose(self) -> None:
-        client, self._client = self._client, None
+        client, self._client, self._transport = self._client, None, None
         if client is not None:
             await client.aclose()
 

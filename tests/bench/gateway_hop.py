@@ -31,7 +31,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -65,10 +65,26 @@ async def upstream_app(scope: dict, receive: object, send: object) -> None:  # t
     await send({"type": "http.response.body", "body": body})  # type: ignore[operator]
 
 
-def serve_upstream(port: int) -> None:
+def service_app() -> object:
+    """A Mamori service shell (``create_base_app``: problems, request ids, metrics, access log)
+    with one async route: what a real service costs per request, short of its database."""
+    from mamori_common.app import create_base_app
+    from mamori_common.settings import CommonSettings
+
+    app = create_base_app("orders", "orders", "benchmark upstream", CommonSettings())
+
+    @app.get("/api/orders/ping")
+    async def ping() -> dict[str, object]:
+        return {"pong": True, "service": "orders"}
+
+    return app
+
+
+def serve_upstream(port: int, kind: str) -> None:
     import uvicorn
 
-    uvicorn.run(upstream_app, host=HOST, port=port, log_level="warning", access_log=False, lifespan="on")
+    app = upstream_app if kind == "asgi" else service_app()
+    uvicorn.run(app, host=HOST, port=port, log_level="warning", access_log=False, lifespan="on")  # type: ignore[arg-type]
 
 
 # --- processes --------------------------------------------------------------------------------
@@ -118,10 +134,11 @@ def process(command: list[str], env: dict[str, str] | None = None, log: Path | N
 def gateway_command(port: int) -> list[str]:
     # The options the launcher should use for the gateway: httptools and uvloop (uvicorn picks
     # them when installed; named here so a missing one fails loudly), no access log from
-    # uvicorn (the gateway writes its own), no Server header.
+    # uvicorn (the gateway writes its own), no Server header, and no uvicorn X-Forwarded-*
+    # rewriting (the gateway decides which peers to believe, from MAMORI_TRUSTED_PROXIES).
     return [
         sys.executable, "-m", "uvicorn", "--factory", "gateway.main:create_app",
-        "--host", HOST, "--port", str(port), "--http", "httptools", "--loop", os.environ.get("BENCH_LOOP", "uvloop"),
+        "--host", HOST, "--port", str(port), "--http", "httptools", "--loop", "uvloop",
         "--no-access-log", "--no-server-header", "--no-proxy-headers", "--log-level", "warning",
     ]  # fmt: skip
 
@@ -155,16 +172,17 @@ http {{
 # --- the load ---------------------------------------------------------------------------------
 
 
-async def _connection(port: int, until: float, warmup_until: float, latencies: list[float]) -> int:
-    """One keep-alive connection sending requests back to back; returns the errors seen."""
+async def _connection(port: int, until: float, warmup_until: float, latencies: list[float]) -> tuple[int, int]:
+    """One keep-alive connection sending requests back to back; returns (requests, errors)."""
     reader, writer = await asyncio.open_connection(HOST, port)
     request = f"GET {PING_PATH} HTTP/1.1\r\nHost: {HOST}:{port}\r\nUser-Agent: gateway-hop\r\n\r\n".encode()
-    errors = 0
+    errors = sent = 0
     try:
         while True:
             started = time.perf_counter()
             if started >= until:
-                return errors
+                return sent, errors
+            sent += 1
             writer.write(request)
             head = await reader.readuntil(b"\r\n\r\n")
             length = 0
@@ -182,23 +200,35 @@ async def _connection(port: int, until: float, warmup_until: float, latencies: l
         writer.close()
 
 
-async def _drive(port: int, connections: int, warmup: float, seconds: float) -> tuple[list[float], int]:
+async def _drive(port: int, connections: int, warmup: float, seconds: float) -> tuple[list[float], int, int]:
     now = time.perf_counter()
     latencies: list[float] = []
-    errors = await asyncio.gather(
+    counts = await asyncio.gather(
         *(_connection(port, now + warmup + seconds, now + warmup, latencies) for _ in range(connections))
     )
-    return latencies, sum(errors)
+    return latencies, sum(sent for sent, _ in counts), sum(errors for _, errors in counts)
 
 
 def _worker(port: int, connections: int, warmup: float, seconds: float, results: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
     try:
         import uvloop
 
-        latencies, errors = uvloop.run(_drive(port, connections, warmup, seconds))
+        outcome = uvloop.run(_drive(port, connections, warmup, seconds))
     except ImportError:
-        latencies, errors = asyncio.run(_drive(port, connections, warmup, seconds))
-    results.put((latencies, errors))
+        outcome = asyncio.run(_drive(port, connections, warmup, seconds))
+    results.put(outcome)
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time the processes have used (Linux ``/proc``; 0 elsewhere)."""
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 @dataclass
@@ -209,31 +239,40 @@ class Result:
     seconds: float
     p50_ms: float
     p99_ms: float
+    #: CPU time (user + system) per request of each server process, in microseconds: unlike
+    #: req/s, it hardly depends on what else the machine is doing.
+    cpu_us: dict[str, float] = field(default_factory=dict)
 
     @property
     def rate(self) -> float:
         return self.requests / self.seconds
 
     def line(self) -> str:
+        cpu = ", ".join(f"{name} {value:.0f}" for name, value in self.cpu_us.items())
         return (
             f"{self.name:<22} {self.rate:>9.0f} req/s   p50 {self.p50_ms:6.2f} ms   p99 {self.p99_ms:6.2f} ms"
-            f"   ({self.requests} requests, {self.errors} errors)"
+            f"   ({self.requests} requests, {self.errors} errors; CPU us/request: {cpu or 'n/a'})"
         )
 
 
-def load(name: str, port: int, concurrency: int, workers: int, warmup: float, seconds: float) -> Result:
+def load(
+    name: str, port: int, concurrency: int, workers: int, warmup: float, seconds: float, servers: dict[str, int]
+) -> Result:
     context = multiprocessing.get_context("spawn")
     results: multiprocessing.Queue = context.Queue()  # type: ignore[type-arg]
     shares = [concurrency // workers + (1 if index < concurrency % workers else 0) for index in range(workers)]
     children = [context.Process(target=_worker, args=(port, share, warmup, seconds, results)) for share in shares if share]
+    cpu_before = {server: cpu_seconds([pid]) for server, pid in servers.items()}
     for child in children:
         child.start()
     latencies: list[float] = []
-    errors = 0
+    errors = sent = 0
     for _ in children:
-        worker_latencies, worker_errors = results.get(timeout=warmup + seconds + 60)
+        worker_latencies, worker_sent, worker_errors = results.get(timeout=warmup + seconds + 60)
         latencies.extend(worker_latencies)
+        sent += worker_sent
         errors += worker_errors
+    cpu_us = {server: (cpu_seconds([pid]) - cpu_before[server]) / max(1, sent) * 1e6 for server, pid in servers.items()}
     for child in children:
         child.join(10)
     if not latencies:
@@ -246,6 +285,7 @@ def load(name: str, port: int, concurrency: int, workers: int, warmup: float, se
         seconds,
         latencies[len(latencies) // 2] * 1000,
         latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
+        {server: value for server, value in cpu_us.items() if value > 0},
     )
 
 
@@ -263,10 +303,16 @@ def main() -> int:
     parser.add_argument("--warmup", type=float, default=1.0)
     parser.add_argument("--concurrency", type=int, default=32, help="open connections, each sending back to back")
     parser.add_argument("--workers", type=int, default=1, help="load-generator processes")
+    parser.add_argument(
+        "--upstream",
+        choices=("asgi", "service"),
+        default="asgi",
+        help="asgi: a bare ASGI app (the hop's cost in isolation); service: a Mamori service shell",
+    )
     parser.add_argument("--serve-upstream", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_upstream:
-        serve_upstream(args.serve_upstream)
+        serve_upstream(args.serve_upstream, args.upstream)
         return 0
 
     upstream_port, gateway_port, nginx_port = free_port(), free_port(), free_port()
@@ -277,18 +323,30 @@ def main() -> int:
         "MAMORI_LOG_LEVEL": "WARNING",
         "PYTHONPATH": str(ROOT),
     }
-    print(f"{os.cpu_count()} CPUs, concurrency {args.concurrency}, {args.workers} load worker(s), "
-          f"{args.seconds:.0f} s per target after {args.warmup:.0f} s warm-up")  # fmt: skip
+    print(f"{os.cpu_count()} CPUs, {args.upstream} upstream, concurrency {args.concurrency}, {args.workers} load "
+          f"worker(s), {args.seconds:.0f} s per target after {args.warmup:.0f} s warm-up")  # fmt: skip
     results: list[Result] = []
     with tempfile.TemporaryDirectory(prefix="gateway-hop-") as tmp:
-        upstream_cmd = [sys.executable, str(Path(__file__).resolve()), "--serve-upstream", str(upstream_port)]
-        with process(upstream_cmd, env=env), process(gateway_command(gateway_port), env=env, log=Path(tmp) / "gateway.log"):
+        upstream_cmd = [
+            *(sys.executable, str(Path(__file__).resolve())),
+            *("--serve-upstream", str(upstream_port), "--upstream", args.upstream),
+        ]
+        with process(upstream_cmd, env=env) as upstream, process(
+            gateway_command(gateway_port), env=env, log=Path(tmp) / "gateway.log"
+        ) as gateway:
             wait_for(upstream_port, PING_PATH)
             wait_for(gateway_port, PING_PATH)
-            direct = load("direct", upstream_port, args.concurrency, args.workers, args.warmup, args.seconds)
+            direct = load(
+                "direct", upstream_port, args.concurrency, args.workers, args.warmup, args.seconds, {"upstream": upstream.pid}
+            )
             print(direct.line(), flush=True)
             results.append(direct)
-            through = load("through the gateway", gateway_port, args.concurrency, args.workers, args.warmup, args.seconds)
+            through = load(
+                "through the gateway",
+                gateway_port,
+                *(args.concurrency, args.workers, args.warmup, args.seconds),
+                {"upstream": upstream.pid, "gateway": gateway.pid},
+            )
             print(through.line(), flush=True)
             results.append(through)
             nginx = shutil.which("nginx")
@@ -297,9 +355,14 @@ def main() -> int:
             else:
                 conf = Path(tmp) / "nginx.conf"
                 conf.write_text(NGINX_CONF.format(tmp=tmp, host=HOST, upstream=upstream_port, port=nginx_port))
-                with process([nginx, "-p", tmp, "-c", str(conf)]):
+                with process([nginx, "-p", tmp, "-c", str(conf)]) as proxy:
                     wait_for(nginx_port, PING_PATH)
-                    proxied = load("through nginx", nginx_port, args.concurrency, args.workers, args.warmup, args.seconds)
+                    proxied = load(
+                        "through nginx",
+                        nginx_port,
+                        *(args.concurrency, args.workers, args.warmup, args.seconds),
+                        {"upstream": upstream.pid, "nginx": proxy.pid},
+                    )
                     print(proxied.line(), flush=True)
                     results.append(proxied)
     print()
