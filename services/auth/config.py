@@ -46,22 +46,41 @@ class AuthSettings(ServiceSettings):
     #: A pasted mail larger than this is refused by verifyMessage (413).
     verify_message_max_text_bytes: int = 100_000
 
-    # Throttling (story S1): growing delays per client, step-up per account, locks only after step-ups fail.
+    # -- signin/ domain: throttling, step-up and locks (story S1). The rules that read these are in
+    # services/auth/signin/policy.py; the counters in signin/throttle.py. --
+    #: Sliding windows of the ``limits`` counters live in memory, or in Redis (``MAMORI_REDIS_URL``)
+    #: under this key prefix so every replica shares them.
+    throttle_key_prefix: str = "mamori-auth"
+    #: A client address may fail this many times within the window before delays start ...
     throttle_client_free_failures: int = 5
     throttle_client_window_seconds: int = 900
+    #: ... then waits base * 2^(failures - free - 1) seconds after each further failure, at most max.
     throttle_client_base_delay_seconds: int = 2
     throttle_client_max_delay_seconds: int = 900
+    #: Hard cap per client address within the window (every account, known devices included).
     throttle_ip_failures_per_window: int = 50
+    #: Hard cap per (account, client address) within the window.
     throttle_account_ip_failures_per_window: int = 10
+    #: Failed sign-ins on an account from clients it has never succeeded from, within the window,
+    #: after which even the right password needs a step-up ("the account is under attack").
     step_up_after_account_failures: int = 3
-    lock_after_failed_step_ups: int = 3
+    step_up_window_seconds: int = 3600
+    #: Wrong answers to step-up challenges (mailed codes, TOTP, recovery codes) in a row, across
+    #: challenges, that lock the account. Nothing else locks it: bare password guesses never do.
+    lock_after_failed_step_ups: int = 10
+    #: A lock lasts lock_seconds * 2^(earlier locks since the last sign-in), never more than max.
     lock_seconds: int = 900
     lock_max_seconds: int = 3600
+    #: NIST SP 800-63B 5.2.2: from this many consecutive failures on, the password alone never gets
+    #: an answer again (every attempt answers challenge_required) until a sign-in passes a step-up.
     max_consecutive_failures: int = 100
+    #: sendUnlockCode / requestUnlock calls one client address may make within an hour.
+    unlock_requests_per_ip_per_hour: int = 20
 
     # One-time codes mailed for step-up, unlock and e-mail confirmation.
     email_code_seconds: int = 600
     email_code_max_attempts: int = 5
+    #: Code mails of one kind (sign-in, unlock) one account gets within an hour.
     email_codes_per_hour: int = 5
 
     # Account changes and recovery (story S5).

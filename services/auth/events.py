@@ -10,6 +10,8 @@ from mamori_common.events import EventHandler
 from services.auth.messages.flows import handle_notify
 
 ACCOUNT_LOCKED = "account.locked"
+#: The owner unlocked a locked account by self-service: verification closes the lockout case.
+ACCOUNT_UNLOCKED = "account.unlocked"
 ACCOUNT_FROZEN = "account.frozen"
 SESSION_COMPROMISED = "session.compromised"
 #: Received: any service asks auth to file a message in the message centre and mail it.
@@ -17,6 +19,7 @@ NOTIFY = "notify"
 
 EVENT_ROUTES: dict[str, tuple[str, ...]] = {
     ACCOUNT_LOCKED: ("verification",),
+    ACCOUNT_UNLOCKED: ("verification",),
     ACCOUNT_FROZEN: ("verification",),
     SESSION_COMPROMISED: ("orders", "verification"),
 }

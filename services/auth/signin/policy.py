@@ -1,0 +1,145 @@
+"""The sign-in rules of story S1, in one place: who waits, who steps up, who is locked, how long.
+
+Every number is a setting in :class:`~services.auth.config.AuthSettings`; these functions hold no
+state and touch no database, so each rule is tested on its own (tests/auth/test_signin_policy.py).
+
+The shape of the policy, and why:
+
+* **Clients wait, accounts do not.** A client address past ``throttle_client_free_failures``
+  failures waits ``throttle_client_base_delay_seconds * 2^(n-1)`` seconds after its n-th further
+  failure, at most ``throttle_client_max_delay_seconds`` (429 with Retry-After). A waiting client
+  is turned away before any password is hashed. Delaying an *account* would let anyone who knows
+  the address keep its owner out, so an account under attack asks for a step-up instead.
+* **Step-up before lock.** The right password still needs a step-up (a mailed code, or TOTP when
+  enrolled) when the account is under attack (``step_up_after_account_failures`` failures within
+  ``step_up_window_seconds`` from clients it never signed in from), from a new device or a new
+  country, after failed step-ups or a lock since the last sign-in, or, with TOTP enrolled, from a device it does not know.
+* **Locks come only from failed step-ups**, that is from someone who had the password:
+  ``lock_after_failed_step_ups`` wrong answers lock the account for
+  ``lock_seconds * 2^(earlier locks)``, never longer than ``lock_max_seconds``. Bare guesses never
+  lock anything, and the owner can unlock at any time by self-service (mailed code + new password).
+* **At most ``max_consecutive_failures`` consecutive failures** (NIST SP 800-63B 5.2.2). The
+  simplest rule that meets it: from that many consecutive failures on, the password alone gets no
+  verdict any more. Every attempt on the account, right password or wrong, answers
+  ``challenge_required``; a code is mailed only when the password was right, and passing the
+  challenge of a wrong password still answers ``invalid_credentials``. Guesses beyond the limit
+  therefore learn nothing, while the owner types the password, gets the mailed code and is in
+  (or, if the account is locked, learns so then, with the way to unlock it).
+  Challenges of wrong passwords cannot be passed by anyone, so failing them never locks the
+  account: an attacker who knows only the e-mail address can neither learn the password nor lock
+  the owner out. The streak resets on every sign-in that passed its checks.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from services.auth.accounts.models import Account, AccountState
+from services.auth.config import AuthSettings
+from services.auth.signin.risk import RiskSignals
+
+
+def client_delay_seconds(failures: int, settings: AuthSettings) -> int:
+    """How long a client waits after its ``failures``-th failure in the window (0: no wait)."""
+    beyond = failures - settings.throttle_client_free_failures
+    if beyond <= 0:
+        return 0
+    exponent = min(beyond - 1, 30)  # 2^30 s is far past any sane maximum; keeps the number small
+    return int(min(settings.throttle_client_base_delay_seconds * 2**exponent, settings.throttle_client_max_delay_seconds))
+
+
+def is_locked(account: Account, now: datetime) -> bool:
+    """A lock holds until ``locked_until`` and ends by itself then; nothing needs to lift it."""
+    return account.locked_until is not None and account.locked_until > now
+
+
+def lock_duration(account: Account, settings: AuthSettings) -> timedelta:
+    """``lock_seconds`` doubled for each earlier lock since the last sign-in, capped at the max."""
+    exponent = min(account.lock_count, 30)
+    return timedelta(seconds=min(settings.lock_seconds * 2**exponent, settings.lock_max_seconds))
+
+
+def should_lock(failed_step_ups: int, settings: AuthSettings) -> bool:
+    return failed_step_ups >= settings.lock_after_failed_step_ups
+
+
+def in_consecutive_failure_guard(account: Account, settings: AuthSettings) -> bool:
+    """NIST 5.2.2: past this many consecutive failures the password alone gets no verdict."""
+    return account.failure_streak >= settings.max_consecutive_failures
+
+
+class Action(str, enum.Enum):
+    allow = "allow"
+    #: 401 invalid_credentials, the same answer as for an unknown address.
+    reject = "reject"
+    step_up = "step_up"
+    locked = "locked"
+    closed = "closed"
+
+
+class StepUpReason(str, enum.Enum):
+    under_attack = "under_attack"
+    new_device = "new_device"
+    new_country = "new_country"
+    after_failed_step_ups = "after_failed_step_ups"
+    second_factor = "second_factor"
+    consecutive_failures = "consecutive_failures"
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: Action
+    reasons: tuple[StepUpReason, ...] = field(default=())
+    #: False for the challenge of a wrong password in the consecutive-failure guard: it can
+    #: never be passed, so no code is mailed and failing it locks nothing.
+    password_ok: bool = True
+
+
+def decide_sign_in(
+    account: Account | None,
+    *,
+    password_ok: bool,
+    signals: RiskSignals,
+    foreign_failures: int,
+    now: datetime,
+    settings: AuthSettings,
+) -> Decision:
+    """What a password sign-in gets. See the module docstring for the rules and their reasons."""
+    if account is None:
+        return Decision(Action.reject, password_ok=False)
+    if in_consecutive_failure_guard(account, settings):
+        # Even a lock shows only after the step-up: a 423 here would tell the right password.
+        return Decision(Action.step_up, (StepUpReason.consecutive_failures,), password_ok=password_ok)
+    if not password_ok or account.state is AccountState.frozen:
+        return Decision(Action.reject, password_ok=False)
+    if account.state is AccountState.closed:
+        return Decision(Action.closed)
+    if is_locked(account, now):
+        return Decision(Action.locked)
+    reasons = step_up_reasons(account, signals, foreign_failures, settings)
+    return Decision(Action.step_up, reasons) if reasons else Decision(Action.allow)
+
+
+def step_up_reasons(
+    account: Account, signals: RiskSignals, foreign_failures: int, settings: AuthSettings
+) -> tuple[StepUpReason, ...]:
+    """Why the right password is not enough this time (empty: it is)."""
+    reasons = []
+    if foreign_failures >= settings.step_up_after_account_failures:
+        reasons.append(StepUpReason.under_attack)
+    if signals.new_device:
+        reasons.append(StepUpReason.new_device)
+    if signals.new_country:
+        reasons.append(StepUpReason.new_country)
+    if account.lock_count > 0 or account.failed_step_ups > 0:
+        reasons.append(StepUpReason.after_failed_step_ups)
+    if account.totp_enabled and not signals.known_device:
+        reasons.append(StepUpReason.second_factor)
+    return tuple(reasons)
+
+
+def step_up_methods(account: Account) -> list[str]:
+    """TOTP (or a recovery code) when enrolled, else a 6-digit code mailed to the address."""
+    return ["totp", "recovery_code"] if account.totp_enabled else ["email_code"]

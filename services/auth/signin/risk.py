@@ -1,0 +1,74 @@
+"""Risk signals of a sign-in: is this a device, an address, a country the owner signed in from?
+
+The baseline is the account's own history: its known devices (a device becomes known when a
+sign-in from it passed every check) and the addresses and countries of its recent successful
+sign-ins. An account without any history (just registered) has no baseline, so its first
+sign-in is not "new" anything: the registrant has just chosen the password.
+
+A client without a device id (an API client, a browser without the portal's cookie) is judged by
+address and country alone: an unknown address is not by itself a reason to step up (mobile and
+home addresses change all the time), a new country is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from sqlalchemy import literal, select
+from sqlalchemy.orm import Session as DbSession
+
+from services.auth.audit.service import RequestContext
+from services.auth.signin.models import KnownDevice, SignInAttempt, SignInOutcome
+
+SUCCESSES = (SignInOutcome.success, SignInOutcome.challenge_passed)
+
+
+@dataclass(frozen=True)
+class RiskSignals:
+    has_baseline: bool = False
+    known_device: bool = False
+    known_ip: bool = False
+    new_device: bool = False
+    new_country: bool = False
+
+    @property
+    def known_client(self) -> bool:
+        """The owner signed in from this device or this address before."""
+        return self.known_device or self.known_ip
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "known_client": self.known_client}
+
+
+NO_ACCOUNT = RiskSignals()
+
+
+def assess(db: DbSession, account_id: str, context: RequestContext) -> RiskSignals:
+    """The signals of a sign-in to ``account_id`` from ``context``, against the account's history.
+
+    One round trip of EXISTS probes (each stops at its first match), so the cost stays flat
+    however long the account's history grows.
+    """
+    successes = select(SignInAttempt.id).where(
+        SignInAttempt.account_id == account_id, SignInAttempt.outcome.in_(SUCCESSES)
+    )
+    probes = [
+        successes.exists(),
+        successes.where(SignInAttempt.ip == context.ip).exists(),
+        successes.where(SignInAttempt.country == context.country).exists() if context.country else literal(False),
+        select(KnownDevice.id)
+        .where(KnownDevice.account_id == account_id, KnownDevice.device_id == context.device_id)
+        .exists()
+        if context.device_id
+        else literal(False),
+    ]
+    any_success, known_ip, known_country, known_device = (bool(value) for value in db.execute(select(*probes)).one())
+    has_baseline = any_success or known_device
+    return RiskSignals(
+        has_baseline=has_baseline,
+        known_device=known_device,
+        known_ip=known_ip,
+        new_device=has_baseline and context.device_id is not None and not known_device,
+        new_country=has_baseline and context.country is not None and not known_country,
+    )

@@ -1,0 +1,538 @@
+"""Story S1 through the HTTP API: guessing is throttled, the owner steps up and gets in, locks come
+only from failed step-ups, are short, and the owner can always lift them by self-service."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections import Counter
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from mamori_common.clock import ManualClock
+from services.auth.accounts.models import Account, AccountState
+from services.auth.config import AuthSettings
+from services.auth.database import outbox as outbox_table
+from services.auth.main import create_app
+from services.auth.messages.models import Message
+from services.auth.signin.models import SignInAttempt
+from tests.auth.conftest import STRONG_PASSWORD, AuthHarness
+
+LOGIN = "/api/auth/login"
+COMPLETE = "/api/auth/challenges/complete"
+SEND_UNLOCK = "/api/auth/unlock/code"
+UNLOCK = "/api/auth/unlock"
+EMAIL = "hana@example.com"
+HOME = "192.0.2.10"  # the owner's usual address (documentation range: no country)
+LAPTOP = "hana-laptop-0001"
+ATTACKER = "198.51.100.66"
+_FRESH_ADDRESSES = itertools.count(1000)
+
+
+# -- helpers shared by the sign-in test modules ----------------------------------------------------
+
+
+def login(auth: AuthHarness, password: str = STRONG_PASSWORD, *, ip: str = HOME, device: str | None = LAPTOP,
+          email: str = EMAIL) -> Any:
+    return auth.call("POST", LOGIN, ip=ip, device=device, json={"email": email, "password": password})
+
+
+def complete(auth: AuthHarness, challenge_id: str, code: str, *, method: str = "email_code", ip: str = HOME,
+             device: str | None = LAPTOP) -> Any:
+    return auth.call("POST", COMPLETE, ip=ip, device=device,
+                     json={"challenge_id": challenge_id, "method": method, "code": code})
+
+
+def owner_signs_in_at_home(auth: AuthHarness) -> str:
+    """Register and sign in once from home: the account's baseline. Returns the access token."""
+    auth.register(EMAIL)
+    response = login(auth)
+    assert response.status_code == 200, response.text
+    return str(response.json()["access_token"])
+
+
+def mails_to(auth: AuthHarness, subject_part: str) -> list[Any]:
+    return [mail for mail in auth.mails(EMAIL) if subject_part in mail.subject]
+
+
+def wait_for_code(auth: AuthHarness, subject_part: str, count: int, timeout: float = 5.0) -> str:
+    """The code in the ``count``-th mail whose subject contains ``subject_part`` (the mailer runs
+    after the commit, so wait for it)."""
+    deadline = time.monotonic() + timeout
+    while len(found := mails_to(auth, subject_part)) < count:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no mail {count} about {subject_part!r}: {[m.subject for m in auth.mails(EMAIL)]}")
+        time.sleep(0.02)
+    return found[count - 1].code()
+
+
+def account_row(auth: AuthHarness) -> Account:
+    with auth.app.state.db.session() as db:
+        account = db.execute(select(Account).where(Account.email == EMAIL)).scalar_one()
+        db.expunge(account)
+        return account
+
+
+def count_hashes(auth: AuthHarness, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """A counter of Argon2 verifications the app runs (one list entry per verification)."""
+    passwords = auth.app.state.passwords
+    original = passwords.verify
+    calls: list[int] = []
+
+    def counting(stored_hash: str | None, password: str) -> Any:
+        calls.append(1)
+        return original(stored_hash, password)
+
+    monkeypatch.setattr(passwords, "verify", counting)
+    return calls
+
+
+def harness(data_dir: Path, **settings: Any) -> Iterator[AuthHarness]:
+    """An auth harness with some settings changed (each test says which, and why)."""
+    clock = ManualClock()
+    configured = AuthSettings(data_dir=data_dir, **settings)
+    app = create_app(configured, migrate=True, clock=clock)
+    with TestClient(app, client=("127.0.0.1", 50000)) as client:
+        yield AuthHarness(client=client, app=app, clock=clock, data_dir=data_dir, settings=configured)
+
+
+def lock_out(auth: AuthHarness, *, device: str = "thief-phone-0001") -> dict[str, Any]:
+    """Someone who has the password fails the step-ups until the account locks; the 423 body.
+
+    Each challenge from another address, so the per-address delays do not slow the test down.
+    """
+    for _ in range(auth.settings.lock_after_failed_step_ups):
+        n = next(_FRESH_ADDRESSES)
+        ip = f"198.51.{100 + n // 250}.{n % 250 + 1}"
+        challenged = login(auth, ip=ip, device=device)
+        if challenged.status_code == 423:
+            return dict(challenged.json())
+        assert challenged.json()["code"] == "challenge_required", challenged.text
+        challenge_id = challenged.json()["challenge_id"]
+        for _ in range(auth.settings.email_code_max_attempts):
+            answer = complete(auth, challenge_id, "000000", ip=ip, device=device)
+            if answer.status_code == 423:
+                return dict(answer.json())
+            assert answer.json()["code"] == "invalid_code", answer.text
+    raise AssertionError("the account never locked")
+
+
+# -- S1: throttling and step-up ------------------------------------------------------------------
+
+
+def test_twenty_wrong_passwords_from_one_client_are_throttled_and_cost_no_hash(
+    auth: AuthHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    owner_signs_in_at_home(auth)
+    hashes = count_hashes(auth, monkeypatch)
+
+    answers = [login(auth, f"guess-number-{n}", ip=ATTACKER, device=None) for n in range(20)]
+
+    statuses = Counter(answer.status_code for answer in answers)
+    free = auth.settings.throttle_client_free_failures
+    assert statuses[401] == free + 1  # the free failures, and the one that starts the delay
+    assert statuses[429] == 20 - (free + 1)
+    assert len(hashes) == statuses[401]  # a throttled attempt never reaches Argon2
+    throttled = [answer for answer in answers if answer.status_code == 429]
+    for answer in throttled:
+        assert answer.json()["code"] == "rate_limited"
+        assert int(answer.headers["retry-after"]) == answer.json()["retry_after"] >= 1
+
+
+def test_the_owner_from_another_client_steps_up_with_a_mailed_code_and_gets_in(auth: AuthHarness) -> None:
+    owner_signs_in_at_home(auth)
+    for n in range(20):
+        login(auth, f"guess-number-{n}", ip=ATTACKER, device=None)
+
+    challenged = login(auth, ip="192.0.2.77", device="hana-phone-0001")
+
+    assert challenged.status_code == 401
+    body = challenged.json()
+    assert body["code"] == "challenge_required" and body["methods"] == ["email_code"]
+    code = wait_for_code(auth, "sign-in code", 1)
+    signed_in = complete(auth, body["challenge_id"], code, ip="192.0.2.77", device="hana-phone-0001")
+    assert signed_in.status_code == 200, signed_in.text
+    assert signed_in.json()["token_type"] == "Bearer"
+    me = auth.call("GET", "/api/auth/me", token=signed_in.json()["access_token"])
+    assert me.status_code == 200 and me.json()["email"] == EMAIL
+    # The phone passed the check: it is a known device now, and the attack is forgotten.
+    assert login(auth, ip="192.0.2.77", device="hana-phone-0001").status_code == 200
+
+
+def test_the_owner_on_a_known_device_steps_up_while_the_account_is_under_attack(auth: AuthHarness) -> None:
+    owner_signs_in_at_home(auth)
+    for n in range(auth.settings.step_up_after_account_failures):
+        assert login(auth, f"guess-number-{n}", ip=f"198.51.100.{n + 1}", device=None).status_code == 401
+
+    challenged = login(auth)  # home, the laptop the account knows
+
+    assert challenged.json()["code"] == "challenge_required"
+    code = wait_for_code(auth, "sign-in code", 1)
+    assert complete(auth, challenged.json()["challenge_id"], code).status_code == 200
+
+
+def test_the_owners_own_typos_on_a_known_device_ask_for_no_step_up(auth: AuthHarness) -> None:
+    owner_signs_in_at_home(auth)
+    for n in range(3):
+        assert login(auth, f"typo-number-{n}").status_code == 401
+    assert login(auth).status_code == 200
+
+
+def test_a_new_device_needs_a_step_up_and_the_first_sign_in_does_not(auth: AuthHarness) -> None:
+    auth.register(EMAIL)
+    assert login(auth, device="first-device-01").status_code == 200  # no history yet: nothing is "new"
+
+    challenged = login(auth, device="second-device-01")
+
+    assert challenged.json()["code"] == "challenge_required"
+    assert wait_for_code(auth, "sign-in code", 1)
+
+
+def test_a_new_country_needs_a_step_up_and_the_owner_is_told(auth: AuthHarness) -> None:
+    auth.register(EMAIL)
+    assert login(auth, ip="133.242.0.1", device=None).status_code == 200  # Japan
+
+    challenged = login(auth, ip="8.8.8.8", device=None)  # the United States
+
+    assert challenged.json()["code"] == "challenge_required"
+    code = wait_for_code(auth, "sign-in code", 1)
+    assert complete(auth, challenged.json()["challenge_id"], code, ip="8.8.8.8", device=None).status_code == 200
+    notice = auth.wait_for_mail(EMAIL, 2)
+    assert "somewhere new" in notice.subject and "US" in notice.body
+    with auth.app.state.db.session() as db:
+        rows = db.execute(select(SignInAttempt).order_by(SignInAttempt.id)).scalars().all()
+    challenged_row = rows[1]
+    assert (challenged_row.ip, challenged_row.country, challenged_row.outcome.value) == ("8.8.8.8", "US", "challenged")
+    assert challenged_row.signals["new_country"] is True and challenged_row.signals["new_device"] is False
+
+
+def test_every_attempt_is_recorded_with_its_risk_signals(auth: AuthHarness) -> None:
+    owner_signs_in_at_home(auth)
+    login(auth, "not-the-password", ip=ATTACKER, device="thief-phone-0001")
+    login(auth, email="nobody@example.com", ip=ATTACKER, device=None)
+
+    with auth.app.state.db.session() as db:
+        rows = db.execute(select(SignInAttempt).order_by(SignInAttempt.id)).scalars().all()
+    assert [row.outcome.value for row in rows] == ["success", "bad_credentials", "bad_credentials"]
+    assert rows[1].account_id is not None and rows[2].account_id is None
+    assert rows[1].device_id == "thief-phone-0001" and rows[1].ip == ATTACKER
+    assert rows[1].user_agent  # the test client's
+    assert rows[1].signals["new_device"] is True and rows[1].signals["known_client"] is False
+
+
+# -- challenges ----------------------------------------------------------------------------------
+
+
+def test_a_challenge_refuses_wrong_used_expired_and_exhausted_answers(auth: AuthHarness) -> None:
+    auth.register(EMAIL)
+    login(auth)
+    first = login(auth, device="other-device-01").json()
+    code = wait_for_code(auth, "sign-in code", 1)
+
+    wrong = complete(auth, first["challenge_id"], "000000" if code != "000000" else "111111")
+    assert wrong.status_code == 401
+    assert wrong.json()["code"] == "invalid_code" and wrong.json()["attempts_left"] == 4
+    assert complete(auth, first["challenge_id"], code, method="totp").json()["code"] == "method_not_offered"
+    assert complete(auth, first["challenge_id"], code).status_code == 200
+    assert complete(auth, first["challenge_id"], code).json()["code"] == "challenge_used"
+
+    second = login(auth, device="other-device-02").json()
+    auth.clock.advance(seconds=auth.settings.email_code_seconds + 1)
+    assert complete(auth, second["challenge_id"], "123456").json()["code"] == "challenge_expired"
+
+    third = login(auth, device="other-device-03").json()
+    code = wait_for_code(auth, "sign-in code", 3)
+    for n in range(auth.settings.email_code_max_attempts):  # from several addresses: no delays
+        complete(auth, third["challenge_id"], "000000" if code != "000000" else "111111", ip=f"192.0.2.{50 + n}")
+    assert complete(auth, third["challenge_id"], code, ip="192.0.2.60").json()["code"] == "challenge_exhausted"
+    assert complete(auth, "f" * 32, "123456").json()["code"] == "challenge_expired"
+
+
+# -- locks ---------------------------------------------------------------------------------------
+
+
+def test_failed_step_ups_lock_the_account_and_the_423_names_the_case_in_the_outbox(auth: AuthHarness) -> None:
+    owner_signs_in_at_home(auth)
+
+    locked = lock_out(auth)
+
+    assert locked["code"] == "account_locked" and locked["case_id"]
+    case_id = locked["case_id"]
+    right = login(auth, ip=ATTACKER, device="thief-phone-0001")
+    assert right.status_code == 423
+    assert right.json()["case_id"] == case_id and right.json()["unlock"]["operation"] == "requestUnlock"
+    until = auth.clock.now() + timedelta(seconds=auth.settings.lock_max_seconds)
+    assert right.json()["locked_until"] <= until.isoformat()
+    # A wrong password on a locked account learns nothing: the same 401 as any other.
+    wrong = login(auth, "not-the-password", ip="198.51.100.99", device=None)
+    assert wrong.status_code == 401 and wrong.json()["code"] == "invalid_credentials"
+
+    with auth.app.state.db.session() as db:
+        events = db.execute(select(outbox_table).where(outbox_table.c.event_type == "account.locked")).all()
+    assert [(event.subscriber, event.payload["case_id"], event.payload["kind"]) for event in events] == [
+        ("verification", case_id, "lockout")
+    ]
+    assert events[0].payload["account_id"] == account_row(auth).id
+    notice = [mail for mail in auth.mails(EMAIL) if case_id in mail.body]
+    assert notice and "locked" in notice[0].subject
+    assert account_row(auth).state is AccountState.locked
+
+
+def test_a_lock_ends_by_itself_and_the_owner_gets_in_with_a_step_up(auth: AuthHarness) -> None:
+    owner_signs_in_at_home(auth)
+    locked = lock_out(auth)
+    assert login(auth).status_code == 423
+
+    auth.clock.advance(seconds=auth.settings.lock_seconds + 1)
+
+    sent = len(mails_to(auth, "sign-in code"))
+    challenged = login(auth)
+    assert challenged.json()["code"] == "challenge_required" and locked["case_id"]
+    code = wait_for_code(auth, "sign-in code", sent + 1)
+    assert complete(auth, challenged.json()["challenge_id"], code).status_code == 200
+    assert account_row(auth).state is AccountState.active
+
+
+@pytest.fixture
+def quick_locks(data_dir: Path) -> Iterator[AuthHarness]:
+    """Locks after two wrong codes, so four locks in a row take few mails."""
+    yield from harness(data_dir, lock_after_failed_step_ups=2, email_codes_per_hour=50)
+
+
+def test_repeated_locks_grow_but_never_past_the_maximum(quick_locks: AuthHarness) -> None:
+    auth = quick_locks
+    owner_signs_in_at_home(auth)
+    durations = []
+    for _ in range(4):
+        body = lock_out(auth)
+        durations.append(account_row(auth).locked_until - auth.clock.now())
+        assert body["code"] == "account_locked"
+        auth.clock.advance(seconds=auth.settings.lock_max_seconds)  # every lock is over by then
+    assert [duration.total_seconds() for duration in durations] == [900, 1800, 3600, 3600]
+
+
+# -- self-service unlock -------------------------------------------------------------------------
+
+
+def test_the_owner_unlocks_by_self_service_in_minutes(auth: AuthHarness) -> None:
+    old_token = owner_signs_in_at_home(auth)
+    case_id = lock_out(auth)["case_id"]
+    new_password = "cedar-lantern-morning-42"
+
+    sent = auth.call("POST", SEND_UNLOCK, ip=HOME, json={"email": EMAIL})
+    assert sent.status_code == 202
+    code = wait_for_code(auth, "unlock code", 1)
+
+    weak = auth.call("POST", UNLOCK, ip=HOME, device=LAPTOP,
+                     json={"email": EMAIL, "code": code, "new_password": "password"})
+    assert weak.status_code == 422 and weak.json()["code"] == "weak_password"
+    wrong = auth.call("POST", UNLOCK, ip=HOME, device=LAPTOP,
+                      json={"email": EMAIL, "code": "000000" if code != "000000" else "111111",
+                            "new_password": new_password})
+    assert wrong.status_code == 401 and wrong.json()["code"] == "invalid_code"
+    unlocked = auth.call("POST", UNLOCK, ip=HOME, device=LAPTOP,
+                         json={"email": EMAIL, "code": code, "new_password": new_password})
+
+    assert unlocked.status_code == 200, unlocked.text
+    assert unlocked.json()["status"] == "unlocked" and unlocked.json()["revoked_sessions"] == 1
+    assert auth.call("GET", "/api/auth/me", token=old_token).status_code == 401  # every old session ended
+    assert auth.call("GET", "/api/auth/me", token=unlocked.json()["access_token"]).json()["state"] == "active"
+    assert login(auth).status_code == 401  # the old password is gone
+    assert login(auth, new_password).status_code == 200
+    again = auth.call("POST", UNLOCK, ip=HOME, json={"email": EMAIL, "code": code, "new_password": new_password})
+    assert again.status_code == 401  # the code worked once
+    with auth.app.state.db.session() as db:
+        events = db.execute(select(outbox_table).where(outbox_table.c.event_type == "account.unlocked")).all()
+    assert [event.payload["case_id"] for event in events] == [case_id]
+
+
+def test_send_unlock_code_answers_alike_for_any_address_and_mails_only_a_locked_owner(auth: AuthHarness) -> None:
+    owner_signs_in_at_home(auth)
+    answers = [auth.call("POST", SEND_UNLOCK, json={"email": address})
+               for address in (EMAIL, "nobody@example.com", "not an address")]
+    assert {answer.status_code for answer in answers} == {202}
+    assert answers[0].json() == answers[1].json() == answers[2].json()
+    with auth.app.state.db.session() as db:  # filed messages are what the mailer sends
+        assert db.execute(select(Message).where(Message.template == "unlock_code")).first() is None
+    lock_out(auth)
+    assert auth.call("POST", SEND_UNLOCK, json={"email": EMAIL}).json() == answers[0].json()
+    assert wait_for_code(auth, "unlock code", 1)
+
+
+# -- account states and hashing ------------------------------------------------------------------
+
+
+def test_a_restricted_account_signs_in_and_a_closed_one_is_told_only_with_the_right_password(
+    auth: AuthHarness,
+) -> None:
+    owner_signs_in_at_home(auth)
+    with auth.app.state.db.session() as db:
+        db.execute(Account.__table__.update().values(state=AccountState.restricted))
+        db.commit()
+    assert login(auth).status_code == 200
+    with auth.app.state.db.session() as db:
+        db.execute(Account.__table__.update().values(state=AccountState.closed))
+        db.commit()
+    assert login(auth).json()["code"] == "account_closed"
+    assert login(auth, "not-the-password").json()["code"] == "invalid_credentials"
+
+
+def test_a_hash_made_with_older_parameters_is_upgraded_at_sign_in(auth: AuthHarness) -> None:
+    from services.auth.credentials.passwords import Passwords
+
+    owner_signs_in_at_home(auth)
+    assert "m=19456,t=2" in account_row(auth).password_hash
+    auth.app.state.passwords = Passwords(memory_kib=19 * 1024, time_cost=3, parallelism=1)
+
+    assert login(auth).status_code == 200
+
+    assert "m=19456,t=3" in account_row(auth).password_hash
+
+
+# -- a thousand guesses --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def cheap_hashing(data_dir: Path) -> Iterator[AuthHarness]:
+    """Argon2 at 1 MiB and one pass (instead of 19 MiB, two passes) so 1,000 guesses run in
+    seconds; the rules under test do not depend on the hashing cost."""
+    yield from harness(data_dir, argon2_memory_kib=1024, argon2_time_cost=1)
+
+
+def test_a_thousand_guesses_from_a_hundred_addresses_sign_nobody_in_and_lock_nobody_out(
+    cheap_hashing: AuthHarness,
+) -> None:
+    auth = cheap_hashing
+    owner_signs_in_at_home(auth)
+
+    answers: Counter[str] = Counter()
+    for guess in range(1000):
+        ip = f"198.18.0.{guess % 100 + 1}"
+        response = login(auth, f"guess-{guess:04d}-password", ip=ip, device=None)
+        answers[str(response.json().get("code", response.status_code))] += 1
+        if response.json().get("code") == "challenge_required":  # try to pass it, too
+            tried = complete(auth, response.json()["challenge_id"], f"{guess:06d}", ip=ip, device=None)
+            answers["challenge:" + str(tried.json().get("code", tried.status_code))] += 1
+
+    assert set(answers) <= {"invalid_credentials", "rate_limited", "challenge_required", "challenge:invalid_code",
+                            "challenge:rate_limited"}, answers
+    assert answers["challenge_required"] > 0  # the consecutive-failure guard closed the oracle
+    account = account_row(auth)
+    assert account.failure_streak >= auth.settings.max_consecutive_failures
+    assert account.locked_until is None and account.state is AccountState.active  # guesses never lock
+    # The owner types the password, gets the mailed code, and is in.
+    challenged = login(auth)
+    assert challenged.json()["code"] == "challenge_required"
+    code = wait_for_code(auth, "sign-in code", 1)
+    assert complete(auth, challenged.json()["challenge_id"], code).status_code == 200
+    # Passing the step-up ended the guard: a wrong password is simply wrong again.
+    assert login(auth, "not-the-password", ip="192.0.2.200").json()["code"] == "invalid_credentials"
+
+
+# -- TOTP step-up --------------------------------------------------------------------------------
+
+
+def test_with_totp_enrolled_the_step_up_takes_a_fresh_totp_code_or_a_recovery_code_once(auth: AuthHarness) -> None:
+    import pyotp
+
+    token = owner_signs_in_at_home(auth)
+    secret = auth.call("POST", "/api/auth/totp/enroll", token=token).json()["secret"]
+    totp = pyotp.TOTP(secret)
+    confirmed = auth.call("POST", "/api/auth/totp/confirm", token=token, json={"code": totp.at(auth.clock.now())})
+    assert confirmed.status_code == 200, confirmed.text
+    recovery_codes = confirmed.json()["recovery_codes"]
+    auth.clock.advance(seconds=30)  # the confirming code's time step is spent
+
+    challenged = login(auth, device="hana-tablet-01").json()
+
+    assert challenged["code"] == "challenge_required" and challenged["methods"] == ["totp", "recovery_code"]
+    wrong = complete(auth, challenged["challenge_id"], "000000", method="totp", device="hana-tablet-01")
+    assert wrong.json()["code"] == "invalid_code"
+    code = totp.at(auth.clock.now())
+    passed = complete(auth, challenged["challenge_id"], code, method="totp", device="hana-tablet-01")
+    assert passed.status_code == 200, passed.text
+    # The same code again, in a new challenge: refused (a TOTP code is accepted once).
+    replay = login(auth, device="hana-tablet-02").json()
+    assert complete(auth, replay["challenge_id"], code, method="totp", device="hana-tablet-02").json()["code"] == (
+        "invalid_code"
+    )
+    by_recovery = complete(auth, replay["challenge_id"], recovery_codes[0], method="recovery_code",
+                           device="hana-tablet-02")
+    assert by_recovery.status_code == 200
+    # The tablet passed TOTP: it is known now, and needs no code next time.
+    assert login(auth, device="hana-tablet-01").status_code == 200
+    again = login(auth, device="hana-tablet-03").json()
+    used = complete(auth, again["challenge_id"], recovery_codes[0], method="recovery_code", device="hana-tablet-03")
+    assert used.json()["code"] == "invalid_code"
+    with auth.app.state.db.session() as db:  # TOTP challenges mail nothing
+        assert db.execute(select(Message).where(Message.template == "login_code")).first() is None
+
+
+# -- the consecutive-failure guard ---------------------------------------------------------------
+
+
+@pytest.fixture
+def short_guard(data_dir: Path) -> Iterator[AuthHarness]:
+    """The NIST guard after 5 consecutive failures instead of 100, to see it in a few calls."""
+    yield from harness(data_dir, max_consecutive_failures=5)
+
+
+def test_past_the_consecutive_failure_limit_a_guess_learns_nothing_and_the_owner_gets_in(
+    short_guard: AuthHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    auth = short_guard
+    owner_signs_in_at_home(auth)
+    for n in range(5):
+        assert login(auth, f"guess-number-{n}", ip=f"198.51.100.{n + 1}", device=None).status_code == 401
+
+    wrong = login(auth, "guess-number-99", ip="198.51.100.50", device=None).json()
+    right = login(auth, ip="198.51.100.51", device=None).json()
+
+    assert wrong["code"] == right["code"] == "challenge_required"
+    assert wrong["methods"] == right["methods"] == ["email_code"]
+    assert len(mails_to(auth, "sign-in code")) <= 1  # only the right password's challenge mails a code
+    code = wait_for_code(auth, "sign-in code", 1)
+    assert complete(auth, wrong["challenge_id"], code, ip="198.51.100.50", device=None).json()["code"] == "invalid_code"
+    assert account_row(auth).failed_step_ups == 0  # a wrong password's challenge never counts toward a lock
+    assert complete(auth, right["challenge_id"], code, ip="198.51.100.51", device=None).status_code == 200
+    assert account_row(auth).failure_streak == 0
+
+
+def test_past_the_limit_a_lock_shows_only_after_the_mailed_code(short_guard: AuthHarness) -> None:
+    auth = short_guard
+    owner_signs_in_at_home(auth)
+    case_id = lock_out(auth)["case_id"]  # ten wrong codes: the streak is past the limit too
+    assert account_row(auth).failure_streak >= auth.settings.max_consecutive_failures
+    sent = len(mails_to(auth, "sign-in code"))
+
+    wrong = login(auth, "not-the-password", ip="192.0.2.31").json()
+    right = login(auth, ip="192.0.2.32").json()
+
+    assert wrong["code"] == right["code"] == "challenge_required"  # no 423 to tell the password
+    code = wait_for_code(auth, "sign-in code", sent + 1)
+    shown = complete(auth, right["challenge_id"], code, ip="192.0.2.32")
+    assert shown.status_code == 423 and shown.json()["case_id"] == case_id
+
+
+@pytest.fixture
+def on_postgres(data_dir: Path, postgres_database: str) -> Iterator[AuthHarness]:
+    yield from harness(data_dir, database_url=postgres_database)
+
+
+@pytest.mark.postgres
+def test_lock_and_self_service_unlock_on_postgresql(on_postgres: AuthHarness) -> None:
+    auth = on_postgres
+    owner_signs_in_at_home(auth)
+    case_id = lock_out(auth)["case_id"]
+    assert login(auth).json()["case_id"] == case_id
+    auth.call("POST", SEND_UNLOCK, json={"email": EMAIL})
+    code = wait_for_code(auth, "unlock code", 1)
+    unlocked = auth.call("POST", UNLOCK, json={"email": EMAIL, "code": code, "new_password": "cedar-lantern-morning-42"})
+    assert unlocked.status_code == 200, unlocked.text
+    assert login(auth, "cedar-lantern-morning-42", ip="203.0.113.10", device=None).status_code == 200

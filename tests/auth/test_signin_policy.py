@@ -1,0 +1,165 @@
+"""The sign-in rules (services/auth/signin/policy.py) on their own: delays, step-ups, locks."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from services.auth.accounts.models import Account, AccountState
+from services.auth.config import AuthSettings
+from services.auth.signin import policy
+from services.auth.signin.policy import Action, StepUpReason
+from services.auth.signin.risk import RiskSignals
+
+SETTINGS = AuthSettings()
+NOW = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
+KNOWN = RiskSignals(has_baseline=True, known_device=True, known_ip=True)
+
+
+def account(**fields: object) -> Account:
+    values: dict[str, object] = {
+        "email": "hana@example.com",
+        "name": "Hana Sato",
+        "state": AccountState.active,
+        "failure_streak": 0,
+        "failed_step_ups": 0,
+        "lock_count": 0,
+        **fields,
+    }
+    return Account(**values)
+
+
+def decide(target: Account | None, *, password_ok: bool = True, signals: RiskSignals = KNOWN,
+           foreign: int = 0) -> policy.Decision:
+    return policy.decide_sign_in(target, password_ok=password_ok, signals=signals, foreign_failures=foreign,
+                                 now=NOW, settings=SETTINGS)
+
+
+# -- client delays -------------------------------------------------------------------------------
+
+
+def test_client_delay_starts_after_the_free_failures_and_doubles() -> None:
+    free = SETTINGS.throttle_client_free_failures
+    base = SETTINGS.throttle_client_base_delay_seconds
+    assert [policy.client_delay_seconds(n, SETTINGS) for n in range(free + 1)] == [0] * (free + 1)
+    assert [policy.client_delay_seconds(free + n, SETTINGS) for n in (1, 2, 3, 4)] == [base, 2 * base, 4 * base, 8 * base]
+
+
+@given(st.integers(min_value=0, max_value=10_000))
+def test_client_delay_never_exceeds_the_maximum(failures: int) -> None:
+    delay = policy.client_delay_seconds(failures, SETTINGS)
+    assert 0 <= delay <= SETTINGS.throttle_client_max_delay_seconds
+
+
+@given(st.integers(min_value=0, max_value=500))
+def test_client_delay_never_shrinks_with_more_failures(failures: int) -> None:
+    assert policy.client_delay_seconds(failures + 1, SETTINGS) >= policy.client_delay_seconds(failures, SETTINGS)
+
+
+# -- locks ---------------------------------------------------------------------------------------
+
+
+def test_lock_doubles_with_each_lock_since_the_last_sign_in_up_to_the_maximum() -> None:
+    durations = [policy.lock_duration(account(lock_count=n), SETTINGS).total_seconds() for n in range(5)]
+    assert durations == [900, 1800, 3600, 3600, 3600]
+
+
+@given(st.integers(min_value=0, max_value=10**6))
+def test_no_lock_is_ever_longer_than_the_maximum(locks: int) -> None:
+    assert policy.lock_duration(account(lock_count=locks), SETTINGS) <= timedelta(seconds=SETTINGS.lock_max_seconds)
+
+
+def test_a_lock_ends_by_itself_at_locked_until() -> None:
+    locked = account(state=AccountState.locked, locked_until=NOW + timedelta(seconds=1))
+    assert policy.is_locked(locked, NOW)
+    assert not policy.is_locked(locked, NOW + timedelta(seconds=1))
+
+
+def test_only_failed_step_ups_lock() -> None:
+    assert not policy.should_lock(SETTINGS.lock_after_failed_step_ups - 1, SETTINGS)
+    assert policy.should_lock(SETTINGS.lock_after_failed_step_ups, SETTINGS)
+
+
+# -- the sign-in decision ------------------------------------------------------------------------
+
+
+def test_unknown_address_and_wrong_password_get_the_same_rejection() -> None:
+    assert decide(None).action is Action.reject
+    assert decide(account(), password_ok=False).action is Action.reject
+
+
+def test_right_password_from_a_known_client_of_a_quiet_account_signs_in() -> None:
+    assert decide(account()).action is Action.allow
+
+
+def test_a_frozen_account_is_rejected_like_a_wrong_password() -> None:
+    assert decide(account(state=AccountState.frozen)).action is Action.reject
+
+
+def test_a_restricted_account_may_sign_in_and_a_closed_one_may_not() -> None:
+    assert decide(account(state=AccountState.restricted)).action is Action.allow
+    assert decide(account(state=AccountState.closed)).action is Action.closed
+
+
+def test_a_lock_shows_only_to_the_right_password() -> None:
+    locked = account(state=AccountState.locked, locked_until=NOW + timedelta(minutes=5))
+    assert decide(locked).action is Action.locked
+    assert decide(locked, password_ok=False).action is Action.reject
+
+
+def test_failures_from_unseen_clients_ask_even_the_owner_for_a_step_up() -> None:
+    quiet = decide(account(), foreign=SETTINGS.step_up_after_account_failures - 1)
+    attacked = decide(account(), foreign=SETTINGS.step_up_after_account_failures)
+    assert quiet.action is Action.allow
+    assert attacked.action is Action.step_up and StepUpReason.under_attack in attacked.reasons
+
+
+def test_new_device_or_new_country_needs_a_step_up() -> None:
+    device = decide(account(), signals=RiskSignals(has_baseline=True, new_device=True))
+    country = decide(account(), signals=RiskSignals(has_baseline=True, known_ip=True, new_country=True))
+    assert device.reasons == (StepUpReason.new_device,)
+    assert country.reasons == (StepUpReason.new_country,)
+
+
+def test_failed_step_ups_or_an_earlier_lock_need_a_step_up_next_time() -> None:
+    assert decide(account(failed_step_ups=1)).action is Action.step_up
+    assert decide(account(lock_count=1, locked_until=NOW - timedelta(seconds=1))).action is Action.step_up
+
+
+def test_totp_is_asked_on_devices_the_account_does_not_know() -> None:
+    enrolled = account(totp_enabled_at=NOW)
+    assert decide(enrolled).action is Action.allow
+    unknown_device = decide(enrolled, signals=RiskSignals(has_baseline=True, known_ip=True))
+    assert unknown_device.reasons == (StepUpReason.second_factor,)
+    assert policy.step_up_methods(enrolled) == ["totp", "recovery_code"]
+    assert policy.step_up_methods(account()) == ["email_code"]
+
+
+def test_past_the_consecutive_failure_limit_every_password_gets_the_same_challenge() -> None:
+    guarded = account(failure_streak=SETTINGS.max_consecutive_failures)
+    right, wrong = decide(guarded), decide(guarded, password_ok=False)
+    assert right.action is wrong.action is Action.step_up
+    assert right.reasons == wrong.reasons == (StepUpReason.consecutive_failures,)
+    assert right.password_ok and not wrong.password_ok
+    below = account(failure_streak=SETTINGS.max_consecutive_failures - 1)
+    assert decide(below, password_ok=False).action is Action.reject
+
+
+@given(
+    streak=st.integers(min_value=0, max_value=1000),
+    password_ok=st.booleans(),
+    foreign=st.integers(min_value=0, max_value=1000),
+    new_device=st.booleans(),
+    new_country=st.booleans(),
+)
+def test_a_wrong_password_never_signs_in_and_guarded_accounts_give_no_verdict(
+    streak: int, password_ok: bool, foreign: int, new_device: bool, new_country: bool
+) -> None:
+    signals = RiskSignals(has_baseline=True, new_device=new_device, new_country=new_country)
+    decision = decide(account(failure_streak=streak), password_ok=password_ok, signals=signals, foreign=foreign)
+    if not password_ok:
+        assert decision.action is not Action.allow
+    if streak >= SETTINGS.max_consecutive_failures:
+        assert decision.action is Action.step_up  # the same answer, right password or wrong

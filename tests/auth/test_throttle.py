@@ -1,0 +1,132 @@
+"""The failed-attempt counters (services/auth/signin/throttle.py), in memory and on Redis.
+
+Redis runs only when ``MAMORI_TEST_REDIS_URL`` is set; each test uses a key prefix of its own and
+deletes only its own keys afterwards.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from mamori_common.clock import ManualClock
+from services.auth.config import AuthSettings
+from services.auth.main import create_app
+from services.auth.signin.throttle import Throttle, account_key
+
+IP = "198.51.100.7"
+OTHER_IP = "198.51.100.8"
+
+
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
+def settings(request: pytest.FixtureRequest, data_dir: Path) -> Iterator[AuthSettings]:
+    if request.param == "memory":
+        yield AuthSettings(data_dir=data_dir)
+        return
+    url = request.getfixturevalue("redis_url")
+    yield AuthSettings(data_dir=data_dir, redis_url=url, throttle_key_prefix=f"mamori-test-{uuid.uuid4().hex}")
+
+
+@pytest.fixture
+def throttle(settings: AuthSettings) -> Iterator[Throttle]:
+    made = Throttle(settings)
+    yield made
+    made.reset()  # on Redis: only the keys under this test's prefix
+
+
+def fail(throttle: Throttle, times: int, *, ip: str = IP, key: str = "k", foreign: bool = True) -> None:
+    for _ in range(times):
+        throttle.record_failure(ip, key, foreign=foreign)
+
+
+def test_storage_follows_the_settings(throttle: Throttle, settings: AuthSettings) -> None:
+    assert throttle.shared is (settings.redis_url is not None)
+
+
+def test_a_client_waits_only_after_its_free_failures_and_then_ever_longer(throttle: Throttle) -> None:
+    free = throttle.settings.throttle_client_free_failures
+    fail(throttle, free)
+    assert throttle.client_wait(IP) == 0
+    waits = []
+    for _ in range(4):
+        fail(throttle, 1)
+        waits.append(throttle.client_wait(IP))
+    base = throttle.settings.throttle_client_base_delay_seconds
+    assert waits == [base, 2 * base, 4 * base, 8 * base]
+    assert throttle.client_wait(OTHER_IP) == 0  # another client is not delayed
+
+
+def test_the_delay_runs_out(settings: AuthSettings) -> None:
+    throttle = Throttle(settings.model_copy(update={"throttle_client_base_delay_seconds": 1}))
+    try:
+        fail(throttle, throttle.settings.throttle_client_free_failures + 1)
+        assert throttle.client_wait(IP) == 1
+        time.sleep(1.1)
+        assert throttle.client_wait(IP) == 0
+    finally:
+        throttle.reset()
+
+
+def test_one_account_from_one_address_hits_its_cap_without_touching_others(throttle: Throttle) -> None:
+    cap = throttle.settings.throttle_account_ip_failures_per_window
+    fail(throttle, cap - 1)
+    assert throttle.account_client_wait("k", IP) == 0
+    fail(throttle, 1)
+    assert throttle.account_client_wait("k", IP) > 0
+    assert throttle.account_client_wait("k", OTHER_IP) == 0
+    assert throttle.account_client_wait("other", IP) == 0
+
+
+def test_only_failures_from_unseen_clients_count_toward_an_attack(throttle: Throttle) -> None:
+    fail(throttle, 4, foreign=False)
+    assert throttle.foreign_failure_count("k") == 0
+    fail(throttle, 3, ip=OTHER_IP, foreign=True)
+    assert throttle.foreign_failure_count("k") == 3
+    throttle.forget_account("k", OTHER_IP)
+    assert throttle.foreign_failure_count("k") == 0
+
+
+def test_a_quota_is_spent_then_refused_with_the_time_until_it_frees(throttle: Throttle) -> None:
+    assert [throttle.spend("code-mail", 2, 3600, "acct") for _ in range(2)] == [0, 0]
+    wait = throttle.spend("code-mail", 2, 3600, "acct")
+    assert 3590 <= wait <= 3600
+    assert throttle.spend("code-mail", 2, 3600, "other-acct") == 0
+
+
+def test_accounts_are_counted_under_a_digest_of_the_address() -> None:
+    assert account_key(" Hana@Example.com ") == account_key("hana@example.com")
+    assert "hana" not in account_key("hana@example.com")
+
+
+def test_a_failing_store_fails_open(settings: AuthSettings) -> None:
+    broken = Throttle(settings.model_copy(update={"redis_url": "redis://127.0.0.1:1/0"}))
+    broken.record_failure(IP, "k", foreign=True)
+    assert broken.client_wait(IP) == 0
+    assert broken.spend("code-mail", 1, 60, "k") == 0
+
+
+@pytest.mark.redis
+def test_two_replicas_sharing_redis_share_the_counts(tmp_path: Path, redis_url: str) -> None:
+    """Failures on one replica delay the client on the other: an attacker cannot spread guesses
+    over replicas. (Each app has its own data dir; they share only Redis.)"""
+    prefix = f"mamori-test-{uuid.uuid4().hex}"
+    apps = []
+    for name in ("a", "b"):
+        settings = AuthSettings(data_dir=tmp_path / name, redis_url=redis_url, throttle_key_prefix=prefix)
+        apps.append(create_app(settings, migrate=True, clock=ManualClock()))
+    with TestClient(apps[0], client=("127.0.0.1", 1)) as first, TestClient(apps[1], client=("127.0.0.1", 2)) as second:
+        def guess(client: TestClient, n: int) -> int:
+            response = client.post("/api/auth/login", headers={"x-forwarded-for": IP},
+                                   json={"email": "nobody@example.com", "password": f"guess-{n}"})
+            return response.status_code
+
+        free = apps[0].state.settings.throttle_client_free_failures
+        statuses = [guess(first if n % 2 else second, n) for n in range(free + 1)]
+        assert statuses == [401] * (free + 1)
+        assert guess(first, 100) == 429 and guess(second, 101) == 429
+        apps[0].state.throttle.reset()

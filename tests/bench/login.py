@@ -1,0 +1,297 @@
+"""Sign-in throughput: successful logins/s through the gateway against the bare Argon2id rate.
+
+Run: ``.venv/bin/python tests/bench/login.py [--seconds 8] [--concurrency 6]``
+
+What it does, in one run on this machine:
+
+1. The bare hashing rate: ``Passwords(...).verify`` in a loop, with the service's Argon2id
+   parameters (19 MiB, 2 passes, 1 lane), in as many processes as there are CPUs (the auth
+   service can use every core too: argon2-cffi releases the GIL), for a fixed time. Also at
+   Keycloak's parameters (7 MiB, 5 passes), for a fair comparison with its sizing guide.
+2. A deployment started the way ``mamori run`` starts it (infra.launcher.Launcher: every service
+   and the gateway as uvicorn processes on free loopback ports), in a temporary data dir.
+3. One account is registered and signed in once from its device (its baseline), then
+   ``--concurrency`` keep-alive connections sign in with the right password back to back for
+   ``--seconds`` seconds, through the gateway: every answer must be a 200 with tokens.
+4. One client address fails a few times (on another address) until the throttle delays it, then the same number of
+   connections hammer ``login`` from it: every answer must be a 429 (turned away before any
+   password hash). The bench sets ``MAMORI_THROTTLE_CLIENT_BASE_DELAY_SECONDS=600`` so the delay
+   outlasts the measurement; nothing else differs from the defaults.
+5. The same two loads straight to the auth service, to show what the gateway hop costs.
+
+It prints the rates and ratios: logins/s as a share of the bare hashing rate (aim: at least 85%),
+throttled rejections/s as a multiple of the login rate (aim: at least 50x), and our logins/s per
+core beside Keycloak's published 15 password logins/s per vCPU (Argon2, 7 MiB, 5 iterations).
+Figures, not assertions: they depend on the machine, and on a 2-core box the load generator, the
+gateway and the service share the CPUs. Not collected by pytest (no ``test_`` prefix).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import os
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+HOST = "127.0.0.1"
+EMAIL = "bench@example.com"
+PASSWORD = "plum-blossom-harbour-7"
+DEVICE = "bench-device-0001"
+OWNER_ADDRESS = "192.0.2.10"
+GUESSER_ADDRESS = "198.51.100.9"
+#: The guesser tries another address than the bench account's: failures from a client the account
+#: never saw would (rightly) make the account's owner step up, and the login load must stay 200s.
+GUESSED = "someone-else@example.com"
+KEYCLOAK_LOGINS_PER_VCPU = 15.0  # Keycloak sizing guide: password logins, Argon2 7 MiB, 5 iterations
+
+
+# --- bare hashing ---------------------------------------------------------------------------------
+
+
+def _hash_worker(memory_kib: int, time_cost: int, seconds: float, results: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+    from services.auth.credentials.passwords import Passwords
+
+    passwords = Passwords(memory_kib, time_cost, 1)
+    stored = passwords.hash(PASSWORD)
+    passwords.verify(stored, PASSWORD)  # warm
+    done = 0
+    until = time.perf_counter() + seconds
+    while time.perf_counter() < until:
+        passwords.verify(stored, PASSWORD)
+        done += 1
+    results.put(done)
+
+
+def hashing_rate(memory_kib: int, time_cost: int, processes: int, seconds: float) -> float:
+    """Verifications per second, all ``processes`` together."""
+    context = multiprocessing.get_context("spawn")
+    results: multiprocessing.Queue = context.Queue()  # type: ignore[type-arg]
+    workers = [context.Process(target=_hash_worker, args=(memory_kib, time_cost, seconds, results))
+               for _ in range(processes)]
+    for worker in workers:
+        worker.start()
+    total = sum(results.get(timeout=seconds + 60) for _ in workers)
+    for worker in workers:
+        worker.join(10)
+    return total / seconds
+
+
+# --- the load ---------------------------------------------------------------------------------
+
+
+def _request(port: int, body: dict[str, str], address: str, device: str | None) -> bytes:
+    payload = json.dumps(body).encode()
+    lines = [
+        "POST /api/auth/login HTTP/1.1",
+        f"Host: {HOST}:{port}",
+        "Content-Type: application/json",
+        f"Content-Length: {len(payload)}",
+        f"X-Forwarded-For: {address}",
+        "User-Agent: mamori-login-bench",
+    ]
+    if device:
+        lines.append(f"X-Device-ID: {device}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + payload
+
+
+async def _read_response(reader: asyncio.StreamReader) -> int:
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head[9:12])
+    length = None
+    chunked = False
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        name = name.strip().lower()
+        if name == b"content-length":
+            length = int(value)
+        elif name == b"transfer-encoding" and b"chunked" in value.lower():
+            chunked = True
+    if chunked:
+        while True:
+            size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
+            await reader.readexactly(size + 2)
+            if size == 0:
+                break
+    elif length:
+        await reader.readexactly(length)
+    return status
+
+
+async def _connection(port: int, request: bytes, expect: int, warmup_until: float, until: float) -> tuple[int, int]:
+    """One keep-alive connection sending back to back; (answers as expected, others) after warm-up."""
+    reader, writer = await asyncio.open_connection(HOST, port)
+    good = bad = 0
+    try:
+        while (started := time.perf_counter()) < until:
+            writer.write(request)
+            status = await _read_response(reader)
+            if started >= warmup_until:
+                if status == expect:
+                    good += 1
+                else:
+                    bad += 1
+    finally:
+        writer.close()
+    return good, bad
+
+
+async def _drive(port: int, request: bytes, expect: int, connections: int, warmup: float, seconds: float) -> tuple[int, int]:
+    now = time.perf_counter()
+    counts = await asyncio.gather(
+        *(_connection(port, request, expect, now + warmup, now + warmup + seconds) for _ in range(connections))
+    )
+    return sum(good for good, _ in counts), sum(bad for _, bad in counts)
+
+
+def _load_worker(port: int, request: bytes, expect: int, connections: int, warmup: float, seconds: float,
+                 results: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+    try:
+        import uvloop
+
+        results.put(uvloop.run(_drive(port, request, expect, connections, warmup, seconds)))
+    except ImportError:
+        results.put(asyncio.run(_drive(port, request, expect, connections, warmup, seconds)))
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used (Linux ``/proc``; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Rate:
+    good: int
+    bad: int
+    seconds: float
+    #: CPU milliseconds per answer of each server process (load generator and warm-up included
+    #: in the interval, so a little high): unlike rates, it hardly depends on the machine's load.
+    cpu_ms: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def per_second(self) -> float:
+        return self.good / self.seconds
+
+
+def load(port: int, request: bytes, expect: int, connections: int, warmup: float, seconds: float,
+         servers: dict[str, int]) -> Rate:
+    """Run the load in a process of its own, so it does not share this one's interpreter."""
+    before = {name: cpu_seconds(pid) for name, pid in servers.items()}
+    context = multiprocessing.get_context("spawn")
+    results: multiprocessing.Queue = context.Queue()  # type: ignore[type-arg]
+    worker = context.Process(target=_load_worker, args=(port, request, expect, connections, warmup, seconds, results))
+    worker.start()
+    good, bad = results.get(timeout=warmup + seconds + 120)
+    worker.join(10)
+    answers = max(1, good + bad)
+    used = {name: (cpu_seconds(pid) - before[name]) * 1000 / answers for name, pid in servers.items()}
+    return Rate(good, bad, seconds, {name: value for name, value in used.items() if value > 0.005})
+
+
+# --- the deployment -----------------------------------------------------------------------------
+
+
+def call(url: str, path: str, body: dict[str, str], address: str, device: str | None = None) -> tuple[int, dict]:  # type: ignore[type-arg]
+    import httpx
+
+    headers = {"x-forwarded-for": address}
+    if device:
+        headers["x-device-id"] = device
+    response = httpx.post(url + path, json=body, headers=headers, timeout=30)
+    return response.status_code, response.json()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=8.0, help="measured time of each load")
+    parser.add_argument("--warmup", type=float, default=1.0)
+    parser.add_argument("--concurrency", type=int, default=6, help="keep-alive connections sending back to back")
+    args = parser.parse_args()
+    cores = os.cpu_count() or 1
+
+    from services.auth.config import AuthSettings
+
+    defaults = AuthSettings()
+    memory, passes = defaults.argon2_memory_kib, defaults.argon2_time_cost
+    print(f"{cores} CPUs; Argon2id m={memory} KiB t={passes} p=1; concurrency {args.concurrency}; "
+          f"{args.seconds:.0f} s per load after {args.warmup:.0f} s warm-up", flush=True)
+    bare = hashing_rate(memory, passes, cores, args.seconds)
+    bare_one = hashing_rate(memory, passes, 1, args.seconds / 2)
+    keycloak_params = hashing_rate(7 * 1024, 5, 1, args.seconds / 2)
+    print(f"bare hashing: {bare:.1f} verifications/s on {cores} processes ({bare_one:.1f}/s on one; "
+          f"{keycloak_params:.1f}/s on one at Keycloak's 7 MiB, t=5)", flush=True)
+
+    with tempfile.TemporaryDirectory(prefix="mamori-login-bench-") as tmp:
+        os.environ["MAMORI_DATA_DIR"] = tmp
+        os.environ["MAMORI_LOG_LEVEL"] = "WARNING"
+        from infra import services
+        from infra.launcher import Launcher, free_port
+
+        services.migrate()
+        launcher = Launcher(
+            gateway_port=free_port(),
+            log_dir=Path(tmp) / "logs",
+            extra_env={"MAMORI_THROTTLE_CLIENT_BASE_DELAY_SECONDS": "600", "PYTHONPATH": str(ROOT)},
+        )
+        gateway = launcher.start()
+        try:
+            auth = next(child.url for child in launcher.children if child.name == "auth")
+            status, body = call(gateway, "/api/auth/accounts", {"email": EMAIL, "password": PASSWORD, "name": "Bench"},
+                                OWNER_ADDRESS)
+            assert status == 201, body
+            status, body = call(gateway, "/api/auth/login", {"email": EMAIL, "password": PASSWORD}, OWNER_ADDRESS, DEVICE)
+            assert status == 200, body  # the baseline: this device and address are the owner's now
+            free = defaults.throttle_client_free_failures
+            for n in range(free + 1):
+                status, body = call(gateway, "/api/auth/login", {"email": GUESSED, "password": f"guess-{n}-xyz"},
+                                    GUESSER_ADDRESS)
+                assert status == 401, body
+            status, body = call(gateway, "/api/auth/login", {"email": GUESSED, "password": "guess-x"}, GUESSER_ADDRESS)
+            assert status == 429, body
+
+            servers = {child.name: child.process.pid for child in launcher.children
+                       if child.name in ("auth", "gateway")}
+            results: dict[str, Rate] = {}
+            for target, url in (("gateway", gateway), ("auth direct", auth)):
+                port = int(url.rsplit(":", 1)[1])
+                good = _request(port, {"email": EMAIL, "password": PASSWORD}, OWNER_ADDRESS, DEVICE)
+                guess = _request(port, {"email": GUESSED, "password": "another-guess-1"}, GUESSER_ADDRESS, None)
+                results[f"logins via {target}"] = load(port, good, 200, args.concurrency, args.warmup, args.seconds, servers)
+                results[f"throttled via {target}"] = load(port, guess, 429, args.concurrency, args.warmup, args.seconds, servers)
+        finally:
+            launcher.stop()
+
+    print()
+    for name, rate in results.items():
+        cpu = ", ".join(f"{server} {value:.2f}" for server, value in rate.cpu_ms.items())
+        print(f"{name:<24} {rate.per_second:9.1f} /s   ({rate.good} answers as expected, {rate.bad} others; "
+              f"CPU ms per answer: {cpu})")
+    logins = results["logins via gateway"].per_second
+    throttled = results["throttled via gateway"].per_second
+    print()
+    logins = max(logins, 1e-9)
+    print(f"logins through the gateway / bare hashing:   {logins / bare:6.1%}   (aim >= 85%)")
+    print(f"throttled / logins, through the gateway:     {throttled / logins:6.1f}x  (aim >= 50x)")
+    direct = max(results["logins via auth direct"].per_second, 1e-9)
+    print(f"logins straight to auth / bare hashing:      {direct / bare:6.1%}")
+    print(f"throttled / logins, straight to auth:        {results['throttled via auth direct'].per_second / direct:6.1f}x")
+    print(f"per core: {logins / cores:.1f} logins/s (Argon2id 19 MiB, t=2) beside Keycloak's "
+          f"{KEYCLOAK_LOGINS_PER_VCPU:.0f}/vCPU (7 MiB, t=5); bare hashing here at Keycloak's parameters: "
+          f"{keycloak_params:.1f}/s per core")
+    return 0 if all(rate.bad == 0 for rate in results.values()) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
