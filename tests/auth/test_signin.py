@@ -536,3 +536,14 @@ def test_lock_and_self_service_unlock_on_postgresql(on_postgres: AuthHarness) ->
     unlocked = auth.call("POST", UNLOCK, json={"email": EMAIL, "code": code, "new_password": "cedar-lantern-morning-42"})
     assert unlocked.status_code == 200, unlocked.text
     assert login(auth, "cedar-lantern-morning-42", ip="203.0.113.10", device=None).status_code == 200
+
+
+def test_a_known_device_gets_in_from_an_address_a_guesser_has_throttled(auth: AuthHarness) -> None:
+    """A shared address (an office, a carrier's NAT): the guesser's failures delay the address,
+    not the owner's own device; a made-up device id does not pass."""
+    owner_signs_in_at_home(auth)
+    answers = [login(auth, f"guess-number-{n}", device=None).status_code for n in range(8)]
+    assert answers[-1] == 429
+
+    assert login(auth, "guess-number-99", device="made-up-device-01").status_code == 429
+    assert login(auth).status_code == 200  # home, the laptop the account knows

@@ -64,25 +64,34 @@ def _hash_worker(memory_kib: int, time_cost: int, seconds: float, results: multi
     stored = passwords.hash(PASSWORD)
     passwords.verify(stored, PASSWORD)  # warm
     done = 0
+    cpu = time.process_time()
     until = time.perf_counter() + seconds
     while time.perf_counter() < until:
         passwords.verify(stored, PASSWORD)
         done += 1
-    results.put(done)
+    results.put((done, time.process_time() - cpu))
 
 
-def hashing_rate(memory_kib: int, time_cost: int, processes: int, seconds: float) -> float:
-    """Verifications per second, all ``processes`` together."""
+@dataclass
+class Hashing:
+    per_second: float
+    #: CPU milliseconds one verification takes.
+    cpu_ms: float
+
+
+def hashing_rate(memory_kib: int, time_cost: int, processes: int, seconds: float) -> Hashing:
+    """Verifications per second, all ``processes`` together, and the CPU time of one."""
     context = multiprocessing.get_context("spawn")
     results: multiprocessing.Queue = context.Queue()  # type: ignore[type-arg]
     workers = [context.Process(target=_hash_worker, args=(memory_kib, time_cost, seconds, results))
                for _ in range(processes)]
     for worker in workers:
         worker.start()
-    total = sum(results.get(timeout=seconds + 60) for _ in workers)
+    outcomes = [results.get(timeout=seconds + 60) for _ in workers]
     for worker in workers:
         worker.join(10)
-    return total / seconds
+    done = sum(count for count, _ in outcomes)
+    return Hashing(done / seconds, sum(cpu for _, cpu in outcomes) * 1000 / max(1, done))
 
 
 # --- the load ---------------------------------------------------------------------------------
@@ -126,14 +135,16 @@ async def _read_response(reader: asyncio.StreamReader) -> int:
     return status
 
 
-async def _connection(port: int, request: bytes, expect: int, warmup_until: float, until: float) -> tuple[int, int]:
-    """One keep-alive connection sending back to back; (answers as expected, others) after warm-up."""
+async def _connection(port: int, request: bytes, expect: int, warmup_until: float, until: float) -> tuple[int, int, int]:
+    """One keep-alive connection sending back to back: (answers as expected, others) after the
+    warm-up, and all answers (for CPU time per answer)."""
     reader, writer = await asyncio.open_connection(HOST, port)
-    good = bad = 0
+    good = bad = total = 0
     try:
         while (started := time.perf_counter()) < until:
             writer.write(request)
             status = await _read_response(reader)
+            total += 1
             if started >= warmup_until:
                 if status == expect:
                     good += 1
@@ -141,15 +152,16 @@ async def _connection(port: int, request: bytes, expect: int, warmup_until: floa
                     bad += 1
     finally:
         writer.close()
-    return good, bad
+    return good, bad, total
 
 
-async def _drive(port: int, request: bytes, expect: int, connections: int, warmup: float, seconds: float) -> tuple[int, int]:
+async def _drive(port: int, request: bytes, expect: int, connections: int, warmup: float,
+                 seconds: float) -> tuple[int, int, int]:
     now = time.perf_counter()
     counts = await asyncio.gather(
         *(_connection(port, request, expect, now + warmup, now + warmup + seconds) for _ in range(connections))
     )
-    return sum(good for good, _ in counts), sum(bad for _, bad in counts)
+    return sum(item[0] for item in counts), sum(item[1] for item in counts), sum(item[2] for item in counts)
 
 
 def _load_worker(port: int, request: bytes, expect: int, connections: int, warmup: float, seconds: float,
@@ -176,8 +188,8 @@ class Rate:
     good: int
     bad: int
     seconds: float
-    #: CPU milliseconds per answer of each server process (load generator and warm-up included
-    #: in the interval, so a little high): unlike rates, it hardly depends on the machine's load.
+    #: CPU milliseconds per answer of each server process (warm-up included): unlike rates, it
+    #: hardly depends on what else the machine is doing.
     cpu_ms: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -193,9 +205,9 @@ def load(port: int, request: bytes, expect: int, connections: int, warmup: float
     results: multiprocessing.Queue = context.Queue()  # type: ignore[type-arg]
     worker = context.Process(target=_load_worker, args=(port, request, expect, connections, warmup, seconds, results))
     worker.start()
-    good, bad = results.get(timeout=warmup + seconds + 120)
+    good, bad, total = results.get(timeout=warmup + seconds + 120)
     worker.join(10)
-    answers = max(1, good + bad)
+    answers = max(1, total)
     used = {name: (cpu_seconds(pid) - before[name]) * 1000 / answers for name, pid in servers.items()}
     return Rate(good, bad, seconds, {name: value for name, value in used.items() if value > 0.005})
 
@@ -227,11 +239,12 @@ def main() -> int:
     memory, passes = defaults.argon2_memory_kib, defaults.argon2_time_cost
     print(f"{cores} CPUs; Argon2id m={memory} KiB t={passes} p=1; concurrency {args.concurrency}; "
           f"{args.seconds:.0f} s per load after {args.warmup:.0f} s warm-up", flush=True)
-    bare = hashing_rate(memory, passes, cores, args.seconds)
-    bare_one = hashing_rate(memory, passes, 1, args.seconds / 2)
-    keycloak_params = hashing_rate(7 * 1024, 5, 1, args.seconds / 2)
-    print(f"bare hashing: {bare:.1f} verifications/s on {cores} processes ({bare_one:.1f}/s on one; "
-          f"{keycloak_params:.1f}/s on one at Keycloak's 7 MiB, t=5)", flush=True)
+    before = hashing_rate(memory, passes, cores, args.seconds)
+    one = hashing_rate(memory, passes, 1, args.seconds / 2)
+    keycloak = hashing_rate(7 * 1024, 5, 1, args.seconds / 2)
+    print(f"bare hashing: {before.per_second:.1f} verifications/s on {cores} processes, {before.cpu_ms:.1f} CPU ms "
+          f"each ({one.per_second:.1f}/s on one; {keycloak.per_second:.1f}/s on one at Keycloak's 7 MiB, t=5)",
+          flush=True)
 
     with tempfile.TemporaryDirectory(prefix="mamori-login-bench-") as tmp:
         os.environ["MAMORI_DATA_DIR"] = tmp
@@ -273,25 +286,29 @@ def main() -> int:
         finally:
             launcher.stop()
 
+    after = hashing_rate(memory, passes, cores, args.seconds)
+    bare = (before.per_second + after.per_second) / 2  # the machine's speed drifts: take both ends
+    print(f"bare hashing again: {after.per_second:.1f}/s; the ratios use the mean, {bare:.1f}/s")
     print()
     for name, rate in results.items():
         cpu = ", ".join(f"{server} {value:.2f}" for server, value in rate.cpu_ms.items())
         print(f"{name:<24} {rate.per_second:9.1f} /s   ({rate.good} answers as expected, {rate.bad} others; "
               f"CPU ms per answer: {cpu})")
-    logins = results["logins via gateway"].per_second
+    logins = max(results["logins via gateway"].per_second, 1e-9)
+    direct = max(results["logins via auth direct"].per_second, 1e-9)
     throttled = results["throttled via gateway"].per_second
+    login_cpu = sum(results["logins via gateway"].cpu_ms.values())
     print()
-    logins = max(logins, 1e-9)
     print(f"logins through the gateway / bare hashing:   {logins / bare:6.1%}   (aim >= 85%)")
     print(f"throttled / logins, through the gateway:     {throttled / logins:6.1f}x  (aim >= 50x)")
-    direct = max(results["logins via auth direct"].per_second, 1e-9)
     print(f"logins straight to auth / bare hashing:      {direct / bare:6.1%}")
     print(f"throttled / logins, straight to auth:        {results['throttled via auth direct'].per_second / direct:6.1f}x")
+    print(f"CPU: a login costs {login_cpu:.1f} ms in auth + gateway, of which one verification is "
+          f"{before.cpu_ms:.1f} ms ({before.cpu_ms / login_cpu:.0%})")
     print(f"per core: {logins / cores:.1f} logins/s (Argon2id 19 MiB, t=2) beside Keycloak's "
           f"{KEYCLOAK_LOGINS_PER_VCPU:.0f}/vCPU (7 MiB, t=5); bare hashing here at Keycloak's parameters: "
-          f"{keycloak_params:.1f}/s per core")
+          f"{keycloak.per_second:.1f}/s per core")
     return 0 if all(rate.bad == 0 for rate in results.values()) else 1
-
 
 if __name__ == "__main__":
     raise SystemExit(main())

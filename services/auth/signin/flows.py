@@ -12,6 +12,8 @@ same 401 ``invalid_credentials``; a lock (423) is shown only to the right passwo
 
 from __future__ import annotations
 
+import os
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -40,6 +42,9 @@ from services.auth.signin.throttle import Throttle, account_key, throttle_of
 from services.auth.tokens.keys import SigningKey
 
 HOUR = 3600
+#: Argon2 verifications running at once: one per core. More would only share the cores, and
+#: each holds 19 MiB: a burst of sign-ins (40 worker threads) must not take 760 MiB at once.
+HASHING_SLOTS = threading.BoundedSemaphore(os.cpu_count() or 1)
 
 
 @dataclass(frozen=True)
@@ -161,7 +166,8 @@ def sign_in(db: DbSession, env: SignInEnv, *, email: str, password: str, context
         raise rate_limited(wait)
 
     account = find_by_email(db, email)
-    verification = env.passwords.verify(account.password_hash if account else None, password)
+    with HASHING_SLOTS:
+        verification = env.passwords.verify(account.password_hash if account else None, password)
     signals = risk.assess(db, account.id, context) if account else risk.NO_ACCOUNT
     foreign = throttle.foreign_failure_count(key) if account else 0
     decision = policy.decide_sign_in(
