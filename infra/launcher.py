@@ -87,7 +87,7 @@ class Launcher:
         port = url.rsplit(":", 1)[1]
         command = [
             sys.executable, "-m", "uvicorn", "--factory", spec.app_factory,
-            "--host", self.host, "--port", port, "--no-access-log", "--log-level", "warning",
+            "--host", self.host, "--port", port, "--no-access-log", "--no-proxy-headers", "--no-server-header", "--log-level", "warning",
             "--timeout-graceful-shutdown", str(int(STOP_GRACE_SECONDS) - 2),
         ]  # fmt: skip
         output = None

@@ -9,10 +9,8 @@ owner signs in again and is shown what to re-check. The clock is moved by hand.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, timedelta
 
-import jwt.api_jwt
-import pytest
 
 from services.auth.accounts.models import Account, AccountState
 from services.auth.changes.flows import format_time
@@ -37,26 +35,11 @@ INTRUDER_MAIL = "new-owner@intruder.example"
 NEW_PASSWORD = "lantern-over-the-river-4"
 
 
-@pytest.fixture
-def tokens_on_the_app_clock(auth: AuthHarness, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tokens are minted on the app clock but PyJWT checks ``iat``/``exp`` on the system clock;
-    a story that crosses five hours needs both on the same clock."""
-
-    class AppClockDatetime(datetime):
-        @classmethod
-        def now(cls, tz: tzinfo | None = None) -> datetime:  # type: ignore[override]
-            moment = auth.clock.now()
-            return moment.astimezone(tz) if tz is not None else moment.replace(tzinfo=None)
-
-    monkeypatch.setattr(jwt.api_jwt, "datetime", AppClockDatetime)
-
-
 def _login(auth: AuthHarness, password: str, email_address: str = OWNER) -> object:
     return auth.call("POST", "/api/auth/login", ip=OWNER_IP, device=OWNER_DEVICE,
                      json={"email": email_address, "password": password})
 
 
-@pytest.mark.usefixtures("tokens_on_the_app_clock")
 def test_s5_email_changed_by_someone_else_is_reverted_frozen_and_recovered(auth: AuthHarness) -> None:
     account_id = auth.register(OWNER)
     signed_in = _login(auth, STRONG_PASSWORD)

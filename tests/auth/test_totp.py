@@ -124,9 +124,12 @@ def test_confirm_without_enrolment_is_a_conflict(auth: AuthHarness, signed_in: t
     assert response.status_code == 409 and response.json()["code"] == "totp_not_enrolled"
 
 
-def test_enrolling_needs_a_recent_sign_in(auth: AuthHarness, signed_in: tuple[str, str]) -> None:
-    _, access = signed_in
+def test_enrolling_needs_a_recent_sign_in(auth: AuthHarness) -> None:
+    pair = sign_in(auth, auth.register())
     auth.clock.advance(minutes=11)
+    # A refreshed token is valid, but the sign-in behind it is eleven minutes old.
+    refreshed = auth.call("POST", "/api/auth/tokens/refresh", json={"refresh_token": pair.refresh_token})
+    access = refreshed.json()["access_token"]
 
     response = auth.call("POST", "/api/auth/totp/enroll", token=access)
 
