@@ -28,6 +28,7 @@ from services.auth.credentials.encryption import Encryptor
 from services.auth.credentials.passwords import Passwords
 from services.auth.database import Base, inbox, outbox
 from services.auth.events import EVENT_HANDLERS, EVENT_ROUTES
+from services.auth.messages.mailer import install as install_mailer
 from services.auth.messages.mailer import mail_sender_job
 from services.auth.messages.models import Message  # noqa: F401
 from services.auth.sessions.models import RefreshToken, Session  # noqa: F401
@@ -76,4 +77,5 @@ def create_app(settings: AuthSettings | None = None, **options: Any) -> FastAPI:
     app.state.encryptor = Encryptor.from_settings(settings.encryption_key, settings.data_dir)
     app.state.code_hasher = CodeHasher(app.state.encryptor.derive_key(b"one-time-codes"))
     app.state.passwords = Passwords(settings.argon2_memory_kib, settings.argon2_time_cost, settings.argon2_parallelism)
+    install_mailer(app)  # also without background jobs: event handlers file messages through it
     return app

@@ -373,10 +373,5 @@ def install(app: FastAPI) -> MailSender:
 
 
 def mail_sender_job(app: FastAPI) -> Coroutine[Any, Any, None]:
-    """The background job (``SPEC.background_jobs``).
-
-    A plain function returning the loop's coroutine, not an ``async def``: the app factory calls it
-    at startup before serving, so the wiring in :func:`install` is in place before the first
-    request, not whenever the task first runs.
-    """
-    return install(app).run_forever()
+    """The background job (``SPEC.background_jobs``); :func:`install` ran in the app factory."""
+    return app.state.mailer.run_forever()
