@@ -42,7 +42,7 @@ def run(handler: Handler, test: Callable[[str, dict[str, int]], Awaitable[Any]])
             try:
                 await handler(reader, writer)
             except (asyncio.IncompleteReadError, ConnectionError):
-                pass
+                return  # the client went away: nothing more to serve
             finally:
                 writer.close()
 

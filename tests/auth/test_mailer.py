@@ -268,7 +268,7 @@ def _replicas_send_each_mail_once(settings: AuthSettings) -> None:
 
     async def drain(sender: MailSender) -> None:
         while await sender.send_once():
-            pass
+            continue
 
     async def all_replicas() -> None:
         await asyncio.gather(*(drain(sender) for sender in replicas(app, transport, 4)))

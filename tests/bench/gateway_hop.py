@@ -107,7 +107,8 @@ def wait_for(port: int, path: str, timeout: float = 30.0) -> None:
                 if connection.recv(64).startswith(b"HTTP/1.1 200"):
                     return
         except OSError:
-            pass
+            time.sleep(0.1)  # not listening yet
+            continue
         time.sleep(0.1)
     raise RuntimeError(f"nothing answered 200 on {HOST}:{port}{path} in {timeout:.0f}s")
 

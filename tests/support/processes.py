@@ -8,6 +8,7 @@ manager would. Linux only, like the deployments it tests.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import signal
@@ -199,9 +200,7 @@ class MamoriRun:
                 self.process.wait()
         for child in self.children:
             if is_running(child.pid):
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.kill(child.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
         if self.process.stdout is not None:
             self.process.stdout.close()

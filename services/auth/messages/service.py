@@ -28,7 +28,7 @@ def new_reference_code() -> str:
     return f"MMR-{body[:5]}-{body[5:]}"
 
 
-#: ``MMR-XXXXX-XXXXX`` as people paste it: any case, a few spaces or dashes of any kind between the
+#: ``MMR-ABCDE-23456`` as people paste it: any case, a few spaces or dashes of any kind between the
 #: parts, a single space inside a part. Every quantifier is bounded, so a hostile 100 kB paste
 #: cannot make the search backtrack for long.
 _SEP = r"[\s\-\u2010-\u2015\u2212\u30fc_.]{0,3}"
@@ -39,7 +39,7 @@ MAX_CODES_PER_TEXT = 20
 
 
 def normalise_reference_code(raw: str) -> str | None:
-    """The canonical ``MMR-XXXXX-XXXXX`` for what a customer typed, or None if it cannot be one.
+    """The canonical ``MMR-ABCDE-23456`` for what a customer typed, or None if it cannot be one.
 
     NFKC first, so full-width characters from a Japanese mail client count as the plain ones.
     """
