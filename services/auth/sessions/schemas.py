@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from services.auth.sessions.service import TokenPair
 
 
 class RefreshRequest(BaseModel):
@@ -14,11 +17,23 @@ class RefreshRequest(BaseModel):
 
 
 class TokenResponse(BaseModel):
+    """The tokens every route that signs someone in answers with (login, step-up, unlock, refresh)."""
+
     access_token: str
     refresh_token: str
     token_type: str = "Bearer"
     #: Seconds the access token lives.
     expires_in: int
+
+    @classmethod
+    def from_pair(cls, pair: TokenPair, **extra: object) -> Self:
+        return cls(
+            access_token=pair.access_token,
+            refresh_token=pair.refresh_token,
+            token_type=pair.token_type,
+            expires_in=pair.expires_in,
+            **extra,
+        )
 
 
 class LogoutRequest(BaseModel):

@@ -58,12 +58,7 @@ def refresh_token(
         db, body.refresh_token, context=context, now=clock.now(), key=key, settings=settings, encryptor=encryptor
     )
     db.commit()
-    return TokenResponse(
-        access_token=pair.access_token,
-        refresh_token=pair.refresh_token,
-        token_type=pair.token_type,
-        expires_in=pair.expires_in,
-    )
+    return TokenResponse.from_pair(pair)
 
 
 def _session_to_end(request: Request, db: SessionDep, clock: ClockDep, body: LogoutRequest | None) -> Session:

@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.auth.sessions.schemas import TokenResponse
+
 
 
 class LoginRequest(BaseModel):
@@ -18,12 +20,6 @@ class LoginRequest(BaseModel):
     device_id: str | None = Field(default=None, min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:-]+$")
 
 
-class SignInTokens(BaseModel):
-    access_token: str
-    refresh_token: str
-    token_type: str = "Bearer"
-    #: Seconds the access token lives.
-    expires_in: int
 
 
 class CompleteChallengeRequest(BaseModel):
@@ -53,7 +49,7 @@ class UnlockRequest(BaseModel):
     new_password: str = Field(min_length=1, max_length=1024)
 
 
-class Unlocked(SignInTokens):
+class Unlocked(TokenResponse):
     """The account is open again and this client is signed in with the new password."""
 
     status: Literal["unlocked"] = "unlocked"

@@ -22,10 +22,10 @@ from services.auth.signin.schemas import (
     CompleteChallengeRequest,
     LoginRequest,
     SendUnlockCodeRequest,
-    SignInTokens,
     Unlocked,
     UnlockRequest,
 )
+from services.auth.sessions.schemas import TokenResponse
 from services.auth.sessions.service import TokenPair
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
@@ -42,19 +42,10 @@ def _problem(description: str) -> dict[str, Any]:
     return {"description": description, "content": {PROBLEM_MEDIA_TYPE: {}}}
 
 
-def _tokens(pair: TokenPair) -> SignInTokens:
-    return SignInTokens(
-        access_token=pair.access_token,
-        refresh_token=pair.refresh_token,
-        token_type=pair.token_type,
-        expires_in=pair.expires_in,
-    )
-
-
 @router.post(
     "/login",
     operation_id="login",
-    response_model=SignInTokens,
+    response_model=TokenResponse,
     summary="Sign in with e-mail and password",
     description=(
         "200 with tokens; 401 `invalid_credentials` (the same for an unknown address, in the same time); "
@@ -69,7 +60,7 @@ def _tokens(pair: TokenPair) -> SignInTokens:
         429: _problem("rate_limited with Retry-After and retry_after"),
     },
 )
-async def login(body: LoginRequest, request: Request) -> SignInTokens:
+async def login(body: LoginRequest, request: Request) -> TokenResponse:
     """Async on purpose: a throttled client is turned away on the event loop, before any worker
     thread, database query or password hash, so a flood of guesses costs almost nothing. The
     rest (database and the Argon2 verification) runs in one worker thread."""
@@ -87,13 +78,13 @@ async def login(body: LoginRequest, request: Request) -> SignInTokens:
         with app.state.db.session() as db:
             return flows.sign_in(db, env, email=body.email, password=body.password, context=context)
 
-    return _tokens(await anyio.to_thread.run_sync(in_thread))
+    return TokenResponse.from_pair(await anyio.to_thread.run_sync(in_thread))
 
 
 @router.post(
     "/challenges/complete",
     operation_id="completeChallenge",
-    response_model=SignInTokens,
+    response_model=TokenResponse,
     summary="Answer a sign-in step-up with a mailed code, a TOTP code or a recovery code",
     responses={
         401: _problem("invalid_code with attempts_left; challenge_expired, challenge_used, challenge_exhausted"),
@@ -104,11 +95,11 @@ async def login(body: LoginRequest, request: Request) -> SignInTokens:
 )
 def complete_challenge(
     body: CompleteChallengeRequest, db: SessionDep, env: SignInEnvDep, context: RequestContextDep
-) -> SignInTokens:
+) -> TokenResponse:
     pair = flows.complete_challenge(
         db, env, challenge_id=body.challenge_id, method=body.method, code=body.code, context=context
     )
-    return _tokens(pair)
+    return TokenResponse.from_pair(pair)
 
 
 @router.post(
@@ -147,5 +138,5 @@ def request_unlock(body: UnlockRequest, db: SessionDep, env: SignInEnvDep, conte
     pair, revoked = flows.request_unlock(
         db, env, email=body.email, code=body.code, new_password=body.new_password, context=context
     )
-    return Unlocked(**_tokens(pair).model_dump(), revoked_sessions=revoked)
+    return Unlocked.from_pair(pair, revoked_sessions=revoked)
 
