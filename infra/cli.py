@@ -1,4 +1,4 @@
-"""The ``mamori`` command: ``run``, ``migrate``, ``staff create``."""
+"""The ``mamori`` command: ``run``, ``migrate``, ``staff create``, ``purge``."""
 
 from __future__ import annotations
 
@@ -40,6 +40,28 @@ def _staff_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def _purge() -> int:
+    """Delete verification documents whose case ended more than the retention period ago."""
+    from infra import services
+    from mamori_common.clock import SystemClock
+    from mamori_common.db import Database
+    from services.verification.config import VerificationSettings
+    from services.verification.documents.retention import purge
+    from services.verification.main import document_store
+
+    services.migrate((services.VERIFICATION,))
+    settings = VerificationSettings()
+    database = Database(settings.resolved_database_url())
+    try:
+        with database.session() as db:
+            count = purge(db, document_store(settings), now=SystemClock().now(), retention_days=settings.retention_days)
+            db.commit()
+    finally:
+        database.dispose()
+    print(f"Purged {count} document(s) older than {settings.retention_days} days after their case ended.")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mamori", description="Mamori account protection suite")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -49,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--no-demo", action="store_true", help="do not seed the demo accounts")
 
     commands.add_parser("migrate", help="apply every service's database migrations")
+    commands.add_parser("purge", help="delete case documents past their retention period")
 
     staff = commands.add_parser("staff", help="staff accounts")
     staff_commands = staff.add_subparsers(dest="staff_command", required=True)
@@ -75,6 +98,8 @@ def main(argv: list[str] | None = None) -> int:
         services.migrate()
         print("Migrations applied: " + ", ".join(spec.name for spec in services.DATABASE_SERVICES))
         return 0
+    if args.command == "purge":
+        return _purge()
     return _staff_create(args)
 
 

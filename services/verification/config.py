@@ -1,4 +1,8 @@
-"""Settings of the verification service (``MAMORI_`` prefix; database from ``MAMORI_VERIFICATION_DATABASE_URL``)."""
+"""Settings of the verification service. Every number a case or upload rule depends on is named here.
+
+Environment: ``MAMORI_<FIELD>`` (e.g. ``MAMORI_RETENTION_DAYS``); the database is
+``MAMORI_VERIFICATION_DATABASE_URL``; the document keys ``MAMORI_VERIFICATION_DOCUMENT_KEYS``.
+"""
 
 from typing import ClassVar
 
@@ -12,3 +16,40 @@ class VerificationSettings(ServiceSettings):
     database_url: str | None = Field(
         default=None, validation_alias=AliasChoices("MAMORI_VERIFICATION_DATABASE_URL")
     )
+
+    # -- cases/: the promised answer time, per kind, counted from the customer's last input. --
+    answer_hours_payment_verification: int = 24
+    answer_hours_intrusion: int = 4
+    answer_hours_lockout: int = 24
+    answer_hours_not_me: int = 24
+    answer_hours_callback: int = 4
+
+    # -- review/: rounds a customer gets before a rejection closes the account (a second
+    # specialist must confirm that last one). --
+    rounds_before_final_rejection: int = 3
+
+    # -- documents/: limits, retention, masking, keys. --
+    max_upload_bytes: int = 10 * 1024 * 1024
+    max_pages: int = 10
+    #: An image (or a rendered PDF page) larger than this many pixels is refused as a bomb.
+    max_image_pixels: int = 40_000_000
+    #: Days a case's documents are kept after it closes; ``mamori purge`` deletes older ones.
+    retention_days: int = 90
+    #: Images showing a full card number: black the digits out and keep only the masked copy,
+    #: instead of refusing the upload. PDFs are always refused (their text layer cannot be trusted
+    #: to be masked by painting over a picture of it).
+    mask_images_instead_of_refusing: bool = False
+    #: ``kid:base64url-32-byte-key`` pairs, comma separated, the first one encrypts (older ones
+    #: still decrypt, so keys rotate). Embedded default: generated once under the data dir.
+    document_keys: str | None = Field(
+        default=None, validation_alias=AliasChoices("MAMORI_VERIFICATION_DOCUMENT_KEYS")
+    )
+    #: OCR: the Tesseract program and its languages (Debian's tesseract-ocr with jpn and eng).
+    tesseract_command: str = "tesseract"
+    ocr_languages: str = "jpn+eng"
+    ocr_timeout_seconds: float = 20.0
+    #: Rendering scale of a PDF page without a text layer for OCR (72 dpi times this).
+    ocr_render_scale: float = 3.0
+
+    def answer_hours(self, kind: str) -> int:
+        return int(getattr(self, f"answer_hours_{kind}"))

@@ -1,0 +1,102 @@
+"""Documents at rest: AES-256-GCM with a key id, so keys rotate without re-encrypting at once.
+
+A stored file is ``nonce (12 bytes) || ciphertext+tag``; the key id sits in the documents row and
+the document id is the associated data, so a file swapped for another document's fails to decrypt.
+Keys come from ``MAMORI_VERIFICATION_DOCUMENT_KEYS`` (``kid:key,...``, first one encrypts) or, in
+the embedded default, one generated under the data dir's ``secrets/``.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from mamori_common.settings import read_or_create_secret
+
+_NONCE_BYTES = 12
+
+
+def _decode_key(text: str) -> bytes:
+    raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    if len(raw) != 32:
+        raise ValueError("a document key must be 32 bytes (base64url)")
+    return raw
+
+
+def new_key_spec() -> str:
+    """A fresh ``kid:key`` pair (what the embedded default writes)."""
+    key = base64.urlsafe_b64encode(AESGCM.generate_key(bit_length=256)).decode().rstrip("=")
+    return f"k{secrets.token_hex(4)}:{key}"
+
+
+@dataclass(frozen=True)
+class Keyring:
+    current_id: str
+    keys: dict[str, bytes]
+
+    @classmethod
+    def parse(cls, spec: str) -> Keyring:
+        keys: dict[str, bytes] = {}
+        order: list[str] = []
+        for part in spec.split(","):
+            kid, _, key = part.strip().partition(":")
+            if not kid or not key:
+                raise ValueError("document keys are kid:key pairs separated by commas")
+            keys[kid] = _decode_key(key)
+            order.append(kid)
+        return cls(order[0], keys)
+
+    @classmethod
+    def from_settings(cls, configured: str | None, data_dir: Path) -> Keyring:
+        if configured:
+            return cls.parse(configured)
+        return cls.parse(read_or_create_secret(data_dir / "secrets" / "verification-documents.keys", new_key_spec))
+
+    def encrypt(self, plaintext: bytes, associated: bytes) -> tuple[str, bytes]:
+        nonce = os.urandom(_NONCE_BYTES)
+        return self.current_id, nonce + AESGCM(self.keys[self.current_id]).encrypt(nonce, plaintext, associated)
+
+    def decrypt(self, key_id: str, blob: bytes, associated: bytes) -> bytes:
+        key = self.keys.get(key_id)
+        if key is None:
+            raise KeyError(f"document key {key_id!r} is not configured")
+        try:
+            return AESGCM(key).decrypt(blob[:_NONCE_BYTES], blob[_NONCE_BYTES:], associated)
+        except InvalidTag as exc:
+            raise ValueError("the stored document does not decrypt: altered or swapped") from exc
+
+
+@dataclass(frozen=True)
+class DocumentStore:
+    """Encrypted files under ``<data dir>/documents``, named by document id."""
+
+    root: Path
+    keyring: Keyring
+
+    def path(self, document_id: str) -> Path:
+        return self.root / f"{document_id}.bin"
+
+    def put(self, document_id: str, plaintext: bytes) -> str:
+        """Encrypt and write; returns the key id. Written whole, then renamed into place."""
+        key_id, blob = self.keyring.encrypt(plaintext, document_id.encode())
+        self.root.mkdir(parents=True, exist_ok=True)
+        partial = self.root / f".{document_id}.partial"
+        partial.write_bytes(blob)
+        os.replace(partial, self.path(document_id))
+        return key_id
+
+    def get(self, document_id: str, key_id: str) -> bytes:
+        return self.keyring.decrypt(key_id, self.path(document_id).read_bytes(), document_id.encode())
+
+    def delete(self, document_id: str) -> bool:
+        try:
+            self.path(document_id).unlink()
+        except FileNotFoundError:
+            return False
+        return True

@@ -1,0 +1,161 @@
+"""Where verification's events go, and what it does with the events it receives.
+
+Every case another service announces is opened under that service's id when it carries one (so
+the number the customer was already told is this case's), and an event about a case that already
+exists joins it: redeliveries and the pair ``session.compromised`` + ``account.frozen`` (one
+intrusion, one id) make one case.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TypeVar
+
+from pydantic import BaseModel, ValidationError
+from sqlalchemy.orm import Session
+
+from mamori_common import contract
+from mamori_common.events import EventEnvelope, EventHandler
+from mamori_common.problems import Problem
+from services.verification.cases import flows, service
+from services.verification.cases.models import Case
+from services.verification.context import VerificationEnv, env_of
+
+logger = logging.getLogger("mamori.verification.events")
+
+EVENT_ROUTES: dict[str, tuple[str, ...]] = {
+    contract.CASE_OPENED: ("auth",),
+    contract.CASE_APPROVED: ("auth", "orders"),
+    contract.CASE_REJECTED: ("auth", "orders"),
+    contract.CASE_CLOSED: ("auth",),
+    contract.NOTIFY: ("auth",),
+}
+
+Payload = TypeVar("Payload", bound=BaseModel)
+
+
+class _Announced(BaseModel):
+    """What auth's lock and freeze events carry (beyond the contract's named models)."""
+
+    case_id: str
+    account_id: str
+    reason: str = ""
+
+
+def _parse(model: type[Payload], envelope: EventEnvelope) -> Payload:
+    try:
+        return model.model_validate(envelope.payload)
+    except ValidationError as exc:
+        logger.warning("event refused", extra={"event_id": envelope.id, "type": envelope.type})
+        raise Problem(422, "invalid_event_payload", f"The {envelope.type} payload is invalid.") from exc
+
+
+def _existing(db: Session, case_id: str, account_id: str) -> Case | None:
+    case = service.case_by_id(db, case_id)
+    if case is not None and case.account_id != account_id:
+        raise Problem(409, "case_of_another_account", "This case id belongs to another account.")
+    return case
+
+
+def on_account_locked(db: Session, envelope: EventEnvelope) -> None:
+    event = _parse(_Announced, envelope)
+    env = env_of(db)
+    if _existing(db, event.case_id, event.account_id) is None:
+        flows.open_case(db, env, account_id=event.account_id, kind="lockout", case_id=event.case_id,
+                        reason=event.reason, opening_step="opened_lockout", actor="auth", channel="event",
+                        now=env.clock.now(), fields={"reason": event.reason})
+
+
+def on_account_unlocked(db: Session, envelope: EventEnvelope) -> None:
+    event = _parse(_Announced, envelope)
+    env = env_of(db)
+    case = _existing(db, event.case_id, event.account_id)
+    if case is None or case.ended_at is not None:
+        return
+    now = env.clock.now()
+    flows.step(db, env, case, "unlocked", actor="auth", channel="event", now=now, tell=None)
+    flows.close(db, env, case, actor="system", channel="event", now=now)
+
+
+def _intrusion_case(db: Session, env: VerificationEnv, event: _Announced) -> tuple[Case, bool]:
+    case = _existing(db, event.case_id, event.account_id)
+    if case is not None:
+        return case, False
+    return flows.open_case(db, env, account_id=event.account_id, kind="intrusion", case_id=event.case_id,
+                           reason=event.reason, opening_step="opened_intrusion", actor="auth", channel="event",
+                           now=env.clock.now(), fields={"reason": event.reason or "-"}), True
+
+
+def on_account_frozen(db: Session, envelope: EventEnvelope) -> None:
+    event = _parse(_Announced, envelope)
+    env = env_of(db)
+    case, opened = _intrusion_case(db, env, event)
+    if not opened:  # session.compromised came first: the reason arrives now
+        case.reason = flows.plain(event.reason, 2000)
+
+
+def on_session_compromised(db: Session, envelope: EventEnvelope) -> None:
+    event = _parse(_Announced, envelope)
+    sessions = envelope.payload.get("session_ids") or []
+    env = env_of(db)
+    case, _ = _intrusion_case(db, env, event)
+    flows.step(db, env, case, "session_compromised", actor="auth", channel="event", now=env.clock.now(),
+               fields={"count": len(sessions) if isinstance(sessions, list) else 0}, tell=None)
+
+
+def on_payment_held(db: Session, envelope: EventEnvelope) -> None:
+    """Open a payment-verification case, or join the open one (a second held payment, one case)."""
+    held = _parse(contract.PaymentHeld, envelope)
+    env = env_of(db)
+    now = env.clock.now()
+    amount = f"{held.amount:,} {held.currency}"
+    case = service.open_case_of_kind(db, held.account_id, "payment_verification")
+    if case is not None:
+        if held.order_id not in case.order_ids:
+            case.order_ids = [*case.order_ids, held.order_id]
+            case.held_amount = (case.held_amount or 0) + held.amount
+            flows.step(db, env, case, "joined_payment_verification", actor="orders", channel="event", now=now,
+                       fields={"amount": amount}, details={"order_id": held.order_id, "reasons": held.reasons})
+        return
+
+    def describe(opened: Case) -> None:
+        opened.order_ids = [held.order_id]
+        opened.card_last4 = held.card_last4 if held.card_last4 and len(held.card_last4) == 4 else None
+        opened.holder_name = (held.holder_name or None) and held.holder_name[:200]  # type: ignore[index]
+        opened.held_amount = held.amount
+        opened.currency = held.currency[:3]
+
+    flows.open_case(db, env, account_id=held.account_id, kind="payment_verification", reason=", ".join(held.reasons),
+                    opening_step="opened_payment_verification", actor="orders", channel="event", now=now,
+                    fields={"amount": amount}, before_notice=describe)
+
+
+def on_order_reported_not_mine(db: Session, envelope: EventEnvelope) -> None:
+    report = _parse(contract.OrderReportedNotMine, envelope)
+    env = env_of(db)
+    flows.open_case(db, env, account_id=report.account_id, kind="not_me", reason=f"order {report.order_id}",
+                    opening_step="opened_not_me", actor="orders", channel="event", now=env.clock.now(),
+                    fields={"actions": ", ".join(report.actions) or "-"},
+                    before_notice=lambda opened: setattr(opened, "order_ids", [report.order_id]))
+
+
+def on_case_activity(db: Session, envelope: EventEnvelope) -> None:
+    activity = _parse(contract.CaseActivity, envelope)
+    case = _existing(db, activity.case_id, activity.account_id)
+    if case is None:
+        logger.warning("activity for an unknown case", extra={"event_id": envelope.id})
+        return
+    service.record(case, at=env_of(db).clock.now(), actor=envelope.source, channel="event", kind="activity",
+                   summary_ja=flows.plain(activity.summary_ja, 2000), summary_en=flows.plain(activity.summary_en, 2000),
+                   details=dict(activity.details))
+
+
+EVENT_HANDLERS: dict[str, EventHandler] = {
+    contract.ACCOUNT_LOCKED: on_account_locked,
+    contract.ACCOUNT_UNLOCKED: on_account_unlocked,
+    contract.ACCOUNT_FROZEN: on_account_frozen,
+    contract.SESSION_COMPROMISED: on_session_compromised,
+    contract.PAYMENT_HELD: on_payment_held,
+    contract.ORDER_REPORTED_NOT_MINE: on_order_reported_not_mine,
+    contract.CASE_ACTIVITY: on_case_activity,
+}
