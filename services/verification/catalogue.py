@@ -138,6 +138,10 @@ STEPS: dict[str, Text] = {
         "第三者によるアクセスの可能性があるため、アカウントを保護しました。理由: {reason}",
         "We protected your account because someone else may have used it. Reason: {reason}",
     ),
+    "account_frozen": Text(
+        "パスワードを無効にし、アカウントを凍結しました。理由: {reason}",
+        "We invalidated the password and froze the account. Reason: {reason}",
+    ),
     "session_compromised": Text(
         "不審なセッション（{count} 件）を終了しました。",
         "We ended {count} suspicious session(s).",

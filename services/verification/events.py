@@ -92,6 +92,8 @@ def on_account_frozen(db: Session, envelope: EventEnvelope) -> None:
     case, opened = _intrusion_case(db, env, event)
     if not opened:  # session.compromised came first: the reason arrives now
         case.reason = flows.plain(event.reason, 2000)
+        flows.step(db, env, case, "account_frozen", actor="auth", channel="event", now=env.clock.now(),
+                   fields={"reason": event.reason or "-"}, tell=None)
 
 
 def on_session_compromised(db: Session, envelope: EventEnvelope) -> None:

@@ -40,7 +40,7 @@ def test_freeze_and_compromised_sessions_make_one_intrusion_case_and_a_redeliver
     [case] = verification.cases(ALICE)
     assert case["kind"] == "intrusion" and case["id"] == case_id
     kinds = [entry["kind"] for entry in verification.case(ALICE, case_id)["timeline"]]
-    assert kinds == ["opened_intrusion", "session_compromised"]
+    assert kinds == ["opened_intrusion", "session_compromised", "account_frozen"]
     assert len(verification.sent("case.opened")) == 1
 
 
