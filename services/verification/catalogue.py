@@ -135,8 +135,8 @@ STEPS: dict[str, Text] = {
         "The payment of another order ({amount}) is verified in this same case.",
     ),
     "opened_intrusion": Text(
-        "第三者によるアクセスの可能性があるため、アカウントを保護しました。理由: {reason}",
-        "We protected your account because someone else may have used it. Reason: {reason}",
+        "第三者によるアクセスの可能性があるため、アカウントを保護しています。",
+        "We are protecting your account because someone else may have used it.",
     ),
     "account_frozen": Text(
         "パスワードを無効にし、アカウントを凍結しました。理由: {reason}",

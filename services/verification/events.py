@@ -77,30 +77,30 @@ def on_account_unlocked(db: Session, envelope: EventEnvelope) -> None:
     flows.close(db, env, case, actor="system", channel="event", now=now)
 
 
-def _intrusion_case(db: Session, env: VerificationEnv, event: _Announced) -> tuple[Case, bool]:
+def _intrusion_case(db: Session, env: VerificationEnv, event: _Announced) -> Case:
+    """Auth's freeze and its compromised sessions are one intrusion under one id, in either order."""
     case = _existing(db, event.case_id, event.account_id)
     if case is not None:
-        return case, False
+        return case
     return flows.open_case(db, env, account_id=event.account_id, kind="intrusion", case_id=event.case_id,
                            reason=event.reason, opening_step="opened_intrusion", actor="auth", channel="event",
-                           now=env.clock.now(), fields={"reason": event.reason or "-"}), True
+                           now=env.clock.now())
 
 
 def on_account_frozen(db: Session, envelope: EventEnvelope) -> None:
     event = _parse(_Announced, envelope)
     env = env_of(db)
-    case, opened = _intrusion_case(db, env, event)
-    if not opened:  # session.compromised came first: the reason arrives now
-        case.reason = flows.plain(event.reason, 2000)
-        flows.step(db, env, case, "account_frozen", actor="auth", channel="event", now=env.clock.now(),
-                   fields={"reason": event.reason or "-"}, tell=None)
+    case = _intrusion_case(db, env, event)
+    case.reason = flows.plain(event.reason, 2000)  # whichever of the pair came first, the freeze says why
+    flows.step(db, env, case, "account_frozen", actor="auth", channel="event", now=env.clock.now(),
+               fields={"reason": event.reason or "-"}, tell=None)
 
 
 def on_session_compromised(db: Session, envelope: EventEnvelope) -> None:
     event = _parse(_Announced, envelope)
     sessions = envelope.payload.get("session_ids") or []
     env = env_of(db)
-    case, _ = _intrusion_case(db, env, event)
+    case = _intrusion_case(db, env, event)
     flows.step(db, env, case, "session_compromised", actor="auth", channel="event", now=env.clock.now(),
                fields={"count": len(sessions) if isinstance(sessions, list) else 0}, tell=None)
 

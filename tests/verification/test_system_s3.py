@@ -11,7 +11,6 @@ Not here yet: the account's restriction and reinstatement (auth's side, branch `
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -22,23 +21,13 @@ from mamori_common.service_auth import mint_service_token
 from mamori_common.settings import read_or_create_secret
 from tests.support.processes import MamoriRun
 from tests.support.servers import wait_until
-from tests.test_system import demo_credentials, operations, sign_in
+from tests.test_system import demo_credentials, deployment, operations, sign_in  # noqa: F401 (fixture)
 from tests.verification import documents_support as docs
 
 pytestmark = pytest.mark.system
 
 PASSWORD = "maple-harbour-lantern-93"
 REDACTED = ("Monthly statement", "Card: **** **** **** 4242", "Name: Yuki Tanaka", "Tel: 03-1234-5678")
-
-
-@pytest.fixture(scope="module")
-def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MamoriRun]:
-    run = MamoriRun(tmp_path_factory.mktemp("mamori-s3") / "var")
-    try:
-        run.start()
-        yield run
-    finally:
-        run.close()
 
 
 class Walk:
@@ -63,6 +52,14 @@ class Walk:
                                     "occurred_at": "2026-11-23T10:00:00+00:00", "payload": payload}, timeout=10)
         assert response.status_code == 200, response.text
 
+    def register(self, name: str) -> tuple[str, str]:
+        """A new customer (English mails); (account id, access token)."""
+        email = f"{uuid.uuid4().hex[:10]}@example.com"
+        registered = self.client.post("/api/auth/accounts", json={"email": email, "password": PASSWORD, "name": name,
+                                                                   "language": "en"})
+        assert registered.status_code == 201, registered.text
+        return registered.json()["account_id"], sign_in(self.client, self.ops, email, PASSWORD)
+
     def messages(self, token: str) -> list[dict[str, Any]]:
         response = self.call("listMessages", token)
         assert response.status_code == 200, response.text
@@ -78,12 +75,7 @@ class Walk:
 def test_s3_held_payment_to_approval_through_the_gateway(deployment: MamoriRun) -> None:
     with httpx.Client(base_url=deployment.gateway_url, timeout=30) as client:
         walk = Walk(deployment, client)
-        email = f"s3-{uuid.uuid4().hex[:8]}@example.com"
-        registered = client.post("/api/auth/accounts", json={"email": email, "password": PASSWORD,
-                                                              "name": "Ren Tanaka", "language": "en"})
-        assert registered.status_code == 201, registered.text
-        account_id = registered.json()["account_id"]
-        customer = sign_in(client, walk.ops, email, PASSWORD)
+        account_id, customer = walk.register("Ren Tanaka")
 
         # Orders holds the 100,000-yen gift-card payment.
         walk.publish_as_orders(contract.PAYMENT_HELD, {
@@ -141,13 +133,10 @@ def test_s5_a_freeze_shows_up_as_the_case_auth_named(deployment: MamoriRun) -> N
     under auth's id, with auth's reason on its timeline."""
     with httpx.Client(base_url=deployment.gateway_url, timeout=30) as client:
         walk = Walk(deployment, client)
-        email = f"s5-{uuid.uuid4().hex[:8]}@example.com"
-        registered = client.post("/api/auth/accounts", json={"email": email, "password": PASSWORD,
-                                                              "name": "Mika Ono", "language": "en"})
-        assert registered.status_code == 201, registered.text
+        account_id, _ = walk.register("Mika Ono")
         specialist_email, specialist_password = demo_credentials(deployment)["specialist"]
         specialist = sign_in(client, walk.ops, specialist_email, specialist_password)
-        frozen = walk.call("freezeAccount", specialist, {"account_id": registered.json()["account_id"]},
+        frozen = walk.call("freezeAccount", specialist, {"account_id": account_id},
                            json={"reason": "Sign-ins from an unknown country right after an e-mail change."})
         assert frozen.status_code == 200, frozen.text
         # The freeze ended the customer's sessions; the case is what explains it (read as staff here,
