@@ -5,7 +5,8 @@ outbox would: a signed service token to verification's ``/internal/events``. Eve
 through the gateway as the customer and the specialist would, and the customer's messages are
 read from auth's message centre (the ``notify`` events verification sent, delivered by its outbox).
 
-Not here yet: the account's restriction and reinstatement (auth's side, branch ``kit``).
+The account's restriction and reinstatement are auth's (merged from branch ``kit``): read here
+through ``getMe`` and a refused ``changeEmail``, as the customer meets them.
 """
 
 from __future__ import annotations
@@ -86,6 +87,16 @@ def test_s3_held_payment_to_approval_through_the_gateway(deployment: MamoriRun) 
         assert case["kind"] == "payment_verification" and number == contract.case_number(case["id"])
         opened = walk.wait_for_message(customer, number, "100,000 JPY")
         assert "Still needed: Card statement" in opened["body"]
+        assert "{due_at}" not in opened["body"] and "We answer by" in opened["body"]  # auth printed the time
+
+        # Auth restricted the account: it signs in and sees its case, but cannot change its e-mail.
+        me = wait_until(lambda: (lambda body: body if body["state"] == "restricted" else None)(
+            walk.call("getMe", customer).json()), timeout=15, what="the account restricted")
+        assert me["case_number"] == number or number in [item["case_number"] for item in me["restrictions"]]
+        refused_change = walk.call("changeEmail", customer, json={"new_email": "elsewhere@example.com"})
+        assert refused_change.status_code == 403, refused_change.text
+        assert refused_change.json()["code"] == "account_restricted"
+        assert case["id"] in refused_change.json()["restricting_case_ids"]
 
         # A statement showing the full number is refused; nothing kept.
         refused = walk.call("uploadDocument", customer, {"case_id": case["id"]},
@@ -126,6 +137,8 @@ def test_s3_held_payment_to_approval_through_the_gateway(deployment: MamoriRun) 
         approved = walk.wait_for_message(customer, number, "approved")
         assert "Your held orders go ahead." in approved["body"]
         assert walk.call("getCase", customer, {"case_id": case["id"]}).json()["state"] == "approved"
+        wait_until(lambda: walk.call("getMe", customer).json()["state"] == "active", timeout=15,
+                   what="the account active again")
 
 
 def test_s5_a_freeze_shows_up_as_the_case_auth_named(deployment: MamoriRun) -> None:
