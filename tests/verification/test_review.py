@@ -131,3 +131,20 @@ def test_the_queue_is_ordered_by_promised_time(verification: VerificationHarness
                              json={"item": "billing_address", "value": "Osaka"})
     queue = verification.client.get("/api/verification/staff/queue", headers=verification.as_user(FIRST, "specialist"))
     assert [item["id"] for item in queue.json()["items"]] == [early, late]
+
+
+def test_notes_and_callback_requests_never_hold_a_card_number(verification: VerificationHarness) -> None:
+    case_id = verification.hold_payment(ALICE)
+    before = verification.client.get(f"/api/verification/staff/cases/{case_id}/status",
+                                     headers=verification.as_user(SUPPORT, "support")).json()["timeline"]
+    note = verification.client.post(f"/api/verification/staff/cases/{case_id}/notes",
+                                    headers=verification.as_user(SUPPORT, "support"),
+                                    json={"note": "caller read out 4111 1111 1111 1111"})
+    assert (note.status_code, note.json()["code"]) == (422, "card_number_visible")
+    callback = verification.client.post("/api/verification/callbacks", headers=verification.as_user(ALICE),
+                                        json={"phone": "03-1234-5678", "case_id": case_id,
+                                              "note": "my card is 5555 5555 5555 4444"})
+    assert (callback.status_code, callback.json()["code"]) == (422, "card_number_visible")
+    after = verification.client.get(f"/api/verification/staff/cases/{case_id}/status",
+                                    headers=verification.as_user(SUPPORT, "support")).json()["timeline"]
+    assert [entry["kind"] for entry in after] == [entry["kind"] for entry in before] + ["status_viewed"]

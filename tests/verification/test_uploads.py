@@ -174,3 +174,11 @@ def test_another_customers_case_takes_no_upload(verification: VerificationHarnes
     response = verification.upload("b" * 32, case_id, docs.text_pdf(*REDACTED))
     assert response.status_code == 404
     assert stored_files(verification) == []
+
+
+def test_a_card_number_in_the_file_name_is_never_kept(verification: VerificationHarness) -> None:
+    case_id = verification.hold_payment(ALICE)
+    response = verification.upload(ALICE, case_id, docs.text_pdf(*REDACTED), "card 4111-1111-1111-1111.pdf")
+    assert response.status_code == 201, response.text
+    assert response.json()["filename"] == "card xxxx-xxxx-xxxx-xxxx.pdf"
+    assert "4111" not in str(verification.case(ALICE, case_id))

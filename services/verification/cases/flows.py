@@ -19,8 +19,7 @@ from services.verification.cases import checklist, notices, service
 from services.verification.cases.models import Case
 from services.verification.cases.states import CaseAction, can
 from services.verification.context import VerificationEnv
-from services.verification.scanning.detector import find_card_numbers
-from services.verification.scanning.scan import card_number_visible
+from services.verification.scanning.scan import ensure_no_card_number
 
 #: Kinds whose opening restricts the account until decided (auth reads ``restricts_account``).
 RESTRICTING_KINDS = frozenset({"payment_verification"})
@@ -110,8 +109,7 @@ def add_supplement(db: Session, env: VerificationEnv, *, account_id: str, case_i
     entry = service.item(case, item)
     if item not in checklist.SUPPLEMENTABLE:
         raise Problem(422, "not_supplementable", "This item can only be met by a document.")
-    if find_card_numbers(value):
-        raise card_number_visible([])
+    ensure_no_card_number(value, "supplement")
     now = env.clock.now()
     service.set_item(entry, checklist.ItemStatus.received, now, source="supplement", value=value.strip())
     service.customer_input(case, now, env.settings)
@@ -125,6 +123,7 @@ def add_supplement(db: Session, env: VerificationEnv, *, account_id: str, case_i
 def request_callback(db: Session, env: VerificationEnv, *, account_id: str, case_id: str | None, phone: str,
                      note: str) -> Case:
     """Join the named case (404 if not the customer's) or open a callback case; either way staff owe a call."""
+    ensure_no_card_number(note, "note")
     now = env.clock.now()
     details = {"phone": phone, "note": note}
     if case_id is not None:

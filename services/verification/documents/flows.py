@@ -18,7 +18,7 @@ from services.verification.documents import matching
 from services.verification.documents.inspection import inspect
 from services.verification.documents.models import Document
 from services.verification.documents.receiving import Upload
-from services.verification.scanning.scan import scan
+from services.verification.scanning.scan import scan, without_card_numbers
 from services.verification.scanning.statement import StatementFindings, read_statement
 
 _UNSAFE_NAME = re.compile(r"[^\w.\- ]+", re.UNICODE)
@@ -26,7 +26,7 @@ _UNSAFE_NAME = re.compile(r"[^\w.\- ]+", re.UNICODE)
 
 def safe_filename(name: str) -> str:
     """The client's file name for display only: no paths, no control characters, bounded."""
-    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    base = without_card_numbers(name.replace("\\", "/").rsplit("/", 1)[-1])
     cleaned = _UNSAFE_NAME.sub("_", base).strip(" .") or "document"
     return cleaned[:120]
 

@@ -25,6 +25,7 @@ from services.verification.cases.states import OPEN_STATES, CaseAction, CaseStat
 from services.verification.context import VerificationEnv
 from services.verification.review import decisions
 from services.verification.review.schemas import DecisionRequest
+from services.verification.scanning.scan import ensure_no_card_number
 
 
 def queue(db: Session) -> Sequence[Case]:
@@ -55,6 +56,7 @@ def open_for_review(db: Session, env: VerificationEnv, case: Case, staff: Princi
 
 
 def decide(db: Session, env: VerificationEnv, case: Case, staff: Principal, body: DecisionRequest) -> decisions.Ruling:
+    ensure_no_card_number(body.note, "note")
     now = env.clock.now()
     ruling = decisions.rule(body.decision, body.reason_code, rounds_used=case.rounds,
                             rounds_allowed=env.settings.rounds_before_final_rejection,
@@ -143,12 +145,14 @@ def _tell_decision(db: Session, env: VerificationEnv, case: Case, steps: list[st
 
 
 def add_note(db: Session, env: VerificationEnv, case: Case, staff: Principal, note: str) -> None:
+    ensure_no_card_number(note, "note")
     audit(case, staff, "note", f"メモ: {note}", f"Note: {note}", env.clock.now())
 
 
 def escalate(db: Session, env: VerificationEnv, case: Case, staff: Principal, note: str) -> None:
     """Support hands the case to specialists: same case, same timeline, the customer is told."""
     case_service.ensure_accepts_input(case)
+    ensure_no_card_number(note, "note")
     now = env.clock.now()
     case.needs_staff = True
     audit(case, staff, "escalation_note", f"引き継ぎメモ: {note}", f"Hand-over note: {note}", now)

@@ -21,7 +21,7 @@ from mamori_common.problems import Problem
 from services.verification.config import VerificationSettings
 from services.verification.documents.inspection import Inspected
 from services.verification.scanning import masking
-from services.verification.scanning.detector import find_card_numbers
+from services.verification.scanning.detector import find_card_numbers, normalise
 from services.verification.scanning.lines import Line, card_words, lines_of
 from services.verification.scanning.ocr import OcrUnavailable, read_words
 
@@ -48,6 +48,27 @@ def card_number_visible(pages: list[int]) -> Problem:
         f"A full card number is visible on page(s) {', '.join(map(str, pages))}. {HOW_TO_MASK['en']}",
         pages=pages, how_to_mask_ja=HOW_TO_MASK["ja"], how_to_mask_en=HOW_TO_MASK["en"],
     )
+
+
+def ensure_no_card_number(text: str, field: str) -> None:
+    """Typed text (a supplement, a note) is stored as typed: so it may never hold a full card number."""
+    if find_card_numbers(text):
+        raise Problem(422, "card_number_visible", f"The {field} holds a full card number. {HOW_TO_MASK['en']}",
+                      field=field, how_to_mask_ja=HOW_TO_MASK["ja"], how_to_mask_en=HOW_TO_MASK["en"])
+
+
+def without_card_numbers(text: str) -> str:
+    """``text`` with the digits of any full card number replaced by ``x`` (for names shown back, like a file name)."""
+    normal = normalise(text)
+    matches = find_card_numbers(text)
+    if not matches:
+        return text
+    chars = list(normal)
+    for match in matches:
+        for index in range(match.start, match.end):
+            if chars[index].isdigit():
+                chars[index] = "x"
+    return "".join(chars)
 
 
 def _ocr(image: Image.Image, settings: VerificationSettings) -> list[Line]:
