@@ -196,7 +196,7 @@ def test_replayed_delivery_changes_nothing(subscriber: FastAPI) -> None:
                              headers=bearer(mint_service_token(secret, "auth", "verification")))
 
     assert first.status_code == 200, first.text
-    assert first.json() == {"status": "recorded", "event_id": "evtreplay1"}
+    assert first.json() == {"status": "applied", "event_id": "evtreplay1"}  # verification opens the lockout case
     assert replay.status_code == 200, replay.text
     assert replay.json() == {"status": "duplicate", "event_id": "evtreplay1"}
     rows = inbox_rows(subscriber)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from typing import TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy.orm import Session
 
 from mamori_common import contract
@@ -35,22 +35,31 @@ Payload = TypeVar("Payload", bound=BaseModel)
 
 
 class _Announced(BaseModel):
-    """What auth's lock and freeze events carry (beyond the contract's named models)."""
+    """What auth's lock and freeze events carry (beyond the contract's named models).
 
-    case_id: str
-    account_id: str
+    Auth always names the case it minted; an announcement without one still opens a case (under
+    an id minted here) rather than being refused for ever by the producer's retries.
+    """
+
+    case_id: str | None = Field(default=None, min_length=1, max_length=32)
+    account_id: str = Field(min_length=1, max_length=64)
     reason: str = ""
 
 
 def _parse(model: type[Payload], envelope: EventEnvelope) -> Payload:
     try:
-        return model.model_validate(envelope.payload)
+        event = model.model_validate(envelope.payload)
     except ValidationError as exc:
         logger.warning("event refused", extra={"event_id": envelope.id, "type": envelope.type})
         raise Problem(422, "invalid_event_payload", f"The {envelope.type} payload is invalid.") from exc
+    if len(getattr(event, "account_id", "")) > 64 or len(getattr(event, "case_id", None) or "") > 32:
+        raise Problem(422, "invalid_event_payload", "An account id or case id is longer than ids are.")
+    return event
 
 
-def _existing(db: Session, case_id: str, account_id: str) -> Case | None:
+def _existing(db: Session, case_id: str | None, account_id: str) -> Case | None:
+    if case_id is None:
+        return None
     case = service.case_by_id(db, case_id)
     if case is not None and case.account_id != account_id:
         raise Problem(409, "case_of_another_account", "This case id belongs to another account.")
@@ -69,7 +78,7 @@ def on_account_locked(db: Session, envelope: EventEnvelope) -> None:
 def on_account_unlocked(db: Session, envelope: EventEnvelope) -> None:
     event = _parse(_Announced, envelope)
     env = env_of(db)
-    case = _existing(db, event.case_id, event.account_id)
+    case = _existing(db, event.case_id, event.account_id) or service.open_case_of_kind(db, event.account_id, "lockout")
     if case is None or case.ended_at is not None:
         return
     now = env.clock.now()

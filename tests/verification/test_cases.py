@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from mamori_common import contract
+from mamori_common.service_auth import mint_service_token
 from tests.verification.conftest import VerificationHarness
 
 ALICE, BOB = "a" * 32, "b" * 32
@@ -137,11 +138,22 @@ def test_not_me_reports_and_activity_from_orders_show_on_the_case(verification: 
 
 
 def test_a_broken_event_payload_is_refused_and_changes_nothing(verification: VerificationHarness) -> None:
-    from mamori_common.service_auth import mint_service_token
-
     token = mint_service_token(verification.app.state.service_secret, "orders", "verification")
     response = verification.client.post("/internal/events", headers={"authorization": f"Bearer {token}"}, json={
         "id": "bad-1", "type": "payment.held", "source": "orders", "occurred_at": "2026-11-23T00:00:00Z",
         "payload": {"account_id": ALICE, "amount": "lots"}})
     assert response.status_code == 422 and response.json()["code"] == "invalid_event_payload"
     assert verification.cases(ALICE) == [] and verification.sent() == []
+
+
+def test_a_lock_announced_without_a_case_id_still_opens_and_closes_one(verification: VerificationHarness) -> None:
+    verification.publish("account.locked", {"account_id": ALICE, "reason": "Locked by a tool"})
+    [case] = verification.cases(ALICE)
+    assert case["kind"] == "lockout" and case["number"] == contract.case_number(case["id"])
+    verification.publish("account.unlocked", {"account_id": ALICE})
+    assert verification.case(ALICE, case["id"])["state"] == "closed"
+    token = mint_service_token(verification.app.state.service_secret, "auth", "verification")
+    too_long = verification.client.post("/internal/events", headers={"authorization": f"Bearer {token}"}, json={
+        "id": "long-1", "type": "account.locked", "source": "auth", "occurred_at": "2026-11-23T00:00:00Z",
+        "payload": {"account_id": ALICE, "case_id": "x" * 40}})
+    assert too_long.status_code == 422
