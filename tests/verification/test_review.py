@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.verification import documents_support as docs
-from tests.verification.conftest import VerificationHarness
+from tests.verification.conftest import VerificationHarness, make_harness
 
 ALICE = "a" * 32
 FIRST, SECOND, SUPPORT = "p" * 32, "q" * 32, "s" * 32
@@ -148,3 +151,11 @@ def test_notes_and_callback_requests_never_hold_a_card_number(verification: Veri
     after = verification.client.get(f"/api/verification/staff/cases/{case_id}/status",
                                     headers=verification.as_user(SUPPORT, "support")).json()["timeline"]
     assert [entry["kind"] for entry in after] == [entry["kind"] for entry in before] + ["status_viewed"]
+
+
+@pytest.mark.postgres
+def test_s3_in_process_on_postgresql(data_dir: Path, postgres_database: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MAMORI_VERIFICATION_DATABASE_URL", postgres_database)
+    for harness in make_harness(data_dir):
+        assert harness.app.state.db.engine.dialect.name == "postgresql"
+        test_s3_in_process_upload_supplement_review_approve(harness)
