@@ -182,3 +182,12 @@ def test_a_card_number_in_the_file_name_is_never_kept(verification: Verification
     assert response.status_code == 201, response.text
     assert response.json()["filename"] == "card xxxx-xxxx-xxxx-xxxx.pdf"
     assert "4111" not in str(verification.case(ALICE, case_id))
+
+
+@pytest.mark.parametrize("make", [docs.png, docs.jpeg])
+def test_a_redacted_photo_meets_the_statement_item_by_its_last_four(verification: VerificationHarness, make) -> None:  # type: ignore[no-untyped-def]
+    case_id = verification.hold_payment(ALICE)
+    response = verification.upload(ALICE, case_id, make(*REDACTED), "photo", "image/png")
+    assert response.status_code == 201, response.text
+    statuses = {item["code"]: item["status"] for item in verification.case(ALICE, case_id)["checklist"]}
+    assert statuses["statement"] == "received" and statuses["billing_address"] == "missing"

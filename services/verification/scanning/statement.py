@@ -2,7 +2,8 @@
 
 Pure functions on the text read from a document (its text layer or OCR), after the card-number
 check. A masked card number is mask characters (``*``, ``X``, ``•``, ``●``, ``#``) then 4 digits,
-or the 4 digits after "ending in" / "下4桁" / "末尾"; a name is found when the held payment's
+or the 4 digits after "ending in" / "下4桁" / "末尾", or the only 4 digits after the word "card" (OCR
+reads mask stars as letters); a name is found when the held payment's
 holder name appears (case, spaces and width ignored); an address by a Japanese postcode
 (``〒123-4567``); a phone by a dialled number (``03-1234-5678``, ``+81 90-1234-5678``).
 """
@@ -17,6 +18,8 @@ from services.verification.scanning.detector import normalise
 _MASKED = re.compile(r"[*xX•●#](?:[*xX•●# \-]){3,}?\s?-?\s?([0-9]{4})(?![0-9])")
 _WORDED = re.compile(r"(?:下\s?4\s?桁|末尾|ending in|ending|last 4 digits|last four digits)\s*[:：]?\s*([0-9]{4})(?![0-9])",
                      re.IGNORECASE)
+#: OCR reads mask stars as letters ("KKKK", "大"): 4 digits after the word "card" and no other digit.
+_AFTER_CARD = re.compile(r"(?:card|カード)[^0-9\n]{0,40}?([0-9]{4})(?![0-9])", re.IGNORECASE)
 _POSTCODE = re.compile(r"(?:〒\s?)?(?<![0-9\-])[0-9]{3}-[0-9]{4}(?![0-9\-])")
 _PHONE = re.compile(r"(?<![0-9\-])(?:\+81[ \-]?[1-9]|0)[0-9]{0,3}[ \-][0-9]{1,4}[ \-][0-9]{3,4}(?![0-9\-])")
 
@@ -35,7 +38,7 @@ def _compact(text: str) -> str:
 
 def read_statement(text: str, holder_name: str | None) -> StatementFindings:
     normal = normalise(text)
-    last4 = [match.group(1) for pattern in (_MASKED, _WORDED) for match in pattern.finditer(normal)]
+    last4 = [match.group(1) for pattern in (_MASKED, _WORDED, _AFTER_CARD) for match in pattern.finditer(normal)]
     return StatementFindings(
         last4=sorted(set(last4)),
         name=bool(holder_name) and _compact(holder_name or "") in _compact(text),
