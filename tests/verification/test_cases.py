@@ -157,3 +157,17 @@ def test_a_lock_announced_without_a_case_id_still_opens_and_closes_one(verificat
         "id": "long-1", "type": "account.locked", "source": "auth", "occurred_at": "2026-11-23T00:00:00Z",
         "payload": {"account_id": ALICE, "case_id": "x" * 40}})
     assert too_long.status_code == 422
+
+
+def test_the_promised_time_counts_from_the_customers_last_input(verification: VerificationHarness) -> None:
+    from datetime import datetime, timedelta
+
+    case_id = verification.hold_payment(ALICE)
+    opened = datetime.fromisoformat(verification.case(ALICE, case_id)["due_at"].replace("Z", "+00:00"))
+    verification.clock.advance(hours=3)
+    verification.client.post(f"/api/verification/cases/{case_id}/supplements", headers=verification.as_user(ALICE),
+                             json={"item": "cardholder_phone", "value": "090-1234-5678"})
+    later = datetime.fromisoformat(verification.case(ALICE, case_id)["due_at"].replace("Z", "+00:00"))
+    assert later - opened == timedelta(hours=3)
+    assert later == verification.clock.now().replace(microsecond=later.microsecond) + timedelta(hours=24)
+    assert verification.notices(ALICE)[-1]["due_at"] == later.isoformat()

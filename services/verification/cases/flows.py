@@ -83,9 +83,8 @@ def open_case(
     return case
 
 
-def after_customer_input(db: Session, env: VerificationEnv, case: Case, *, now: datetime, channel: str) -> None:
-    """The customer sent something: the promised time restarts; a complete checklist goes to review."""
-    service.customer_input(case, now, env.settings)
+def submit_if_complete(db: Session, env: VerificationEnv, case: Case, *, now: datetime, channel: str) -> None:
+    """After the customer's input: a complete checklist goes to review (and the customer is told)."""
     if checklist.ready_for_review(case.items) and can(case.case_state, CaseAction.submit):
         service.move(case, CaseAction.submit, now)
         step(db, env, case, "submitted", actor="system", channel=channel, now=now)
@@ -116,7 +115,7 @@ def add_supplement(db: Session, env: VerificationEnv, *, account_id: str, case_i
     texts = catalogue.CHECKLIST_ITEMS[item].label
     step(db, env, case, "supplement_added", actor="customer", actor_id=account_id, channel="portal", now=now,
          fields={"item_ja": texts.ja, "item_en": texts.en}, tell=None if checklist.ready_for_review(case.items) else "update")
-    after_customer_input(db, env, case, now=now, channel="portal")
+    submit_if_complete(db, env, case, now=now, channel="portal")
     return case
 
 

@@ -138,6 +138,11 @@ def move(case: Case, action: CaseAction, now: datetime) -> None:
 def customer_input(case: Case, now: datetime, settings: VerificationSettings) -> None:
     """The customer sent something: the promised answer time counts from now."""
     case.last_customer_input_at = now
+    restart_promise(case, now, settings)
+
+
+def restart_promise(case: Case, now: datetime, settings: VerificationSettings) -> None:
+    """The promised answer time: the kind's hours from now (the customer's input, or a request for more)."""
     case.due_at = now + timedelta(hours=settings.answer_hours(case.kind))
     case.updated_at = now
 

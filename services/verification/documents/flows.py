@@ -83,5 +83,5 @@ def upload_document(db: Session, env: VerificationEnv, *, account_id: str, case_
     case_service.customer_input(case, now, settings)
     case_flows.step(db, env, case, "document_checked", actor="customer", actor_id=account_id, channel="portal",
                     now=now, fields=fields, details={"document_id": document.id})
-    case_flows.after_customer_input(db, env, case, now=now, channel="portal")
+    case_flows.submit_if_complete(db, env, case, now=now, channel="portal")
     return document

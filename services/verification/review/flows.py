@@ -76,7 +76,7 @@ def decide(db: Session, env: VerificationEnv, case: Case, staff: Principal, body
         for item in case.items:
             if item.status == checklist.ItemStatus.received.value and body.reason_code in _ITEM_OF_REASON.get(item.code, ()):
                 case_service.set_item(item, checklist.ItemStatus.rejected, now, reason_code=body.reason_code)
-        case_service.customer_input(case, now, env.settings)  # the customer's new promised time starts now
+        case_service.restart_promise(case, now, env.settings)
         case_flows.step(db, env, case, "more_needed", fields={**fields, "left": ruling.rounds_left}, **who)
     elif ruling.outcome is decisions.Outcome.propose_final_rejection:
         case.rejection_proposed_by = staff.account_id
