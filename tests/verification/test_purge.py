@@ -44,3 +44,20 @@ def test_purge_deletes_only_documents_past_retention_after_their_case_ended(
     assert gone.status_code == 404
     assert verification.client.get(f"/api/verification/staff/documents/{open_document}", headers=specialist).status_code == 200
     assert verification.case(ALICE, ended_case)["documents"][0]["purged"] is True
+
+
+def test_purge_sweeps_files_an_upload_left_without_a_row(verification: VerificationHarness,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    """A file written just before its transaction failed: unreadable without its row, and deleted."""
+    import os
+    import time
+
+    _, kept = _upload(verification, ALICE)
+    store = verification.app.state.verification.store
+    store.put("0" * 32, b"left over")
+    stale = time.time() - 2 * 3600
+    os.utime(store.path("0" * 32), (stale, stale))
+    store.put("1" * 32, b"still being written by a request")  # too recent to judge
+    assert cli.main(["purge"]) == 0
+    assert "Purged 1 document(s)" in capsys.readouterr().out
+    assert {path.stem for path in (verification.data_dir / "documents").glob("*.bin")} == {kept, "1" * 32}

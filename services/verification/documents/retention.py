@@ -2,7 +2,8 @@
 
 The file goes first, then the row is marked purged (kept, so the timeline still says a document
 was received); a file already gone counts as purged. Open cases keep their documents whatever
-their age: a specialist may still need them.
+their age: a specialist may still need them. Files no row names (an upload whose transaction
+failed after the encrypted file was written) are swept after an hour's grace.
 """
 
 from __future__ import annotations
@@ -26,10 +27,26 @@ def due_for_purge(db: Session, *, now: datetime, retention_days: int) -> list[Do
     ))
 
 
+#: A stored file with no row after this long is left over from an upload whose transaction failed.
+ORPHAN_GRACE = timedelta(hours=1)
+
+
+def orphans(db: Session, store: DocumentStore, *, now: datetime) -> list[str]:
+    """Ids of stored files no documents row names (the file was written, the row rolled back)."""
+    found = []
+    for document_id, modified in store.files():
+        if now - modified > ORPHAN_GRACE and db.get(Document, document_id) is None:
+            found.append(document_id)
+    return found
+
+
 def purge(db: Session, store: DocumentStore, *, now: datetime, retention_days: int) -> int:
-    """Delete every document past retention; the number deleted. The caller commits."""
+    """Delete every document past retention, and left-over files; the number deleted. The caller commits."""
     documents = due_for_purge(db, now=now, retention_days=retention_days)
     for document in documents:
         store.delete(document.id)
         document.purged_at = now
-    return len(documents)
+    left_over = orphans(db, store, now=now)
+    for document_id in left_over:
+        store.delete(document_id)
+    return len(documents) + len(left_over)

@@ -12,6 +12,7 @@ import base64
 import os
 import secrets
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
@@ -93,6 +94,13 @@ class DocumentStore:
 
     def get(self, document_id: str, key_id: str) -> bytes:
         return self.keyring.decrypt(key_id, self.path(document_id).read_bytes(), document_id.encode())
+
+    def files(self) -> list[tuple[str, datetime]]:
+        """(document id, last modified) of every stored file."""
+        if not self.root.is_dir():
+            return []
+        return [(path.stem, datetime.fromtimestamp(path.stat().st_mtime, timezone.utc))
+                for path in self.root.glob("*.bin")]
 
     def delete(self, document_id: str) -> bool:
         try:
