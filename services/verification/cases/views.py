@@ -10,6 +10,7 @@ from services.verification.cases import flows, schemas, service
 from services.verification.context import EnvDep
 from services.verification.deps import CaseId, Customer
 from services.verification.documents.models import Document
+from services.verification.idempotency import IdempotencyKey, fingerprint, run_once
 
 router = APIRouter(prefix="/api/verification", tags=["verification"])
 
@@ -34,11 +35,14 @@ def get_case(case_id: CaseId, principal: Customer, db: SessionDep) -> schemas.Ca
              description="422 `card_number_visible` if the text holds a full card number (nothing is kept); "
                          "409 `case_not_open` once the case is decided.")
 def add_supplement(case_id: CaseId, body: schemas.SupplementRequest, principal: Customer, db: SessionDep,
-                   env: EnvDep) -> schemas.CaseDetail:
-    case = flows.add_supplement(db, env, account_id=principal.account_id, case_id=case_id, item=body.item,
-                                value=body.value)
-    db.commit()
-    return get_case(case.id, principal, db)
+                   env: EnvDep, key: IdempotencyKey = None) -> schemas.CaseDetail:
+    def work() -> schemas.CaseDetail:
+        case = flows.add_supplement(db, env, account_id=principal.account_id, case_id=case_id, item=body.item,
+                                    value=body.value)
+        return get_case(case.id, principal, db)
+
+    return run_once(db, account_id=principal.account_id, key=key, now=env.clock.now(), status_code=200, work=work,  # type: ignore[no-any-return]
+                    print_=fingerprint("addSupplement", case_id, body.model_dump_json()))
 
 
 @router.post("/callbacks", operation_id="requestCallback", response_model=schemas.CaseDetail, status_code=201,
@@ -46,8 +50,11 @@ def add_supplement(case_id: CaseId, body: schemas.SupplementRequest, principal: 
              description="With `case_id` the request joins that case (and the staff queue); without, a callback "
                          "case is opened.")
 def request_callback(body: schemas.CallbackRequest, principal: Customer, db: SessionDep,
-                     env: EnvDep) -> schemas.CaseDetail:
-    case = flows.request_callback(db, env, account_id=principal.account_id, case_id=body.case_id, phone=body.phone,
-                                  note=body.note)
-    db.commit()
-    return get_case(case.id, principal, db)
+                     env: EnvDep, key: IdempotencyKey = None) -> schemas.CaseDetail:
+    def work() -> schemas.CaseDetail:
+        case = flows.request_callback(db, env, account_id=principal.account_id, case_id=body.case_id,
+                                      phone=body.phone, note=body.note)
+        return get_case(case.id, principal, db)
+
+    return run_once(db, account_id=principal.account_id, key=key, now=env.clock.now(), status_code=201, work=work,  # type: ignore[no-any-return]
+                    print_=fingerprint("requestCallback", body.model_dump_json()))

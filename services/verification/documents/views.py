@@ -14,6 +14,7 @@ from services.verification.documents import flows
 from services.verification.documents.models import Document
 from services.verification.documents.receiving import read_upload
 from mamori_common.problems import Problem
+from services.verification.idempotency import IdempotencyKey, fingerprint, run_once
 
 router = APIRouter(prefix="/api/verification", tags=["verification"])
 
@@ -46,17 +47,19 @@ _UPLOAD_BODY = {
     ),
 )
 async def upload_document(case_id: CaseId, request: Request, principal: Customer, db: SessionDep,
-                          env: EnvDep) -> DocumentView:
+                          env: EnvDep, key: IdempotencyKey = None) -> DocumentView:
     # Unknown or another customer's case: 404 before a byte of the file is read.
     await run_in_threadpool(case_service.customer_case, db, principal.account_id, case_id)
     upload = await read_upload(request, env.settings.max_upload_bytes)
 
     def work() -> DocumentView:
         document = flows.upload_document(db, env, account_id=principal.account_id, case_id=case_id, upload=upload)
-        db.commit()
         return DocumentView.of(document)
 
-    return await run_in_threadpool(work)
+    print_ = fingerprint("uploadDocument", case_id, upload.filename, upload.data)
+    return await run_in_threadpool(  # type: ignore[no-any-return]
+        run_once, db, account_id=principal.account_id, key=key, print_=print_, now=env.clock.now(), status_code=201,
+        work=work)
 
 
 @router.get(

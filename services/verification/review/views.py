@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from mamori_common.db import SessionDep
 from services.verification.cases import checklist
 from services.verification.cases import service as case_service
 from services.verification.cases.schemas import CaseDetail, CaseSummary, TimelineView
-from services.verification.context import EnvDep
+from services.verification.context import EnvDep, VerificationEnv
 from services.verification.deps import CaseId, Specialist, Staff
+from services.verification.cases.models import Case
 from services.verification.documents.models import Document
+from services.verification.idempotency import IdempotencyKey, fingerprint, run_once
 from services.verification.review import flows
 from services.verification.review.schemas import (
     DecisionRequest,
@@ -48,6 +51,10 @@ def get_case_for_review(case_id: CaseId, staff: Specialist, db: SessionDep, env:
     case = case_service.staff_case(db, case_id)
     flows.open_for_review(db, env, case, staff)
     db.commit()
+    return _review_detail(db, env, case)
+
+
+def _review_detail(db: Session, env: VerificationEnv, case: Case) -> ReviewDetail:
     documents = list(db.scalars(select(Document).where(Document.case_id == case.id).order_by(Document.uploaded_at)))
     detail = CaseDetail.build(case, documents, staff=True)
     return ReviewDetail(
@@ -74,11 +81,14 @@ def get_case_for_support(case_id: CaseId, staff: Staff, db: SessionDep, env: Env
                          "`invalid_transition` when the case is not in review; 409 `second_specialist_required` "
                          "when the specialist who proposed a final rejection tries to confirm it.")
 def decide_case(case_id: CaseId, body: DecisionRequest, staff: Specialist, db: SessionDep,
-                env: EnvDep) -> ReviewDetail:
-    case = case_service.staff_case(db, case_id)
-    flows.decide(db, env, case, staff, body)
-    db.commit()
-    return get_case_for_review(case.id, staff, db, env)
+                env: EnvDep, key: IdempotencyKey = None) -> ReviewDetail:
+    def work() -> ReviewDetail:
+        case = case_service.staff_case(db, case_id)
+        flows.decide(db, env, case, staff, body)
+        return _review_detail(db, env, case)
+
+    return run_once(db, account_id=staff.account_id, key=key, now=env.clock.now(), status_code=200, work=work,  # type: ignore[no-any-return]
+                    print_=fingerprint("decideCase", case_id, body.model_dump_json()))
 
 
 @router.post("/cases/{case_id}/notes", operation_id="addCaseNote", response_model=SupportDetail, status_code=201,
