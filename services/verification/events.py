@@ -132,7 +132,7 @@ def on_payment_held(db: Session, envelope: EventEnvelope) -> None:
     def describe(opened: Case) -> None:
         opened.order_ids = [held.order_id]
         opened.card_last4 = held.card_last4 if held.card_last4 and len(held.card_last4) == 4 else None
-        opened.holder_name = (held.holder_name or None) and held.holder_name[:200]  # type: ignore[index]
+        opened.holder_name = held.holder_name[:200] if held.holder_name else None
         opened.held_amount = held.amount
         opened.currency = held.currency[:3]
 

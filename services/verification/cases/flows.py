@@ -7,6 +7,7 @@ the caller's transaction through the outbox.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -67,7 +68,7 @@ def open_case(
     case_id: str | None = None,
     reason: str = "",
     fields: dict[str, Any] | None = None,
-    before_notice: Any = None,
+    before_notice: Callable[[Case], None] | None = None,
 ) -> Case:
     """Open a case (under ``case_id`` when another service minted it), tell auth and the customer."""
     case = service.new_case(db, account_id=account_id, kind=kind, now=now, settings=env.settings, case_id=case_id,

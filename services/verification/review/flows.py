@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -20,7 +21,7 @@ from services.verification.cases import checklist
 from services.verification.cases import flows as case_flows
 from services.verification.cases import notices
 from services.verification.cases import service as case_service
-from services.verification.cases.models import Case
+from services.verification.cases.models import Case, TimelineEntry
 from services.verification.cases.states import OPEN_STATES, CaseAction, CaseState
 from services.verification.context import VerificationEnv
 from services.verification.review import decisions
@@ -39,7 +40,7 @@ def queue(db: Session) -> Sequence[Case]:
     ).all()
 
 
-def changes_since_review(case: Case) -> list:  # type: ignore[type-arg]
+def changes_since_review(case: Case) -> list[TimelineEntry]:
     since = case.last_reviewed_at
     return [entry for entry in case.timeline if since is None or entry.at > since]
 
@@ -98,7 +99,7 @@ _ITEM_OF_REASON: dict[str, tuple[str, ...]] = {
 
 
 def _approve(db: Session, env: VerificationEnv, case: Case, body: DecisionRequest, fields: dict[str, str],
-             who: dict) -> None:  # type: ignore[type-arg]
+             who: dict[str, Any]) -> None:
     case_service.move(case, CaseAction.approve, who["now"])
     for item in case.items:
         case_service.set_item(item, checklist.ItemStatus.accepted, who["now"])
@@ -115,7 +116,7 @@ def _approve(db: Session, env: VerificationEnv, case: Case, body: DecisionReques
 
 
 def _reject(db: Session, env: VerificationEnv, case: Case, body: DecisionRequest, fields: dict[str, str],
-            who: dict) -> None:  # type: ignore[type-arg]
+            who: dict[str, Any]) -> None:
     case_service.move(case, CaseAction.reject, who["now"])
     close_account = case.kind == "payment_verification"
     env.outbox.publish(db, contract.CASE_REJECTED, contract.CaseRejected(
