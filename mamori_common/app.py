@@ -1,6 +1,6 @@
 """The app factory every service builds on: one place for what all of them must do alike.
 
-Problem responses, request ids, metrics, JSON logs, ``/healthz`` (the process is up), ``/readyz``
+Problem responses, request ids, metrics, JSON logs, the quota limiter (``app.state.quotas``), ``/healthz`` (the process is up), ``/readyz``
 (its database answers), ``/metrics``, the events inbox and the outbox dispatcher.
 """
 
@@ -23,6 +23,7 @@ from mamori_common.events import BackoffPolicy, EventHandler, Outbox, OutboxDisp
 from mamori_common.migrations import upgrade
 from mamori_common.observability import Metrics, RequestContextMiddleware, configure_logging, metrics_endpoint
 from mamori_common.problems import PROBLEM_RESPONSES, Problem, install_problem_handlers
+from mamori_common.quotas import Quotas
 from mamori_common.settings import CommonSettings, ServiceSettings
 
 
@@ -140,6 +141,9 @@ def create_service_app(
     app.state.dispatcher = dispatcher
     app.state.service_secret = secret
     app.state.clock = clock or SystemClock()
+    app.state.quotas = Quotas.from_url(
+        settings.redis_url, settings.resolved_quota_key_prefix(), registry=app.state.metrics.registry
+    )
     app.include_router(_readiness_router())
     app.include_router(inbox_router(spec.inbox_table, spec.event_handlers))
     for router in spec.routers:

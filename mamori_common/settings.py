@@ -72,6 +72,11 @@ class ServiceSettings(CommonSettings):
 
     service_name: ClassVar[str]
     database_url: str | None = None
+    #: Where this service's quota counters live in Redis (``mamori_common/quotas.py``).
+    quota_key_prefix: str | None = None
+
+    def resolved_quota_key_prefix(self) -> str:
+        return self.quota_key_prefix or f"mamori-{self.service_name}"
 
     def resolved_database_url(self) -> str:
         if self.database_url:
