@@ -1,0 +1,40 @@
+"""The one way orders' unsafe routes run: under ``Idempotency-Key``, then settle payments.
+
+Work runs in one transaction with its stored answer (``mamori_common.idempotency``); the payment
+tasks it queued are carried out right after the commit (and retried by the background job).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
+
+from mamori_common.idempotency import Work, request_fingerprint, run_idempotent
+from services.orders.context import OrdersContext
+from services.orders.database import idempotency_keys
+
+
+def run_unsafe(request: Request, session: Session, *, key: str | None, scope: str, operation: str, body: Any,
+               work: Work, settle_orders: Callable[[], list[str]] | None = None,
+               after: Callable[[], None] | None = None) -> JSONResponse:
+    context: OrdersContext = request.app.state.orders
+    try:
+        response = run_idempotent(
+            idempotency_keys, session, key=key, scope=scope, fingerprint=request_fingerprint(operation, body),
+            now=context.now(), work=work, ttl=_ttl(context),
+        )
+    finally:
+        if after is not None:
+            after()
+    context.settle(settle_orders() if settle_orders else None)
+    return response
+
+
+def _ttl(context: OrdersContext):  # type: ignore[no-untyped-def]
+    from datetime import timedelta
+
+    return timedelta(seconds=context.settings.idempotency_ttl_seconds)
