@@ -30,7 +30,7 @@ from services.orders.catalogue import reason_text
 from services.orders.context import OrdersContext
 from services.orders.deps import Origin
 from services.orders.ledgers import service as ledgers
-from services.orders.ordering.models import LineKind, LineState, Order, OrderLine, OrderState, Tender, TenderKind
+from services.orders.ordering.models import LineKind, LineState, Order, OrderLine, OrderState, Tender, TenderKind, new_id
 from services.orders.ordering.schemas import PlaceOrderRequest
 from services.orders.ordering.service import one_click_enabled, order_out
 from services.orders.payments.models import TaskAction
@@ -61,7 +61,7 @@ class Compensation:
 
 def new_order(request: PlaceOrderRequest, account_id: str, origin: Origin, standing: AccountStanding,
               now: datetime) -> Order:
-    order = Order(account_id=account_id, state=OrderState.awaiting_confirmation.value,
+    order = Order(id=new_id(), account_id=account_id, state=OrderState.awaiting_confirmation.value,
                   total=sum(line.unit_amount * line.quantity for line in request.lines), currency="JPY",
                   risk_outcome="pending", risk_reasons=[], session_id=origin.session_id, device_id=origin.device_id,
                   client_ip=origin.client_ip, country=origin.country, time_zone=standing.time_zone or "Asia/Tokyo",
