@@ -59,10 +59,6 @@ REASONS: dict[str, Text] = {
     Refusal.already_cancelled.value: Text(
         ja="このご注文はすでに取り消されています。", en="This has already been cancelled."
     ),
-    Refusal.subscription_via_subscription.value: Text(
-        ja="定期購入は「定期購入の解約」から解約してください。",
-        en="Cancel a subscription with \"Cancel subscription\".",
-    ),
     Refusal.not_shipped.value: Text(
         ja="未発送の商品は返品ではなく取り消しができます。",
         en="This item has not shipped: cancel it instead of returning it.",

@@ -4,6 +4,7 @@ account standing (auth's answer), a hand-moved clock, and readers for what order
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -32,7 +33,12 @@ CARD = {"token": "tok_visa_4242", "last4": "4242", "expiry": "04/29", "holder_na
 class Customer:
     account_id: str
     session_id: str
-    token: str
+    #: Mints a fresh access token on the harness clock (tests move the clock past a token's life).
+    mint: Callable[[str, str], str]
+
+    @property
+    def token(self) -> str:
+        return self.mint(self.account_id, self.session_id)
 
     def headers(self, key: str | None = None, **extra: str) -> dict[str, str]:
         headers = {"authorization": f"Bearer {self.token}", **extra}
@@ -63,7 +69,7 @@ class OrdersHarness:
         session_id = session_id or uuid.uuid4().hex
         self.standing.record(AccountStanding(account_id=account_id, state=state, can_order=state == "active",
                                              can_change_contact=state == "active", name=name))
-        return Customer(account_id, session_id, self.token(account_id, session_id))
+        return Customer(account_id, session_id, self.token)
 
     def staff(self, role: str = "support") -> dict[str, str]:
         return {"authorization": f"Bearer {self.token(uuid.uuid4().hex, uuid.uuid4().hex, role)}"}

@@ -54,7 +54,7 @@ def cancel_lines(db: Session, context: OrdersContext, order: Order, lines: list[
     now = context.now()
     outcome = CancelOutcome()
     for line in lines:
-        refusal = cancel_refusal(line_facts(db, order, line), via_subscription=True)
+        refusal = cancel_refusal(line_facts(db, order, line))
         if refusal is not None:
             if strict:
                 text = reason_text(refusal.value)

@@ -3,7 +3,7 @@
 * a physical line before it ships (after: a return);
 * a digital line before its first use (the ``used`` flag);
 * a gift card not yet redeemed; a top-up whose balance is still there to take back;
-* subscriptions are ended with ``cancelSubscription`` (pro rata), not with ``cancelOrder``.
+* a subscription line ends its subscription (``subscriptions/rules.py`` says what comes back).
 
 Each refusal is a stable code (409, texts in ``catalogue.py``). Pure: tested alone in
 tests/orders/test_cancellation_rules.py.
@@ -23,7 +23,6 @@ class Refusal(str, enum.Enum):
     digital_used = "digital_used"
     gift_card_redeemed = "gift_card_redeemed"
     top_up_spent = "top_up_spent"
-    subscription_via_subscription = "subscription_via_subscription"
     not_shipped = "not_shipped"
     return_already_requested = "return_already_requested"
 
@@ -39,14 +38,12 @@ class LineFacts:
     amount: int = 0
 
 
-def cancel_refusal(line: LineFacts, *, via_subscription: bool = False) -> Refusal | None:
+def cancel_refusal(line: LineFacts) -> Refusal | None:
     """None when the line may be cancelled now, else why not."""
     if line.state in (LineState.cancelled.value, LineState.returned.value):
         return Refusal.already_cancelled
     if line.state != LineState.open.value:
         return Refusal.already_shipped
-    if line.kind == LineKind.subscription.value and not via_subscription:
-        return Refusal.subscription_via_subscription
     if line.kind == LineKind.digital.value and line.used:
         return Refusal.digital_used
     if line.kind == LineKind.gift_card.value and line.redeemed:
