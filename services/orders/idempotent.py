@@ -6,6 +6,7 @@ tasks it queued are carried out right after the commit (and retried by the backg
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -16,6 +17,8 @@ from sqlalchemy.orm import Session
 from mamori_common.idempotency import Work, request_fingerprint, run_idempotent
 from services.orders.context import OrdersContext
 from services.orders.database import idempotency_keys
+
+logger = logging.getLogger("mamori.orders")
 
 
 def run_unsafe(request: Request, session: Session, *, key: str | None, scope: str, operation: str, body: Any,
@@ -30,7 +33,10 @@ def run_unsafe(request: Request, session: Session, *, key: str | None, scope: st
     finally:
         if after is not None:
             after()
-    context.settle(settle_orders() if settle_orders else None)
+    try:
+        context.settle(settle_orders() if settle_orders else None)
+    except Exception:  # the change is committed; the payment retry job carries its tasks out later
+        logger.exception("settling payment tasks after a request failed")
     return response
 
 

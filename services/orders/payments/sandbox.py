@@ -13,7 +13,7 @@ import threading
 import time
 from collections import defaultdict
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from mamori_common.db import Database, utcnow
@@ -76,29 +76,33 @@ class SandboxProvider:
         self._operate("refund", key, authorisation_id, amount)
 
     def _operate(self, kind: str, key: str, authorisation_id: str, amount: int) -> None:
+        """Record the key first (its unique index is the claim), then apply the rule in one
+        conditional UPDATE: two calls racing with one key, or two keys racing on one authorisation,
+        can neither apply twice nor take more than the rules allow, on SQLite or PostgreSQL."""
         self._maybe_fail(kind)
-        with self.database.session() as session, session.begin():
-            if session.scalar(select(SandboxOperation.id).where(SandboxOperation.idempotency_key == key)):
-                return  # the same call again: already done, nothing moves twice
-            authorisation = session.get(SandboxAuthorisation, authorisation_id, with_for_update=True)
-            if authorisation is None:
-                raise ProviderError("unknown_authorisation")
-            _apply(authorisation, kind, amount)
-            session.add(SandboxOperation(idempotency_key=key, authorisation_id=authorisation_id, kind=kind,
-                                         amount=amount, created_at=utcnow()))
+        if amount < 0:
+            raise ProviderError("invalid_amount")
+        with self.database.session() as session:
+            try:
+                with session.begin():
+                    session.add(SandboxOperation(idempotency_key=key, authorisation_id=authorisation_id, kind=kind,
+                                                 amount=amount, created_at=utcnow()))
+                    session.flush()
+                    if not session.execute(_RULES[kind](authorisation_id, amount)).rowcount:
+                        raise ProviderError(_REFUSALS[kind])
+            except IntegrityError:
+                # The key is taken: the same call already happened (or the authorisation is unknown).
+                session.rollback()
+                if session.scalar(select(SandboxOperation.id).where(SandboxOperation.idempotency_key == key)) is None:
+                    raise ProviderError("unknown_authorisation") from None
 
 
-def _apply(authorisation: SandboxAuthorisation, kind: str, amount: int) -> None:
-    """A provider's rules for one operation on one authorisation."""
-    if amount < 0:
-        raise ProviderError("invalid_amount")
-    if kind == "capture":
-        if authorisation.state == "voided" or authorisation.captured + amount > authorisation.amount:
-            raise ProviderError("capture_exceeds_authorisation")
-        authorisation.captured += amount
-    elif kind == "void":
-        authorisation.state = "voided"
-    elif kind == "refund":
-        if authorisation.refunded + amount > authorisation.captured:
-            raise ProviderError("refund_exceeds_capture")
-        authorisation.refunded += amount
+_A = SandboxAuthorisation
+_RULES = {
+    "capture": lambda id_, amount: update(_A).where(
+        _A.id == id_, _A.state == "authorised", _A.captured + amount <= _A.amount).values(captured=_A.captured + amount),
+    "void": lambda id_, amount: update(_A).where(_A.id == id_).values(state="voided"),
+    "refund": lambda id_, amount: update(_A).where(
+        _A.id == id_, _A.refunded + amount <= _A.captured).values(refunded=_A.refunded + amount),
+}
+_REFUSALS = {"capture": "capture_exceeds_authorisation", "void": "unknown_authorisation", "refund": "refund_exceeds_capture"}
