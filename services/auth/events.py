@@ -1,29 +1,36 @@
 """Where auth's events go, and what auth does with the events it receives.
 
-Auth mints the case ids it announces (a lock's or an intrusion's) so it can name the case in a
-423 at once; verification opens the case under that id when the event arrives.
+Names and payloads are the contract's (:mod:`mamori_common.contract`). Auth mints the case ids it
+announces (a lock's or an intrusion's) so it can name the case in a 423 at once; verification
+opens the case under that id when the event arrives.
 """
 
 from __future__ import annotations
 
+from mamori_common.contract import (
+    ACCOUNT_FROZEN,
+    ACCOUNT_LOCKED,
+    ACCOUNT_UNLOCKED,
+    NOTIFY,
+    SESSION_COMPROMISED,
+)
 from mamori_common.events import EventHandler
+from services.auth.accounts.case_events import CASE_EVENT_HANDLERS
 from services.auth.messages.flows import handle_notify
 
-ACCOUNT_LOCKED = "account.locked"
-#: The owner unlocked a locked account by self-service: verification closes the lockout case.
-ACCOUNT_UNLOCKED = "account.unlocked"
-ACCOUNT_FROZEN = "account.frozen"
-SESSION_COMPROMISED = "session.compromised"
-#: Received: any service asks auth to file a message in the message centre and mail it.
-NOTIFY = "notify"
+__all__ = ["ACCOUNT_FROZEN", "ACCOUNT_LOCKED", "ACCOUNT_UNLOCKED", "EVENT_HANDLERS", "EVENT_ROUTES",
+           "SESSION_COMPROMISED"]
 
 EVENT_ROUTES: dict[str, tuple[str, ...]] = {
     ACCOUNT_LOCKED: ("verification",),
+    #: The owner unlocked a locked account by self-service: verification closes the lockout case.
     ACCOUNT_UNLOCKED: ("verification",),
     ACCOUNT_FROZEN: ("verification",),
     SESSION_COMPROMISED: ("orders", "verification"),
 }
 
 EVENT_HANDLERS: dict[str, EventHandler] = {
+    #: Any service asks auth to file a message in the message centre and mail it.
     NOTIFY: handle_notify,
+    **CASE_EVENT_HANDLERS,
 }

@@ -19,7 +19,7 @@ from services.auth.signin import views as signin_views
 from services.auth.staff import views as staff_views
 from services.auth.tokens import views as token_views
 from services.auth.totp import views as totp_views
-from services.auth.accounts.models import Account  # noqa: F401  (registers the table)
+from services.auth.accounts.models import Account, AccountRestriction  # noqa: F401  (registers the tables)
 from services.auth.audit.models import SecurityEvent  # noqa: F401
 from services.auth.changes.models import AccountChange, ResetToken  # noqa: F401
 from services.auth.config import AuthSettings
@@ -47,6 +47,7 @@ SPEC = ServiceSpec(
     inbox_table=inbox,
     routers=(
         account_views.router,
+        account_views.internal_router,
         signin_views.router,
         session_views.router,
         token_views.router,

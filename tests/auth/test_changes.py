@@ -15,7 +15,8 @@ from typing import Any
 from sqlalchemy import select
 
 from services.auth.accounts.models import Account, AccountState, Role
-from services.auth.accounts.service import create_account
+from mamori_common.contract import case_number
+from services.auth.accounts.service import add_restriction, create_account
 from services.auth.audit.models import SecurityEvent
 from services.auth.audit.service import RequestContext
 from services.auth.changes.flows import notify_change
@@ -269,14 +270,14 @@ def test_a_restricted_account_cannot_change_its_contact_details(auth: AuthHarnes
     token = open_session(auth, account_id).access_token
     with auth.app.state.db.session() as db:
         account = db.get(Account, account_id)
-        account.state = AccountState.restricted
-        account.state_case_id = "c" * 32
+        add_restriction(db, account, case_id="c" * 32, kind="payment_verification", reason="", now=auth.clock.now())
         db.commit()
 
     response = auth.call("POST", "/api/auth/email/change", token=token, json={"new_email": NEW_ADDRESS})
     assert response.status_code == 403
     assert response.json()["code"] == "account_restricted"
     assert response.json()["case_id"] == "c" * 32
+    assert response.json()["case_number"] == case_number("c" * 32)
     assert messages_to(auth, NEW_ADDRESS, "email_change_code") == []
 
 

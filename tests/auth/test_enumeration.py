@@ -41,7 +41,7 @@ def test_unknown_address_wrong_password_frozen_and_locked_accounts_answer_alike(
         db.execute(update(Account).where(Account.email == "frozen@example.com")
                    .values(state=AccountState.frozen, password_hash=None))
         db.execute(update(Account).where(Account.email == "locked@example.com")
-                   .values(state=AccountState.locked, state_case_id="c" * 32,
+                   .values(lock_case_id="c" * 32,
                            locked_until=utcnow() + timedelta(days=1)))
         db.commit()
 

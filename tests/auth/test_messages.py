@@ -278,3 +278,30 @@ def test_a_hostile_paste_cannot_stall_the_search() -> None:
     for text in hostile:
         assert reference_codes_in(text) == []
     assert time.monotonic() - started < 2  # a backtracking pattern took minutes on the first of these
+
+
+def test_notice_times_read_in_the_customers_zone_and_language_never_as_utc(auth: AuthHarness) -> None:
+    ken = make_customer(auth.app, "ken@example.com", language="ja", name="Ken Sato")
+    hana = make_customer(auth.app, "hana@example.com", language="en")
+    data = {"subject_ja": "返金のお知らせ", "subject_en": "Your refund",
+            "body_ja": "{refunded_at} に返金しました。{name} {0} {refunded_at!r}",
+            "body_en": "We refunded you at {refunded_at}. {name} {0}",
+            "refunded_at": "2026-11-23T15:30:00Z"}
+    for account_id in (ken, hana):
+        assert deliver_event(auth.client, auth.app, notify_envelope(account_id, data=data)).json()["status"] == "applied"
+
+    ken_body = centre(auth, sign_in(auth.app, ken))["items"][0]["body"]
+    hana_body = centre(auth, sign_in(auth.app, hana))["items"][0]["body"]
+    assert "2026年11月24日 00:30（日本時間） に返金しました。" in ken_body  # 15:30 UTC is 00:30 next day in Tokyo
+    assert "We refunded you at 24 Nov 2026, 00:30 (Japan time)." in hana_body
+    # Only {something_at} is replaced: other braces in producer text stay as written, never formatted.
+    assert "{name} {0} {refunded_at!r}" in ken_body and "{name} {0}" in hana_body
+    assert "UTC" not in ken_body + hana_body and "15:30" not in ken_body + hana_body
+
+
+def test_a_notice_naming_a_time_it_does_not_give_is_refused(auth: AuthHarness) -> None:
+    hana = make_customer(auth.app, "hana@example.com")
+    for extra in ({}, {"shipped_at": "yesterday"}, {"shipped_at": "2026-11-23T15:30:00"}):
+        data = {**notice(body="Shipped at {shipped_at}."), **extra}
+        response = deliver_event(auth.client, auth.app, notify_envelope(hana, data=data))
+        assert response.status_code == 422 and response.json()["code"] == "invalid_notify_payload", extra

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from services.auth.accounts.standing import standing_of
 from services.auth.accounts.models import Account, AccountState, Role
 from services.auth.changes import service
 from services.auth.changes.models import ResetToken
@@ -153,14 +154,14 @@ def test_a_reset_lifts_a_temporary_lock(auth: AuthHarness) -> None:
     account_id = auth.register(OWNER)
     with auth.app.state.db.session() as db:
         account = db.get(Account, account_id)
-        account.state = AccountState.locked
         account.locked_until = auth.clock.now().replace(year=auth.clock.now().year + 1)
+        account.lock_case_id = "a" * 32
         account.failed_step_ups = 3
         db.commit()
     _request(auth)
     assert _confirm(auth, _token(auth)).status_code == 200
     account = load(auth, Account, account_id)
-    assert account.state is AccountState.active
+    assert standing_of(account, (), now=auth.clock.now()).state is AccountState.active
     assert account.locked_until is None and account.failed_step_ups == 0
 
 

@@ -194,7 +194,7 @@ def test_refresh_is_refused_while_the_account_is_frozen_or_locked(auth: AuthHarn
     assert frozen.json()["code"] == "account_frozen" and frozen.json()["case_id"] == "case-frozen"
 
     until = auth.clock.now() + timedelta(minutes=15)
-    set_account(auth, account_id, state=AccountState.locked, state_case_id="case-lock", locked_until=until)
+    set_account(auth, account_id, state=AccountState.active, lock_case_id="case-lock", locked_until=until)
     locked = refresh(auth, pair.refresh_token)
     assert locked.status_code == 423
     assert locked.json()["code"] == "account_locked" and locked.json()["case_id"] == "case-lock"

@@ -16,6 +16,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from mamori_common.clock import ManualClock
+from mamori_common.contract import case_number
+from services.auth.accounts.service import add_restriction
+from tests.auth.messaging_support import deliver_event
+from services.auth.accounts.standing import standing_of
 from services.auth.accounts.models import Account, AccountState
 from services.auth.config import AuthSettings
 from services.auth.database import outbox as outbox_table
@@ -279,9 +283,10 @@ def test_failed_step_ups_lock_the_account_and_the_423_names_the_case_in_the_outb
         ("verification", case_id, "lockout")
     ]
     assert events[0].payload["account_id"] == account_row(auth).id
-    notice = [mail for mail in auth.mails(EMAIL) if case_id in mail.body]
-    assert notice and "locked" in notice[0].subject
-    assert account_row(auth).state is AccountState.locked
+    assert locked["case_number"] == case_number(case_id) and case_number(case_id) in locked["detail"]
+    notice = [mail for mail in auth.mails(EMAIL) if case_number(case_id) in mail.body]
+    assert notice and "locked" in notice[0].subject and case_id not in notice[0].body
+    assert standing_of(account_row(auth), (), now=auth.clock.now()).state is AccountState.locked
 
 
 def test_a_lock_ends_by_itself_and_the_owner_gets_in_with_a_step_up(auth: AuthHarness) -> None:
@@ -373,7 +378,8 @@ def test_a_restricted_account_signs_in_and_a_closed_one_is_told_only_with_the_ri
 ) -> None:
     owner_signs_in_at_home(auth)
     with auth.app.state.db.session() as db:
-        db.execute(Account.__table__.update().values(state=AccountState.restricted))
+        add_restriction(db, db.execute(select(Account)).scalar_one(), case_id="c" * 32, kind="payment_verification",
+                        reason="", now=auth.clock.now())
         db.commit()
     assert login(auth).status_code == 200
     with auth.app.state.db.session() as db:
@@ -547,3 +553,21 @@ def test_a_known_device_gets_in_from_an_address_a_guesser_has_throttled(auth: Au
 
     assert login(auth, "guess-number-99", device="made-up-device-01").status_code == 429
     assert login(auth).status_code == 200  # home, the laptop the account knows
+
+
+def test_a_step_up_asked_by_another_service_applies_to_the_next_sign_in_even_on_a_known_device(
+    auth: AuthHarness,
+) -> None:
+    owner_signs_in_at_home(auth)
+    assert login(auth).status_code == 200  # the known laptop needs no step-up
+    account_id = account_row(auth).id
+    envelope = {"id": "stepup-1", "type": "account.stepup_required", "source": "orders",
+                "occurred_at": auth.clock.now().isoformat(),
+                "payload": {"account_id": account_id, "reason": "risky_order", "case_id": None}}
+    assert deliver_event(auth.client, auth.app, envelope).json()["status"] == "applied"
+
+    asked = login(auth)
+    assert asked.status_code == 401 and asked.json()["code"] == "challenge_required"
+    code = wait_for_code(auth, "sign-in code", 1)
+    assert complete(auth, asked.json()["challenge_id"], code).status_code == 200
+    assert login(auth).status_code == 200  # given once, the step-up is not asked again

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 from hypothesis import given
 from hypothesis import strategies as st
 
+from services.auth.accounts.standing import lock_in_force
 from services.auth.accounts.models import Account, AccountState
 from services.auth.config import AuthSettings
 from services.auth.signin import policy
@@ -72,9 +73,9 @@ def test_no_lock_is_ever_longer_than_the_maximum(locks: int) -> None:
 
 
 def test_a_lock_ends_by_itself_at_locked_until() -> None:
-    locked = account(state=AccountState.locked, locked_until=NOW + timedelta(seconds=1))
-    assert policy.is_locked(locked, NOW)
-    assert not policy.is_locked(locked, NOW + timedelta(seconds=1))
+    locked = account(locked_until=NOW + timedelta(seconds=1))
+    assert lock_in_force(locked, NOW)
+    assert not lock_in_force(locked, NOW + timedelta(seconds=1))
 
 
 def test_only_failed_step_ups_lock() -> None:
@@ -98,13 +99,14 @@ def test_a_frozen_account_is_rejected_like_a_wrong_password() -> None:
     assert decide(account(state=AccountState.frozen)).action is Action.reject
 
 
-def test_a_restricted_account_may_sign_in_and_a_closed_one_may_not() -> None:
-    assert decide(account(state=AccountState.restricted)).action is Action.allow
+def test_a_closed_account_is_told_so_and_an_active_one_signs_in() -> None:
+    """Restrictions are not the policy's input: a restricted account signs in (test_account_standing)."""
+    assert decide(account(state=AccountState.active)).action is Action.allow
     assert decide(account(state=AccountState.closed)).action is Action.closed
 
 
 def test_a_lock_shows_only_to_the_right_password() -> None:
-    locked = account(state=AccountState.locked, locked_until=NOW + timedelta(minutes=5))
+    locked = account(locked_until=NOW + timedelta(minutes=5))
     assert decide(locked).action is Action.locked
     assert decide(locked, password_ok=False).action is Action.reject
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from services.auth.accounts.models import Account, AccountState, Role
+from mamori_common.contract import case_number
 from services.auth.sessions.models import Session
+from tests.auth.messaging_support import deliver_event
 from tests.auth.conftest import AuthHarness
 from tests.auth.test_changes import (
     OWNER,
@@ -32,6 +34,12 @@ def _freeze(auth: AuthHarness, account_id: str, token: str | None, **body: objec
 
 def _unlock(auth: AuthHarness, account_id: str, token: str | None, reason: str = "Owner verified by phone") -> object:
     return auth.call("POST", f"/api/auth/staff/accounts/{account_id}/unlock", token=token, json={"reason": reason})
+
+
+def _status(auth: AuthHarness, account_id: str, token: str) -> dict[str, object]:
+    response = auth.call("GET", f"/api/auth/staff/accounts/{account_id}", token=token)
+    assert response.status_code == 200, response.text
+    return dict(response.json())
 
 
 def test_only_specialists_and_admins_freeze_and_it_is_audited(auth: AuthHarness) -> None:
@@ -98,19 +106,18 @@ def test_unlock_lifts_a_lock_and_resets_the_failure_counters(auth: AuthHarness) 
     specialist_id, specialist = make_staff(auth, Role.specialist, "specialist@mamori.example")
     with auth.app.state.db.session() as db:
         account = db.get(Account, account_id)
-        account.state = AccountState.locked
         account.locked_until = auth.clock.now().replace(year=auth.clock.now().year + 1)
         account.failure_streak, account.failed_step_ups = 12, 3
-        account.state_case_id = "a" * 32
+        account.lock_case_id = "a" * 32
         db.commit()
 
     assert _unlock(auth, account_id, support).status_code == 403
-    assert load(auth, Account, account_id).state is AccountState.locked
+    assert _status(auth, account_id, specialist)["state"] == "locked"
 
     response = _unlock(auth, account_id, specialist)
     assert response.status_code == 200, response.text
+    assert response.json()["state"] == "active"
     account = load(auth, Account, account_id)
-    assert account.state is AccountState.active
     assert (account.locked_until, account.failure_streak, account.failed_step_ups) == (None, 0, 0)
     [audit] = events(auth, account_id, "account_unlocked")
     assert (audit.actor, audit.reason) == (f"staff:{specialist_id}", "Owner verified by phone")
@@ -155,3 +162,30 @@ def test_account_status_is_for_staff_and_shows_no_secrets(auth: AuthHarness) -> 
     assert "$argon2" not in response.text
     assert auth.call("GET", f"/api/auth/staff/accounts/{'0' * 32}", token=support).status_code == 404
     assert rows(auth, select(Session).where(Session.revoked_at.is_not(None))) == []
+
+
+def test_a_restriction_survives_a_freeze_the_reset_after_it_and_an_unlock(auth: AuthHarness) -> None:
+    """Known defect before the state machine: the restriction was lost once the account was frozen and reset."""
+    account_id = auth.register(OWNER)
+    _, specialist = make_staff(auth, Role.specialist, "specialist@mamori.example")
+    case_id = "9" * 32
+    opened = {"id": "case-opened-1", "type": "case.opened", "source": "verification",
+              "occurred_at": auth.clock.now().isoformat(),
+              "payload": {"case_id": case_id, "case_number": case_number(case_id), "account_id": account_id,
+                          "kind": "payment_verification", "restricts_account": True}}
+    assert deliver_event(auth.client, auth.app, opened).json()["status"] == "applied"
+    assert _status(auth, account_id, specialist)["state"] == "restricted"
+
+    assert _freeze(auth, account_id, specialist).status_code == 200
+    frozen = _status(auth, account_id, specialist)
+    assert (frozen["state"], frozen["restricting_case_ids"]) == ("frozen", [case_id])
+    assert _unlock(auth, account_id, specialist).status_code == 200  # opens the reset at once
+    auth.call("POST", "/api/auth/password/reset", json={"email": OWNER})
+    token = reset_token_in(mail_body(auth, OWNER, "password_reset"))
+    done = auth.call("POST", "/api/auth/password/reset/confirm",
+                     json={"token": token, "new_password": "lantern-over-the-river-4"})
+    assert done.status_code == 200
+
+    after = _status(auth, account_id, specialist)
+    assert (after["state"], after["restricting_case_ids"], after["case_number"]) == (
+        "restricted", [case_id], case_number(case_id))

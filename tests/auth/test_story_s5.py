@@ -13,7 +13,8 @@ from datetime import datetime, timedelta
 
 
 from services.auth.accounts.models import Account, AccountState
-from services.auth.changes.flows import format_time
+from mamori_common.contract import case_number
+from services.auth.messages.templates import format_time
 from tests.auth.conftest import STRONG_PASSWORD, AuthHarness
 from tests.auth.test_changes import (
     OWNER,
@@ -101,14 +102,15 @@ def test_s5_email_changed_by_someone_else_is_reverted_frozen_and_recovered(auth:
     assert frozen_event["subscriber"] == "verification"
     assert (frozen_event["payload"]["case_id"], frozen_event["payload"]["kind"]) == (case_id, "intrusion")
     frozen_mail = mail_body(auth, OWNER, "account_frozen")
-    assert case_id in frozen_mail and format_time(opens_at) in frozen_mail
+    assert case_number(case_id) in frozen_mail and case_id not in frozen_mail
+    assert format_time(opens_at, "en") in frozen_mail and "UTC" not in frozen_mail
 
     # During the cool-down a reset mails no code, but tells the owner exactly when it opens.
     auth.clock.advance(hours=4, minutes=59)
     asked = auth.call("POST", "/api/auth/password/reset", ip=OWNER_IP, json={"email": OWNER})
     assert asked.status_code == 202
     assert messages_to(auth, OWNER, "password_reset") == []
-    assert format_time(opens_at) in mail_body(auth, OWNER, "reset_cooldown")
+    assert format_time(opens_at, "en") in mail_body(auth, OWNER, "reset_cooldown")
     unknown = auth.call("POST", "/api/auth/password/reset", ip=OWNER_IP, json={"email": "nobody@example.com"})
     assert unknown.json() == asked.json()  # the caller learns nothing about the account
 

@@ -7,6 +7,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from services.auth.accounts.models import AccountState, Language, Role
+from services.auth.accounts.standing import Capability
 
 
 class RegisterRequest(BaseModel):
@@ -22,15 +23,30 @@ class RegisterResponse(BaseModel):
     account_id: str
 
 
+class RestrictionView(BaseModel):
+    """An undecided case that restricts the account."""
+
+    case_id: str
+    case_number: str = Field(description="The number to read aloud (C-XXXX-XXXX), shown in every message.")
+    kind: str
+    reason: str
+
+
 class AccountView(BaseModel):
     account_id: str
     email: str
     name: str
     language: Language
+    time_zone: str = Field(description="Where times in this account's mails are shown (IANA zone).")
     role: Role
-    state: AccountState
+    state: AccountState = Field(description="The standing: active, restricted, locked, frozen or closed.")
     state_reason: str | None
-    case_id: str | None
+    case_id: str | None = Field(description="The case behind the state, if any.")
+    case_number: str | None
+    restrictions: list[RestrictionView] = Field(
+        description="Every undecided case restricting the account (also while it is locked or frozen)."
+    )
+    may: list[Capability] = Field(description="What the account may do in this standing.")
     locked_until: datetime | None
     totp_enabled: bool
     recheck_items: list[str]

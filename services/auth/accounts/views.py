@@ -1,15 +1,22 @@
-"""Routes: ``register`` and ``getMe``."""
+"""Routes: ``register``, ``getMe``, and the account-standing call other services make."""
 
 from __future__ import annotations
 
 import json
+from typing import Annotated
 
 from fastapi import APIRouter, status
+from fastapi import Path as PathParam
 
+from mamori_common.clock import ClockDep
+from mamori_common.contract import ACCOUNT_STANDING_PATH, AccountStanding
 from mamori_common.db import SessionDep
+from mamori_common.problems import Problem
+from mamori_common.service_auth import ServiceCaller
 from services.auth.accounts import service
 from services.auth.accounts.models import Account
-from services.auth.accounts.schemas import AccountView, RegisterRequest, RegisterResponse
+from services.auth.accounts.schemas import AccountView, RegisterRequest, RegisterResponse, RestrictionView
+from services.auth.accounts.standing import Capability, Standing
 from services.auth.deps import CurrentAccount, PasswordsDep
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
@@ -30,17 +37,24 @@ def register(body: RegisterRequest, db: SessionDep, passwords: PasswordsDep) -> 
     return RegisterResponse(account_id=account.id)
 
 
-def account_view(account: Account) -> AccountView:
+def account_view(account: Account, current: Standing) -> AccountView:
     return AccountView(
         account_id=account.id,
         email=account.email,
         name=account.name,
         language=account.language,
+        time_zone=account.time_zone,
         role=account.role,
-        state=account.state,
-        state_reason=account.state_reason,
-        case_id=account.state_case_id,
-        locked_until=account.locked_until,
+        state=current.state,
+        state_reason=current.reason,
+        case_id=current.case_id,
+        case_number=current.case_number,
+        restrictions=[
+            RestrictionView(case_id=item.case_id, case_number=item.case_number, kind=item.kind, reason=item.reason)
+            for item in current.restrictions
+        ],
+        may=sorted(current.capabilities, key=list(Capability).index),
+        locked_until=current.locked_until,
         totp_enabled=account.totp_enabled,
         recheck_items=json.loads(account.recheck_items) if account.recheck_items else [],
         created_at=account.created_at,
@@ -48,5 +62,31 @@ def account_view(account: Account) -> AccountView:
 
 
 @router.get("/me", operation_id="getMe", response_model=AccountView, summary="The signed-in account")
-def get_me(account: CurrentAccount) -> AccountView:
-    return account_view(account)
+def get_me(account: CurrentAccount, db: SessionDep, clock: ClockDep) -> AccountView:
+    return account_view(account, service.standing_for(db, account, now=clock.now()))
+
+
+internal_router = APIRouter(include_in_schema=False)
+
+
+@internal_router.get(ACCOUNT_STANDING_PATH, response_model=AccountStanding)
+def get_account_standing(
+    account_id: Annotated[str, PathParam(min_length=1, max_length=64)],
+    caller: ServiceCaller,
+    db: SessionDep,
+    clock: ClockDep,
+) -> AccountStanding:
+    """May this account order, or change its contact details, now? (Other services; service token.)"""
+    account = db.get(Account, account_id)
+    if account is None:
+        raise Problem(404, "account_not_found", "There is no account with this id.")
+    current = service.standing_for(db, account, now=clock.now())
+    return AccountStanding(
+        account_id=account.id,
+        state=current.state.value,
+        can_order=current.may(Capability.order),
+        can_change_contact=current.may(Capability.change_contact),
+        restricting_case_ids=current.restricting_case_ids,
+        name=account.name,
+        time_zone=account.time_zone,
+    )

@@ -25,10 +25,13 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as DbSession
 
+from mamori_common.contract import case_number
 from mamori_common.events import Outbox
 from mamori_common.problems import Problem
-from services.auth.accounts.models import Account, AccountState, Language
-from services.auth.accounts.service import check_new_password, find_by_email, normalise_email
+from services.auth.accounts import standing
+from services.auth.accounts.models import Account, AccountState
+from services.auth.accounts.service import check_new_password, find_by_email, normalise_email, standing_for
+from services.auth.accounts.standing import Actor, Capability, Transition, ensure_may
 from services.auth.audit.models import SecurityEvent
 from services.auth.audit.service import RequestContext, record
 from services.auth.changes import service
@@ -39,6 +42,7 @@ from services.auth.credentials.encryption import Encryptor
 from services.auth.credentials.passwords import Passwords
 from services.auth.events import ACCOUNT_FROZEN, SESSION_COMPROMISED
 from services.auth.messages.service import file_message
+from services.auth.messages.templates import changed_thing, language_of, recheck_list, reset_held_text
 from services.auth.sessions.models import Session
 from services.auth.sessions.service import revoke_sessions
 from services.auth.signin.challenges import CodeCheck, check_code, create_challenge
@@ -49,49 +53,9 @@ from services.auth.totp.models import RecoveryCode
 #: added a card or an address, or signed up for a subscription.
 RECHECK_AFTER_FREEZE: tuple[str, ...] = ("payment_methods", "addresses", "subscriptions")
 
-_WHAT: dict[ChangeKind, dict[str, str]] = {
-    ChangeKind.email: {"ja": "メールアドレス", "en": "e-mail address"},
-    ChangeKind.password: {"ja": "パスワード", "en": "password"},
-    ChangeKind.phone: {"ja": "電話番号", "en": "phone number"},
-    ChangeKind.totp: {"ja": "2 段階認証（TOTP）", "en": "two-step verification (TOTP)"},
-}
-
-_RECHECK_TEXT = {
-    "ja": {"payment_methods": "お支払い方法", "addresses": "住所", "subscriptions": "定期購入・サブスクリプション"},
-    "en": {"payment_methods": "payment methods", "addresses": "addresses", "subscriptions": "subscriptions"},
-}
-_RECHECK_AFTER_NORMAL_RESET = {
-    "ja": "ポータルのセッション一覧（見覚えのないものは終了してください）",
-    "en": "the sessions listed in the portal (end any you do not recognise)",
-}
-
-
-def format_time(moment: datetime) -> str:
-    """How a time reads in a mail: UTC, to the minute (design.md: times are UTC)."""
-    return moment.strftime("%Y-%m-%d %H:%M UTC")
-
-
-def _language(account: Account) -> str:
-    return account.language.value if isinstance(account.language, Language) else str(account.language)
-
-
-def ensure_may_change(account: Account, now: datetime) -> None:
-    """Only an active account changes contact details or credentials.
-
-    A restricted account may sign in, see its case and upload, nothing else (design.md); a frozen
-    one has no sessions. A lock whose time has run out no longer counts.
-    """
-    if account.state is AccountState.active:
-        return
-    if account.state is AccountState.locked and account.locked_until is not None and account.locked_until <= now:
-        return
-    raise Problem(
-        403,
-        "account_restricted",
-        "This account cannot change its contact details or credentials until its case is resolved.",
-        state=account.state.value,
-        case_id=account.state_case_id,
-    )
+def ensure_may_change(db: DbSession, account: Account, capability: Capability, now: datetime) -> None:
+    """403 ``account_restricted`` naming the case unless the account's standing allows the change."""
+    ensure_may(standing_for(db, account, now=now), capability)
 
 
 # -- notices with a revert code -----------------------------------------------------------------
@@ -134,15 +98,14 @@ def notify_change(
         now=now,
         settings=settings,
     )
-    what = _WHAT[kind]
     message = file_message(
         db,
         account,
         "change_notice",
         {
-            "what_ja": what["ja"],
-            "what_en": what["en"],
-            "at": format_time(now),
+            "what_ja": changed_thing(kind.value, "ja"),
+            "what_en": changed_thing(kind.value, "en"),
+            "at": now,
             "days": settings.revert_code_days,
             "revert_code": code,
         },
@@ -209,16 +172,9 @@ def freeze_account(
     suspects = set(suspect_session_ids) | set(opened_in_window)
     session_ids = sorted(set(revoked) | suspects)
 
-    account.state = AccountState.frozen
-    account.state_reason = reason
-    account.state_case_id = case_id
-    account.frozen_at = now
-    account.password_hash = None
-    account.locked_until = None
-    account.failure_streak = 0
-    account.failed_step_ups = 0
     cool_down = timedelta(seconds=settings.reset_cooldown_after_freeze_seconds)
-    account.reset_opens_at = None if hold_reset else now + cool_down
+    standing.freeze(account, case_id=case_id, reason=reason, now=now,
+                    reset_opens_at=None if hold_reset else now + cool_down)
     voided = service.void_reset_tokens(db, account.id, now=now)
 
     outbox.publish(
@@ -250,7 +206,7 @@ def freeze_account(
         db,
         account,
         "account_frozen",
-        {"reason": reason, "case_id": case_id, "reset_opens_at": _opens_text(account)},
+        {"reason": reason, "case_id": case_id, "reset_opens_at": account.reset_opens_at or reset_held_text(language_of(account.language))},
         encryptor=encryptor,
         now=now,
         recipient=notify_to,
@@ -272,12 +228,6 @@ def freeze_account(
         },
     )
     return case_id
-
-
-def _opens_text(account: Account) -> str:
-    if account.reset_opens_at is not None:
-        return format_time(account.reset_opens_at)
-    return "担当者の確認後" if _language(account) == "ja" else "once our staff have reviewed the case"
 
 
 # -- e-mail and password changes ----------------------------------------------------------------
@@ -327,7 +277,7 @@ def request_email_change(
     An address already in use answers 409 (the caller is signed in, recently, and the attempts
     are capped by ``email_codes_per_hour``, so this is no enumeration oracle worth having).
     """
-    ensure_may_change(account, now)
+    ensure_may_change(db, account, Capability.change_contact, now)
     address = normalise_email(new_email)
     if address == account.email:
         raise Problem(422, "email_unchanged", "This is already the account's e-mail address.")
@@ -403,7 +353,7 @@ def confirm_email_change(
     mine = challenge is not None and challenge.account_id == account.id
     if not mine or challenge.purpose is not ChallengePurpose.email_change:
         raise Problem(404, "challenge_not_found", "There is no such e-mail change for this account.")
-    ensure_may_change(account, now)
+    ensure_may_change(db, account, Capability.change_contact, now)
     address = str(challenge.context.get("new_email", ""))
     holder = find_by_email(db, address)
     if holder is not None and holder.id != account.id:
@@ -463,7 +413,7 @@ def change_password(
     Wrong current passwords are recorded and capped per window, so a stolen session cannot
     guess its way to the password.
     """
-    ensure_may_change(account, now)
+    ensure_may_change(db, account, Capability.change_password, now)
     _refuse_when_over(
         db,
         account,
@@ -571,8 +521,8 @@ def revert_change(
     starts = [change.created_at]
     if suspects:
         starts += list(db.execute(select(Session.created_at).where(Session.id.in_(suspects))).scalars())
-    language = _language(account)
-    what = _WHAT[change.kind][language]
+    language = language_of(account.language)
+    what = changed_thing(change.kind.value, language)
     reason = (
         f"身に覚えのない変更（{what}）のご報告を受けて変更を取り消し、アカウントを保護しました。"
         if language == "ja"
@@ -630,11 +580,6 @@ def _restore(db: DbSession, account: Account, restore: dict[ChangeKind, dict[str
 # -- password reset -----------------------------------------------------------------------------
 
 
-def reset_is_cooling_down(account: Account, now: datetime) -> bool:
-    """A frozen account's reset stays shut until ``reset_opens_at`` (never, while None)."""
-    return account.state is AccountState.frozen and (account.reset_opens_at is None or now < account.reset_opens_at)
-
-
 def request_password_reset(
     db: DbSession,
     email: str,
@@ -656,10 +601,10 @@ def request_password_reset(
     if service.reset_mails_since(db, account.id, since) >= settings.reset_mails_per_account:
         record(db, account.id, "password_reset_requested", context, at=now, details={"outcome": "suppressed"})
         return
-    if reset_is_cooling_down(account, now):
+    if standing.reset_cooling_down(account, now):
         if account.reset_opens_at is not None:
             template = "reset_cooldown"
-            data: dict[str, Any] = {"opens_at": format_time(account.reset_opens_at), "case_id": account.state_case_id}
+            data: dict[str, Any] = {"opens_at": account.reset_opens_at, "case_id": account.state_case_id}
         else:
             template, data = "reset_held", {"case_id": account.state_case_id}
         file_message(db, account, template, data, encryptor=encryptor, now=now)
@@ -719,7 +664,7 @@ def confirm_password_reset(
     account = db.get(Account, row.account_id)
     if account is None or account.state is AccountState.closed:
         raise Problem(400, "invalid_reset_token", "This reset code is not known. Ask for a new one.")
-    if reset_is_cooling_down(account, now):
+    if standing.reset_cooling_down(account, now):
         opens = account.reset_opens_at
         headers = {"Retry-After": str(max(1, math.ceil((opens - now).total_seconds())))} if opens else {}
         raise Problem(
@@ -729,41 +674,23 @@ def confirm_password_reset(
             headers=headers,
             opens_at=opens.isoformat() if opens else None,
             case_id=account.state_case_id,
+            case_number=case_number(account.state_case_id) if account.state_case_id else None,
         )
     check_new_password(new_password, email=account.email, name=account.name)
     if not service.claim_reset_token(db, row, now=now):
         raise Problem(410, "invalid_reset_token", "This reset code has expired or was already used. Ask for a new one.")
 
+    standing.ensure_may_make(Transition.recover, Actor.customer, standing_for(db, account, now=now))
     account.password_hash = passwords.hash(new_password)
     account.password_changed_at = now
-    account.failure_streak = 0
-    account.failed_step_ups = 0
-    recovered_case = None
-    if account.state is AccountState.frozen:
-        recovered_case = account.state_case_id
-        account.state = AccountState.active
-        account.state_reason = f"Recovered after a freeze (case {recovered_case})."
-        account.state_case_id = None
-        account.frozen_at = None
-        account.reset_opens_at = None
+    recovered_case = standing.recover(account)
+    if recovered_case is not None:
         account.recheck_items = json.dumps(list(RECHECK_AFTER_FREEZE))
-    elif account.state is AccountState.locked:
-        account.state = AccountState.active
-        account.state_reason = None
-        account.state_case_id = None
-        account.locked_until = None
     service.void_reset_tokens(db, account.id, now=now)
     ended = revoke_sessions(db, account.id, now=now, reason="password_reset") if end_other_sessions else []
 
     recheck = json.loads(account.recheck_items) if account.recheck_items else []
-    language = _language(account)
-    language = language if language in _RECHECK_TEXT else "ja"
-    separator = "、" if language == "ja" else ", "
-    recheck_text = (
-        separator.join(_RECHECK_TEXT[language][item] for item in recheck)
-        if recheck
-        else _RECHECK_AFTER_NORMAL_RESET[language]
-    )
+    recheck_text = recheck_list(recheck, language_of(account.language))
     file_message(db, account, "password_reset_done", {"recheck": recheck_text}, encryptor=encryptor, now=now)
     record(
         db,

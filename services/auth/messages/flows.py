@@ -34,7 +34,7 @@ from services.auth.messages.service import (
     normalise_reference_code,
     reference_codes_in,
 )
-from services.auth.messages.templates import TEMPLATES
+from services.auth.messages.templates import TEMPLATES, notice_time_values
 
 logger = logging.getLogger("mamori.auth.messages")
 
@@ -72,6 +72,10 @@ def parse_notify(payload: dict[str, Any]) -> NotifyPayload:
             NoticeData.model_validate(notify.data)
         except ValidationError as exc:
             raise _invalid("The notice data needs subject_ja, subject_en, body_ja and body_en.", errors=_errors(exc)) from exc
+        try:
+            notice_time_values(notify.data)
+        except ValueError as exc:
+            raise _invalid(f"A time placeholder cannot be shown: {exc}.") from exc
     reserved = sorted(_RESERVED_FIELDS & notify.data.keys())
     if reserved:
         raise _invalid(f"The data may not set {', '.join(reserved)}.")

@@ -128,13 +128,15 @@ def file_message(
     the mail sender has delivered it.
 
     ``recipient`` defaults to the account's e-mail; a change notice goes to the old address.
+    Times in ``data`` may be ``datetime``: they read in the account's zone and language.
     """
     reference_code = new_reference_code()
     language = account.language.value
+    zone = account.time_zone
     fields = {"name": account.name, **data}
-    subject, mail_body = render(template, language, fields, reference_code)
+    subject, mail_body = render(template, language, fields, reference_code, zone)
     masked = {key: ("•" * 6 if key in SECRET_FIELDS else value) for key, value in fields.items()}
-    _, centre_body = render(template, language, masked, reference_code)
+    _, centre_body = render(template, language, masked, reference_code, zone)
     message = Message(
         account_id=account.id,
         reference_code=reference_code,
@@ -146,7 +148,11 @@ def file_message(
         recipient=recipient or account.email,
         source_service=source_service,
         source_event_id=source_event_id,
-        data={key: value for key, value in data.items() if key not in SECRET_FIELDS},
+        data={
+            key: value.isoformat() if isinstance(value, datetime) else value
+            for key, value in data.items()
+            if key not in SECRET_FIELDS
+        },
         created_at=now,
     )
     db.add(message)

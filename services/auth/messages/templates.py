@@ -1,12 +1,122 @@
-"""Message texts in Japanese and English. Placeholders are ``str.format`` fields.
+"""Message texts in Japanese and English, and how times and cases read in them.
 
-Mails carry no links to sign in: a code is typed into the portal, never clicked. Every message
-gets its reference code appended by :func:`render`, so the customer can check it is genuine.
+Placeholders are ``str.format`` fields of Mamori's own templates. Mails carry no links to sign
+in: a code is typed into the portal, never clicked. Every message gets its reference code
+appended by :func:`render`, so the customer can check it is genuine.
+
+Times: a ``datetime`` in the data is shown in the account's zone and language (:func:`format_time`),
+never as bare UTC. Cases: a ``case_id`` in the data also gives ``{case_number}``, the number a
+person reads aloud (:func:`mamori_common.contract.case_number`), which is what every mail shows.
+Producer text of the generic ``notice`` is never formatted: its ``{something_at}`` placeholders
+are replaced one by one (:func:`localise_notice`).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from mamori_common.contract import case_number
+
+DEFAULT_TIME_ZONE = "Asia/Tokyo"
+_ZONE_NAMES = {"Asia/Tokyo": {"ja": "日本時間", "en": "Japan time"}}
+
+
+def zone_of(name: str | None) -> ZoneInfo:
+    """The zone an account reads times in; Tokyo when unset or unknown."""
+    try:
+        return ZoneInfo(name or DEFAULT_TIME_ZONE)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo(DEFAULT_TIME_ZONE)
+
+
+def format_time(moment: datetime, language: str, time_zone: str | None = None) -> str:
+    """How a time reads in a mail: the reader's zone, to the minute, with the zone named."""
+    zone = zone_of(time_zone)
+    local = moment.astimezone(zone)
+    label = _ZONE_NAMES.get(zone.key, {}).get(language, zone.key)
+    if language == "ja":
+        return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}（{label}）"
+    return f"{local:%d %b %Y, %H:%M} ({label})"
+
+
+def language_of(value: object) -> str:
+    """``ja`` or ``en`` for an account's language (an enum or its value); Japanese when unknown."""
+    text = str(getattr(value, "value", value))
+    return text if text in ("ja", "en") else "ja"
+
+
+_CHANGED_THING = {
+    "email": {"ja": "メールアドレス", "en": "e-mail address"},
+    "password": {"ja": "パスワード", "en": "password"},
+    "phone": {"ja": "電話番号", "en": "phone number"},
+    "totp": {"ja": "2 段階認証（TOTP）", "en": "two-step verification (TOTP)"},
+}
+_RECHECK_TEXT = {
+    "ja": {"payment_methods": "お支払い方法", "addresses": "住所", "subscriptions": "定期購入・サブスクリプション"},
+    "en": {"payment_methods": "payment methods", "addresses": "addresses", "subscriptions": "subscriptions"},
+}
+_RECHECK_AFTER_NORMAL_RESET = {
+    "ja": "ポータルのセッション一覧（見覚えのないものは終了してください）",
+    "en": "the sessions listed in the portal (end any you do not recognise)",
+}
+_RESET_HELD = {"ja": "担当者の確認後", "en": "once our staff have reviewed the case"}
+
+
+def changed_thing(kind: str, language: str) -> str:
+    """What a change notice says changed (``email``, ``password``, ``phone``, ``totp``)."""
+    return _CHANGED_THING[kind][language_of(language)]
+
+
+def recheck_list(items: list[str], language: str) -> str:
+    """What to re-check after a reset, as one line; the sessions when nothing else is listed."""
+    language = language_of(language)
+    if not items:
+        return _RECHECK_AFTER_NORMAL_RESET[language]
+    return ("、" if language == "ja" else ", ").join(_RECHECK_TEXT[language][item] for item in items)
+
+
+def reset_held_text(language: str) -> str:
+    """When a held reset opens, for the freeze mail."""
+    return _RESET_HELD[language_of(language)]
+
+
+#: A placeholder a producer may put in a notice's texts, its ISO-8601 UTC value under the same key.
+NOTICE_TIME = re.compile(r"\{([a-z_]+_at)\}")
+NOTICE_TEXTS = ("subject_ja", "subject_en", "body_ja", "body_en")
+
+
+def notice_time_values(data: dict[str, Any]) -> dict[str, datetime]:
+    """The times a notice's texts name, parsed; ValueError names a missing or unreadable one."""
+    times: dict[str, datetime] = {}
+    for key in NOTICE_TEXTS:
+        for name in NOTICE_TIME.findall(str(data.get(key, ""))):
+            raw = data.get(name)
+            if not isinstance(raw, str):
+                raise ValueError(f"{name} is named in {key} but the data has no ISO-8601 time for it")
+            try:
+                moment = datetime.fromisoformat(raw)
+            except ValueError:
+                raise ValueError(f"{name} is not an ISO-8601 time") from None
+            if moment.tzinfo is None:
+                raise ValueError(f"{name} needs its UTC offset (e.g. 2026-11-23T09:00:00Z)")
+            times[name] = moment
+    return times
+
+
+def localise_notice(data: dict[str, Any], time_zone: str | None) -> dict[str, Any]:
+    """The notice's texts with each ``{something_at}`` in the reader's zone and the text's language."""
+    times = notice_time_values(data)
+    texts = {}
+    for key in NOTICE_TEXTS:
+        if key in data:
+            language = key.rsplit("_", 1)[1]
+            texts[key] = NOTICE_TIME.sub(lambda match: format_time(times[match.group(1)], language, time_zone),
+                                         str(data[key]))
+    return {**data, **texts}
 
 
 @dataclass(frozen=True)
@@ -70,11 +180,11 @@ TEMPLATES: dict[str, dict[str, Template]] = {
         "ja": Template(
             "アカウントを保護のため凍結しました",
             "{name} 様\n\n{reason}\nすべてのセッションを終了し、パスワードを無効にしました。"
-            "ケース番号: {case_id}\nパスワードの再設定は {reset_opens_at} から可能です。",
+            "ケース番号: {case_number}\nパスワードの再設定は {reset_opens_at} から可能です。",
         ),
         "en": Template(
             "We froze your account to protect it",
-            "Dear {name},\n\n{reason}\nWe ended every session and invalidated the password. Case: {case_id}\n"
+            "Dear {name},\n\n{reason}\nWe ended every session and invalidated the password. Case: {case_number}\n"
             "You can reset your password from {reset_opens_at}.",
         ),
     },
@@ -82,12 +192,12 @@ TEMPLATES: dict[str, dict[str, Template]] = {
         "ja": Template(
             "アカウントを一時的にロックしました",
             "{name} 様\n\n確認に何度も失敗したため、アカウントを {until} まで一時的にロックしました。"
-            "ケース番号: {case_id}\nご本人であれば、ポータルの「ロック解除」からメールのコードと新しいパスワードで"
+            "ケース番号: {case_number}\nご本人であれば、ポータルの「ロック解除」からメールのコードと新しいパスワードで"
             "すぐに解除できます。",
         ),
         "en": Template(
             "Your account is temporarily locked",
-            "Dear {name},\n\nAfter repeated failed checks we locked your account until {until}. Case: {case_id}\n"
+            "Dear {name},\n\nAfter repeated failed checks we locked your account until {until}. Case: {case_number}\n"
             "If this is you, unlock it right away under \"Unlock\" in the portal with a mailed code and a new "
             "password.",
         ),
@@ -147,13 +257,13 @@ TEMPLATES: dict[str, dict[str, Template]] = {
         "ja": Template(
             "パスワード再設定はまだできません",
             "{name} 様\n\nパスワード再設定のご依頼を受け付けましたが、アカウントは保護のため凍結中です"
-            "（ケース番号: {case_id}）。\n再設定は {opens_at} から可能になります。その時刻以降にもう一度お試しください。\n"
+            "（ケース番号: {case_number}）。\n再設定は {opens_at} から可能になります。その時刻以降にもう一度お試しください。\n"
             "お心当たりがない場合は、このメールを無視してください。",
         ),
         "en": Template(
             "Your password reset is not open yet",
             "Dear {name},\n\nWe received a request to reset your password, but your account is frozen to protect "
-            "it (case {case_id}).\nThe reset opens at {opens_at}. Please ask again from then on.\n"
+            "it (case {case_number}).\nThe reset opens at {opens_at}. Please ask again from then on.\n"
             "If this was not you, ignore this mail.",
         ),
     },
@@ -161,12 +271,12 @@ TEMPLATES: dict[str, dict[str, Template]] = {
         "ja": Template(
             "パスワード再設定は担当者の確認後に可能になります",
             "{name} 様\n\nパスワード再設定のご依頼を受け付けましたが、アカウントは保護のため凍結中で、"
-            "担当者が確認するまで再設定はできません（ケース番号: {case_id}）。確認が済み次第お知らせします。",
+            "担当者が確認するまで再設定はできません（ケース番号: {case_number}）。確認が済み次第お知らせします。",
         ),
         "en": Template(
             "Your password reset opens after a review",
             "Dear {name},\n\nWe received a request to reset your password, but your account is frozen to protect "
-            "it and the reset opens only after our staff reviewed case {case_id}. We will tell you as soon as it "
+            "it and the reset opens only after our staff reviewed case {case_number}. We will tell you as soon as it "
             "is open.",
         ),
     },
@@ -184,10 +294,26 @@ FOOTER = {
 }
 
 
-def render(template: str, language: str, data: dict[str, object], reference_code: str) -> tuple[str, str]:
+def localise(template: str, language: str, data: dict[str, Any], time_zone: str | None) -> dict[str, Any]:
+    """The fields as the reader reads them: times in their zone and language, the case's number."""
+    fields = {
+        key: format_time(value, language, time_zone) if isinstance(value, datetime) else value
+        for key, value in data.items()
+    }
+    if fields.get("case_id") and "case_number" not in fields:
+        fields["case_number"] = case_number(str(fields["case_id"]))
+    if template == "notice":
+        fields = localise_notice(fields, time_zone)
+    return fields
+
+
+def render(
+    template: str, language: str, data: dict[str, Any], reference_code: str, time_zone: str | None = None
+) -> tuple[str, str]:
     """The subject and body of ``template`` in ``language`` (Japanese when the language is unknown)."""
     texts = TEMPLATES[template]
     chosen = texts.get(language) or texts["ja"]
-    subject = chosen.subject.format(**data)
-    body = chosen.body.format(**data) + FOOTER.get(language, FOOTER["ja"]).format(reference_code=reference_code)
+    fields = localise(template, language, data, time_zone)
+    subject = chosen.subject.format(**fields)
+    body = chosen.body.format(**fields) + FOOTER.get(language, FOOTER["ja"]).format(reference_code=reference_code)
     return subject, body

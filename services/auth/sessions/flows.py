@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session as DbSession
 
 from mamori_common.problems import Problem
 from services.auth.accounts.models import Account, AccountState
+from services.auth.accounts.standing import standing_of
 from services.auth.audit.service import RequestContext, record
 from services.auth.config import AuthSettings
 from services.auth.credentials.encryption import Encryptor
@@ -40,24 +41,28 @@ def reused() -> Problem:
 
 
 def account_refusal(account: Account | None, now: datetime) -> Problem | None:
-    """Why this account may not get fresh tokens now, or None. A restricted account may sign in."""
-    if account is None or account.state is AccountState.closed:
+    """Why this account may not get fresh tokens now, or None (its standing decides: a restricted
+    account signs in; restrictions never change this answer, so they are not read)."""
+    current = standing_of(account, (), now=now) if account is not None else None
+    if current is None or current.state is AccountState.closed:
         return invalid_refresh_token()
-    if account.state is AccountState.frozen:
+    if current.state is AccountState.frozen:
         return Problem(
             401,
             "account_frozen",
             "This account is frozen to protect it. Follow the mail we sent to recover it.",
-            case_id=account.state_case_id,
-            reset_opens_at=account.reset_opens_at.isoformat() if account.reset_opens_at else None,
+            case_id=current.case_id,
+            case_number=current.case_number,
+            reset_opens_at=account.reset_opens_at.isoformat() if account and account.reset_opens_at else None,
         )
-    if account.state is AccountState.locked and (account.locked_until is None or account.locked_until > now):
+    if current.state is AccountState.locked:
         return Problem(
             423,
             "account_locked",
             "This account is temporarily locked. Unlock it with a mailed code and a new password.",
-            case_id=account.state_case_id,
-            locked_until=account.locked_until.isoformat() if account.locked_until else None,
+            case_id=current.case_id,
+            case_number=current.case_number,
+            locked_until=current.locked_until.isoformat() if current.locked_until else None,
             unlock="requestUnlock",
         )
     return None
@@ -116,7 +121,7 @@ def _end_reused_session(
             db,
             account,
             "refresh_token_reused",
-            {"at": now.isoformat(timespec="seconds"), "device": device[:80]},
+            {"at": now, "device": device[:80]},
             encryptor=encryptor,
             now=now,
         )

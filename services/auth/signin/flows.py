@@ -24,8 +24,11 @@ from sqlalchemy.orm import Session as DbSession
 from mamori_common.clock import Clock
 from mamori_common.events import Outbox
 from mamori_common.problems import Problem
+from mamori_common.contract import case_number
+from services.auth.accounts import standing
 from services.auth.accounts.models import Account, AccountState
-from services.auth.accounts.service import check_new_password, find_by_email, normalise_email
+from services.auth.accounts.service import check_new_password, find_by_email, normalise_email, start_lock
+from services.auth.accounts.standing import standing_of
 from services.auth.audit.service import RequestContext, record
 from services.auth.config import AuthSettings
 from services.auth.credentials.codes import CodeHasher
@@ -92,14 +95,17 @@ def invalid_credentials() -> Problem:
     return Problem(401, "invalid_credentials", "The e-mail address or the password is wrong.")
 
 
-def account_locked(db: DbSession, account: Account) -> Problem:
+def account_locked(account: Account) -> Problem:
     until = account.locked_until.isoformat() if account.locked_until else None
+    case_id = account.lock_case_id
+    number = case_number(case_id) if case_id else None
     return Problem(
         423,
         "account_locked",
-        f"This account is locked until {until} after repeated failed checks. You can unlock it now: ask for "
-        "a code (sendUnlockCode), then send the code with a new password (requestUnlock).",
-        case_id=service.lock_case_id(db, account),
+        f"This account is locked until {until} after repeated failed checks (case {number}). You can unlock it "
+        "now: ask for a code (sendUnlockCode), then send the code with a new password (requestUnlock).",
+        case_id=case_id,
+        case_number=number,
         locked_until=until,
         unlock={
             "operation": "requestUnlock",
@@ -195,7 +201,7 @@ def sign_in(db: DbSession, env: SignInEnv, *, email: str, password: str, context
         notes["reasons"] = [reason.value for reason in decision.reasons]
     elif decision.action is Action.locked:
         assert account is not None
-        problem, outcome = account_locked(db, account), SignInOutcome.locked
+        problem, outcome = account_locked(account), SignInOutcome.locked
     elif decision.action is Action.closed:
         assert account is not None
         problem, outcome = account_closed(account), SignInOutcome.refused
@@ -283,7 +289,7 @@ def _finish_sign_in(
             db,
             account,
             "new_sign_in",
-            {"at": now.strftime("%Y-%m-%d %H:%M UTC"), "country": context.country or "-"},
+            {"at": now, "country": context.country or "-"},
             encryptor=env.encryptor,
             now=now,
         )
@@ -315,14 +321,15 @@ def complete_challenge(
     account = db.get(Account, challenge.account_id)
     assert account is not None  # a foreign key
     password_ok = bool(challenge.context.get("password_ok"))
-    locked = policy.is_locked(account, now)
+    current = standing_of(account, (), now=now)  # restrictions never change a sign-in's answer
+    locked = current.state is AccountState.locked
 
     result = _check_answer(db, env, account, challenge, method, code, now=now)
     key = account_key(account.email)
     signals = risk.RiskSignals(**{name: bool(value) for name, value in challenge.context.get("signals", {}).items()
                                   if name in risk.RiskSignals.__dataclass_fields__})
     if result is CodeCheck.accepted:
-        if not password_ok or account.state in (AccountState.closed, AccountState.frozen):
+        if not password_ok or current.state in (AccountState.closed, AccountState.frozen):
             # The consecutive-failure guard asked this of a wrong password: the code proves the
             # mailbox or the phone, but the password still was wrong.
             service.record_attempt(db, account.id, SignInOutcome.bad_credentials, context, now=now,
@@ -333,7 +340,7 @@ def complete_challenge(
             service.record_attempt(db, account.id, SignInOutcome.locked, context, now=now,
                                    signals={"challenge_id": challenge.id})
             db.commit()
-            raise account_locked(db, account)
+            raise account_locked(account)
         tokens = _finish_sign_in(db, env, account, context, signals, now=now,
                                  outcome=SignInOutcome.challenge_passed, key=key,
                                  notes={"challenge_id": challenge.id, "method": method})
@@ -348,7 +355,7 @@ def complete_challenge(
         if policy.should_lock(failed, env.settings):
             lock(db, env, account, context, now=now, reason="Too many wrong sign-in codes.")
             db.commit()
-            raise account_locked(db, account)
+            raise account_locked(account)
     db.commit()
     attempts_left = max(0, challenge.max_attempts - challenge.attempts)
     detail = "This code is wrong." if attempts_left else "This code is wrong, and that was the last try: sign in again."
@@ -391,7 +398,7 @@ def lock(db: DbSession, env: SignInEnv, account: Account, context: RequestContex
     Returns the case id, or None when a lock already held (a concurrent failure opened it).
     """
     until = now + policy.lock_duration(account, env.settings)
-    case_id = service.start_lock(db, account, now=now, until=until, reason=reason)
+    case_id = start_lock(db, account, now=now, until=until, reason=reason)
     if case_id is None:
         return None
     env.outbox.publish(
@@ -400,7 +407,7 @@ def lock(db: DbSession, env: SignInEnv, account: Account, context: RequestContex
         {"case_id": case_id, "account_id": account.id, "reason": reason, "locked_until": until.isoformat(),
          "kind": "lockout"},
     )
-    file_message(db, account, "account_locked", {"until": until.strftime("%Y-%m-%d %H:%M UTC"), "case_id": case_id},
+    file_message(db, account, "account_locked", {"until": until, "case_id": case_id},
                  encryptor=env.encryptor, now=now)
     record(db, account.id, service.ACCOUNT_LOCKED, context, at=now, actor="system", reason=reason,
            details={"case_id": case_id, "locked_until": until.isoformat()})
@@ -417,7 +424,7 @@ def send_unlock_code(db: DbSession, env: SignInEnv, *, email: str, context: Requ
     if wait:
         raise rate_limited(wait)
     account = find_by_email(db, email)
-    if account is None or not policy.is_locked(account, now) or account.state is AccountState.closed:
+    if account is None or standing_of(account, (), now=now).state is not AccountState.locked:
         return
     if env.throttle.spend("code-mail", env.settings.email_codes_per_hour, HOUR, "unlock", account.id):
         return  # the codes mailed within the hour still work: nothing is lost by not sending more
@@ -462,10 +469,14 @@ def request_unlock(
 
     match.consumed_at = now
     match.attempts += 1
-    case_id = service.lock_case_id(db, account) if account.locked_until is not None else None
+    current = standing_of(account, (), now=now)
+    if current.state in (AccountState.frozen, AccountState.closed):  # frozen or closed since the code was mailed
+        db.commit()
+        raise Problem(401, "invalid_code", "This code is wrong or no longer valid. Ask for a new one.")
     account.password_hash = env.passwords.hash(new_password)
     account.password_changed_at = now
-    service.end_lock(account)
+    # The lock ends (in force, or run out meanwhile): either way verification closes its case.
+    case_id = standing.unlock(account)
     revoked = revoke_sessions(db, account.id, now=now, reason="unlocked")
     if case_id:
         env.outbox.publish(db, ACCOUNT_UNLOCKED, {"case_id": case_id, "account_id": account.id, "how": "self_service"})

@@ -13,7 +13,9 @@ The shape of the policy, and why:
 * **Step-up before lock.** The right password still needs a step-up (a mailed code, or TOTP when
   enrolled) when the account is under attack (``step_up_after_account_failures`` failures within
   ``step_up_window_seconds`` from clients it never signed in from), from a new device or a new
-  country, after failed step-ups or a lock since the last sign-in, or, with TOTP enrolled, from a device it does not know.
+  country, after failed step-ups or a lock since the last sign-in, with TOTP enrolled from a device
+  it does not know, or when another service asked for one (``account.stepup_required``: from any
+  device, known or not, until a sign-in passes one).
 * **Locks come only from failed step-ups**, that is from someone who had the password:
   ``lock_after_failed_step_ups`` wrong answers lock the account for
   ``lock_seconds * 2^(earlier locks)``, never longer than ``lock_max_seconds``. Bare guesses never
@@ -37,6 +39,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from services.auth.accounts.models import Account, AccountState
+from services.auth.accounts.standing import standing_of
 from services.auth.config import AuthSettings
 from services.auth.signin.risk import RiskSignals
 
@@ -48,11 +51,6 @@ def client_delay_seconds(failures: int, settings: AuthSettings) -> int:
         return 0
     exponent = min(beyond - 1, 30)  # 2^30 s is far past any sane maximum; keeps the number small
     return int(min(settings.throttle_client_base_delay_seconds * 2**exponent, settings.throttle_client_max_delay_seconds))
-
-
-def is_locked(account: Account, now: datetime) -> bool:
-    """A lock holds until ``locked_until`` and ends by itself then; nothing needs to lift it."""
-    return account.locked_until is not None and account.locked_until > now
 
 
 def lock_duration(account: Account, settings: AuthSettings) -> timedelta:
@@ -86,6 +84,8 @@ class StepUpReason(str, enum.Enum):
     after_failed_step_ups = "after_failed_step_ups"
     second_factor = "second_factor"
     consecutive_failures = "consecutive_failures"
+    #: Another service (orders, on a risky order) asked for a step-up at the next sign-in.
+    requested = "requested"
 
 
 @dataclass(frozen=True)
@@ -112,11 +112,14 @@ def decide_sign_in(
     if in_consecutive_failure_guard(account, settings):
         # Even a lock shows only after the step-up: a 423 here would tell the right password.
         return Decision(Action.step_up, (StepUpReason.consecutive_failures,), password_ok=password_ok)
-    if not password_ok or account.state is AccountState.frozen:
+    # Restrictions never change a sign-in's answer (a restricted account signs in to see its case),
+    # so the standing is read without them.
+    state = standing_of(account, (), now=now).state
+    if not password_ok or state is AccountState.frozen:
         return Decision(Action.reject, password_ok=False)
-    if account.state is AccountState.closed:
+    if state is AccountState.closed:
         return Decision(Action.closed)
-    if is_locked(account, now):
+    if state is AccountState.locked:
         return Decision(Action.locked)
     reasons = step_up_reasons(account, signals, foreign_failures, settings)
     return Decision(Action.step_up, reasons) if reasons else Decision(Action.allow)
@@ -137,6 +140,8 @@ def step_up_reasons(
         reasons.append(StepUpReason.after_failed_step_ups)
     if account.totp_enabled and not signals.known_device:
         reasons.append(StepUpReason.second_factor)
+    if account.step_up_reason is not None:
+        reasons.append(StepUpReason.requested)
     return tuple(reasons)
 
 

@@ -1,4 +1,4 @@
-"""Plain data functions of the signin domain: attempts, devices, failure counts, locks.
+"""Plain data functions of the signin domain: attempts, devices, failure counts.
 
 Counters on the account row change with one ``UPDATE ... SET n = n + 1`` each, never by reading
 and writing back, so two concurrent failures are both counted.
@@ -9,11 +9,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session as DbSession
 
-from services.auth.accounts.models import Account, AccountState, new_id
-from services.auth.audit.models import SecurityEvent
+from services.auth.accounts import standing
+from services.auth.accounts.models import Account
 from services.auth.audit.service import RequestContext
 from services.auth.signin.models import Challenge, ChallengePurpose, KnownDevice, SignInAttempt, SignInOutcome
 
@@ -91,58 +91,14 @@ def count_failed_step_up(db: DbSession, account_id: str) -> int:
 
 
 def clear_failures(account: Account, *, now: datetime) -> None:
-    """A sign-in passed every check: streaks start over, and a lock that ran out is tidied away."""
-    account.failure_streak = 0
-    account.failed_step_ups = 0
+    """A sign-in passed every check: streaks start over, a lock that ran out is tidied away, and a
+    step-up another service asked for has been given."""
+    standing.clear_step_up_failures(account)
     account.lock_count = 0
-    if account.locked_until is not None and account.locked_until <= now:
-        end_lock(account)
-
-
-def end_lock(account: Account) -> None:
-    account.locked_until = None
-    if account.state is AccountState.locked:
-        account.state = AccountState.active
-        account.state_reason = None
-        account.state_case_id = None
-
-
-def start_lock(db: DbSession, account: Account, *, now: datetime, until: datetime, reason: str) -> str | None:
-    """Lock the account until ``until`` unless a lock holds already; return the new case id.
-
-    A conditional UPDATE, so two concurrent failures open one lock (and one case), not two.
-    A restricted account stays restricted (its verification case stays its state case); the lock
-    is then its ``locked_until`` alone, and its case id is found in the audit trail.
-    """
-    case_id = new_id()
-    won = db.execute(
-        update(Account)
-        .where(Account.id == account.id, or_(Account.locked_until.is_(None), Account.locked_until <= now))
-        .values(locked_until=until, lock_count=Account.lock_count + 1, failed_step_ups=0)
-        .execution_options(synchronize_session=False)
-    ).rowcount  # type: ignore[attr-defined]
-    db.refresh(account)
-    if won != 1:
-        return None
-    if account.state in (AccountState.active, AccountState.locked):
-        account.state = AccountState.locked
-        account.state_case_id = case_id
-        account.state_reason = reason
-    return case_id
-
-
-def lock_case_id(db: DbSession, account: Account) -> str | None:
-    """The case a lock opened (see :func:`start_lock` for why it may not be the state case)."""
-    if account.state is AccountState.locked and account.state_case_id:
-        return account.state_case_id
-    event = db.execute(
-        select(SecurityEvent)
-        .where(SecurityEvent.account_id == account.id, SecurityEvent.kind == ACCOUNT_LOCKED)
-        .order_by(SecurityEvent.at.desc(), SecurityEvent.id.desc())
-        .limit(1)
-    ).scalar_one_or_none()
-    case_id = event.details.get("case_id") if event is not None else None
-    return str(case_id) if case_id else None
+    account.step_up_reason = None
+    account.step_up_case_id = None
+    if account.locked_until is not None and not standing.lock_in_force(account, now):
+        standing.end_lock(account)
 
 
 def live_unlock_challenges(db: DbSession, account_id: str, *, now: datetime, limit: int = 10) -> list[Challenge]:

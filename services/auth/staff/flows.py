@@ -14,7 +14,10 @@ from sqlalchemy.orm import Session as DbSession
 
 from mamori_common.events import Outbox
 from mamori_common.problems import Problem
+from services.auth.accounts import standing
 from services.auth.accounts.models import Account, AccountState, Role
+from services.auth.accounts.service import standing_for
+from services.auth.accounts.standing import Actor, Transition, ensure_may_make
 from services.auth.audit.service import RequestContext, record
 from services.auth.changes.flows import freeze_account
 from services.auth.changes.service import mask_email
@@ -26,6 +29,11 @@ from services.auth.staff.schemas import AccountStatus
 
 def actor_of(staff: Account) -> str:
     return f"staff:{staff.id}"
+
+
+def actor_role(staff: Account) -> Actor:
+    """The staff member as the account state machine knows them (by role)."""
+    return Actor(staff.role.value)
 
 
 def target_account(db: DbSession, account_id: str) -> Account:
@@ -56,10 +64,7 @@ def freeze(
 ) -> str:
     """Freeze as after a reported intrusion; return the case id. Caller commits."""
     ensure_may_act_on(staff, target)
-    if target.state is AccountState.closed:
-        raise Problem(409, "account_closed", "This account is closed.")
-    if target.state is AccountState.frozen:
-        raise Problem(409, "already_frozen", "This account is already frozen.", case_id=target.state_case_id)
+    ensure_may_make(Transition.freeze, actor_role(staff), standing_for(db, target, now=now))
     return freeze_account(
         db,
         target,
@@ -105,38 +110,32 @@ def unlock(
     itself: the owner still proves their mailbox with a reset (which is what ends the freeze).
     """
     ensure_may_act_on(staff, target)
-    if target.state is AccountState.locked:
-        previous_case = target.state_case_id
-        target.state = AccountState.active
-        target.state_reason = None
-        target.state_case_id = None
-        target.locked_until = None
-        target.failure_streak = 0
-        target.failed_step_ups = 0
-        action, notice, details = "account_unlocked", _UNLOCKED_NOTICE, {"case_id": previous_case}
-    elif target.state is AccountState.frozen:
-        target.reset_opens_at = now
-        target.failure_streak = 0
-        target.failed_step_ups = 0
+    current = standing_for(db, target, now=now)
+    if current.state is AccountState.frozen:
+        ensure_may_make(Transition.open_reset, actor_role(staff), current)
+        standing.open_reset(target, now=now)
         action, notice = "password_reset_opened", _RESET_OPEN_NOTICE
         details = {"case_id": target.state_case_id, "reset_opens_at": now.isoformat()}
     else:
-        raise Problem(
-            409, "not_locked", "This account is neither locked nor frozen.", state=target.state.value
-        )
+        ensure_may_make(Transition.unlock, actor_role(staff), current)
+        action, notice = "account_unlocked", _UNLOCKED_NOTICE
+        details = {"case_id": standing.unlock(target)}
     file_message(db, target, "notice", dict(notice), encryptor=encryptor, now=now)
     record(db, target.id, action, context, at=now, actor=actor_of(staff), reason=reason, details=details)
 
 
-def status_of(account: Account) -> AccountStatus:
+def status_of(db: DbSession, account: Account, *, now: datetime) -> AccountStatus:
+    current = standing_for(db, account, now=now)
     return AccountStatus(
         account_id=account.id,
         email=mask_email(account.email),
         role=account.role,
-        state=account.state,
-        state_reason=account.state_reason,
-        case_id=account.state_case_id,
-        locked_until=account.locked_until,
+        state=current.state,
+        state_reason=current.reason,
+        case_id=current.case_id,
+        case_number=current.case_number,
+        restricting_case_ids=current.restricting_case_ids,
+        locked_until=current.locked_until,
         frozen_at=account.frozen_at,
         reset_opens_at=account.reset_opens_at,
         password_set=account.password_hash is not None,

@@ -28,6 +28,8 @@ class AccountStatus(BaseModel):
     state: AccountState
     state_reason: str | None
     case_id: str | None
+    case_number: str | None
+    restricting_case_ids: list[str]
     locked_until: datetime | None
     frozen_at: datetime | None
     reset_opens_at: datetime | None

@@ -50,7 +50,7 @@ def freeze_account(
         context=context, now=clock.now(), settings=settings, outbox=request.app.state.outbox, encryptor=encryptor,
     )
     db.commit()
-    return flows.status_of(target)
+    return flows.status_of(db, target, now=clock.now())
 
 
 @router.post(
@@ -76,7 +76,7 @@ def unlock_account(
     target = flows.target_account(db, account_id)
     flows.unlock(db, target, staff, body.reason, context=context, now=clock.now(), encryptor=encryptor)
     db.commit()
-    return flows.status_of(target)
+    return flows.status_of(db, target, now=clock.now())
 
 
 @router.get(
@@ -85,5 +85,5 @@ def unlock_account(
     response_model=AccountStatus,
     summary="An account's state, its reason and case (specialist, support or admin; no secrets)",
 )
-def get_account_status(account_id: AccountId, staff: ReadingStaff, db: SessionDep) -> AccountStatus:
-    return flows.status_of(flows.target_account(db, account_id))
+def get_account_status(account_id: AccountId, staff: ReadingStaff, db: SessionDep, clock: ClockDep) -> AccountStatus:
+    return flows.status_of(db, flows.target_account(db, account_id), now=clock.now())

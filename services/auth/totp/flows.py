@@ -17,7 +17,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session as DbSession
 
 from mamori_common.problems import Problem
-from services.auth.accounts.models import Account, AccountState
+from services.auth.accounts.models import Account
+from services.auth.accounts.service import standing_for
+from services.auth.accounts.standing import Capability, ensure_may
 from services.auth.audit.models import SecurityEvent
 from services.auth.audit.service import RequestContext, record
 from services.auth.changes.flows import notify_change
@@ -30,15 +32,9 @@ from services.auth.totp import service
 CODE_REJECTED = "totp_code_rejected"
 
 
-def _may_change_totp(account: Account) -> None:
-    """Only an active account changes credentials; a restricted one may only see its case and upload."""
-    if account.state is not AccountState.active:
-        raise Problem(
-            403,
-            "account_restricted",
-            "This account cannot change its sign-in settings until its case is resolved.",
-            case_id=account.state_case_id,
-        )
+def _may_change_totp(db: DbSession, account: Account, now: datetime) -> None:
+    """The account's standing decides (a restricted or locked one may not; a lock that ran out may)."""
+    ensure_may(standing_for(db, account, now=now), Capability.change_totp)
 
 
 def _refuse_when_too_many_wrong_codes(
@@ -79,7 +75,7 @@ def enroll(
     encryptor: Encryptor,
 ) -> tuple[str, str]:
     """Store a new pending secret (replacing a pending one); return it and its otpauth URI. Caller commits."""
-    _may_change_totp(account)
+    _may_change_totp(db, account, now)
     if account.totp_enabled:
         raise Problem(409, "totp_already_enabled", "TOTP is already on. Turn it off first to move it to a new app.")
     secret = service.new_secret()
@@ -101,7 +97,7 @@ def confirm(
     encryptor: Encryptor,
 ) -> list[str]:
     """Turn TOTP on with a code of the pending secret; return fresh recovery codes. Caller commits."""
-    _may_change_totp(account)
+    _may_change_totp(db, account, now)
     if account.totp_enabled:
         raise Problem(409, "totp_already_enabled", "TOTP is already on.")
     if account.totp_secret_encrypted is None:
@@ -133,7 +129,7 @@ def disable(
     encryptor: Encryptor,
 ) -> None:
     """Turn TOTP off, proven by a current TOTP code or a recovery code. Caller commits."""
-    _may_change_totp(account)
+    _may_change_totp(db, account, now)
     if not account.totp_enabled:
         raise Problem(409, "totp_not_enabled", "TOTP is not on.")
     _refuse_when_too_many_wrong_codes(db, account, now=now, settings=settings)
