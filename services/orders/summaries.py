@@ -1,6 +1,6 @@
 """Turning what was done to an order into customer lines (both languages) and notice data.
 
-Times stay placeholders (``{refunded_at}``) with the UTC ISO value in the data: auth renders
+Times stay placeholders (``{refunded_at}``, ``{refunded_b_at}``: auth's ``{lowercase_at}`` form) with the UTC ISO value in the data: auth renders
 them in the customer's zone.
 """
 
@@ -18,6 +18,15 @@ def order_label(order: Order) -> str:
     return order.id[:8].upper()
 
 
+def _letters(index: int) -> str:
+    """1 -> ``a``, 27 -> ``aa``: auth's notice placeholders are ``{lowercase_at}``, no digits."""
+    letters = ""
+    while index > 0:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(ord("a") + rest) + letters
+    return letters
+
+
 def action_lines(order: Order, report: UndoReport, index: int = 0) -> tuple[list[str], list[str], dict[str, Any]]:
     label = order_label(order)
     ja: list[str] = []
@@ -27,7 +36,7 @@ def action_lines(order: Order, report: UndoReport, index: int = 0) -> tuple[list
         ja.append("・" + ACTION_TEXTS["cancelled"].ja.format(order=label))
         en.append("- " + ACTION_TEXTS["cancelled"].en.format(order=label))
     if report.refund is not None:
-        key = f"refunded_at_{index}" if index else "refunded_at"
+        key = f"refunded_{_letters(index)}_at" if index else "refunded_at"
         ja.append("・" + ACTION_TEXTS["refunded"].ja.format(amount=f"{report.refund.amount:,}", refunded_at="{" + key + "}"))
         en.append("- " + ACTION_TEXTS["refunded"].en.format(amount=f"{report.refund.amount:,}", refunded_at="{" + key + "}"))
         data[key] = report.refund.created_at.isoformat()
