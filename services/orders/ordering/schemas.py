@@ -103,6 +103,7 @@ class OrderOut(BaseModel):
     placed_at: datetime | None
     cancelled_at: datetime | None
     subscription_ids: list[str] = Field(default_factory=list)
+    return_ids: list[str] = Field(default_factory=list, description="Returns opened for this order, oldest first.")
 
 
 class OrderList(BaseModel):

@@ -11,6 +11,7 @@ from mamori_common.problems import Problem
 from services.orders.catalogue import reason_text
 from services.orders.ordering.models import OneClickSetting, Order
 from services.orders.ordering.schemas import LineOut, OrderOut, RiskOut, TenderOut
+from services.orders.returns.models import Return
 from services.orders.subscriptions.models import Subscription
 
 
@@ -61,6 +62,7 @@ def set_one_click(db: Session, account_id: str, enabled: bool, now: datetime) ->
 
 def order_out(db: Session, order: Order) -> OrderOut:
     subscriptions = db.scalars(select(Subscription.id).where(Subscription.order_id == order.id)).all()
+    returns = db.scalars(select(Return.id).where(Return.order_id == order.id).order_by(Return.requested_at)).all()
     return OrderOut(
         id=order.id,
         state=order.state,
@@ -77,4 +79,5 @@ def order_out(db: Session, order: Order) -> OrderOut:
         placed_at=order.placed_at,
         cancelled_at=order.cancelled_at,
         subscription_ids=list(subscriptions),
+        return_ids=list(returns),
     )
