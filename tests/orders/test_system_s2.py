@@ -14,7 +14,6 @@ import email
 import email.policy
 import re
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -22,7 +21,7 @@ import pytest
 
 from tests.support.processes import MamoriRun
 from tests.support.servers import wait_until
-from tests.test_system import demo_credentials, operations, sign_in
+from tests.test_system import deployment, demo_credentials, operations, sign_in  # noqa: F401  (deployment: a fixture)
 
 pytestmark = pytest.mark.system
 
@@ -30,16 +29,6 @@ PASSWORD = "quiet-harbour-lantern-58"
 INTRUDER_PASSWORD = "intruder-chose-this-9"
 NAME = "Sora Aoki"
 REVERT_CODE = re.compile(r"\b[A-Z2-9]{4}(?:-[A-Z2-9]{4}){3}\b")
-
-
-@pytest.fixture(scope="module")
-def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MamoriRun]:
-    run = MamoriRun(tmp_path_factory.mktemp("orders-s2") / "var")
-    try:
-        run.start()
-        yield run
-    finally:
-        run.close()
 
 
 def mails_to(data_dir: Path, address: str) -> list[email.message.EmailMessage]:
