@@ -9,12 +9,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from typing import TypeVar
+
 from fastapi import FastAPI
+from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 
 from mamori_common.clock import Clock
 from mamori_common.db import Database
-from mamori_common.events import Outbox
+from mamori_common.events import EventEnvelope, Outbox
+from mamori_common.problems import Problem
 from services.orders.config import OrdersSettings
 from services.orders.payments.provider import PaymentProvider
 from services.orders.payments.settlement import settle
@@ -48,6 +52,18 @@ def install(app: FastAPI, provider: PaymentProvider) -> OrdersContext:
     info[_KEY] = context
     app.state.db.sessions.configure(info=info)
     return context
+
+
+Payload = TypeVar("Payload", bound=BaseModel)
+
+
+def parse_event(model: type[Payload], envelope: EventEnvelope) -> Payload:
+    """An event's payload as the contract describes it, or 422 (the producer's bug: nothing applied)."""
+    try:
+        return model.model_validate(envelope.payload)
+    except ValidationError as exc:
+        raise Problem(422, "invalid_event_payload", f"The {envelope.type} payload does not match the contract.",
+                      errors=[error["msg"] for error in exc.errors()]) from exc
 
 
 def context_of(db: Session) -> OrdersContext:

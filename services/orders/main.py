@@ -11,11 +11,12 @@ import anyio
 from fastapi import FastAPI
 
 from mamori_common.app import ServiceSpec, create_service_app
+from mamori_common.idempotency import purge_expired
 from mamori_common.tokens import AccessTokenVerifier
 from services.orders import context as orders_context
 from services.orders.cancellation import views as cancellation_views
 from services.orders.config import OrdersSettings
-from services.orders.database import Base, inbox, outbox
+from services.orders.database import Base, idempotency_keys, inbox, outbox
 from services.orders.events import EVENT_HANDLERS, EVENT_ROUTES
 from services.orders.fulfilment import views as fulfilment_views
 from services.orders.ledgers.models import LedgerEntry, LedgerHead  # noqa: F401  (registers the tables)
@@ -41,6 +42,19 @@ async def payment_retry_job(app: FastAPI) -> None:
         await asyncio.sleep(context.settings.refund_retry_poll_seconds)
 
 
+async def idempotency_purge_job(app: FastAPI) -> None:
+    """Idempotency keys past their 24 hours are deleted hourly (a reused old key simply runs anew)."""
+    context: orders_context.OrdersContext = app.state.orders
+
+    def purge() -> None:
+        with context.database.session() as db, db.begin():
+            purge_expired(idempotency_keys, db, context.now())
+
+    while True:
+        await anyio.to_thread.run_sync(purge)
+        await asyncio.sleep(3600)
+
+
 SPEC = ServiceSpec(
     name="orders",
     title="Mamori orders",
@@ -58,7 +72,7 @@ SPEC = ServiceSpec(
     ),
     event_routes=EVENT_ROUTES,
     event_handlers=EVENT_HANDLERS,
-    background_jobs=(payment_retry_job,),
+    background_jobs=(payment_retry_job, idempotency_purge_job),
 )
 
 

@@ -15,7 +15,7 @@ from mamori_common.events import EventEnvelope
 from services.orders import announce
 from services.orders.cancellation.flows import cancel_lines
 from services.orders.catalogue import ACTION_TEXTS, decision_notice
-from services.orders.context import context_of
+from services.orders.context import context_of, parse_event
 from services.orders.ordering.flows import release
 from services.orders.ordering.models import LineState, Order, OrderState
 from services.orders.ordering.service import lock_order
@@ -52,10 +52,10 @@ def _decide(db: Session, account_id: str, order_ids: list[str], go_ahead: bool, 
 
 
 def handle_case_approved(db: Session, envelope: EventEnvelope) -> None:
-    event = contract.CaseApproved.model_validate(envelope.payload)
+    event = parse_event(contract.CaseApproved, envelope)
     _decide(db, event.account_id, event.order_ids, event.order_action == "release", "verification_cancelled")
 
 
 def handle_case_rejected(db: Session, envelope: EventEnvelope) -> None:
-    event = contract.CaseRejected.model_validate(envelope.payload)
+    event = parse_event(contract.CaseRejected, envelope)
     _decide(db, event.account_id, event.order_ids, False, "verification_rejected")

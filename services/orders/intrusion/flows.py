@@ -8,6 +8,7 @@ subscriptions cancelled and refunded in full. Each order's actions go to the int
 
 from __future__ import annotations
 
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -16,17 +17,25 @@ from mamori_common.events import EventEnvelope
 from services.orders import announce
 from services.orders.cancellation.flows import UndoReport, undo_fraudulent_order
 from services.orders.catalogue import intrusion_notice
-from services.orders.context import context_of
+from services.orders.context import context_of, parse_event
 from services.orders.ordering.models import Order, OrderState
 from services.orders.ordering.service import lock_order
 from services.orders.summaries import action_lines, order_label
 
 
+class SessionCompromised(BaseModel):
+    """What orders reads of auth's ``session.compromised`` (auth sends more: the window, suspects)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    account_id: str = Field(min_length=1, max_length=32)
+    case_id: str = Field(default="", max_length=64)
+    session_ids: list[str] = Field(default_factory=list, max_length=10_000)
+
+
 def handle_session_compromised(db: Session, envelope: EventEnvelope) -> None:
-    payload = envelope.payload
-    account_id = str(payload["account_id"])
-    case_id = str(payload.get("case_id") or "")
-    session_ids = [str(item) for item in payload.get("session_ids") or []]
+    event = parse_event(SessionCompromised, envelope)
+    account_id, case_id, session_ids = event.account_id, event.case_id, event.session_ids
     context = context_of(db)
     order_ids = db.scalars(
         select(Order.id).where(Order.account_id == account_id, Order.session_id.in_(session_ids))
