@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from fastapi import Request
@@ -28,7 +29,7 @@ def run_unsafe(request: Request, session: Session, *, key: str | None, scope: st
     try:
         response = run_idempotent(
             idempotency_keys, session, key=key, scope=scope, fingerprint=request_fingerprint(operation, body),
-            now=context.now(), work=work, ttl=_ttl(context),
+            now=context.now(), work=work, ttl=timedelta(seconds=context.settings.idempotency_ttl_seconds),
         )
     finally:
         if after is not None:
@@ -39,8 +40,3 @@ def run_unsafe(request: Request, session: Session, *, key: str | None, scope: st
         logger.exception("settling payment tasks after a request failed")
     return response
 
-
-def _ttl(context: OrdersContext):  # type: ignore[no-untyped-def]
-    from datetime import timedelta
-
-    return timedelta(seconds=context.settings.idempotency_ttl_seconds)
