@@ -1,6 +1,6 @@
 """The app factory every service builds on: one place for what all of them must do alike.
 
-Problem responses, request ids, metrics, JSON logs, ``/healthz`` (the process is up), ``/readyz``
+Problem responses, request ids, metrics, JSON logs, the quota limiter (``app.state.quotas``), ``/healthz`` (the process is up), ``/readyz``
 (its database answers), ``/metrics``, the events inbox and the outbox dispatcher.
 """
 
@@ -13,7 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from datetime import timedelta
+
 from fastapi import APIRouter, FastAPI, Request
+from prometheus_client import Counter
 from fastapi.responses import JSONResponse
 from sqlalchemy import Table, text
 
@@ -23,6 +26,7 @@ from mamori_common.events import BackoffPolicy, EventHandler, Outbox, OutboxDisp
 from mamori_common.migrations import upgrade
 from mamori_common.observability import Metrics, RequestContextMiddleware, configure_logging, metrics_endpoint
 from mamori_common.problems import PROBLEM_RESPONSES, Problem, install_problem_handlers
+from mamori_common.quotas import Quotas
 from mamori_common.settings import CommonSettings, ServiceSettings
 
 
@@ -105,7 +109,8 @@ def create_service_app(
     if migrate:
         upgrade(spec.migrations_dir, database_url)
     database = Database(database_url)
-    outbox = Outbox(spec.name, spec.outbox_table, spec.event_routes)
+    clock = clock or SystemClock()
+    outbox = Outbox(spec.name, spec.outbox_table, spec.event_routes, clock)
     secret = settings.resolved_service_secret()
     dispatcher = OutboxDispatcher(
         database=database,
@@ -114,6 +119,9 @@ def create_service_app(
         subscriber_url=settings.service_url,
         poll_interval=settings.outbox_poll_interval,
         backoff=backoff or BackoffPolicy(),
+        max_attempts=settings.outbox_max_attempts,
+        max_age=timedelta(seconds=settings.outbox_max_age_seconds),
+        clock=clock,
     )
     outbox.on_commit(dispatcher.wake)
 
@@ -139,7 +147,16 @@ def create_service_app(
     app.state.outbox = outbox
     app.state.dispatcher = dispatcher
     app.state.service_secret = secret
-    app.state.clock = clock or SystemClock()
+    app.state.clock = clock
+    dispatcher.parked_counter = Counter(
+        "mamori_events_parked_total",
+        "Events the dispatcher gave up on (listed by `mamori events`)",
+        ["subscriber", "event_type"],
+        registry=app.state.metrics.registry,
+    )
+    app.state.quotas = Quotas.from_url(
+        settings.redis_url, settings.resolved_quota_key_prefix(), registry=app.state.metrics.registry
+    )
     app.include_router(_readiness_router())
     app.include_router(inbox_router(spec.inbox_table, spec.event_handlers))
     for router in spec.routers:

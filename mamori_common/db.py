@@ -16,6 +16,8 @@ from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.types import TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
+from mamori_common.problems import KeptRefusal
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -85,9 +87,16 @@ class Database:
 
 
 def get_session(request: Request) -> Iterator[Session]:
+    """The request's session. Routes commit; a :class:`~mamori_common.problems.KeptRefusal` raised
+    anywhere in the request is committed here before it is answered (its trace must outlive it),
+    so flows never commit on their own to keep one."""
     database: Database = request.app.state.db
     with database.session() as session:
-        yield session
+        try:
+            yield session
+        except KeptRefusal:
+            session.commit()
+            raise
 
 
 SessionDep = Annotated[Session, Depends(get_session)]

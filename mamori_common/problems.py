@@ -136,6 +136,14 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, _handle_unexpected)
 
 
+class KeptRefusal(Problem):
+    """A refusal whose trace must be kept (a wrong code counted, a refused attempt audited).
+
+    Flows raise it after writing the trace; the request's session (``SessionDep``) commits the
+    trace before the problem is answered, while anything else that failed is never committed.
+    """
+
+
 class ProblemDocument(BaseModel):
     """The problem shape, for the OpenAPI documents."""
 

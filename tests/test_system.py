@@ -278,8 +278,7 @@ def _check_production_shape(run: MamoriRun, databases: dict[str, str], redis_url
         method, path = paths["login"]
         failed = gateway.request(method, path, json={"email": email, "password": "not-the-password-at-all"})
         assert failed.status_code == 401 and failed.json()["code"] == "invalid_credentials", failed.text
-        field = AuthSettings.model_fields.get("throttle_key_prefix")
-        prefix = str(field.default) if field is not None else "mamori"
+        prefix = AuthSettings().resolved_quota_key_prefix()
         client = redis.Redis.from_url(redis_url)
         try:
             assert any(True for _ in client.scan_iter(match=f"*{prefix}*")), "throttle counters live in Redis"

@@ -48,9 +48,8 @@ class AuthSettings(ServiceSettings):
 
     # -- signin/ domain: throttling, step-up and locks (story S1). The rules that read these are in
     # services/auth/signin/policy.py; the counters in signin/throttle.py. --
-    #: Sliding windows of the ``limits`` counters live in memory, or in Redis (``MAMORI_REDIS_URL``)
-    #: under this key prefix so every replica shares them.
-    throttle_key_prefix: str = "mamori-auth"
+    #: The counters live in the kit's limiter (``mamori_common/quotas.py``; every auth quota is
+    #: named in ``services/auth/quotas.py``), in Redis under ``quota_key_prefix`` when set.
     #: A client address may fail this many times within the window before delays start ...
     throttle_client_free_failures: int = 5
     throttle_client_window_seconds: int = 900

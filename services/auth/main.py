@@ -13,6 +13,7 @@ from mamori_common.tokens import AccessTokenVerifier
 from services.auth.accounts import views as account_views
 from services.auth.audit import views as audit_views
 from services.auth.changes import views as change_views
+from services.auth.resets import views as reset_views
 from services.auth.messages import views as message_views
 from services.auth.sessions import views as session_views
 from services.auth.signin import views as signin_views
@@ -21,7 +22,8 @@ from services.auth.tokens import views as token_views
 from services.auth.totp import views as totp_views
 from services.auth.accounts.models import Account, AccountRestriction  # noqa: F401  (registers the tables)
 from services.auth.audit.models import SecurityEvent  # noqa: F401
-from services.auth.changes.models import AccountChange, ResetToken  # noqa: F401
+from services.auth.changes.models import AccountChange  # noqa: F401
+from services.auth.resets.models import ResetToken  # noqa: F401
 from services.auth.config import AuthSettings
 from services.auth.credentials.codes import CodeHasher
 from services.auth.credentials.encryption import Encryptor
@@ -53,6 +55,7 @@ SPEC = ServiceSpec(
         token_views.router,
         totp_views.router,
         change_views.router,
+        reset_views.router,
         audit_views.router,
         message_views.router,
         staff_views.router,

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from mamori_common.service_auth import mint_service_token
 from services.auth.accounts.models import Account, Language
-from services.auth.audit.service import RequestContext
+from services.auth.request_context import RequestContext
 from services.auth.messages.models import Message
 from services.auth.messages.service import file_message
 from services.auth.sessions.service import start_session

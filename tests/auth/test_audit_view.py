@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from tests.auth.conftest import AuthHarness
 from tests.auth.messaging_support import make_customer, sign_in
-from services.auth.audit.service import SYSTEM, RequestContext, record
+from services.auth.audit.service import record
+from services.auth.request_context import SYSTEM, RequestContext
 
 
 def record_events(auth: AuthHarness, account_id: str, *events: tuple[str, RequestContext, dict]) -> None:

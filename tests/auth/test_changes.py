@@ -18,8 +18,9 @@ from services.auth.accounts.models import Account, AccountState, Role
 from mamori_common.contract import case_number
 from services.auth.accounts.service import add_restriction, create_account
 from services.auth.audit.models import SecurityEvent
-from services.auth.audit.service import RequestContext
+from services.auth.request_context import RequestContext
 from services.auth.changes.flows import notify_change
+from services.auth.env import AuthEnv
 from services.auth.changes.models import AccountChange, ChangeKind
 from services.auth.database import outbox
 from services.auth.messages.models import Message
@@ -416,9 +417,9 @@ def test_reverting_a_totp_change_turns_off_the_intruders_authenticator(auth: Aut
         account.totp_enabled_at = auth.clock.now()
         db.add(RecoveryCode(account_id=account_id, code_hash="0" * 64, created_at=auth.clock.now()))
         notify_change(
-            db, account, ChangeKind.totp, old_value={"totp_secret_encrypted": None}, new_value={"totp_enabled": True},
-            context=RequestContext(ip="192.0.2.99"), session_id=session.session_id, now=auth.clock.now(),
-            settings=auth.settings, encryptor=encryptor,
+            db, AuthEnv.of(auth.app), account, ChangeKind.totp, old_value={"totp_secret_encrypted": None},
+            new_value={"totp_enabled": True}, context=RequestContext(ip="192.0.2.99"),
+            session_id=session.session_id, now=auth.clock.now(),
         )
         db.commit()
     notice = mail_body(auth, OWNER, "change_notice")

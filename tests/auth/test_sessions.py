@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from services.auth.accounts.models import Account, AccountState
 from services.auth.audit.models import SecurityEvent
-from services.auth.audit.service import RequestContext
+from services.auth.request_context import RequestContext
 from services.auth.messages.models import Message
 from services.auth.sessions import service
 from services.auth.sessions.models import Session

@@ -26,7 +26,8 @@ from mamori_common.problems import Problem
 from services.auth.accounts import service, standing
 from services.auth.accounts.models import Account
 from services.auth.accounts.standing import Actor, Transition
-from services.auth.audit.service import SYSTEM, record
+from services.auth.audit.service import record
+from services.auth.request_context import SYSTEM
 from services.auth.messages.service import message_services
 from services.auth.sessions.service import revoke_sessions
 

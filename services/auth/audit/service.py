@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -10,19 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session as DbSession
 
 from services.auth.audit.models import SecurityEvent
-
-
-@dataclass(frozen=True)
-class RequestContext:
-    """Where a request came from: what every audit line and risk decision needs."""
-
-    ip: str
-    country: str | None = None
-    device_id: str | None = None
-    user_agent: str | None = None
-
-
-SYSTEM = RequestContext(ip="-")
+from services.auth.request_context import RequestContext
 
 
 def record(

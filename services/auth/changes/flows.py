@@ -4,54 +4,46 @@ Every change of a contact or credential (e-mail, password, phone, TOTP) goes thr
 :func:`notify_change`: the OLD contact gets a notice with a revert code valid for
 ``revert_code_days``. Whoever holds that code can say "this was not me" without signing in
 (:func:`revert_change`): the change, and every change made after it, is undone and the account is
-frozen (:func:`freeze_account`): password invalidated, every session revoked, orders and an
+frozen (:func:`~services.auth.freezing.flows.freeze_account`): password invalidated, every session revoked, orders and an
 intrusion case told through the outbox. The owner comes back through a password reset that opens
-only after ``reset_cooldown_after_freeze_seconds``, and is then shown what to re-check.
+only after ``reset_cooldown_after_freeze_seconds`` (``resets/``), and is then shown what to re-check.
+Freezing itself is ``freezing/``.
 
-Every function here leaves the commit to its caller unless it says otherwise.
+Every function here leaves the commit to its caller; a refusal whose trace must be kept (a wrong
+code counted, a refused attempt audited) is raised as :class:`KeptRefusal`, which the request's
+session commits before answering.
 """
 
 from __future__ import annotations
 
-import json
-import math
-import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as DbSession
 
-from mamori_common.contract import case_number
-from mamori_common.events import Outbox
-from mamori_common.problems import Problem
-from services.auth.accounts import standing
+from mamori_common.problems import KeptRefusal, Problem
+from mamori_common.quotas import rate_limited
+from services.auth import quotas
 from services.auth.accounts.models import Account, AccountState
 from services.auth.accounts.service import check_new_password, find_by_email, normalise_email, standing_for
-from services.auth.accounts.standing import Actor, Capability, Transition, ensure_may
-from services.auth.audit.models import SecurityEvent
-from services.auth.audit.service import RequestContext, record
+from services.auth.accounts.standing import Capability, ensure_may
+from services.auth.audit.service import record
 from services.auth.changes import service
 from services.auth.changes.models import AccountChange, ChangeKind
-from services.auth.config import AuthSettings
-from services.auth.credentials.codes import CodeHasher
-from services.auth.credentials.encryption import Encryptor
-from services.auth.credentials.passwords import Passwords
-from services.auth.events import ACCOUNT_FROZEN, SESSION_COMPROMISED
+from services.auth.env import AuthEnv
+from services.auth.freezing.flows import freeze_account
 from services.auth.messages.service import file_message
-from services.auth.messages.templates import changed_thing, language_of, recheck_list, reset_held_text
+from services.auth.messages.templates import changed_thing, language_of
+from services.auth.request_context import RequestContext
 from services.auth.sessions.models import Session
 from services.auth.sessions.service import revoke_sessions
 from services.auth.signin.challenges import CodeCheck, check_code, create_challenge
 from services.auth.signin.models import Challenge, ChallengePurpose
 from services.auth.totp.models import RecoveryCode
 
-#: What a customer recovering from a freeze is asked to re-check (story S5): an intruder may have
-#: added a card or an address, or signed up for a subscription.
-RECHECK_AFTER_FREEZE: tuple[str, ...] = ("payment_methods", "addresses", "subscriptions")
 
 def ensure_may_change(db: DbSession, account: Account, capability: Capability, now: datetime) -> None:
     """403 ``account_restricted`` naming the case unless the account's standing allows the change."""
@@ -63,6 +55,7 @@ def ensure_may_change(db: DbSession, account: Account, capability: Capability, n
 
 def notify_change(
     db: DbSession,
+    env: AuthEnv,
     account: Account,
     kind: ChangeKind,
     *,
@@ -71,8 +64,6 @@ def notify_change(
     context: RequestContext,
     session_id: str | None,
     now: datetime,
-    settings: AuthSettings,
-    encryptor: Encryptor,
 ) -> AccountChange:
     """Record a change and tell the OLD contact, with a code that reverts it. Caller commits.
 
@@ -96,7 +87,7 @@ def notify_change(
         session_id=session_id,
         ip=context.ip,
         now=now,
-        settings=settings,
+        settings=env.settings,
     )
     message = file_message(
         db,
@@ -106,10 +97,10 @@ def notify_change(
             "what_ja": changed_thing(kind.value, "ja"),
             "what_en": changed_thing(kind.value, "en"),
             "at": now,
-            "days": settings.revert_code_days,
+            "days": env.settings.revert_code_days,
             "revert_code": code,
         },
-        encryptor=encryptor,
+        encryptor=env.encryptor,
         now=now,
         recipient=contact,
     )
@@ -130,128 +121,7 @@ def notify_change(
     return change
 
 
-# -- freezing -----------------------------------------------------------------------------------
-
-
-def freeze_account(
-    db: DbSession,
-    account: Account,
-    *,
-    reason: str,
-    actor: str,
-    context: RequestContext,
-    now: datetime,
-    settings: AuthSettings,
-    outbox: Outbox,
-    encryptor: Encryptor,
-    window_from: datetime | None = None,
-    suspect_session_ids: Iterable[str] = (),
-    hold_reset: bool = False,
-    notify_to: str | None = None,
-) -> str:
-    """Freeze the account after an intrusion; return the intrusion case id. Caller commits.
-
-    The password is invalidated (nobody can sign in with it, owner or intruder), every session is
-    revoked and every outstanding reset token spent, and a password reset opens only after the
-    cool-down (or, with ``hold_reset``, only once staff open it). Orders and verification learn of
-    it through the outbox: ``session.compromised`` names every session revoked and those opened
-    inside the suspicious window (from ``window_from``, else the oldest revoked session, to now);
-    ``account.frozen`` carries the case id auth minted, so the case can be named at once.
-
-    ``reason`` is shown to the customer (getMe, the freeze mail); ``actor`` is ``customer``,
-    ``system`` or ``staff:<account id>``.
-    """
-    case_id = uuid.uuid4().hex
-    revoked = revoke_sessions(db, account.id, now=now, reason="account_frozen")
-    if window_from is None:
-        created = db.execute(select(Session.created_at).where(Session.id.in_(revoked))).scalars().all()
-        window_from = min(created, default=now)
-    opened_in_window = db.execute(
-        select(Session.id).where(Session.account_id == account.id, Session.created_at >= window_from)
-    ).scalars()
-    suspects = set(suspect_session_ids) | set(opened_in_window)
-    session_ids = sorted(set(revoked) | suspects)
-
-    cool_down = timedelta(seconds=settings.reset_cooldown_after_freeze_seconds)
-    standing.freeze(account, case_id=case_id, reason=reason, now=now,
-                    reset_opens_at=None if hold_reset else now + cool_down)
-    voided = service.void_reset_tokens(db, account.id, now=now)
-
-    outbox.publish(
-        db,
-        SESSION_COMPROMISED,
-        {
-            "account_id": account.id,
-            "case_id": case_id,
-            "session_ids": session_ids,
-            "suspicious_session_ids": sorted(suspects),
-            "window": {"from": window_from.isoformat(), "to": now.isoformat()},
-        },
-    )
-    outbox.publish(
-        db,
-        ACCOUNT_FROZEN,
-        {
-            "case_id": case_id,
-            "account_id": account.id,
-            "kind": "intrusion",
-            "reason": reason,
-            "actor": actor,
-            "frozen_at": now.isoformat(),
-            "reset_opens_at": account.reset_opens_at.isoformat() if account.reset_opens_at else None,
-            "session_ids": session_ids,
-        },
-    )
-    file_message(
-        db,
-        account,
-        "account_frozen",
-        {"reason": reason, "case_id": case_id, "reset_opens_at": account.reset_opens_at or reset_held_text(language_of(account.language))},
-        encryptor=encryptor,
-        now=now,
-        recipient=notify_to,
-    )
-    record(
-        db,
-        account.id,
-        "account_frozen",
-        context,
-        at=now,
-        actor=actor,
-        reason=reason,
-        details={
-            "case_id": case_id,
-            "sessions_revoked": len(revoked),
-            "session_ids": session_ids,
-            "reset_tokens_voided": voided,
-            "reset_opens_at": account.reset_opens_at.isoformat() if account.reset_opens_at else None,
-        },
-    )
-    return case_id
-
-
 # -- e-mail and password changes ----------------------------------------------------------------
-
-
-def _refuse_when_over(
-    db: DbSession, account: Account, kinds: tuple[str, ...], *, limit: int, window_seconds: int, now: datetime
-) -> None:
-    """429 once the account has ``limit`` audit events of ``kinds`` inside the window (app clock)."""
-    since = now - timedelta(seconds=window_seconds)
-    count, oldest = db.execute(
-        select(func.count(), func.min(SecurityEvent.at)).where(
-            SecurityEvent.account_id == account.id, SecurityEvent.kind.in_(kinds), SecurityEvent.at > since
-        )
-    ).one()
-    if count >= limit:
-        retry_after = max(1, math.ceil((oldest - since).total_seconds()))
-        raise Problem(
-            429,
-            "rate_limited",
-            "Too many attempts. Wait before trying again.",
-            headers={"Retry-After": str(retry_after)},
-            retry_after=retry_after,
-        )
 
 
 @dataclass(frozen=True)
@@ -261,46 +131,31 @@ class EmailChangeStarted:
 
 
 def request_email_change(
-    db: DbSession,
-    account: Account,
-    new_email: str,
-    *,
-    session: Session,
-    context: RequestContext,
-    now: datetime,
-    settings: AuthSettings,
-    hasher: CodeHasher,
-    encryptor: Encryptor,
+    db: DbSession, env: AuthEnv, account: Account, new_email: str, *, session: Session, context: RequestContext
 ) -> EmailChangeStarted:
     """Mail a code to the NEW address: the change happens only once that code comes back.
 
     An address already in use answers 409 (the caller is signed in, recently, and the attempts
     are capped by ``email_codes_per_hour``, so this is no enumeration oracle worth having).
     """
+    now = env.clock.now()
     ensure_may_change(db, account, Capability.change_contact, now)
     address = normalise_email(new_email)
     if address == account.email:
         raise Problem(422, "email_unchanged", "This is already the account's e-mail address.")
-    _refuse_when_over(
-        db,
-        account,
-        ("email_change_requested", "email_change_refused"),
-        limit=settings.email_codes_per_hour,
-        window_seconds=3600,
-        now=now,
-    )
+    wait = env.quotas.spend(quotas.code_mails(env.settings), "email-change", account.id)
+    if wait:
+        raise rate_limited(wait)
     if find_by_email(db, address) is not None:
-        db.rollback()
         record(db, account.id, "email_change_refused", context, at=now, details={"reason": "email_taken"})
-        db.commit()
-        raise Problem(409, "email_taken", "Another account already uses this e-mail address.")
+        raise KeptRefusal(409, "email_taken", "Another account already uses this e-mail address.")
     challenge, code = create_challenge(
         db,
         account.id,
         ChallengePurpose.email_change,
         ["email"],
-        hasher=hasher,
-        settings=settings,
+        hasher=env.code_hasher,
+        settings=env.settings,
         now=now,
         context={"new_email": address, "session_id": session.id, "ip": context.ip},
     )
@@ -308,8 +163,8 @@ def request_email_change(
         db,
         account,
         "email_change_code",
-        {"code": code, "minutes": settings.email_code_seconds // 60},
-        encryptor=encryptor,
+        {"code": code, "minutes": env.settings.email_code_seconds // 60},
+        encryptor=env.encryptor,
         now=now,
         recipient=address,
     )
@@ -333,22 +188,14 @@ _CODE_PROBLEMS = {
 
 
 def confirm_email_change(
-    db: DbSession,
-    account: Account,
-    challenge_id: str,
-    code: str,
-    *,
-    session: Session,
+    db: DbSession, env: AuthEnv, account: Account, challenge_id: str, code: str, *, session: Session,
     context: RequestContext,
-    now: datetime,
-    settings: AuthSettings,
-    hasher: CodeHasher,
-    encryptor: Encryptor,
 ) -> tuple[str, str]:
     """Switch to the confirmed address and notify the old one; return (new, old). Caller commits.
 
-    A wrong code is counted (and committed) before the error goes out.
+    A wrong code is counted, and the count kept (:class:`KeptRefusal`), before the error goes out.
     """
+    now = env.clock.now()
     challenge = db.get(Challenge, challenge_id)
     mine = challenge is not None and challenge.account_id == account.id
     if not mine or challenge.purpose is not ChallengePurpose.email_change:
@@ -358,12 +205,11 @@ def confirm_email_change(
     holder = find_by_email(db, address)
     if holder is not None and holder.id != account.id:
         raise Problem(409, "email_taken", "Another account started using this e-mail address meanwhile.")
-    outcome = check_code(challenge, code, hasher=hasher, now=now)
+    outcome = check_code(challenge, code, hasher=env.code_hasher, now=now)
     if outcome is not CodeCheck.accepted:
-        db.commit()
         status, problem_code, detail = _CODE_PROBLEMS[outcome]
         extra = {"attempts_left": challenge.max_attempts - challenge.attempts} if outcome is CodeCheck.wrong else {}
-        raise Problem(status, problem_code, detail, **extra)
+        raise KeptRefusal(status, problem_code, detail, **extra)
     old = account.email
     account.email = address
     try:
@@ -373,6 +219,7 @@ def confirm_email_change(
         raise Problem(409, "email_taken", "Another account started using this e-mail address meanwhile.") from None
     notify_change(
         db,
+        env,
         account,
         ChangeKind.email,
         old_value={"email": old},
@@ -380,8 +227,6 @@ def confirm_email_change(
         context=context,
         session_id=session.id,
         now=now,
-        settings=settings,
-        encryptor=encryptor,
     )
     record(
         db,
@@ -396,6 +241,7 @@ def confirm_email_change(
 
 def change_password(
     db: DbSession,
+    env: AuthEnv,
     account: Account,
     current_password: str,
     new_password: str,
@@ -403,32 +249,24 @@ def change_password(
     end_other_sessions: bool,
     session: Session,
     context: RequestContext,
-    now: datetime,
-    settings: AuthSettings,
-    passwords: Passwords,
-    encryptor: Encryptor,
 ) -> int:
     """Set a new password after checking the current one; return how many other sessions ended.
 
     Wrong current passwords are recorded and capped per window, so a stolen session cannot
     guess its way to the password.
     """
+    now = env.clock.now()
     ensure_may_change(db, account, Capability.change_password, now)
-    _refuse_when_over(
-        db,
-        account,
-        ("password_change_rejected",),
-        limit=settings.password_change_failures_per_window,
-        window_seconds=settings.password_change_failure_window_seconds,
-        now=now,
-    )
+    failures = quotas.password_change_failures(env.settings)
+    wait = env.quotas.wait(failures, account.id)
+    if wait:
+        raise rate_limited(wait, "Too many attempts. Wait before trying again.")
     check_new_password(new_password, email=account.email, name=account.name)
-    if not passwords.verify(account.password_hash, current_password).ok:
-        db.rollback()
+    if not env.passwords.verify(account.password_hash, current_password).ok:
+        env.quotas.add(failures, account.id)
         record(db, account.id, "password_change_rejected", context, at=now, details={"session_id": session.id})
-        db.commit()
-        raise Problem(403, "wrong_password", "The current password is not right.")
-    account.password_hash = passwords.hash(new_password)
+        raise KeptRefusal(403, "wrong_password", "The current password is not right.")
+    account.password_hash = env.passwords.hash(new_password)
     account.password_changed_at = now
     ended = (
         revoke_sessions(db, account.id, now=now, reason="password_changed", keep_session_id=session.id)
@@ -437,6 +275,7 @@ def change_password(
     )
     notify_change(
         db,
+        env,
         account,
         ChangeKind.password,
         old_value={},
@@ -444,8 +283,6 @@ def change_password(
         context=context,
         session_id=session.id,
         now=now,
-        settings=settings,
-        encryptor=encryptor,
     )
     record(
         db,
@@ -469,16 +306,7 @@ class Reverted:
     email_restored: bool
 
 
-def revert_change(
-    db: DbSession,
-    code: str,
-    *,
-    context: RequestContext,
-    now: datetime,
-    settings: AuthSettings,
-    outbox: Outbox,
-    encryptor: Encryptor,
-) -> Reverted:
+def revert_change(db: DbSession, env: AuthEnv, code: str, *, context: RequestContext) -> Reverted:
     """Undo the change the code was mailed for (and every later one), then freeze. Caller commits.
 
     The code is spent with a conditional UPDATE, so it works once even under concurrent use.
@@ -486,6 +314,7 @@ def revert_change(
     cannot come back: the account is frozen all the same, with the reset held until staff
     review the case (an intruder must not keep the account by registering the old address).
     """
+    now = env.clock.now()
     change = service.find_change_by_code(db, code)
     if change is None:
         raise Problem(404, "unknown_revert_code", "This revert code is not known. Check it against the mail.")
@@ -530,14 +359,12 @@ def revert_change(
     )
     case_id = freeze_account(
         db,
+        env,
         account,
         reason=reason,
         actor="customer",
         context=context,
         now=now,
-        settings=settings,
-        outbox=outbox,
-        encryptor=encryptor,
         window_from=min(starts),
         suspect_session_ids=suspects,
         hold_reset=not email_restored,
@@ -575,140 +402,3 @@ def _restore(db: DbSession, account: Account, restore: dict[ChangeKind, dict[str
     # A password has nothing to restore: the freeze invalidates it and the owner sets a new one.
     db.flush()
     return email_restored
-
-
-# -- password reset -----------------------------------------------------------------------------
-
-
-def request_password_reset(
-    db: DbSession,
-    email: str,
-    *,
-    context: RequestContext,
-    now: datetime,
-    settings: AuthSettings,
-    encryptor: Encryptor,
-) -> None:
-    """Mail the owner of ``email`` a reset code, or, while a freeze cools down, when it opens.
-
-    Says nothing to the caller either way. Each account gets at most ``reset_mails_per_account``
-    such mails per window; more requests are recorded and dropped. Caller commits.
-    """
-    account = find_by_email(db, email)
-    if account is None or account.state is AccountState.closed:
-        return
-    since = now - timedelta(seconds=settings.reset_mail_window_seconds)
-    if service.reset_mails_since(db, account.id, since) >= settings.reset_mails_per_account:
-        record(db, account.id, "password_reset_requested", context, at=now, details={"outcome": "suppressed"})
-        return
-    if standing.reset_cooling_down(account, now):
-        if account.reset_opens_at is not None:
-            template = "reset_cooldown"
-            data: dict[str, Any] = {"opens_at": account.reset_opens_at, "case_id": account.state_case_id}
-        else:
-            template, data = "reset_held", {"case_id": account.state_case_id}
-        file_message(db, account, template, data, encryptor=encryptor, now=now)
-        record(
-            db,
-            account.id,
-            "password_reset_requested",
-            context,
-            at=now,
-            details={
-                "outcome": "cooling_down",
-                "opens_at": account.reset_opens_at.isoformat() if account.reset_opens_at else None,
-            },
-        )
-        return
-    token = service.new_reset_token(db, account, now=now, settings=settings)
-    file_message(
-        db,
-        account,
-        "password_reset",
-        {"token": token, "minutes": settings.reset_token_seconds // 60},
-        encryptor=encryptor,
-        now=now,
-    )
-    record(db, account.id, "password_reset_requested", context, at=now, details={"outcome": "token_sent"})
-
-
-@dataclass(frozen=True)
-class ResetDone:
-    sessions_ended: int
-    recheck_items: list[str]
-
-
-def confirm_password_reset(
-    db: DbSession,
-    token: str,
-    new_password: str,
-    *,
-    end_other_sessions: bool,
-    context: RequestContext,
-    now: datetime,
-    settings: AuthSettings,
-    passwords: Passwords,
-    encryptor: Encryptor,
-) -> ResetDone:
-    """Set a new password with a mailed reset token. Signs nobody in. Caller commits.
-
-    Proof of the mailbox is what ``requestUnlock`` asks for too, so a reset also lifts a
-    temporary lock; it brings a frozen account back to active once its cool-down is over, and
-    then asks the owner to re-check what an intruder may have touched.
-    """
-    row = service.find_reset_token(db, token)
-    if row is None:
-        raise Problem(400, "invalid_reset_token", "This reset code is not known. Ask for a new one.")
-    if row.used_at is not None or now >= row.expires_at:
-        raise Problem(410, "invalid_reset_token", "This reset code has expired or was already used. Ask for a new one.")
-    account = db.get(Account, row.account_id)
-    if account is None or account.state is AccountState.closed:
-        raise Problem(400, "invalid_reset_token", "This reset code is not known. Ask for a new one.")
-    if standing.reset_cooling_down(account, now):
-        opens = account.reset_opens_at
-        headers = {"Retry-After": str(max(1, math.ceil((opens - now).total_seconds())))} if opens else {}
-        raise Problem(
-            423,
-            "reset_cooling_down",
-            "This account was frozen to protect it; a password reset opens only after a cool-down.",
-            headers=headers,
-            opens_at=opens.isoformat() if opens else None,
-            case_id=account.state_case_id,
-            case_number=case_number(account.state_case_id) if account.state_case_id else None,
-        )
-    check_new_password(new_password, email=account.email, name=account.name)
-    if not service.claim_reset_token(db, row, now=now):
-        raise Problem(410, "invalid_reset_token", "This reset code has expired or was already used. Ask for a new one.")
-
-    standing.ensure_may_make(Transition.recover, Actor.customer, standing_for(db, account, now=now))
-    account.password_hash = passwords.hash(new_password)
-    account.password_changed_at = now
-    recovered_case = standing.recover(account)
-    if recovered_case is not None:
-        account.recheck_items = json.dumps(list(RECHECK_AFTER_FREEZE))
-    service.void_reset_tokens(db, account.id, now=now)
-    ended = revoke_sessions(db, account.id, now=now, reason="password_reset") if end_other_sessions else []
-
-    recheck = json.loads(account.recheck_items) if account.recheck_items else []
-    recheck_text = recheck_list(recheck, language_of(account.language))
-    file_message(db, account, "password_reset_done", {"recheck": recheck_text}, encryptor=encryptor, now=now)
-    record(
-        db,
-        account.id,
-        "password_reset",
-        context,
-        at=now,
-        details={"sessions_ended": len(ended), "recovered_from_case": recovered_case, "recheck_items": recheck},
-    )
-    return ResetDone(len(ended), recheck)
-
-
-def acknowledge_recheck(
-    db: DbSession, account: Account, items: list[str] | None, *, context: RequestContext, now: datetime
-) -> list[str]:
-    """Tick off re-check items (all when ``items`` is None); return what is left. Caller commits."""
-    current = json.loads(account.recheck_items) if account.recheck_items else []
-    left = [] if items is None else [item for item in current if item not in set(items)]
-    account.recheck_items = json.dumps(left) if left else None
-    record(db, account.id, "recheck_acknowledged", context, at=now, details={"items": items or current, "left": left})
-    return left

@@ -1,11 +1,11 @@
-"""Account changes that can be reverted from the old contact (story S5), and reset tokens."""
+"""Account changes that can be reverted from the old contact (story S5)."""
 
 from __future__ import annotations
 
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, Enum, ForeignKey, Integer, String
+from sqlalchemy import JSON, Enum, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mamori_common.db import UTCDateTime, utcnow
@@ -39,16 +39,3 @@ class AccountChange(Base):
     session_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     ip: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-class ResetToken(Base):
-    """A password-reset token: 32 random bytes, stored hashed, 30 minutes, single use."""
-
-    __tablename__ = "reset_tokens"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    account_id: Mapped[str] = mapped_column(String(32), ForeignKey("accounts.id"), index=True)
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -1,4 +1,4 @@
-"""Request and response bodies of the changes routes (e-mail, password, revert, reset, re-check)."""
+"""Request and response bodies of the changes routes (e-mail, password, revert)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,6 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from services.auth.changes.models import ChangeKind
 
-#: The things a customer is asked to re-check after recovering from a freeze.
-RecheckItem = Literal["payment_methods", "addresses", "subscriptions"]
 
 
 class ChangeEmailRequest(BaseModel):
@@ -72,46 +70,3 @@ class RevertResult(BaseModel):
     reverted: list[ChangeKind]
     #: False only if the old address now belongs to another account (staff then restore it).
     email_restored: bool
-
-
-class PasswordResetRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    email: EmailStr = Field(max_length=320)
-
-
-class PasswordResetAccepted(BaseModel):
-    """The same for every address, known or not."""
-
-    status: Literal["accepted"] = "accepted"
-    detail: str = (
-        "If an account uses this address, we sent it a message: a reset code, or when a reset opens."
-    )
-
-
-class ConfirmPasswordResetRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    token: str = Field(min_length=1, max_length=256)
-    new_password: str = Field(min_length=1, max_length=1024)
-    #: End every session of the account (a reset signs nobody in).
-    end_other_sessions: bool = True
-
-
-class PasswordResetDone(BaseModel):
-    """No tokens: the customer signs in afresh with the new password."""
-
-    status: Literal["password_reset"] = "password_reset"
-    sessions_ended: int
-    recheck_items: list[str]
-
-
-class AcknowledgeRecheckRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    #: The items checked; omitted means all of them.
-    items: list[RecheckItem] | None = Field(default=None, max_length=10)
-
-
-class RecheckList(BaseModel):
-    recheck_items: list[str]

@@ -1,62 +1,28 @@
-"""Routes: ``changeEmail``, ``confirmEmailChange``, ``changePassword``, ``revertChange``,
-``requestPasswordReset``, ``confirmPasswordReset``, ``acknowledgeRecheck``."""
+"""Routes: ``changeEmail``, ``confirmEmailChange``, ``changePassword``, ``revertChange``."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, status
 
-from mamori_common.clock import ClockDep
 from mamori_common.db import SessionDep
-from mamori_common.events import Outbox
-from mamori_common.problems import Problem
-from services.auth.changes import flows, service
+from mamori_common.quotas import rate_limited
+from services.auth import quotas
+from services.auth.changes import flows
 from services.auth.changes.schemas import (
-    AcknowledgeRecheckRequest,
     ChangeEmailRequest,
     ChangePasswordRequest,
     ConfirmEmailChangeRequest,
-    ConfirmPasswordResetRequest,
     EmailChanged,
     EmailChangeStarted,
     PasswordChanged,
-    PasswordResetAccepted,
-    PasswordResetDone,
-    PasswordResetRequest,
-    RecheckList,
     RevertRequest,
     RevertResult,
 )
 from services.auth.changes.service import mask_email
-from services.auth.deps import (
-    CodeHasherDep,
-    CurrentAccount,
-    CurrentSession,
-    EncryptorDep,
-    PasswordsDep,
-    RecentSession,
-    RequestContextDep,
-    SettingsDep,
-)
+from services.auth.deps import CurrentAccount, CurrentSession, RecentSession, RequestContextDep
+from services.auth.env import EnvDep
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
-
-
-def _outbox(request: Request) -> Outbox:
-    return request.app.state.outbox
-
-
-def _limit_client(request: Request, scope: str, ip: str, *, limit: int, window_seconds: int) -> None:
-    """429 with Retry-After once this client address used up its attempts for ``scope``."""
-    settings = request.app.state.settings
-    wait = service.limiter_for(request.app.state, settings).hit(scope, ip, limit=limit, window_seconds=window_seconds)
-    if wait is not None:
-        raise Problem(
-            429,
-            "rate_limited",
-            "Too many requests from this address. Wait before trying again.",
-            headers={"Retry-After": str(wait)},
-            retry_after=wait,
-        )
 
 
 @router.post(
@@ -77,16 +43,10 @@ def change_email(
     db: SessionDep,
     session: RecentSession,
     account: CurrentAccount,
-    clock: ClockDep,
     context: RequestContextDep,
-    settings: SettingsDep,
-    hasher: CodeHasherDep,
-    encryptor: EncryptorDep,
+    env: EnvDep,
 ) -> EmailChangeStarted:
-    started = flows.request_email_change(
-        db, account, str(body.new_email),
-        session=session, context=context, now=clock.now(), settings=settings, hasher=hasher, encryptor=encryptor,
-    )
+    started = flows.request_email_change(db, env, account, str(body.new_email), session=session, context=context)
     db.commit()
     return EmailChangeStarted(
         challenge_id=started.challenge.id, expires_at=started.challenge.expires_at, sent_to=started.sent_to
@@ -108,15 +68,11 @@ def confirm_email_change(
     db: SessionDep,
     session: CurrentSession,
     account: CurrentAccount,
-    clock: ClockDep,
     context: RequestContextDep,
-    settings: SettingsDep,
-    hasher: CodeHasherDep,
-    encryptor: EncryptorDep,
+    env: EnvDep,
 ) -> EmailChanged:
     new, old = flows.confirm_email_change(
-        db, account, body.challenge_id, body.code,
-        session=session, context=context, now=clock.now(), settings=settings, hasher=hasher, encryptor=encryptor,
+        db, env, account, body.challenge_id, body.code, session=session, context=context
     )
     db.commit()
     return EmailChanged(email=new, notice_sent_to=mask_email(old))
@@ -138,16 +94,12 @@ def change_password(
     db: SessionDep,
     session: RecentSession,
     account: CurrentAccount,
-    clock: ClockDep,
     context: RequestContextDep,
-    settings: SettingsDep,
-    passwords: PasswordsDep,
-    encryptor: EncryptorDep,
+    env: EnvDep,
 ) -> PasswordChanged:
     ended = flows.change_password(
-        db, account, body.current_password, body.new_password,
-        end_other_sessions=body.end_other_sessions, session=session, context=context, now=clock.now(),
-        settings=settings, passwords=passwords, encryptor=encryptor,
+        db, env, account, body.current_password, body.new_password,
+        end_other_sessions=body.end_other_sessions, session=session, context=context,
     )
     db.commit()
     return PasswordChanged(sessions_ended=ended)
@@ -165,22 +117,11 @@ def change_password(
         "client address."
     ),
 )
-def revert_change(
-    body: RevertRequest,
-    request: Request,
-    db: SessionDep,
-    clock: ClockDep,
-    context: RequestContextDep,
-    settings: SettingsDep,
-    encryptor: EncryptorDep,
-) -> RevertResult:
-    _limit_client(
-        request, "revert", context.ip,
-        limit=settings.revert_attempts_per_ip, window_seconds=settings.revert_attempt_window_seconds,
-    )
-    reverted = flows.revert_change(
-        db, body.code, context=context, now=clock.now(), settings=settings, outbox=_outbox(request), encryptor=encryptor
-    )
+def revert_change(body: RevertRequest, db: SessionDep, context: RequestContextDep, env: EnvDep) -> RevertResult:
+    wait = env.quotas.spend(quotas.revert_attempts(env.settings), context.ip)
+    if wait:
+        raise rate_limited(wait, "Too many requests from this address. Wait before trying again.")
+    reverted = flows.revert_change(db, env, body.code, context=context)
     db.commit()
     return RevertResult(
         case_id=reverted.case_id,
@@ -188,91 +129,3 @@ def revert_change(
         reverted=reverted.kinds,
         email_restored=reverted.email_restored,
     )
-
-
-@router.post(
-    "/password/reset",
-    operation_id="requestPasswordReset",
-    status_code=status.HTTP_202_ACCEPTED,
-    response_model=PasswordResetAccepted,
-    summary="Ask for a password reset code by mail (always 202)",
-    description="Always 202 with the same body, whether or not an account uses the address. 429 per client address.",
-)
-def request_password_reset(
-    body: PasswordResetRequest,
-    request: Request,
-    db: SessionDep,
-    clock: ClockDep,
-    context: RequestContextDep,
-    settings: SettingsDep,
-    encryptor: EncryptorDep,
-) -> PasswordResetAccepted:
-    """Always the same answer, so the address typed reveals nothing (no user enumeration).
-
-    Decision (story S5, "refused for a cool-down with a clear answer saying when it opens"): the
-    refusal and its opening time go to the OWNER, by mail and in the message centre, never in this
-    response. Answering 423 here would tell anyone who types an address that it belongs to a frozen
-    account. So a frozen account in its cool-down gets no token but a ``reset_cooldown`` mail
-    naming the exact opening time; after the cool-down, a normal reset code. Whoever holds a code
-    and tries it early gets the time in the 423 of ``confirmPasswordReset`` (holding a code proves
-    the mailbox, so that reveals nothing new).
-    """
-    _limit_client(
-        request, "reset", context.ip,
-        limit=settings.reset_requests_per_ip, window_seconds=settings.reset_request_window_seconds,
-    )
-    flows.request_password_reset(
-        db, str(body.email), context=context, now=clock.now(), settings=settings, encryptor=encryptor
-    )
-    db.commit()
-    return PasswordResetAccepted()
-
-
-@router.post(
-    "/password/reset/confirm",
-    operation_id="confirmPasswordReset",
-    response_model=PasswordResetDone,
-    summary="Set a new password with a mailed reset code (signs nobody in)",
-    description=(
-        "400 `invalid_reset_token` for an unknown code, 410 `invalid_reset_token` for a used or expired one; "
-        "423 `reset_cooling_down` with `opens_at` and Retry-After while a frozen account cools down; 422 "
-        "`weak_password`. Ends every session unless `end_other_sessions` is false. No tokens: sign in anew."
-    ),
-)
-def confirm_password_reset(
-    body: ConfirmPasswordResetRequest,
-    db: SessionDep,
-    clock: ClockDep,
-    context: RequestContextDep,
-    settings: SettingsDep,
-    passwords: PasswordsDep,
-    encryptor: EncryptorDep,
-) -> PasswordResetDone:
-    done = flows.confirm_password_reset(
-        db, body.token, body.new_password,
-        end_other_sessions=body.end_other_sessions, context=context, now=clock.now(), settings=settings,
-        passwords=passwords, encryptor=encryptor,
-    )
-    db.commit()
-    return PasswordResetDone(sessions_ended=done.sessions_ended, recheck_items=done.recheck_items)
-
-
-@router.post(
-    "/recheck/acknowledge",
-    operation_id="acknowledgeRecheck",
-    response_model=RecheckList,
-    summary="Tick off the re-check list shown after a recovery",
-    description="Without `items`, clears the whole list. Returns what is left to re-check.",
-)
-def acknowledge_recheck(
-    db: SessionDep,
-    account: CurrentAccount,
-    clock: ClockDep,
-    context: RequestContextDep,
-    body: AcknowledgeRecheckRequest | None = None,
-) -> RecheckList:
-    left = flows.acknowledge_recheck(
-        db, account, body.items if body is not None else None, context=context, now=clock.now()
-    )
-    db.commit()
-    return RecheckList(recheck_items=left)

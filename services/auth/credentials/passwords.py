@@ -1,24 +1,29 @@
 """Password hashing (Argon2id) and the rules a new password must pass (NIST SP 800-63B 5.1.1).
 
-Hashing runs in a worker thread: at 19 MiB and two passes it takes tens of milliseconds, which
-would stall every other request if it ran on the event loop.
+Every hash and verification, whoever asks (sign-in, register, change, reset, unlock), takes one of
+:data:`HASHING_SLOTS`: one per core. More at once would only share the cores, and each holds
+19 MiB: a burst of requests (40 worker threads) must not take 760 MiB at once. Routes call these
+from worker threads (sync routes), never on the event loop.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import threading
 import unicodedata
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-import anyio
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 MIN_LENGTH = 8
 MAX_LENGTH = 128
 _BLOCKLIST_FILE = Path(__file__).with_name("common_passwords.txt")
+#: Argon2 computations running at once in this process: one per core (module docstring).
+HASHING_SLOTS = threading.BoundedSemaphore(os.cpu_count() or 1)
 
 
 @dataclass(frozen=True)
@@ -36,23 +41,19 @@ class Passwords:
         self.dummy_hash = self.hasher.hash("mamori-dummy-password-for-timing")
 
     def hash(self, password: str) -> str:
-        return self.hasher.hash(password)
+        with HASHING_SLOTS:
+            return self.hasher.hash(password)
 
     def verify(self, stored_hash: str | None, password: str) -> Verification:
         """Check ``password``; a missing hash (frozen account) still costs one verification."""
         try:
-            self.hasher.verify(stored_hash or self.dummy_hash, password)
+            with HASHING_SLOTS:
+                self.hasher.verify(stored_hash or self.dummy_hash, password)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return Verification(ok=False)
         if stored_hash is None:
             return Verification(ok=False)
         return Verification(ok=True, needs_rehash=self.hasher.check_needs_rehash(stored_hash))
-
-    async def hash_async(self, password: str) -> str:
-        return await anyio.to_thread.run_sync(self.hash, password)
-
-    async def verify_async(self, stored_hash: str | None, password: str) -> Verification:
-        return await anyio.to_thread.run_sync(self.verify, stored_hash, password)
 
 
 @cache

@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session as DbSession
 from mamori_common.problems import Problem
 from services.auth.accounts.models import Account, AccountState
 from services.auth.accounts.standing import standing_of
-from services.auth.audit.service import RequestContext, record
+from services.auth.audit.service import record
+from services.auth.request_context import RequestContext
 from services.auth.config import AuthSettings
 from services.auth.credentials.encryption import Encryptor
 from services.auth.messages.service import file_message

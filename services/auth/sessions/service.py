@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session as DbSession
 
 from mamori_common.tokens import AUDIENCE, ISSUER
 from services.auth.accounts.models import Account
-from services.auth.audit.service import RequestContext
+from services.auth.request_context import RequestContext
 from services.auth.config import AuthSettings
 from services.auth.sessions.models import RefreshToken, Session
 from services.auth.tokens.keys import SigningKey

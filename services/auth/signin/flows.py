@@ -12,8 +12,6 @@ same 401 ``invalid_credentials``; a lock (423) is shown only to the right passwo
 
 from __future__ import annotations
 
-import os
-import threading
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -21,19 +19,17 @@ from typing import Any
 from fastapi import FastAPI
 from sqlalchemy.orm import Session as DbSession
 
-from mamori_common.clock import Clock
-from mamori_common.events import Outbox
 from mamori_common.problems import Problem
+from mamori_common.quotas import rate_limited
+from services.auth import quotas
 from mamori_common.contract import case_number
 from services.auth.accounts import standing
 from services.auth.accounts.models import Account, AccountState
 from services.auth.accounts.service import check_new_password, find_by_email, normalise_email, start_lock
 from services.auth.accounts.standing import standing_of
-from services.auth.audit.service import RequestContext, record
-from services.auth.config import AuthSettings
-from services.auth.credentials.codes import CodeHasher
-from services.auth.credentials.encryption import Encryptor
-from services.auth.credentials.passwords import Passwords
+from services.auth.audit.service import record
+from services.auth.request_context import RequestContext
+from services.auth.env import AuthEnv
 from services.auth.events import ACCOUNT_LOCKED, ACCOUNT_UNLOCKED
 from services.auth.messages.service import file_message
 from services.auth.sessions.service import TokenPair, revoke_sessions, start_session
@@ -42,53 +38,21 @@ from services.auth.signin.challenges import CodeCheck, check_code, create_challe
 from services.auth.signin.models import Challenge, ChallengePurpose, SignInOutcome
 from services.auth.signin.policy import Action, Decision
 from services.auth.signin.throttle import Throttle, account_key, throttle_of
-from services.auth.tokens.keys import SigningKey
 
-HOUR = 3600
-#: Argon2 verifications running at once: one per core. More would only share the cores, and
-#: each holds 19 MiB: a burst of sign-ins (40 worker threads) must not take 760 MiB at once.
-HASHING_SLOTS = threading.BoundedSemaphore(os.cpu_count() or 1)
 
 
 @dataclass(frozen=True)
-class SignInEnv:
-    """What the sign-in flows use from the app, gathered once per request."""
+class SignInEnv(AuthEnv):
+    """:class:`AuthEnv` and the sign-in counters."""
 
-    settings: AuthSettings
-    passwords: Passwords
     throttle: Throttle
-    signing_key: SigningKey
-    encryptor: Encryptor
-    code_hasher: CodeHasher
-    outbox: Outbox
-    clock: Clock
 
     @classmethod
     def of(cls, app: FastAPI) -> SignInEnv:
-        state = app.state
-        return cls(
-            settings=state.settings,
-            passwords=state.passwords,
-            throttle=throttle_of(app),
-            signing_key=state.signing_key,
-            encryptor=state.encryptor,
-            code_hasher=state.code_hasher,
-            outbox=state.outbox,
-            clock=state.clock,
-        )
+        return cls(**cls.fields_of(app), throttle=throttle_of(app))
 
 
 # -- answers -------------------------------------------------------------------------------------
-
-
-def rate_limited(seconds: int) -> Problem:
-    return Problem(
-        429,
-        "rate_limited",
-        f"Too many attempts. Try again in {seconds} seconds.",
-        headers={"Retry-After": str(seconds)},
-        retry_after=seconds,
-    )
 
 
 def invalid_credentials() -> Problem:
@@ -172,8 +136,7 @@ def sign_in(db: DbSession, env: SignInEnv, *, email: str, password: str, context
         raise rate_limited(wait)
 
     account = find_by_email(db, email)
-    with HASHING_SLOTS:
-        verification = env.passwords.verify(account.password_hash if account else None, password)
+    verification = env.passwords.verify(account.password_hash if account else None, password)
     signals = risk.assess(db, account.id, context) if account else risk.NO_ACCOUNT
     foreign = throttle.foreign_failure_count(key) if account else 0
     decision = policy.decide_sign_in(
@@ -235,7 +198,7 @@ def _open_step_up(
     methods = policy.step_up_methods(account)
     mail = "email_code" in methods and decision.password_ok
     if mail:
-        wait = env.throttle.spend("code-mail", env.settings.email_codes_per_hour, HOUR, "login", account.id)
+        wait = env.quotas.spend(quotas.code_mails(env.settings), "login", account.id)
         if wait:
             return rate_limited(wait)
     challenge, code = create_challenge(
@@ -420,13 +383,13 @@ def lock(db: DbSession, env: SignInEnv, account: Account, context: RequestContex
 def send_unlock_code(db: DbSession, env: SignInEnv, *, email: str, context: RequestContext) -> None:
     """``sendUnlockCode``: mail a code to a locked account's owner; silent for anything else."""
     now = env.clock.now()
-    wait = env.throttle.spend("unlock-requests", env.settings.unlock_requests_per_ip_per_hour, HOUR, context.ip)
+    wait = env.quotas.spend(quotas.unlock_requests(env.settings), context.ip)
     if wait:
         raise rate_limited(wait)
     account = find_by_email(db, email)
     if account is None or standing_of(account, (), now=now).state is not AccountState.locked:
         return
-    if env.throttle.spend("code-mail", env.settings.email_codes_per_hour, HOUR, "unlock", account.id):
+    if env.quotas.spend(quotas.code_mails(env.settings), "unlock", account.id):
         return  # the codes mailed within the hour still work: nothing is lost by not sending more
     _, code = create_challenge(
         db, account.id, ChallengePurpose.unlock, ["email_code"], hasher=env.code_hasher, settings=env.settings,
@@ -448,9 +411,7 @@ def request_unlock(
     """
     now = env.clock.now()
     throttle = env.throttle
-    wait = throttle.client_wait(context.ip) or throttle.spend(
-        "unlock-requests", env.settings.unlock_requests_per_ip_per_hour, HOUR, context.ip
-    )
+    wait = throttle.client_wait(context.ip) or env.quotas.spend(quotas.unlock_requests(env.settings), context.ip)
     if wait:
         raise rate_limited(wait)
     email = normalise_email(email)

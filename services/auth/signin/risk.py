@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import literal, select
 from sqlalchemy.orm import Session as DbSession
 
-from services.auth.audit.service import RequestContext
+from services.auth.request_context import RequestContext
 from services.auth.signin.models import KnownDevice, SignInAttempt, SignInOutcome
 
 SUCCESSES = (SignInOutcome.success, SignInOutcome.challenge_passed)

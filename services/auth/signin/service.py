@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session as DbSession
 
 from services.auth.accounts import standing
 from services.auth.accounts.models import Account
-from services.auth.audit.service import RequestContext
+from services.auth.request_context import RequestContext
 from services.auth.signin.models import Challenge, ChallengePurpose, KnownDevice, SignInAttempt, SignInOutcome
 
 #: Audit kinds written by this domain.

@@ -12,17 +12,16 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session as DbSession
 
-from mamori_common.events import Outbox
 from mamori_common.problems import Problem
 from services.auth.accounts import standing
 from services.auth.accounts.models import Account, AccountState, Role
 from services.auth.accounts.service import standing_for
 from services.auth.accounts.standing import Actor, Transition, ensure_may_make
-from services.auth.audit.service import RequestContext, record
-from services.auth.changes.flows import freeze_account
+from services.auth.audit.service import record
+from services.auth.request_context import RequestContext
+from services.auth.freezing.flows import freeze_account
 from services.auth.changes.service import mask_email
-from services.auth.config import AuthSettings
-from services.auth.credentials.encryption import Encryptor
+from services.auth.env import AuthEnv
 from services.auth.messages.service import file_message
 from services.auth.staff.schemas import AccountStatus
 
@@ -50,32 +49,13 @@ def ensure_may_act_on(staff: Account, target: Account) -> None:
         raise Problem(403, "forbidden", "Only an admin acts on a staff account.")
 
 
-def freeze(
-    db: DbSession,
-    target: Account,
-    staff: Account,
-    reason: str,
-    *,
-    context: RequestContext,
-    now: datetime,
-    settings: AuthSettings,
-    outbox: Outbox,
-    encryptor: Encryptor,
-) -> str:
+def freeze(db: DbSession, env: AuthEnv, target: Account, staff: Account, reason: str, *,
+           context: RequestContext) -> str:
     """Freeze as after a reported intrusion; return the case id. Caller commits."""
+    now = env.clock.now()
     ensure_may_act_on(staff, target)
     ensure_may_make(Transition.freeze, actor_role(staff), standing_for(db, target, now=now))
-    return freeze_account(
-        db,
-        target,
-        reason=reason,
-        actor=actor_of(staff),
-        context=context,
-        now=now,
-        settings=settings,
-        outbox=outbox,
-        encryptor=encryptor,
-    )
+    return freeze_account(db, env, target, reason=reason, actor=actor_of(staff), context=context, now=now)
 
 
 _RESET_OPEN_NOTICE = {
@@ -94,21 +74,14 @@ _UNLOCKED_NOTICE = {
 }
 
 
-def unlock(
-    db: DbSession,
-    target: Account,
-    staff: Account,
-    reason: str,
-    *,
-    context: RequestContext,
-    now: datetime,
-    encryptor: Encryptor,
-) -> None:
+def unlock(db: DbSession, env: AuthEnv, target: Account, staff: Account, reason: str, *,
+           context: RequestContext) -> None:
     """Lift a lock; for a frozen account, open the reset at once. Caller commits.
 
     A freeze invalidated the password, so unlocking a frozen account does not make it usable by
     itself: the owner still proves their mailbox with a reset (which is what ends the freeze).
     """
+    now = env.clock.now()
     ensure_may_act_on(staff, target)
     current = standing_for(db, target, now=now)
     if current.state is AccountState.frozen:
@@ -120,7 +93,7 @@ def unlock(
         ensure_may_make(Transition.unlock, actor_role(staff), current)
         action, notice = "account_unlocked", _UNLOCKED_NOTICE
         details = {"case_id": standing.unlock(target)}
-    file_message(db, target, "notice", dict(notice), encryptor=encryptor, now=now)
+    file_message(db, target, "notice", dict(notice), encryptor=env.encryptor, now=now)
     record(db, target.id, action, context, at=now, actor=actor_of(staff), reason=reason, details=details)
 
 

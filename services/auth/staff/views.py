@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path
 
 from mamori_common.clock import ClockDep
 from mamori_common.db import SessionDep
 from services.auth.accounts.models import Account
-from services.auth.deps import EncryptorDep, RequestContextDep, SettingsDep, staff_role_guard
+from services.auth.deps import RequestContextDep, staff_role_guard
+from services.auth.env import EnvDep
 from services.auth.staff import flows
 from services.auth.staff.schemas import AccountStatus, StaffActionRequest
 
@@ -36,19 +37,14 @@ AccountId = Annotated[str, Path(min_length=1, max_length=64, description="The cu
 def freeze_account(
     account_id: AccountId,
     body: StaffActionRequest,
-    request: Request,
     staff: ActingStaff,
     db: SessionDep,
     clock: ClockDep,
     context: RequestContextDep,
-    settings: SettingsDep,
-    encryptor: EncryptorDep,
+    env: EnvDep,
 ) -> AccountStatus:
     target = flows.target_account(db, account_id)
-    flows.freeze(
-        db, target, staff, body.reason,
-        context=context, now=clock.now(), settings=settings, outbox=request.app.state.outbox, encryptor=encryptor,
-    )
+    flows.freeze(db, env, target, staff, body.reason, context=context)
     db.commit()
     return flows.status_of(db, target, now=clock.now())
 
@@ -71,10 +67,10 @@ def unlock_account(
     db: SessionDep,
     clock: ClockDep,
     context: RequestContextDep,
-    encryptor: EncryptorDep,
+    env: EnvDep,
 ) -> AccountStatus:
     target = flows.target_account(db, account_id)
-    flows.unlock(db, target, staff, body.reason, context=context, now=clock.now(), encryptor=encryptor)
+    flows.unlock(db, env, target, staff, body.reason, context=context)
     db.commit()
     return flows.status_of(db, target, now=clock.now())
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
 
-from mamori_common.clock import ClockDep
 from mamori_common.db import SessionDep
-from services.auth.deps import CurrentAccount, EncryptorDep, RecentSession, RequestContextDep, SettingsDep
+from services.auth.deps import CurrentAccount, RecentSession, RequestContextDep
+from services.auth.env import EnvDep
 from services.auth.totp import flows
 from services.auth.totp.schemas import TotpCodeRequest, TotpConfirmation, TotpEnrollment
 
@@ -25,15 +25,9 @@ router = APIRouter(prefix="/api/auth", tags=["auth"])
     ),
 )
 def enroll_totp(
-    db: SessionDep,
-    clock: ClockDep,
-    session: RecentSession,
-    account: CurrentAccount,
-    context: RequestContextDep,
-    settings: SettingsDep,
-    encryptor: EncryptorDep,
+    db: SessionDep, session: RecentSession, account: CurrentAccount, context: RequestContextDep, env: EnvDep
 ) -> TotpEnrollment:
-    secret, uri = flows.enroll(db, account, context=context, now=clock.now(), settings=settings, encryptor=encryptor)
+    secret, uri = flows.enroll(db, env, account, context=context)
     db.commit()
     return TotpEnrollment(secret=secret, otpauth_uri=uri)
 
@@ -48,19 +42,15 @@ def enroll_totp(
 def confirm_totp(
     body: TotpCodeRequest,
     db: SessionDep,
-    clock: ClockDep,
     session: RecentSession,
     account: CurrentAccount,
     context: RequestContextDep,
-    settings: SettingsDep,
-    encryptor: EncryptorDep,
+    env: EnvDep,
 ) -> TotpConfirmation:
-    now = clock.now()
-    codes = flows.confirm(
-        db, account, body.code, session=session, context=context, now=now, settings=settings, encryptor=encryptor
-    )
+    codes = flows.confirm(db, env, account, body.code, session=session, context=context)
     db.commit()
-    return TotpConfirmation(enabled_at=now, recovery_codes=codes)
+    assert account.totp_enabled_at is not None
+    return TotpConfirmation(enabled_at=account.totp_enabled_at, recovery_codes=codes)
 
 
 @router.post(
@@ -73,22 +63,11 @@ def confirm_totp(
 def disable_totp(
     body: TotpCodeRequest,
     db: SessionDep,
-    clock: ClockDep,
     session: RecentSession,
     account: CurrentAccount,
     context: RequestContextDep,
-    settings: SettingsDep,
-    encryptor: EncryptorDep,
+    env: EnvDep,
 ) -> Response:
-    flows.disable(
-        db,
-        account,
-        body.code,
-        session=session,
-        context=context,
-        now=clock.now(),
-        settings=settings,
-        encryptor=encryptor,
-    )
+    flows.disable(db, env, account, body.code, session=session, context=context)
     db.commit()
     return Response(status_code=status.HTTP_204_NO_CONTENT)
