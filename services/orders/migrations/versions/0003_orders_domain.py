@@ -2,7 +2,7 @@
 returns, subscriptions, one-click settings, and the idempotency keys (mamori_common.idempotency).
 
 Revision ID: orders_0002
-Revises: orders_0001
+Revises: orders_events_by_source
 Create Date: 2026-11-23 09:36:18.120790
 """
 
@@ -13,7 +13,7 @@ from mamori_common.idempotency import create_idempotency_table, drop_idempotency
 
 
 revision = 'orders_0002'
-down_revision = 'orders_0001'
+down_revision = "orders_events_by_source"
 branch_labels = None
 depends_on = None
 
