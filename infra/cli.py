@@ -1,4 +1,4 @@
-"""The ``mamori`` command: ``run``, ``migrate``, ``staff create``, ``purge``."""
+"""The ``mamori`` command: ``run``, ``migrate``, ``staff create``, ``purge``, ``events`` (parked events)."""
 
 from __future__ import annotations
 
@@ -62,6 +62,33 @@ def _purge() -> int:
     return 0
 
 
+def _events(args: argparse.Namespace) -> int:
+    """List the events each service's dispatcher gave up on (parked), newest first."""
+    import importlib
+
+    from infra import services
+    from mamori_common.db import Database
+    from mamori_common.events import parked_events
+
+    names = [args.service] if args.service else [spec.name for spec in services.DATABASE_SERVICES]
+    found = 0
+    for name in names:
+        database = Database(services.database_url(name))
+        table = importlib.import_module(f"services.{name}.database").outbox
+        try:
+            rows = parked_events(database, table, limit=args.limit)
+        finally:
+            database.dispose()
+        for row in rows:
+            found += 1
+            error = (row["last_error"] or "").splitlines()[0][:120] if row["last_error"] else ""
+            print(f"{name}\t{row['parked_at'].isoformat()}\t{row['event_type']}\t{row['event_id']}\t"
+                  f"-> {row['subscriber']}\t{row['attempts']} attempts\t{error}")
+    if not found:
+        print("No parked events.")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mamori", description="Mamori account protection suite")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -72,6 +99,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("migrate", help="apply every service's database migrations")
     commands.add_parser("purge", help="delete case documents past their retention period")
+
+    events = commands.add_parser("events", help="list events the dispatchers gave up on (parked)")
+    events.add_argument("--service", choices=["auth", "verification", "orders"], default=None)
+    events.add_argument("--limit", type=int, default=100)
 
     staff = commands.add_parser("staff", help="staff accounts")
     staff_commands = staff.add_subparsers(dest="staff_command", required=True)
@@ -100,6 +131,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "purge":
         return _purge()
+    if args.command == "events":
+        return _events(args)
     return _staff_create(args)
 
 

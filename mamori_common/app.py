@@ -13,7 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from datetime import timedelta
+
 from fastapi import APIRouter, FastAPI, Request
+from prometheus_client import Counter
 from fastapi.responses import JSONResponse
 from sqlalchemy import Table, text
 
@@ -106,7 +109,8 @@ def create_service_app(
     if migrate:
         upgrade(spec.migrations_dir, database_url)
     database = Database(database_url)
-    outbox = Outbox(spec.name, spec.outbox_table, spec.event_routes)
+    clock = clock or SystemClock()
+    outbox = Outbox(spec.name, spec.outbox_table, spec.event_routes, clock)
     secret = settings.resolved_service_secret()
     dispatcher = OutboxDispatcher(
         database=database,
@@ -115,6 +119,9 @@ def create_service_app(
         subscriber_url=settings.service_url,
         poll_interval=settings.outbox_poll_interval,
         backoff=backoff or BackoffPolicy(),
+        max_attempts=settings.outbox_max_attempts,
+        max_age=timedelta(seconds=settings.outbox_max_age_seconds),
+        clock=clock,
     )
     outbox.on_commit(dispatcher.wake)
 
@@ -140,7 +147,13 @@ def create_service_app(
     app.state.outbox = outbox
     app.state.dispatcher = dispatcher
     app.state.service_secret = secret
-    app.state.clock = clock or SystemClock()
+    app.state.clock = clock
+    dispatcher.parked_counter = Counter(
+        "mamori_events_parked_total",
+        "Events the dispatcher gave up on (listed by `mamori events`)",
+        ["subscriber", "event_type"],
+        registry=app.state.metrics.registry,
+    )
     app.state.quotas = Quotas.from_url(
         settings.redis_url, settings.resolved_quota_key_prefix(), registry=app.state.metrics.registry
     )

@@ -5,8 +5,11 @@ they describe, one row per subscriber, so a rolled-back change never sends an ev
 committed one is never forgotten. A dispatcher running inside every replica claims due rows with
 a lease (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, one atomic statement on SQLite), posts them to
 the subscriber's ``/internal/events`` with a service token, and marks them delivered, or
-schedules a retry with capped exponential backoff. The consumer records each applied event id in
-its ``inbox`` in the same transaction as the effect, so a redelivery changes nothing.
+schedules a retry with capped exponential backoff, all on the app clock. A row that still fails
+after ``max_attempts`` tries, or once older than ``max_age``, is parked (``parked_at``): no more
+tries, ``mamori_events_parked_total`` counts it and ``mamori events`` lists it for an operator.
+The consumer records each applied event in its ``inbox``, keyed by (source, event id) since each
+publisher chooses its own ids, in the same transaction as the effect, so a redelivery changes nothing.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from mamori_common.clock import Clock, SystemClock
 from mamori_common.db import Database, SessionDep, UTCDateTime, utcnow
 from mamori_common.observability import outgoing_headers
 from mamori_common.problems import Problem
@@ -66,14 +70,16 @@ def event_tables(metadata: MetaData) -> tuple[Table, Table]:
         Column("claim_token", String(32), nullable=True),
         Column("delivered_at", UTCDateTime, nullable=True),
         Column("last_error", Text, nullable=True),
+        #: Given up on (too many attempts, or too old): an operator looks at it (``mamori events``).
+        Column("parked_at", UTCDateTime, nullable=True),
         Index("ix_outbox_due", "delivered_at", "available_at"),
         Index("ix_outbox_event", "event_id", "subscriber", unique=True),
     )
     inbox = Table(
         "inbox",
         metadata,
+        Column("source", String(32), primary_key=True),
         Column("event_id", String(32), primary_key=True),
-        Column("source", String(32), nullable=False),
         Column("event_type", String(64), nullable=False),
         Column("payload", JSON, nullable=False),
         Column("occurred_at", UTCDateTime, nullable=False),
@@ -99,10 +105,12 @@ EventHandler = Callable[[Session, EventEnvelope], None]
 class Outbox:
     """A service's publishing side: which subscribers each event type goes to."""
 
-    def __init__(self, service: str, table: Table, routes: Mapping[str, Sequence[str]]) -> None:
+    def __init__(self, service: str, table: Table, routes: Mapping[str, Sequence[str]],
+                 clock: Clock | None = None) -> None:
         self.service = service
         self.table = table
         self.routes = routes
+        self.clock = clock or SystemClock()
         self._listeners: list[Callable[[], None]] = []
 
     def on_commit(self, listener: Callable[[], None]) -> None:
@@ -114,7 +122,7 @@ class Outbox:
         if not subscribers:
             raise ValueError(f"{self.service} has no subscribers for event type {event_type!r}")
         event_id = event_id or uuid.uuid4().hex
-        now = utcnow()
+        now = self.clock.now()
         session.execute(
             insert(self.table),
             [
@@ -175,6 +183,12 @@ class OutboxDispatcher:
     lease_seconds: float = 30.0
     backoff: BackoffPolicy = field(default_factory=BackoffPolicy)
     timeout_seconds: float = 5.0
+    #: After this many failed deliveries, or once this old, an event is parked (no more tries).
+    max_attempts: int = 25
+    max_age: timedelta = timedelta(days=3)
+    clock: Clock = field(default_factory=SystemClock)
+    #: Counts parked events (``mamori_events_parked_total``); None: not exported.
+    parked_counter: Any = None
     client: httpx.AsyncClient | None = None
     _wake: asyncio.Event | None = None
     _loop: asyncio.AbstractEventLoop | None = None
@@ -228,9 +242,10 @@ class OutboxDispatcher:
 
     def _claim(self, claim_token: str) -> list[_Claimed]:
         table = self.outbox.table
-        now = utcnow()
+        now = self.clock.now()
         due = (
             table.c.delivered_at.is_(None),
+            table.c.parked_at.is_(None),
             table.c.available_at <= now,
             (table.c.claimed_until.is_(None)) | (table.c.claimed_until < now),
         )
@@ -288,9 +303,13 @@ class OutboxDispatcher:
             return None
         return f"HTTP {response.status_code}: {response.text[:400]}"
 
+    def should_park(self, attempts: int, occurred_at: datetime, now: datetime) -> bool:
+        """Give up after ``max_attempts`` failed deliveries or once the event is ``max_age`` old."""
+        return attempts >= self.max_attempts or now - occurred_at >= self.max_age
+
     def _record(self, claim_token: str, outcomes: list[tuple[_Claimed, str | None]]) -> None:
         table = self.outbox.table
-        now = utcnow()
+        now = self.clock.now()
         with self.database.session() as session, session.begin():
             for item, error in outcomes:
                 mine = (table.c.id == item.id) & (table.c.claim_token == claim_token)
@@ -304,6 +323,12 @@ class OutboxDispatcher:
                         "claimed_until": None,
                         "last_error": error,
                     }
+                    if self.should_park(attempts, item.occurred_at, now):
+                        values["parked_at"] = now
+                        if self.parked_counter is not None:
+                            self.parked_counter.labels(item.subscriber, item.event_type).inc()
+                        logger.error("event parked", extra={"event_id": item.event_id,
+                                                            "subscriber": item.subscriber, "attempts": attempts})
                     logger.warning(
                         "event delivery failed",
                         extra={"event_id": item.event_id, "subscriber": item.subscriber, "error": error},
@@ -324,7 +349,8 @@ def inbox_router(inbox: Table, handlers: Mapping[str, EventHandler]) -> APIRoute
     def receive_event(envelope: EventEnvelope, caller: ServiceCaller, session: SessionDep, request: Request) -> DeliveryResult:
         if caller != envelope.source:
             raise Problem(403, "wrong_event_source", "A service may only deliver its own events.")
-        already = session.execute(select(inbox.c.event_id).where(inbox.c.event_id == envelope.id)).first()
+        seen = (inbox.c.source == envelope.source) & (inbox.c.event_id == envelope.id)
+        already = session.execute(select(inbox.c.event_id).where(seen)).first()
         if already:
             return DeliveryResult(status="duplicate", event_id=envelope.id)
         handler = handlers.get(envelope.type)
@@ -345,7 +371,7 @@ def inbox_router(inbox: Table, handlers: Mapping[str, EventHandler]) -> APIRoute
             session.commit()
         except IntegrityError:
             session.rollback()
-            if session.execute(select(inbox.c.event_id).where(inbox.c.event_id == envelope.id)).first():
+            if session.execute(select(inbox.c.event_id).where(seen)).first():
                 return DeliveryResult(status="duplicate", event_id=envelope.id)
             raise
         after_apply = getattr(request.app.state, "after_event_applied", None)
@@ -354,3 +380,16 @@ def inbox_router(inbox: Table, handlers: Mapping[str, EventHandler]) -> APIRoute
         return DeliveryResult(status="applied" if handler else "recorded", event_id=envelope.id)
 
     return router
+
+
+def parked_events(database: Database, table: Table, *, limit: int = 100) -> list[dict[str, Any]]:
+    """Events the dispatcher gave up on, newest first: what ``mamori events`` lists."""
+    query = (
+        select(table.c.event_id, table.c.event_type, table.c.subscriber, table.c.attempts, table.c.occurred_at,
+               table.c.parked_at, table.c.last_error)
+        .where(table.c.parked_at.is_not(None))
+        .order_by(table.c.parked_at.desc(), table.c.id.desc())
+        .limit(limit)
+    )
+    with database.session() as session:
+        return [dict(row._mapping) for row in session.execute(query)]

@@ -91,3 +91,27 @@ def drop_event_tables() -> None:
     op.drop_index("ix_outbox_event", table_name="outbox")
     op.drop_index("ix_outbox_due", table_name="outbox")
     op.drop_table("outbox")
+
+
+def events_keyed_by_source_with_parking() -> None:
+    """Migration step (each service's own revision): the inbox keyed by (source, event id), and
+    the outbox's ``parked_at`` for events the dispatcher gave up on."""
+    from alembic import op
+    import sqlalchemy as sa
+
+    with op.batch_alter_table("inbox") as batch:
+        batch.drop_constraint("pk_inbox", type_="primary")
+        batch.create_primary_key("pk_inbox", ["source", "event_id"])
+    with op.batch_alter_table("outbox") as batch:
+        batch.add_column(sa.Column("parked_at", sa.DateTime(timezone=True), nullable=True))
+
+
+def events_keyed_by_event_id_without_parking() -> None:
+    """The step back of :func:`events_keyed_by_source_with_parking`."""
+    from alembic import op
+
+    with op.batch_alter_table("outbox") as batch:
+        batch.drop_column("parked_at")
+    with op.batch_alter_table("inbox") as batch:
+        batch.drop_constraint("pk_inbox", type_="primary")
+        batch.create_primary_key("pk_inbox", ["event_id"])

@@ -47,6 +47,9 @@ class CommonSettings(BaseSettings):
     smtp_url: str | None = None
     #: How often an idle outbox dispatcher looks for due events, in seconds.
     outbox_poll_interval: float = 0.5
+    #: A delivery that failed this many times, or an event this old, is parked for an operator.
+    outbox_max_attempts: int = 25
+    outbox_max_age_seconds: int = 3 * 24 * 3600
 
     _validate_proxies = field_validator("trusted_proxies", mode="before")(_split_csv)
 

@@ -14,7 +14,7 @@ import asyncio
 import time
 from collections import Counter
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Table, func, select
 
 from mamori_common.db import Database
-from mamori_common.events import BackoffPolicy, Outbox, OutboxDispatcher
+from mamori_common.events import BackoffPolicy, Outbox, OutboxDispatcher, parked_events
 from mamori_common.migrations import upgrade
 from mamori_common.problems import PROBLEM_MEDIA_TYPE
 from mamori_common.service_auth import mint_service_token
@@ -368,3 +368,71 @@ def test_a_dispatcher_claims_one_batch_at_a_time(outbox_database_url: str) -> No
     assert len(first) == 7
     assert len(second) == 7
     assert not {item.id for item in first} & {item.id for item in second}, "a claimed event is not claimed again"
+
+
+# --------------------------------------------------------------------------- parking and the inbox key
+
+
+def test_an_event_that_keeps_failing_is_parked_counted_and_listed(
+    outbox_database_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After ``max_attempts`` failed deliveries (or once ``max_age`` old, on the app clock) the
+    dispatcher gives up: the row is parked, never claimed again, counted, and ``mamori events`` lists it."""
+    from prometheus_client import CollectorRegistry
+    from prometheus_client import Counter as PromCounter
+
+    from infra import cli
+    from mamori_common.clock import ManualClock
+
+    clock = ManualClock()
+    outbox = Outbox("auth", auth_outbox_table, EVENT_ROUTES, clock)
+    database = Database(outbox_database_url)
+    registry = CollectorRegistry()
+    parked = PromCounter("mamori_events_parked_total", "parked", ["subscriber", "event_type"], registry=registry)
+    try:
+        with database.session() as session, session.begin():
+            tired = outbox.publish(session, ACCOUNT_LOCKED, {"n": 1})
+        dispatcher = OutboxDispatcher(database=database, outbox=outbox, secret="s" * 32,
+                                      subscriber_url=lambda name: "http://127.0.0.1:9", max_attempts=2,
+                                      max_age=timedelta(hours=1), clock=clock, parked_counter=parked,
+                                      backoff=BackoffPolicy(base_seconds=1, max_seconds=1))
+        failure = "ConnectError: refused"
+        first = dispatcher._claim("c1")
+        dispatcher._record("c1", [(item, failure) for item in first])
+        assert dispatcher._claim("c2") == []  # waiting out its backoff on the app clock
+        clock.advance(seconds=2)
+        second = dispatcher._claim("c3")
+        dispatcher._record("c3", [(item, failure) for item in second])
+        clock.advance(hours=2)
+        assert dispatcher._claim("c4") == []  # parked: never claimed again
+
+        with database.session() as session, session.begin():
+            old = outbox.publish(session, ACCOUNT_LOCKED, {"n": 2})
+        clock.advance(hours=1)  # too old after one more failure, though it failed only once
+        third = dispatcher._claim("c5")
+        dispatcher._record("c5", [(item, failure) for item in third])
+        listed = parked_events(database, auth_outbox_table)
+    finally:
+        database.dispose()
+    assert {row["event_id"] for row in listed} == {tired, old}
+    assert registry.get_sample_value("mamori_events_parked_total",
+                                     {"subscriber": "verification", "event_type": ACCOUNT_LOCKED}) == 2
+    if outbox_database_url.startswith("sqlite"):
+        monkeypatch.setenv("MAMORI_AUTH_DATABASE_URL", outbox_database_url)
+        assert cli.main(["events", "--service", "auth"]) == 0
+        printed = capsys.readouterr().out
+        assert tired in printed and old in printed and "ConnectError" in printed
+
+
+def test_the_inbox_tells_events_apart_by_source_and_id(subscriber: FastAPI) -> None:
+    """Publishers choose their ids: the same id from two services is two events."""
+    with TestClient(subscriber) as client:
+        secret = subscriber.state.service_secret
+        for source in ("auth", "orders"):
+            token = mint_service_token(secret, source, "verification")
+            answer = client.post("/internal/events", json=envelope("same-id", source=source), headers=bearer(token))
+            assert answer.json()["status"] in ("recorded", "applied"), answer.text
+        again = client.post("/internal/events", json=envelope("same-id", source="orders"),
+                            headers=bearer(mint_service_token(secret, "orders", "verification")))
+        assert again.json()["status"] == "duplicate"
+    assert sorted(row.source for row in inbox_rows(subscriber)) == ["auth", "orders"]

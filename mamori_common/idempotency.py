@@ -1,0 +1,192 @@
+"""``Idempotency-Key`` for unsafe calls: a replay returns the first answer, never a second effect.
+
+The key is recorded *before* the work starts (its own short transaction), so a concurrent
+duplicate finds it and gets ``409 idempotency_in_progress`` instead of racing the first call.
+The answer is stored in the *same* transaction as the effect, so a committed effect always has
+its answer to replay, and a rolled-back one leaves no answer (the key is released for a retry).
+
+- the same key and the same body again: the first answer, status and body, replayed;
+- the same key with another body: ``422 idempotency_key_reused`` (a client bug, never a replay);
+- keys are scoped to the caller (an account, or a service) and kept ``ttl`` (24 h by default).
+
+A service adds the table to its own metadata with :func:`idempotency_table` (like
+``event_tables``) and its first migration that needs it calls :func:`create_idempotency_table`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from fastapi.responses import JSONResponse
+from sqlalchemy import JSON, Column, Integer, MetaData, String, Table, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from mamori_common.db import UTCDateTime
+from mamori_common.problems import PROBLEM_MEDIA_TYPE, Problem
+
+HEADER = "Idempotency-Key"
+MAX_KEY_LENGTH = 255
+DEFAULT_TTL = timedelta(hours=24)
+_IN_PROGRESS = 0
+
+
+def idempotency_table(metadata: MetaData) -> Table:
+    return Table(
+        "idempotency_keys",
+        metadata,
+        Column("scope", String(96), primary_key=True),
+        Column("key", String(MAX_KEY_LENGTH), primary_key=True),
+        Column("request_hash", String(64), nullable=False),
+        #: 0 while the first call runs; its HTTP status once it answered.
+        Column("status", Integer, nullable=False),
+        Column("body", JSON, nullable=True),
+        Column("created_at", UTCDateTime, nullable=False),
+        Column("expires_at", UTCDateTime, nullable=False),
+    )
+
+
+def create_idempotency_table() -> None:
+    """Migration step: the table :func:`idempotency_table` describes."""
+    from alembic import op
+    import sqlalchemy as sa
+
+    op.create_table(
+        "idempotency_keys",
+        sa.Column("scope", sa.String(96), nullable=False),
+        sa.Column("key", sa.String(MAX_KEY_LENGTH), nullable=False),
+        sa.Column("request_hash", sa.String(64), nullable=False),
+        sa.Column("status", sa.Integer, nullable=False),
+        sa.Column("body", sa.JSON, nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("scope", "key", name="pk_idempotency_keys"),
+    )
+
+
+def drop_idempotency_table() -> None:
+    from alembic import op
+
+    op.drop_table("idempotency_keys")
+
+
+def request_fingerprint(operation: str, body: Any) -> str:
+    """What "the same request" means: the operation and its canonical JSON body."""
+    canonical = json.dumps({"operation": operation, "body": body}, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: Any
+
+    def response(self, replayed: bool = False) -> JSONResponse:
+        is_problem = isinstance(self.body, dict) and self.status >= 400 and "code" in self.body
+        headers = {"Idempotent-Replayed": "true"} if replayed else {}
+        return JSONResponse(
+            self.body, status_code=self.status, headers=headers,
+            media_type=PROBLEM_MEDIA_TYPE if is_problem else "application/json",
+        )  # fmt: skip
+
+
+Work = Callable[[Session], Answer]
+
+
+def _validate(key: str) -> str:
+    key = key.strip()
+    if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
+        raise Problem(422, "invalid_idempotency_key", f"The {HEADER} header must be 1 to {MAX_KEY_LENGTH} printable characters.")
+    return key
+
+
+def _claim(table: Table, session: Session, scope: str, key: str, fingerprint: str, now: datetime, ttl: timedelta) -> Answer | None:
+    """Record the key as in progress (committed); or the stored answer when the call was made before."""
+    for _ in range(2):
+        try:
+            with session.begin():
+                session.execute(
+                    insert(table).values(scope=scope, key=key, request_hash=fingerprint, status=_IN_PROGRESS,
+                                         body=None, created_at=now, expires_at=now + ttl)
+                )
+            return None
+        except IntegrityError:
+            pass
+        with session.begin():
+            row = session.execute(select(table).where(table.c.scope == scope, table.c.key == key)).first()
+            if row is None:
+                continue  # released between our insert and this read: try again
+            if row.expires_at <= now:
+                session.execute(delete(table).where(table.c.scope == scope, table.c.key == key))
+                continue
+        if row.request_hash != fingerprint:
+            raise Problem(422, "idempotency_key_reused", f"This {HEADER} was already used for a different request.")
+        if row.status == _IN_PROGRESS:
+            raise Problem(409, "idempotency_in_progress", f"A request with this {HEADER} is still being processed.")
+        return Answer(row.status, row.body)
+    raise Problem(409, "idempotency_in_progress", f"A request with this {HEADER} is still being processed.")
+
+
+def run_idempotent(
+    table: Table,
+    session: Session,
+    *,
+    key: str | None,
+    scope: str,
+    fingerprint: str,
+    now: datetime,
+    work: Work,
+    ttl: timedelta = DEFAULT_TTL,
+) -> JSONResponse:
+    """Run ``work`` (which must not commit) once per key; its answer is stored with its effect.
+
+    ``work`` returns the answer, or raises a :class:`Problem`: a 4xx problem is an answer too, kept
+    and replayed (the request was refused; sending it again is refused again), and its effects are
+    rolled back. Any other exception releases the key so the client may retry.
+    """
+    if key is None:
+        try:
+            with session.begin():
+                answer = work(session)
+        except Problem as problem:
+            if problem.status >= 500:
+                raise
+            return Answer(problem.status, problem.body()).response()
+        return answer.response()
+
+    key = _validate(key)
+    stored = _claim(table, session, scope, key, fingerprint, now, ttl)
+    if stored is not None:
+        return stored.response(replayed=True)
+    mine = (table.c.scope == scope) & (table.c.key == key)
+    try:
+        with session.begin():
+            answer = work(session)
+            session.execute(update(table).where(mine).values(status=answer.status, body=answer.body))
+    except Problem as problem:
+        if problem.status >= 500:
+            _release(table, session, mine)
+            raise
+        answer = Answer(problem.status, problem.body())
+        with session.begin():
+            session.execute(update(table).where(mine).values(status=answer.status, body=answer.body))
+    except BaseException:
+        _release(table, session, mine)
+        raise
+    return answer.response()
+
+
+def _release(table: Table, session: Session, mine: Any) -> None:
+    session.rollback()
+    with session.begin():
+        session.execute(delete(table).where(mine))
+
+
+def purge_expired(table: Table, session: Session, now: datetime) -> int:
+    """Delete keys past their time (callers commit); returns how many went."""
+    return session.execute(delete(table).where(table.c.expires_at <= now)).rowcount or 0

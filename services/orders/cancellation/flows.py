@@ -1,0 +1,143 @@
+"""Undoing what an order bought (``cancelOrder``, ``reportNotMine``, intrusion clean-up, case decisions).
+
+:func:`cancel_lines` is the one place lines are cancelled: it checks each line against
+``cancellation/rules.py``, takes top-ups back off the balance, ends subscriptions, refunds what was
+captured (``refunds/service.py``) and voids a card authorisation that was never captured. The
+caller holds the order's lock (``lock_order``) and commits; card refunds and voids leave as queued
+payment tasks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mamori_common.problems import Problem
+from services.orders.cancellation.rules import LineFacts, Refusal, cancel_refusal
+from services.orders.catalogue import reason_text
+from services.orders.context import OrdersContext
+from services.orders.ledgers import service as ledgers
+from services.orders.ordering.models import LineKind, LineState, Order, OrderLine, OrderState, TenderKind
+from services.orders.payments.models import TaskAction
+from services.orders.payments.settlement import queue_task
+from services.orders.refunds.models import Refund
+from services.orders.refunds.service import issue_refund
+from services.orders.subscriptions.models import Subscription
+from services.orders.subscriptions.rules import refund_on_cancel
+
+
+@dataclass
+class CancelOutcome:
+    cancelled: list[OrderLine] = field(default_factory=list)
+    refused: dict[str, Refusal] = field(default_factory=dict)
+    refund: Refund | None = None
+    voided: bool = False
+
+
+def line_facts(db: Session, order: Order, line: OrderLine) -> LineFacts:
+    balance_left = ledgers.balance(db, order.account_id, "gift_balance") if line.kind == LineKind.balance_top_up else 0
+    return LineFacts(kind=line.kind, state=line.state, used=line.used, redeemed=line.redeemed,
+                     balance_left=balance_left, amount=line.amount)
+
+
+def cancel_lines(db: Session, context: OrdersContext, order: Order, lines: list[OrderLine], *, reason: str,
+                 fraudulent: bool, strict: bool) -> CancelOutcome:
+    """Cancel ``lines`` (subscription lines too: an order-level cancellation ends them).
+
+    ``strict``: any line that may not be cancelled refuses the whole call (409, its code), changing
+    nothing; otherwise what can be cancelled is, and the rest is reported in ``refused``.
+    ``fraudulent``: subscriptions are refunded in full, not pro rata.
+    """
+    now = context.now()
+    outcome = CancelOutcome()
+    for line in lines:
+        refusal = cancel_refusal(line_facts(db, order, line))
+        if refusal is not None:
+            if strict:
+                text = reason_text(refusal.value)
+                raise Problem(409, refusal.value, text.en, line_id=line.id, detail_ja=text.ja)
+            outcome.refused[line.id] = refusal
+            continue
+        outcome.cancelled.append(line)
+    was_held = order.state == OrderState.held.value
+    amount = 0
+    for line in outcome.cancelled:
+        line.state = LineState.cancelled.value
+        if line.kind == LineKind.balance_top_up.value and not was_held:
+            ledgers.debit(db, order.account_id, "gift_balance", line.amount, "top_up_cancelled", now, order_id=order.id)
+        amount += _line_refund(db, line, now, fraudulent=fraudulent, held=was_held)
+    if all(line.state in (LineState.cancelled.value, LineState.returned.value) for line in order.lines):
+        order.state = OrderState.cancelled.value
+        order.cancelled_at = now
+    outcome.refund = issue_refund(db, order, amount, reason, now, context.settings.refund_tender_order)
+    if was_held and order.state == OrderState.cancelled.value:
+        outcome.voided = void_uncaptured_card(db, order, now)
+    db.flush()
+    return outcome
+
+
+def _line_refund(db: Session, line: OrderLine, now: datetime, *, fraudulent: bool, held: bool) -> int:
+    """What cancelling this line gives back: its amount, or a subscription's due share."""
+    if line.kind != LineKind.subscription.value or held:
+        return line.amount
+    subscription = db.scalar(select(Subscription).where(Subscription.line_id == line.id))
+    if subscription is None or subscription.state != "active":
+        return line.amount if subscription is None else 0
+    subscription.state = "cancelled"
+    subscription.cancelled_at = now
+    return refund_on_cancel(subscription.amount, subscription.period_start, subscription.period_end, now,
+                            fraudulent=fraudulent)
+
+
+def void_uncaptured_card(db: Session, order: Order, now: datetime) -> bool:
+    """A held order's card was only authorised: release the authorisation instead of refunding."""
+    for tender in order.tenders:
+        if tender.kind == TenderKind.card.value and tender.captured == 0 and not tender.voided and tender.authorisation_id:
+            tender.voided = True
+            queue_task(db, tender, TaskAction.void, 0, now)
+            return True
+    return False
+
+
+@dataclass
+class UndoReport:
+    """What undoing an order someone else placed did, line by line (for the case and the customer)."""
+
+    order_id: str
+    cancelled_line_ids: list[str] = field(default_factory=list)
+    return_id: str | None = None
+    refund: Refund | None = None
+    voided: bool = False
+    kept: dict[str, str] = field(default_factory=dict)
+
+    def actions(self) -> list[str]:
+        done = []
+        if self.cancelled_line_ids:
+            done.append("cancelled")
+        if self.refund is not None:
+            done.append("refunded")
+        if self.voided:
+            done.append("authorisation_voided")
+        if self.return_id:
+            done.append("return_opened")
+        done += [f"not_cancellable:{code}" for code in sorted(set(self.kept.values()))]
+        return done
+
+
+def undo_fraudulent_order(db: Session, context: OrdersContext, order: Order, reason: str) -> UndoReport:
+    """Cancel what can be, open a return for what shipped, refund in full (subscriptions too)."""
+    from services.orders.returns.flows import open_return
+
+    report = UndoReport(order.id)
+    open_lines = [line for line in order.lines if line.state == LineState.open.value]
+    outcome = cancel_lines(db, context, order, open_lines, reason=reason, fraudulent=True, strict=False)
+    report.cancelled_line_ids = [line.id for line in outcome.cancelled]
+    report.refund, report.voided = outcome.refund, outcome.voided
+    report.kept = {line_id: refusal.value for line_id, refusal in outcome.refused.items()}
+    shipped = [line for line in order.lines if line.state == LineState.shipped.value]
+    if shipped:
+        report.return_id = open_return(db, context, order, shipped, reason).id
+    return report

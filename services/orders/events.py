@@ -1,0 +1,22 @@
+"""Where orders' events go, and what orders does with the events it receives."""
+
+from __future__ import annotations
+
+from mamori_common import contract
+from mamori_common.events import EventHandler
+from services.orders.holds.flows import handle_case_approved, handle_case_rejected
+from services.orders.intrusion.flows import handle_session_compromised
+
+EVENT_ROUTES: dict[str, tuple[str, ...]] = {
+    contract.PAYMENT_HELD: ("verification",),
+    contract.ORDER_REPORTED_NOT_MINE: ("verification",),
+    contract.CASE_ACTIVITY: ("verification",),
+    contract.ACCOUNT_STEPUP_REQUIRED: ("auth",),
+    contract.NOTIFY: ("auth",),
+}
+
+EVENT_HANDLERS: dict[str, EventHandler] = {
+    contract.SESSION_COMPROMISED: handle_session_compromised,
+    contract.CASE_APPROVED: handle_case_approved,
+    contract.CASE_REJECTED: handle_case_rejected,
+}

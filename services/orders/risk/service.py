@@ -1,0 +1,53 @@
+"""Gathering the facts the risk rules judge, from this order and the account's earlier orders."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import exists, func, select
+from sqlalchemy.orm import Session
+
+from services.orders.config import OrdersSettings
+from services.orders.ordering.models import LineKind, Order, OrderLine, OrderState
+from services.orders.risk.rules import OrderFacts
+
+GIFT_KINDS = (LineKind.gift_card.value, LineKind.balance_top_up.value)
+
+
+def _first_seen_today(db: Session, account_id: str, column: object, value: str | None, now: datetime) -> bool:
+    """No earlier order of the account came from ``value`` before the last 24 hours."""
+    if value is None:
+        return False
+    day_ago = now - timedelta(days=1)
+    earlier = db.scalar(
+        select(func.count()).select_from(Order).where(
+            Order.account_id == account_id, column == value, Order.created_at < day_ago  # type: ignore[operator]
+        )
+    )
+    return not earlier
+
+
+def order_facts(db: Session, *, account_id: str, lines: list[tuple[str, int]], total: int, account_holder: str,
+                card_holder: str | None, device_id: str | None, country: str | None, now: datetime,
+                settings: OrdersSettings) -> OrderFacts:
+    """``lines``: (kind, amount) of the order being placed."""
+    window_start = now - timedelta(seconds=settings.risk_gift_card_window_seconds)
+    has_gift_line = exists().where(OrderLine.order_id == Order.id, OrderLine.kind == LineKind.gift_card.value)
+    recent_gift = db.scalar(
+        select(func.count()).select_from(Order).where(
+            Order.account_id == account_id, Order.created_at >= window_start,
+            Order.state != OrderState.awaiting_confirmation.value, has_gift_line,
+        )
+    )
+    any_earlier = db.scalar(select(func.count()).select_from(Order).where(Order.account_id == account_id))
+    return OrderFacts(
+        total=total,
+        gift_and_top_up_amount=sum(amount for kind, amount in lines if kind in GIFT_KINDS),
+        has_gift_card=any(kind == LineKind.gift_card.value for kind, _ in lines),
+        account_holder_name=account_holder,
+        card_holder_name=card_holder,
+        recent_gift_card_orders=int(recent_gift or 0),
+        # A first order ever has no history to compare with: not "new" on that ground alone.
+        device_first_seen_today=bool(any_earlier) and _first_seen_today(db, account_id, Order.device_id, device_id, now),
+        country_first_seen_today=bool(any_earlier) and _first_seen_today(db, account_id, Order.country, country, now),
+    )

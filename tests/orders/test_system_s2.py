@@ -1,0 +1,121 @@
+"""Story S2 over HTTP with the real processes (``mamori run``), driven through the gateway.
+
+Someone in the account places three orders from their session: a 50,000-yen balance top-up, a
+subscription, and a 500-yen item that ships. The owner reverts the password change the intruder
+made (auth's ``revertChange``): auth freezes the account and publishes ``session.compromised``;
+orders, on its own, cancels and refunds the top-up and the subscription, turns the shipped item
+into a return (refunded once staff receive it), produces a refund confirmation (JSON and PDF), and
+the customer is mailed a notice straight away.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import re
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.processes import MamoriRun
+from tests.support.servers import wait_until
+from tests.test_system import deployment, demo_credentials, operations, sign_in  # noqa: F401  (deployment: a fixture)
+
+pytestmark = pytest.mark.system
+
+PASSWORD = "quiet-harbour-lantern-58"
+INTRUDER_PASSWORD = "intruder-chose-this-9"
+NAME = "Sora Aoki"
+REVERT_CODE = re.compile(r"\b[A-Z2-9]{4}(?:-[A-Z2-9]{4}){3}\b")
+
+
+def mails_to(data_dir: Path, address: str) -> list[email.message.EmailMessage]:
+    folder = data_dir / "mail"
+    found = []
+    for path in sorted(folder.glob("*.eml")) if folder.is_dir() else []:
+        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        if address in str(message["To"]):
+            found.append(message)
+    return found  # type: ignore[return-value]
+
+
+def body_of(message: email.message.EmailMessage) -> str:
+    part = message.get_body(preferencelist=("plain",))
+    assert part is not None
+    return str(part.get_content())
+
+
+def test_s2_orders_from_a_compromised_session_are_undone_and_the_customer_told(deployment: MamoriRun) -> None:
+    with httpx.Client(base_url=deployment.gateway_url, timeout=30) as gateway:
+        paths = operations(gateway.get("/openapi.json").json())
+
+        def call(operation: str, token: str | None = None, path_args: dict[str, str] | None = None,
+                 **kwargs: object) -> httpx.Response:
+            method, path = paths[operation]
+            headers = {"authorization": f"Bearer {token}"} if token else {}
+            return gateway.request(method, path.format(**(path_args or {})), headers=headers, **kwargs)  # type: ignore[arg-type]
+
+        address = f"s2-{uuid.uuid4().hex[:10]}@example.com"
+        registered = call("register", json={"email": address, "password": PASSWORD, "name": NAME, "language": "en"})
+        assert registered.status_code in (200, 201), registered.text
+        token = sign_in(gateway, paths, address, PASSWORD)  # the session the intruder uses
+        card = {"token": "tok_visa_4242", "last4": "4242", "expiry": "04/29", "holder_name": NAME}
+
+        def place(kind: str, amount: int, description: str) -> dict:
+            response = call("placeOrder", token, json={
+                "lines": [{"kind": kind, "description": description, "unit_amount": amount}],
+                "tenders": [{"kind": "card", "amount": amount, "card": card}]})
+            assert response.status_code == 201, response.text
+            assert response.json()["state"] == "placed", response.json()
+            return response.json()
+
+        top_up = place("balance_top_up", 50_000, "Balance top-up")
+        prime = place("subscription", 600, "Prime")
+        item = place("physical", 500, "Kitchen sponges")
+        staff_email, staff_password = demo_credentials(deployment)["support"]
+        staff = sign_in(gateway, paths, staff_email, staff_password)
+        shipped = call("shipOrder", staff, {"order_id": item["id"]})
+        assert shipped.status_code == 200, shipped.text
+
+        # The intruder changes the password; the owner reverts it from the notice mail.
+        changed = call("changePassword", token, json={"current_password": PASSWORD, "new_password": INTRUDER_PASSWORD})
+        assert changed.status_code == 200, changed.text
+        notice = wait_until(lambda: [m for m in mails_to(deployment.data_dir, address) if REVERT_CODE.search(body_of(m))],
+                            timeout=30, what="the change notice with its revert code")[0]
+        reverted = call("revertChange", json={"code": REVERT_CODE.search(body_of(notice)).group(0)})  # type: ignore[union-attr]
+        assert reverted.status_code == 200, reverted.text
+
+        def order(order_id: str) -> dict:
+            response = call("getOrder", token, {"order_id": order_id})
+            assert response.status_code == 200, response.text
+            return response.json()
+
+        wait_until(lambda: order(item["id"])["return_ids"], timeout=60, interval=0.5,
+                   what="orders applying session.compromised")
+        assert order(top_up["id"])["state"] == "cancelled"
+        assert order(prime["id"])["state"] == "cancelled"
+        return_id = order(item["id"])["return_ids"][0]
+
+        received = call("receiveReturn", staff, {"return_id": return_id})
+        assert received.status_code == 200, received.text
+        assert received.json()["refund"]["amount"] == 500
+
+        refunds = call("listRefunds", token).json()["items"]
+        assert sorted((refund["order_id"], refund["amount"]) for refund in refunds) == sorted(
+            [(top_up["id"], 50_000), (prime["id"], 600), (item["id"], 500)])
+        wait_until(lambda: all(part["state"] == "done" for refund in call("listRefunds", token).json()["items"]
+                               for part in refund["parts"]), timeout=30, what="card refunds confirmed by the provider")
+
+        confirmation = call("getRefundConfirmation", token, {"order_id": item["id"]})
+        assert confirmation.status_code == 200 and confirmation.json()["refunded_total"] == 500
+        pdf = call("getRefundConfirmation", token, {"order_id": item["id"]}, params={"format": "pdf"})
+        assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+
+        told = wait_until(lambda: [m for m in mails_to(deployment.data_dir, address)
+                                   if "suspected intrusion" in str(m["Subject"])], timeout=30,
+                          what="the customer's notice of the clean-up")
+        text = body_of(told[0])
+        assert "50,000" in text and "return" in text
+        assert "{" not in text, "refund times rendered in the customer's zone"
