@@ -13,7 +13,7 @@ from services.auth.resets import service
 from services.auth.resets.models import ResetToken
 from services.auth.messages.models import Message
 from tests.auth.conftest import STRONG_PASSWORD, AuthHarness
-from tests.auth.test_changes import (
+from tests.support.auth_changes import (
     OWNER,
     events,
     load,
