@@ -3,7 +3,7 @@
 A producer writes its events into its own ``outbox`` table in the same transaction as the change
 they describe, one row per subscriber, so a rolled-back change never sends an event and a
 committed one is never forgotten. A dispatcher running inside every replica claims due rows with
-a lease (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, one atomic statement on SQLite), posts them to
+a lease (:mod:`mamori_common.leases`, shared with auth's mail sender), posts them to
 the subscriber's ``/internal/events`` with a service token, and marks them delivered, or
 schedules a retry with capped exponential backoff, all on the app clock. A row that still fails
 after ``max_attempts`` tries, or once older than ``max_age``, is parked (``parked_at``): no more
@@ -46,6 +46,7 @@ from sqlalchemy.orm import Session
 
 from mamori_common.clock import Clock, SystemClock
 from mamori_common.db import Database, SessionDep, UTCDateTime, utcnow
+from mamori_common.leases import claim_batch
 from mamori_common.observability import outgoing_headers
 from mamori_common.problems import Problem
 from mamori_common.service_auth import ServiceCaller, mint_service_token
@@ -249,24 +250,15 @@ class OutboxDispatcher:
             table.c.available_at <= now,
             (table.c.claimed_until.is_(None)) | (table.c.claimed_until < now),
         )
-        # The candidates are a MATERIALIZED CTE, computed once. As a plain ``IN (subquery)``,
-        # PostgreSQL may run it as the inner side of a nested loop, re-scanned for every outer
-        # row; each re-scan skips the rows this very statement has just updated, so the LIMIT
-        # applied per scan and one replica claimed the whole outbox instead of one batch.
-        candidates = (
-            select(table.c.id)
-            .where(*due)
-            .order_by(table.c.id)
-            .limit(self.batch_size)
-            .with_for_update(skip_locked=True)
-            .cte("outbox_candidates")
-            .prefix_with("MATERIALIZED")
-        )
-        statement = (
-            update(table)
-            .where(table.c.id.in_(select(candidates.c.id)), *due)
-            .values(claimed_until=now + timedelta(seconds=self.lease_seconds), claim_token=claim_token)
-            .returning(
+        rows = claim_batch(
+            self.database,
+            table,
+            key=table.c.id,
+            due=due,
+            order_by=(table.c.id,),
+            batch_size=self.batch_size,
+            lease={"claimed_until": now + timedelta(seconds=self.lease_seconds), "claim_token": claim_token},
+            returning=(
                 table.c.id,
                 table.c.event_id,
                 table.c.event_type,
@@ -274,10 +266,8 @@ class OutboxDispatcher:
                 table.c.payload,
                 table.c.occurred_at,
                 table.c.attempts,
-            )
+            ),
         )
-        with self.database.session() as session, session.begin():
-            rows = session.execute(statement).all()
         return sorted((_Claimed(*row) for row in rows), key=lambda item: item.id)
 
     async def _deliver(self, client: httpx.AsyncClient, item: _Claimed) -> str | None:

@@ -3,8 +3,8 @@
 ``mamori run`` (``python -m infra.cli run``) is started with a data dir and gateway port of its
 own; the tests read its output as a user would (the portal URL, the demo credentials), find the
 processes it started, and talk to them through the gateway, and to each service directly where
-they compare the two. The last test of the SQLite deployment stops it with SIGTERM and checks
-that nothing is left running. With ``MAMORI_TEST_POSTGRES_URL`` and ``MAMORI_TEST_REDIS_URL``
+they compare the two. One test starts a run of its own, stops it with SIGTERM and checks that
+nothing is left running (so no test depends on running last). With ``MAMORI_TEST_POSTGRES_URL`` and ``MAMORI_TEST_REDIS_URL``
 the production shape runs too: a database per service, Redis, two replicas of each service.
 """
 
@@ -208,8 +208,14 @@ def test_demo_customer_printed_by_mamori_run_can_sign_in(deployment: MamoriRun, 
 
 
 # Keep last: it stops the module's deployment.
-def test_sigterm_stops_every_child_and_exits_0(deployment: MamoriRun) -> None:
-    assert_stops_cleanly(deployment)
+def test_sigterm_stops_every_child_and_exits_0(tmp_path: Path) -> None:
+    """A run of its own: stopping the shared deployment would make the other tests depend on order."""
+    run = MamoriRun(tmp_path / "var")
+    try:
+        run.start()
+        assert_stops_cleanly(run)
+    finally:
+        run.close()
 
 
 # --------------------------------------------------------------------------- production shape

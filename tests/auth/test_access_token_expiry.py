@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.auth.conftest import AuthHarness
-from tests.auth.test_sessions import sign_in
+from tests.support.auth_sessions import sign_in
 
 
 def test_an_access_token_stops_working_after_ten_minutes(auth: AuthHarness) -> None:

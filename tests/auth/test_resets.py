@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from services.auth.accounts.standing import standing_of
@@ -13,7 +14,7 @@ from services.auth.resets import service
 from services.auth.resets.models import ResetToken
 from services.auth.messages.models import Message
 from tests.auth.conftest import STRONG_PASSWORD, AuthHarness
-from tests.auth.test_changes import (
+from tests.support.auth_changes import (
     OWNER,
     events,
     load,
@@ -202,3 +203,24 @@ def test_a_freeze_spends_reset_codes_mailed_before_it(auth: AuthHarness) -> None
     assert response.status_code == 410
     assert response.json()["code"] == "invalid_reset_token"
     assert load(auth, Account, account_id).password_hash is None
+
+
+def test_hashing_a_new_password_takes_a_hashing_slot(auth: AuthHarness, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The memory bound of HASHING_SLOTS holds for resets (and every other hash), not only sign-in."""
+    from services.auth.credentials import passwords as module
+
+    taken: list[str] = []
+
+    class Recording:
+        def __enter__(self) -> None:
+            taken.append("slot")
+
+        def __exit__(self, *exc: object) -> None:
+            return None
+
+    auth.register(OWNER)
+    _request(auth)
+    token = _token(auth)
+    monkeypatch.setattr(module, "HASHING_SLOTS", Recording())
+    assert _confirm(auth, token).status_code == 200
+    assert taken == ["slot"]

@@ -20,7 +20,7 @@ from services.verification import main as verification_main
 from services.verification.config import VerificationSettings
 from services.verification.database import inbox as verification_inbox
 from tests.auth.conftest import AuthHarness
-from tests.auth.test_signin import lock_out, owner_signs_in_at_home
+from tests.support.auth_signin import lock_out, owner_signs_in_at_home
 from tests.support.servers import ServerThread, serve, wait_until
 
 

@@ -10,7 +10,7 @@ from mamori_common.contract import case_number
 from services.auth.sessions.models import Session
 from tests.auth.messaging_support import deliver_event
 from tests.auth.conftest import AuthHarness
-from tests.auth.test_changes import (
+from tests.support.auth_changes import (
     OWNER,
     events,
     load,

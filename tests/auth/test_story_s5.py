@@ -16,7 +16,7 @@ from services.auth.accounts.models import Account, AccountState
 from mamori_common.contract import case_number
 from services.auth.messages.templates import format_time
 from tests.auth.conftest import STRONG_PASSWORD, AuthHarness
-from tests.auth.test_changes import (
+from tests.support.auth_changes import (
     OWNER,
     events,
     load,

@@ -17,7 +17,7 @@ from services.auth.credentials.codes import normalise_readable_code, sha256_hex
 from services.auth.totp.models import RecoveryCode
 from services.auth.totp.service import check_totp, use_recovery_code
 from tests.auth.conftest import AuthHarness
-from tests.auth.test_sessions import events, me, sign_in
+from tests.support.auth_sessions import events, me, sign_in
 
 
 def code_now(auth: AuthHarness, secret: str) -> str:

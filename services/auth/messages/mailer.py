@@ -1,8 +1,7 @@
 """The mail sender: delivers every filed message by SMTP, or as ``.eml`` files when no SMTP is set.
 
-It runs as a background job inside every replica. A replica claims queued mail with a lease (one
-``UPDATE ... RETURNING`` over a ``FOR UPDATE SKIP LOCKED`` selection on PostgreSQL, one atomic
-statement on SQLite), so replicas never send the same mail at once and a crashed replica's mail is
+It runs as a background job inside every replica. A replica claims queued mail with a lease (the
+kit's :func:`mamori_common.leases.claim_batch`, which the event dispatcher uses too), so replicas never send the same mail at once and a crashed replica's mail is
 taken over when its lease runs out. A failed delivery waits with capped, jittered exponential
 backoff (the outbox's :class:`BackoffPolicy`). After a delivery the mail's encrypted text, which may
 hold a one-time code, is deleted: the message centre keeps only the masked copy.
@@ -35,11 +34,12 @@ import aiosmtplib
 import anyio
 from cryptography.fernet import InvalidToken
 from fastapi import FastAPI
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, update
 
 from mamori_common.clock import Clock
 from mamori_common.db import Database, utcnow
 from mamori_common.events import BackoffPolicy
+from mamori_common.leases import claim_batch
 from services.auth.config import AuthSettings
 from services.auth.credentials.encryption import Encryptor
 from services.auth.messages.models import Message
@@ -273,18 +273,15 @@ class MailSender:
     def _claim(self, claim_token: str) -> list[OutgoingMail]:
         now = self.clock.now()
         due = self._due(now)
-        candidates = (
-            select(Message.id)
-            .where(*due)
-            .order_by(Message.queued_at)
-            .limit(self.batch_size)
-            .with_for_update(skip_locked=True)
-        )
-        statement = (
-            update(Message)
-            .where(Message.id.in_(candidates), *due)
-            .values(mail_next_try_at=now + timedelta(seconds=self.lease_seconds), mail_claim_token=claim_token)
-            .returning(
+        rows = claim_batch(
+            self.database,
+            Message,
+            key=Message.id,
+            due=due,
+            order_by=(Message.queued_at,),
+            batch_size=self.batch_size,
+            lease={"mail_next_try_at": now + timedelta(seconds=self.lease_seconds), "mail_claim_token": claim_token},
+            returning=(
                 Message.id,
                 Message.reference_code,
                 Message.recipient,
@@ -293,11 +290,8 @@ class MailSender:
                 Message.mail_body_encrypted,
                 Message.mail_attempts,
                 Message.queued_at,
-            )
-            .execution_options(synchronize_session=False)
+            ),
         )
-        with self.database.session() as session, session.begin():
-            rows = session.execute(statement).all()
         rows.sort(key=lambda row: row.queued_at)
         return [
             OutgoingMail(row.id, row.reference_code, row.recipient, row.subject, self._plaintext(row), row.mail_attempts)

@@ -8,7 +8,7 @@ Create Date: 2026-11-23
 from mamori_common.migrations import events_keyed_by_event_id_without_parking, events_keyed_by_source_with_parking
 
 revision = "verification_events_by_source"
-down_revision = "verification_0001"
+down_revision = "verification_0003"
 branch_labels = None
 depends_on = None
 
