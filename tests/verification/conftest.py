@@ -89,14 +89,21 @@ class VerificationHarness:
         return next(case["id"] for case in self.cases(account_id) if case["kind"] == "payment_verification")
 
 
-def make_harness(data_dir: Path, **settings: Any) -> Iterator[VerificationHarness]:
+def harness_for(data_dir: Path, **settings: Any) -> VerificationHarness:
+    """A migrated app and a client that is not started yet (enter ``harness.client`` to run it)."""
     clock = ManualClock()
     key = SigningKey.load_or_create(data_dir / "test-signing.pem")
     app = create_app(VerificationSettings(data_dir=data_dir, **settings), migrate=True, clock=clock,
                      run_background=False)
     app.state.token_verifier = AccessTokenVerifier(key.resolve, clock)
-    with TestClient(app, client=("127.0.0.1", 50000)) as client:
-        yield VerificationHarness(client=client, app=app, clock=clock, key=key, data_dir=data_dir)
+    client = TestClient(app, client=("127.0.0.1", 50000))
+    return VerificationHarness(client=client, app=app, clock=clock, key=key, data_dir=data_dir)
+
+
+def make_harness(data_dir: Path, **settings: Any) -> Iterator[VerificationHarness]:
+    harness = harness_for(data_dir, **settings)
+    with harness.client:
+        yield harness
 
 
 @pytest.fixture

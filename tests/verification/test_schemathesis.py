@@ -4,7 +4,7 @@ Each operation is called with a valid token of the role it is meant for (a custo
 customer routes, a specialist for the staff ones), so generated bodies reach the handlers rather
 than stopping at the 401; a seeded case gives the generator real ids to stumble on as well.
 The app is built at import (schemathesis needs the schema when tests are collected) in a data dir
-of its own, removed when the module finishes.
+of its own, and started and removed by a module fixture.
 """
 
 from __future__ import annotations
@@ -19,21 +19,21 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 
-from tests.verification.conftest import VerificationHarness, make_harness
+from tests.verification.conftest import harness_for
 
 ACCOUNT = "a" * 32
 _DATA_DIR = Path(tempfile.mkdtemp(prefix="mamori-verification-schemathesis-"))
-_HARNESSES = make_harness(_DATA_DIR)
-HARNESS: VerificationHarness = next(_HARNESSES)
-HARNESS.hold_payment(ACCOUNT, order_id=uuid.uuid4().hex)
-
+# Built at import without starting it (no lifespan, no threads): collecting this module leaves
+# nothing running. The fixture below starts it, seeds a case, and removes the data dir.
+HARNESS = harness_for(_DATA_DIR)
 schema = schemathesis.openapi.from_asgi("/openapi.json", HARNESS.app)
 
 
 @pytest.fixture(scope="module", autouse=True)
-def _cleanup() -> Iterator[None]:
-    yield
-    _HARNESSES.close()
+def _running() -> Iterator[None]:
+    with HARNESS.client:
+        HARNESS.hold_payment(ACCOUNT, order_id=uuid.uuid4().hex)
+        yield
     shutil.rmtree(_DATA_DIR, ignore_errors=True)
 
 
