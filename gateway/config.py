@@ -88,6 +88,14 @@ class GatewaySettings(CommonSettings):
         _check_upstream_url(url)
         return [url]
 
+    def edge_upstreams(self, gateway_url: str) -> dict[str, list[str]]:
+        """``host:port`` of every replica nginx forwards to: each service's, and the gateway app's."""
+        from gateway.nginx import GATEWAY_GROUP, host_port
+
+        groups = {service: [host_port(url) for url in self.upstreams(service)] for service in SERVICE_NAMES}
+        groups[GATEWAY_GROUP] = [host_port(gateway_url)]
+        return groups
+
 
 def _check_upstream_url(url: str) -> None:
     parts = urlsplit(url)
