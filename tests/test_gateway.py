@@ -136,6 +136,7 @@ class GatewayServer:
     def __init__(self, settings: GatewaySettings) -> None:
         self.port = free_port()
         self.url = f"http://{LOOPBACK}:{self.port}"
+        self.metrics_url = f"http://{LOOPBACK}:{settings.gateway_metrics_port}/metrics"
         config = uvicorn.Config(
             create_app(settings), host=LOOPBACK, port=self.port, proxy_headers=False, log_level="warning", access_log=False
         )
@@ -179,6 +180,7 @@ def document(service: str, operation_id: str, path: str, money: dict[str, Any]) 
 @dataclass
 class Deployment:
     url: str
+    metrics_url: str
     services: dict[str, list[FakeService]]
     servers: list[ServerThread]
 
@@ -198,6 +200,7 @@ def gateway_settings(**overrides: Any) -> GatewaySettings:
         "health_timeout": 0.5,
         "openapi_retry_seconds": 0.1,
         "access_log": False,
+        "gateway_metrics_port": free_port(),
     }
     values.update(overrides)
     return GatewaySettings(**values)
@@ -223,7 +226,7 @@ def deployment() -> Iterator[Deployment]:
                 servers.append(ServerThread(service.app()).start())
                 upstreams.setdefault(f"{name}_upstreams", []).append(servers[-1].url)
         with GatewayServer(gateway_settings(**upstreams)) as gateway:
-            yield Deployment(gateway.url, services, servers)
+            yield Deployment(gateway.url, gateway.metrics_url, services, servers)
     finally:
         for server in reversed(servers):
             server.stop()
@@ -288,8 +291,8 @@ def test_head_request_and_reuse_of_the_connection_after_it(client: httpx.Client)
         assert client.get("/api/orders/2").json()["path"] == "/api/orders/2"
 
 
-def test_internal_paths_are_never_forwarded(client: httpx.Client, deployment: Deployment) -> None:
-    for path in ("/internal/events", "/%69nternal/events", "/Internal/events"):
+def test_internal_paths_and_metrics_are_never_forwarded(client: httpx.Client, deployment: Deployment) -> None:
+    for path in ("/internal/events", "/%69nternal/events", "/Internal/events", "/metrics", "/METRICS"):
         assert_problem(client.post(path, json={"id": "x"}), 404, "not_found")
     assert deployment.all_received() == []
     raw_request(deployment.url, "POST //internal/events HTTP/1.1")  # uvicorn reads "//internal" as a host
@@ -326,11 +329,14 @@ def test_gateway_routes_answer_unknown_methods_with_problems(client: httpx.Clien
 # --- streaming ----------------------------------------------------------------------------------
 
 
+UPLOAD_PATH = "/api/verification/cases/c-1/documents"
+
+
 def test_large_upload_is_streamed_to_the_upstream_not_buffered(client: httpx.Client, deployment: Deployment) -> None:
-    for replica in deployment.services["orders"]:
+    for replica in deployment.services["verification"]:
         replica.first_upload_chunk.clear()
     block = bytes(range(256)) * 4096  # 1 MiB
-    total = 20
+    total = 9  # under the upload path's 10 MB
     digest = hashlib.sha256()
     reached_upstream_midway: list[bool] = []
 
@@ -340,14 +346,12 @@ def test_large_upload_is_streamed_to_the_upstream_not_buffered(client: httpx.Cli
                 # Half the body is sent: a streaming gateway has passed some of it on by now;
                 # one that buffers the whole upload has not, and never will before we finish.
                 reached_upstream_midway.append(
-                    wait_for_any(deployment.services["orders"], lambda replica: replica.first_upload_chunk.is_set())
+                    wait_for_any(deployment.services["verification"], lambda replica: replica.first_upload_chunk.is_set())
                 )
             digest.update(block)
             yield block
 
-    response = client.post(
-        "/api/orders/uploads", content=body(), headers={"content-length": str(total * len(block))}
-    )
+    response = client.post(UPLOAD_PATH, content=body(), headers={"content-length": str(total * len(block))})
     assert response.status_code == 200
     record = response.json()
     assert record["body_length"] == total * len(block)
@@ -367,7 +371,7 @@ def wait_for_any(replicas: list[FakeService], predicate: Any, timeout: float = 1
 
 def test_chunked_upload_without_length_arrives_intact(client: httpx.Client) -> None:
     chunks = [b"a" * 1000, b"b" * 70000, b"c"]
-    response = client.put("/api/orders/chunked", content=iter(chunks))
+    response = client.put(UPLOAD_PATH, content=iter(chunks))
     record = response.json()
     assert record["body_length"] == 71001
     assert record["body_sha256"] == hashlib.sha256(b"".join(chunks)).hexdigest()
@@ -392,6 +396,18 @@ def test_large_download_is_relayed_as_it_arrives(client: httpx.Client, deploymen
             received += len(chunk)
     assert received == 20 * MB
     assert digest.hexdigest() == expected.hexdigest()
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_a_body_over_its_routes_limit_is_refused_before_the_service_reads_it(
+    client: httpx.Client, deployment: Deployment, chunked: bool
+) -> None:
+    oversize = b'{"email": "' + b"a" * 70_000 + b'"}'  # JSON paths take 64 KB
+    content = iter([oversize[:1000], oversize[1000:]]) if chunked else oversize
+    assert_problem(client.post("/api/auth/login", content=content), 413, "body_too_large")
+    assert [record for record in deployment.all_received() if record["path"] == "/api/auth/login"] == []
+    upload = b"x" * (10 * MB + 1)  # the upload path takes 10 MB
+    assert_problem(client.post(UPLOAD_PATH, content=upload), 413, "body_too_large")
 
 
 # --- failures -----------------------------------------------------------------------------------
@@ -435,7 +451,7 @@ def test_a_refusing_replica_is_skipped_and_requests_retried(dead_port: int) -> N
                 assert response.status_code == 200 and response.json()["replica"] == "orders-live"
             upload = client.post("/api/orders", content=b"x" * 5000)  # refused before any byte was read
             assert upload.status_code == 200 and upload.json()["body_length"] == 5000
-            metrics = client.get("/metrics").text
+            metrics = httpx.get(gateway.metrics_url).text
     # Passive health: the dead replica refused once, then was passed over for its cool-down.
     assert 'mamori_gateway_upstream_failures_total{reason="refused",service="orders"} 1.0' in metrics
     assert len(live.received) == 7
@@ -634,8 +650,8 @@ def test_healthz_names_the_services_that_are_down(dead_port: int) -> None:
     assert "verification" in body["detail"]
 
 
-def test_metrics_count_proxied_requests_by_service_route(client: httpx.Client) -> None:
+def test_metrics_count_proxied_requests_by_service_route(client: httpx.Client, deployment: Deployment) -> None:
     client.get("/api/verification/cases/1")
-    text = client.get("/metrics").text
+    text = httpx.get(deployment.metrics_url).text
     assert 'route="/api/verification/{path}"' in text
     assert "mamori_http_request_seconds_bucket" in text

@@ -9,7 +9,7 @@ from gateway.config import GatewaySettings
 from gateway.forwarding import has_body, request_headers, response_headers
 from gateway.openapi_merge import MISSING_KEY, merge_documents
 from gateway.replicas import ReplicaSet
-from gateway.routing import is_internal, is_malformed, service_for
+from gateway.routing import is_malformed, is_refused, service_for
 
 
 # --- routing ------------------------------------------------------------------------------------
@@ -35,12 +35,12 @@ def test_service_for_routes_by_whole_segment_prefix(path: str, service: str) -> 
 
 @pytest.mark.parametrize("path", ["/internal/events", "/internal", "//internal/events", "/INTERNAL/x", "///Internal"])
 def test_internal_paths_are_recognised_however_written(path: str) -> None:
-    assert is_internal(path)
+    assert is_refused(path)
 
 
 @pytest.mark.parametrize("path", ["/api/orders/internal", "/internals", "/", "/api/auth/login"])
 def test_public_paths_are_not_internal(path: str) -> None:
-    assert not is_internal(path)
+    assert not is_refused(path)
 
 
 @pytest.mark.parametrize("path", ["/api/orders/../internal/events", "/./x", "/a/..", "/a\\b", "/a\x00b", "relative"])
@@ -186,7 +186,7 @@ def test_upstreams_come_from_comma_separated_env(monkeypatch: pytest.MonkeyPatch
     assert settings.upstreams("orders") == ["http://10.0.0.1:8003", "http://10.0.0.2:8003"]
     assert settings.upstreams("auth") == ["http://auth.internal:9001"]  # falls back to the service URL
     assert settings.gateway_port == 9000
-    assert settings.upstream_connect_timeout == 2.0 and settings.upstream_read_timeout == 30.0
+    assert settings.upstream_connect_timeout == 2.0 and settings.upstream_read_timeout is None  # each route its own
 
 
 @pytest.mark.parametrize("bad", ["ftp://x", "http://x/api", "not a url"])
