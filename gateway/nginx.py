@@ -50,7 +50,7 @@ UPSTREAM_KEEPALIVE_CONNECTIONS = 64
 REPLICA_COOLDOWN_SECONDS = 5
 #: Raw request targets nobody's browser sends: dot segments (also percent-encoded), backslashes,
 #: control characters. Checked on ``$request_uri`` because ``$uri`` is already normalised.
-MALFORMED_TARGET = r"^[^?]*((/|%2f)(\.|%2e){1,2}(/|%2f|\?|$)|\\|%5c|%[01][0-9a-f]|%7f)"
+MALFORMED_TARGET = r"^[^?]*((/|%2f)(\.|%2e){1,2}(/|%2f|\?|$)|\x5c|%5c|%[01][0-9a-f]|%7f)"
 REQUEST_ID_SHAPE = r"[A-Za-z0-9._-]{8,128}"
 
 
@@ -154,7 +154,7 @@ def _security_headers() -> tuple[str, str]:
     )
     adds.append("        add_header strict-transport-security $mamori_hsts always;")
     maps.append(
-        '    map "$status:$upstream_http_retry_after" $mamori_retry_after {\n'
+        '    map "$status:$upstream_status" $mamori_retry_after {\n'
         '        "~^(429|503):$" 1;\n        default "";\n    }'
     )
     adds.append("        add_header retry-after $mamori_retry_after always;")

@@ -19,7 +19,7 @@ import httpx
 
 from gateway.config import GatewaySettings
 from tests.support.servers import LOOPBACK, free_port
-from tests.test_gateway import GatewayServer, gateway_settings
+from tests.support.fake_services import GatewayServer, gateway_settings
 
 Handler = Callable[[socket.socket], None]
 UPLOAD_PATH = "/api/verification/cases/c-1/documents"
