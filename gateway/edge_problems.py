@@ -7,12 +7,13 @@ They carry no ``instance``: nginx cannot put a path into JSON safely.
 
 from __future__ import annotations
 
+from mamori_common import front_door
 from mamori_common.problems import Problem
 
 MALFORMED_PATH = Problem(400, "malformed_path", "The path has dot segments or characters no client sends.")
 MALFORMED_REQUEST = Problem(400, "malformed_request", "The request cannot be forwarded as HTTP/1.1.")
 NOT_FOUND = Problem(404, "not_found", "No public route has this path.")
-BODY_TOO_LARGE = Problem(413, "body_too_large", "The request body is larger than this path accepts.")
+BODY_TOO_LARGE = front_door.BODY_TOO_LARGE
 RATE_LIMITED = Problem(
     429, "rate_limited", "Too many requests from this address; try again shortly.", headers={"Retry-After": "1"}
 )

@@ -15,14 +15,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-KB = 1024
-MB = 1024 * KB
+from mamori_common.front_door import JSON_BODY_LIMIT, UPLOAD_BODY_LIMIT
 
-#: Every body except an upload: JSON requests and forms are small, and a larger one is an attack
-#: on the parser (a 5 MB JSON body costs seconds of CPU), so it is refused before it is read.
-JSON_BODY_LIMIT = 64 * KB
-#: A scan or photo of a document, as verification accepts it.
-UPLOAD_BODY_LIMIT = 10 * MB
+# Every body except an upload is capped at JSON_BODY_LIMIT (64 KB: JSON requests and forms are
+# small, and a larger one is an attack on the parser); a document upload at UPLOAD_BODY_LIMIT
+# (10 MB). The services apply the same two limits themselves (mamori_common/front_door.py).
 
 
 @dataclass(frozen=True)
