@@ -38,7 +38,7 @@ from gateway.routing import (
     SIGN_IN_BURST,
     SIGN_IN_PATHS,
     SIGN_IN_RATE_PER_SECOND,
-    UPLOADS,
+    LARGE_BODIES,
 )
 from gateway.security_headers import DEFAULT_CSP, HSTS, SECURITY_HEADERS
 from mamori_common.problems import Problem
@@ -172,10 +172,10 @@ def _locations() -> str:
     blocks = [
         f"        location ~* ^/+({refused})(/|$) {{\n            return 404 {_json_string(edge_problems.NOT_FOUND)};\n        }}"
     ]
-    for upload in UPLOADS:
+    for large in LARGE_BODIES:
         blocks.append(
-            f"        location ~ ^{upload.pattern}$ {{\n            client_max_body_size {upload.max_body // 1024}k;\n"
-            f"{_proxy(upload.service, upload.read_timeout)}\n        }}"
+            f"        location ~ ^{large.pattern}$ {{\n            client_max_body_size {large.max_body // 1024}k;\n"
+            f"{_proxy(large.service, large.read_timeout)}\n        }}"
         )
     limited = [f"limit_req zone=mamori_sign_in burst={SIGN_IN_BURST} nodelay;"]
     auth_timeout = next(route.read_timeout for route in ROUTES if route.service == "auth")

@@ -15,11 +15,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from mamori_common.front_door import JSON_BODY_LIMIT, UPLOAD_BODY_LIMIT
+from mamori_common.front_door import JSON_BODY_LIMIT, LARGER_JSON_BODIES, UPLOAD_BODY_LIMIT
 
-# Every body except an upload is capped at JSON_BODY_LIMIT (64 KB: JSON requests and forms are
-# small, and a larger one is an attack on the parser); a document upload at UPLOAD_BODY_LIMIT
-# (10 MB). The services apply the same two limits themselves (mamori_common/front_door.py).
+# Every body is capped at JSON_BODY_LIMIT (64 KB: JSON requests and forms are small, and a larger
+# one is an attack on the parser) but on the paths of LARGE_BODIES below: a document upload
+# (10 MB), a pasted mail. The services apply the same limits themselves
+# (mamori_common/front_door.py).
 
 
 @dataclass(frozen=True)
@@ -35,8 +36,8 @@ class Route:
 
 
 @dataclass(frozen=True)
-class UploadRoute:
-    """Paths (a regular expression over the whole path) that take file uploads."""
+class LargeBodyRoute:
+    """Paths (a regular expression over the whole path) that take more than a form's worth."""
 
     pattern: str
     service: str
@@ -54,8 +55,11 @@ ROUTES: tuple[Route, ...] = (
     Route("/api/verification", "verification"),
     Route("/api/orders", "orders"),
 )
-#: Upload paths, checked before the prefixes (they only raise the body limit and the timeout).
-UPLOADS: tuple[UploadRoute, ...] = (UploadRoute(r"/api/verification/cases/[^/]+/documents", "verification"),)
+#: Checked before the prefixes (they only raise the body limit and the timeout).
+LARGE_BODIES: tuple[LargeBodyRoute, ...] = (
+    LargeBodyRoute(r"/api/verification/cases/[^/]+/documents", "verification"),
+    *(LargeBodyRoute(re.escape(path), "auth", limit, 30.0) for path, limit in LARGER_JSON_BODIES.items()),
+)
 DEFAULT_ROUTE = Route("/", "portal")
 DEFAULT_SERVICE = DEFAULT_ROUTE.service
 
@@ -83,11 +87,11 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f\\]")
 _SLASHES = re.compile(r"/{2,}")
 
 
-def route_for(path: str) -> Route | UploadRoute:
+def route_for(path: str) -> Route | LargeBodyRoute:
     """The route ``path`` (percent-decoded, as the upstream will see it) belongs to."""
-    for upload in UPLOADS:
-        if upload.matches(path):
-            return upload
+    for large in LARGE_BODIES:
+        if large.matches(path):
+            return large
     for route in ROUTES:
         prefix = route.prefix
         if path.startswith(prefix) and (len(path) == len(prefix) or path[len(prefix)] == "/"):

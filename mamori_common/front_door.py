@@ -2,7 +2,8 @@
 
 - **Bodies are capped before they are parsed.** A JSON body (anything but a multipart upload)
   may be 64 KB; a 5 MB JSON body would otherwise be read whole and parsed by ``login`` for
-  seconds of CPU. Uploads (``multipart/form-data``) may be 10 MB. A larger body gets
+  seconds of CPU. Uploads (``multipart/form-data``) may be 10 MB, and the few paths in
+  :data:`LARGER_JSON_BODIES` take more (a pasted mail for ``verifyMessage``). A larger body gets
   ``413 body_too_large``: at once when its ``Content-Length`` says so, or as soon as a chunked
   body grows past the limit, whatever the route would have answered. The edges apply the same
   limits per route (gateway/routing.py); this is the service's own guard behind them.
@@ -20,6 +21,10 @@ from mamori_common.problems import Problem, problem_response
 
 JSON_BODY_LIMIT = 64 * 1024
 UPLOAD_BODY_LIMIT = 10 * 1024 * 1024
+#: JSON paths that carry more than a form's worth: a whole mail pasted into ``verifyMessage``
+#: (auth checks its own text limit, 100,000 bytes, after parsing; JSON escapes can double it).
+#: The edges read this too (gateway/routing.py), so the three limits agree everywhere.
+LARGER_JSON_BODIES: dict[str, int] = {"/api/auth/messages/verify": 1024 * 1024}
 
 BODY_TOO_LARGE = Problem(413, "body_too_large", "The request body is larger than this path accepts.")
 
@@ -28,9 +33,11 @@ class _BodyTooLarge(Exception):
     pass
 
 
-def body_limit(headers: list[tuple[bytes, bytes]], json_limit: int, upload_limit: int) -> tuple[int, int | None]:
+def body_limit(
+    path: str, headers: list[tuple[bytes, bytes]], json_limit: int, upload_limit: int
+) -> tuple[int, int | None]:
     """(the limit for this request's body, the length it declares, if any)."""
-    limit = json_limit
+    limit = LARGER_JSON_BODIES.get(path, json_limit)
     declared = None
     for name, value in headers:
         if name == b"content-type" and value.lower().startswith(b"multipart/form-data"):
@@ -50,7 +57,7 @@ class FrontDoorMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit, declared = body_limit(scope["headers"], self.json_limit, self.upload_limit)
+        limit, declared = body_limit(scope["path"], scope["headers"], self.json_limit, self.upload_limit)
         if declared is not None and declared > limit:
             await problem_response(BODY_TOO_LARGE, scope["path"])(scope, receive, send)
             return

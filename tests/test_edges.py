@@ -101,6 +101,8 @@ CASES = [
     Case("oversize JSON", "POST", "/api/auth/login", declared_length=70_000, expect_status=413),
     Case("upload within its limit", "POST", UPLOAD_PATH, body=b"\x89PNG" + b"x" * 200_000),
     Case("oversize upload", "POST", UPLOAD_PATH, declared_length=10 * 1024 * 1024 + 1, expect_status=413),
+    Case("a pasted mail may exceed 64 KB", "POST", "/api/auth/messages/verify", body=b'{"text": "' + b"m" * 150_000 + b'"}'),
+    Case("but not 1 MB", "POST", "/api/auth/messages/verify", declared_length=1024 * 1024 + 1, expect_status=413),
     # an upstream that is down
     Case("service down", "GET", "/api/orders/1", expect_status=502),
     Case("service down, upload", "POST", "/api/orders", body=b'{"sku": "x"}', expect_status=502),
@@ -132,18 +134,32 @@ def exchange(port: int, case: Case) -> Answer:
     raw = ("\r\n".join(lines) + "\r\n\r\n").encode() + (case.body if case.declared_length is None else b"")
     with socket.create_connection((LOOPBACK, port), timeout=10, source_address=(case.source, 0)) as connection:
         connection.sendall(raw)
-        data = b""
-        while chunk := connection.recv(65536):
-            data += chunk
+        return _read_answer(connection)
+
+
+def _read_answer(connection: socket.socket) -> Answer:
+    """One answer, read as far as its framing says (a server may linger before closing)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += connection.recv(65536)
     head, _, body = data.partition(b"\r\n\r\n")
-    lines_in = head.decode("latin-1").split("\r\n")
+    lines = head.decode("latin-1").split("\r\n")
     headers: dict[str, list[str]] = {}
-    for line in lines_in[1:]:
+    for line in lines[1:]:
         name, _, value = line.partition(":")
         headers.setdefault(name.strip().lower(), []).append(value.strip())
-    if "chunked" in ",".join(headers.get("transfer-encoding", [])):
-        body = _unchunk(body)
-    return Answer(int(lines_in[0].split()[1]), headers, body)
+    chunked = "chunked" in ",".join(headers.get("transfer-encoding", []))
+    length = int(headers["content-length"][0]) if "content-length" in headers else None
+    while True:
+        if length is not None and len(body) >= length:
+            break
+        if chunked and body.endswith(b"0\r\n\r\n"):
+            break
+        chunk = connection.recv(65536)
+        if not chunk:
+            break
+        body += chunk
+    return Answer(int(lines[0].split()[1]), headers, _unchunk(body) if chunked else body)
 
 
 def _unchunk(body: bytes) -> bytes:
@@ -265,3 +281,26 @@ def test_refused_and_oversize_requests_never_reach_a_service(edges: Edges) -> No
         if edges.nginx_port is not None:
             exchange(edges.nginx_port, case)
     assert [record["path"] for service in edges.services for record in service.received] == []
+
+
+def test_nginx_turns_a_flood_of_sign_ins_from_one_address_away_with_a_problem(edges: Edges) -> None:
+    """The coarse per-address limit on the sign-in paths (the Python gateway leaves all of it to
+    auth). Sixty requests pipelined on one connection arrive faster than any burst allows."""
+    if edges.nginx_port is None:
+        pytest.skip("nginx is not installed (looked on PATH and in /usr/sbin)")
+    body = b'{"email": "a@example.com", "password": "x"}'
+    one = (f"POST /api/auth/login HTTP/1.1\r\nHost: {HOST}\r\nContent-Type: application/json\r\n"
+           f"Content-Length: {len(body)}\r\n\r\n").encode() + body  # fmt: skip
+    last = one.replace(b"Content-Type", b"Connection: close\r\nContent-Type")
+    with socket.create_connection((LOOPBACK, edges.nginx_port), timeout=10) as connection:
+        connection.sendall(one * 59 + last)
+        data = b""
+        while chunk := connection.recv(65536):
+            data += chunk
+    statuses = re.findall(rb"HTTP/1.1 (\d{3})", data)
+    assert b"200" in statuses and b"429" in statuses, statuses
+    refusal = data[data.index(b"HTTP/1.1 429") :]
+    head, _, rest = refusal.partition(b"\r\n\r\n")
+    assert b"retry-after: 1" in head.lower() and b"content-type: application/problem+json" in head.lower()
+    length = int(re.search(rb"(?i)content-length: (\d+)", head).group(1))  # type: ignore[union-attr]
+    assert json.loads(rest[:length])["code"] == "rate_limited"
