@@ -201,7 +201,8 @@ async def _connection(port: int, until: float, warmup_until: float, latencies: l
                         closing = True
                 await reader.readexactly(length)
             except (asyncio.IncompleteReadError, ConnectionError):
-                errors += 1  # closed before a whole answer: count it, reconnect
+                # An idle keep-alive connection the server closed as we wrote: send it again.
+                sent -= 1
                 writer.close()
                 reader, writer = await asyncio.open_connection(HOST, port)
                 continue
@@ -210,7 +211,7 @@ async def _connection(port: int, until: float, warmup_until: float, latencies: l
                 errors += 1
             elif started >= warmup_until:
                 latencies.append(finished - started)
-            if closing or reader.at_eof():
+            if closing:
                 writer.close()
                 reader, writer = await asyncio.open_connection(HOST, port)
     finally:

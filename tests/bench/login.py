@@ -122,11 +122,12 @@ def _request(port: int, body: dict[str, str], address: str, device: str | None) 
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + payload
 
 
-async def _read_response(reader: asyncio.StreamReader) -> int:
+async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
+    """(status, whether the server closes the connection after this answer)."""
     head = await reader.readuntil(b"\r\n\r\n")
     status = int(head[9:12])
     length = None
-    chunked = False
+    chunked = closing = False
     for line in head.split(b"\r\n")[1:]:
         name, _, value = line.partition(b":")
         name = name.strip().lower()
@@ -134,6 +135,8 @@ async def _read_response(reader: asyncio.StreamReader) -> int:
             length = int(value)
         elif name == b"transfer-encoding" and b"chunked" in value.lower():
             chunked = True
+        elif name == b"connection" and value.strip().lower() == b"close":
+            closing = True
     if chunked:
         while True:
             size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
@@ -142,7 +145,7 @@ async def _read_response(reader: asyncio.StreamReader) -> int:
                 break
     elif length:
         await reader.readexactly(length)
-    return status
+    return status, closing
 
 
 async def _connection(port: int, request: bytes, expect: int, warmup_until: float, until: float) -> tuple[int, int, int]:
@@ -155,16 +158,19 @@ async def _connection(port: int, request: bytes, expect: int, warmup_until: floa
         while (started := time.perf_counter()) < until:
             writer.write(request)
             try:
-                status = await _read_response(reader)
+                status, closing = await _read_response(reader)
             except (asyncio.IncompleteReadError, ConnectionError):
-                status = 0  # closed before an answer
+                # An idle keep-alive connection the server closed as we wrote: send it again.
+                writer.close()
+                reader, writer = await asyncio.open_connection(HOST, port)
+                continue
             total += 1
             if started >= warmup_until:
                 if status == expect:
                     good += 1
                 else:
                     bad += 1
-            if status == 0 or reader.at_eof():
+            if closing:
                 writer.close()
                 reader, writer = await asyncio.open_connection(HOST, port)
     finally:
