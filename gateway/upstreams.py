@@ -82,11 +82,14 @@ class Upstream:
         """A place in the bulkhead for one request, held until its answer is relayed."""
         self.session  # noqa: B018 (creates the semaphore with the session)
         assert self._slots is not None
-        try:
-            async with asyncio.timeout(self._settings.upstream_pool_timeout):
-                await self._slots.acquire()
-        except TimeoutError as exc:
-            raise PoolBusy(self.name) from exc
+        if self._slots.locked():  # only then is there a wait to bound (a timer costs every request)
+            try:
+                async with asyncio.timeout(self._settings.upstream_pool_timeout):
+                    await self._slots.acquire()
+            except TimeoutError as exc:
+                raise PoolBusy(self.name) from exc
+        else:
+            await self._slots.acquire()
         try:
             yield
         finally:

@@ -7,6 +7,7 @@ import hashlib
 import json
 import socket
 import time
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -266,6 +267,22 @@ def test_slow_upstream_is_a_504_problem(client: httpx.Client) -> None:
     started = time.monotonic()
     assert_problem(client.get("/api/orders/slow"), 504, "gateway_timeout")
     assert time.monotonic() - started < 1.8  # the gateway's read timeout (0.5 s), not the upstream's 2 s
+
+
+def test_when_every_connection_to_a_service_is_taken_the_next_request_gets_a_503() -> None:
+    orders = FakeService("orders", "orders-1")
+    with ServerThread(orders.app()) as upstream:
+        settings = gateway_settings(
+            orders_upstreams=[upstream.url], upstream_max_connections=1, upstream_pool_timeout=0.1, upstream_read_timeout=1.5
+        )
+        with GatewayServer(settings) as gateway, httpx.Client(base_url=gateway.url, timeout=10) as client:
+            with ThreadPoolExecutor(1) as pool:
+                slow = pool.submit(client.get, "/api/orders/slow")  # holds the one connection
+                wait_until(lambda: orders.received, what="the slow request to reach the service")
+                busy = client.get("/api/orders/1")
+                assert_problem(busy, 503, "gateway_busy")
+                assert busy.headers["retry-after"] == "1"
+                slow.result()
 
 
 # --- replicas -----------------------------------------------------------------------------------

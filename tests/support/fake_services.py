@@ -69,6 +69,7 @@ class FakeService:
             return JSONResponse(record, headers={"x-request-id": "upstream-would-like-this", "x-replica": self.replica})
 
         async def slow(request: Request) -> Response:
+            self.received.append({"service": self.name, "path": request.url.path})  # it is being answered
             await asyncio.sleep(2)
             return JSONResponse({"slow": True})
 
