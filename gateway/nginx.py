@@ -174,7 +174,7 @@ def _locations() -> str:
     ]
     for large in LARGE_BODIES:
         blocks.append(
-            f"        location ~ ^{large.pattern}$ {{\n            client_max_body_size {large.max_body // 1024}k;\n"
+            f"        location ~ ^{large.path}$ {{\n            client_max_body_size {large.max_body // 1024}k;\n"
             f"{_proxy(large.service, large.read_timeout)}\n        }}"
         )
     limited = [f"limit_req zone=mamori_sign_in burst={SIGN_IN_BURST} nodelay;"]
@@ -185,7 +185,7 @@ def _locations() -> str:
         blocks.append(f"        location = {path} {{\n{_proxy(GATEWAY_GROUP, 30)}\n        }}")
     for route in ROUTES:
         body = f"client_max_body_size {route.max_body // 1024}k;"
-        for location in (f"= {route.prefix}", f"{route.prefix}/"):
+        for location in (f"= {route.path}", f"{route.path}/"):
             blocks.append(f"        location {location} {{\n{_proxy(route.service, route.read_timeout, extra=[body])}\n        }}")
     blocks.append(f"        location / {{\n{_proxy(DEFAULT_ROUTE.service, DEFAULT_ROUTE.read_timeout)}\n        }}")
     for status, problem in sorted(edge_problems.NGINX_OWN_ANSWERS.items()):

@@ -43,7 +43,7 @@ from starlette.types import Receive, Scope, Send
 logger = logging.getLogger("mamori.gateway.proxy")
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-ROUTE_LABELS = {route.service: f"{route.prefix}/{{path}}" for route in ROUTES} | {DEFAULT_SERVICE: "/{path}"}
+ROUTE_LABELS = {route.service: f"{route.path}/{{path}}" for route in ROUTES} | {DEFAULT_SERVICE: "/{path}"}
 UPSTREAM_KEY = "mamori.upstream"
 
 

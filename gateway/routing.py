@@ -25,28 +25,29 @@ from mamori_common.front_door import JSON_BODY_LIMIT, LARGER_JSON_BODIES, UPLOAD
 
 @dataclass(frozen=True)
 class Route:
-    """One public path prefix and what the edge allows on it."""
+    """Public paths (``path``: a prefix of whole segments) and what the edge allows on them."""
 
-    prefix: str
+    path: str
     service: str
     #: Largest request body, in bytes (``413 body_too_large`` above it).
     max_body: int = JSON_BODY_LIMIT
     #: Seconds to wait for the service's answer (and for each read after the first byte).
     read_timeout: float = 30.0
 
+    def matches(self, path: str) -> bool:
+        return path.startswith(self.path) and (len(path) == len(self.path) or path[len(self.path)] == "/")
+
 
 @dataclass(frozen=True)
-class LargeBodyRoute:
-    """Paths (a regular expression over the whole path) that take more than a form's worth."""
+class LargeBodyRoute(Route):
+    """Paths (``path``: a regular expression over the whole path) that take more than a form's
+    worth; a 10 MB upload on a slow line, and its scan, take longer than a JSON call."""
 
-    pattern: str
-    service: str
     max_body: int = UPLOAD_BODY_LIMIT
-    #: A 10 MB upload on a slow line, and its scan, take longer than a JSON call.
     read_timeout: float = 120.0
 
     def matches(self, path: str) -> bool:
-        return re.fullmatch(self.pattern, path) is not None
+        return re.fullmatch(self.path, path) is not None
 
 
 #: Prefixes, first match wins; the portal takes the rest.
@@ -87,14 +88,13 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f\\]")
 _SLASHES = re.compile(r"/{2,}")
 
 
-def route_for(path: str) -> Route | LargeBodyRoute:
+def route_for(path: str) -> Route:
     """The route ``path`` (percent-decoded, as the upstream will see it) belongs to."""
     for large in LARGE_BODIES:
         if large.matches(path):
             return large
     for route in ROUTES:
-        prefix = route.prefix
-        if path.startswith(prefix) and (len(path) == len(prefix) or path[len(prefix)] == "/"):
+        if route.matches(path):
             return route
     return DEFAULT_ROUTE
 
