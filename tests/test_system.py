@@ -181,6 +181,20 @@ def test_portal_landing_page_is_served(gateway: httpx.Client) -> None:
     assert japanese.status_code == 200 and 'lang="ja"' in japanese.text
 
 
+def test_the_front_door_metrics_oversize_bodies_and_head(deployment: MamoriRun, gateway: httpx.Client) -> None:
+    for path in ("/metrics", "/internal/events"):
+        refused = gateway.get(path)
+        assert refused.status_code == 404 and refused.json()["code"] == "not_found", path
+    metrics_line = next(line for line in deployment.output if "Gateway metrics" in line)
+    metrics = httpx.get(metrics_line.rsplit(" ", 1)[1], timeout=5)
+    assert metrics.status_code == 200 and "mamori_http_requests_total" in metrics.text
+    huge = b'{"email": "' + b"a" * (5 * 1024 * 1024) + b'", "password": "x"}'
+    oversize = gateway.post("/api/auth/login", content=huge, headers={"content-type": "application/json"})
+    assert oversize.status_code == 413 and oversize.json()["code"] == "body_too_large"
+    head, get = gateway.head("/"), gateway.get("/")
+    assert head.status_code == get.status_code == 200 and head.content == b""
+
+
 def test_every_response_carries_a_request_id(gateway: httpx.Client) -> None:
     seen = set()
     for method, path in (("GET", "/healthz"), ("GET", "/"), ("GET", "/openapi.json"), ("GET", "/api/nope"),
