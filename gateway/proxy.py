@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -45,6 +46,10 @@ logger = logging.getLogger("mamori.gateway.proxy")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 ROUTE_LABELS = {route.service: f"{route.path}/{{path}}" for route in ROUTES} | {DEFAULT_SERVICE: "/{path}"}
 UPSTREAM_KEY = "mamori.upstream"
+# STALE_TIMEOUT: a read timeout that fires long before the read timeout is not a slow service.
+# aiohttp 3.14 can restart a connection's read timer after a large answer has ended (reading was
+# paused and resumed); the timer then fires on the idle pooled connection, and the next request
+# on it fails at once. That is a broken pooled connection, retried like one (safe methods only).
 
 
 class ClientDisconnected(Exception):
@@ -157,6 +162,7 @@ class Proxy:
         candidates = upstream.replicas.candidates()[:2]  # the first choice, and one retry
         for index, replica in enumerate(candidates):
             scope[UPSTREAM_KEY] = replica.url
+            started = time.monotonic()
             try:
                 response = await upstream.session.request(
                     method,
@@ -171,6 +177,8 @@ class Proxy:
                     raise edge_problems.BODY_TOO_LARGE from exc
                 if body is not None and isinstance(body.failure, ClientDisconnected):
                     raise body.failure from exc
+                if isinstance(exc, aiohttp.SocketTimeoutError) and time.monotonic() - started < (timeout.sock_read or 0) / 2:
+                    exc = aiohttp.ServerDisconnectedError("a pooled connection failed at once")  # see STALE_TIMEOUT
                 problem, retryable = self._classify(exc, upstream, replica, method, body)
                 if not retryable or index + 1 == len(candidates):
                     raise problem from exc

@@ -266,7 +266,7 @@ def test_refused_connection_is_a_502_problem(dead_port: int) -> None:
 def test_slow_upstream_is_a_504_problem(client: httpx.Client) -> None:
     started = time.monotonic()
     assert_problem(client.get("/api/orders/slow"), 504, "gateway_timeout")
-    assert time.monotonic() - started < 1.8  # the gateway's read timeout (0.5 s), not the upstream's 2 s
+    assert time.monotonic() - started < 1.9  # the gateway's read timeout (1 s), not the upstream's 2 s
 
 
 def test_when_every_connection_to_a_service_is_taken_the_next_request_gets_a_503() -> None:
@@ -289,7 +289,9 @@ def test_when_every_connection_to_a_service_is_taken_the_next_request_gets_a_503
 
 
 def test_requests_are_spread_round_robin_over_replicas(client: httpx.Client) -> None:
-    replicas = [client.get(f"/api/orders/{index}").json()["replica"] for index in range(6)]
+    answers = [client.get(f"/api/orders/{index}") for index in range(6)]
+    assert [answer.status_code for answer in answers] == [200] * 6, [answer.text for answer in answers]
+    replicas = [answer.json()["replica"] for answer in answers]
     assert sorted(set(replicas)) == ["orders-a", "orders-b"]
     assert all(first != second for first, second in zip(replicas, replicas[1:]))
 

@@ -175,7 +175,7 @@ def document(service: str, operation_id: str, path: str, money: dict[str, Any]) 
 def gateway_settings(**overrides: Any) -> GatewaySettings:
     values: dict[str, Any] = {
         "trusted_proxies": ["127.0.0.1/32"],
-        "upstream_read_timeout": 0.5,
+        "upstream_read_timeout": 1.0,  # the slow route takes 2 s; under load an echo may take a while
         "health_timeout": 0.5,
         "openapi_retry_seconds": 0.1,
         "access_log": False,
