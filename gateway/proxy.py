@@ -49,7 +49,9 @@ UPSTREAM_KEY = "mamori.upstream"
 # STALE_TIMEOUT: a read timeout that fires long before the read timeout is not a slow service.
 # aiohttp 3.14 can restart a connection's read timer after a large answer has ended (reading was
 # paused and resumed); the timer then fires on the idle pooled connection, and the next request
-# on it fails at once. That is a broken pooled connection, retried like one (safe methods only).
+# on it fails at once. That is a broken pooled connection, retried like one (safe methods only),
+# and a connection goes back to the pool only after an answer that fit aiohttp's read buffer.
+REUSE_AFTER_AT_MOST = 64 * 1024
 
 
 class ClientDisconnected(Exception):
@@ -222,6 +224,7 @@ class Proxy:
         the chunk that completes it carries ``more_body: False``, so a small answer costs two
         messages, not three."""
         complete = False
+        relayed = 0
         try:
             await send(
                 {"type": "http.response.start", "status": response.status, "headers": response_headers(response.raw_headers)}
@@ -229,6 +232,7 @@ class Proxy:
             remaining = response.content_length if response.content_length is not None else -1
             finished = False
             async for chunk in response.content.iter_any():
+                relayed += len(chunk)
                 if remaining > 0:
                     remaining -= len(chunk)
                 await send({"type": "http.response.body", "body": chunk, "more_body": remaining != 0})
@@ -242,7 +246,7 @@ class Proxy:
             self.failures.labels(upstream.name, "broken_answer").inc()
             logger.warning("upstream broke off its answer", extra={"upstream_service": upstream.name, "error": repr(exc)})
         finally:
-            if complete:
+            if complete and relayed <= REUSE_AFTER_AT_MOST:  # see STALE_TIMEOUT
                 response.release()
             else:
                 response.close()

@@ -288,8 +288,12 @@ def test_when_every_connection_to_a_service_is_taken_the_next_request_gets_a_503
 # --- replicas -----------------------------------------------------------------------------------
 
 
-def test_requests_are_spread_round_robin_over_replicas(client: httpx.Client) -> None:
-    answers = [client.get(f"/api/orders/{index}") for index in range(6)]
+def test_requests_are_spread_round_robin_over_replicas() -> None:
+    a, b = FakeService("orders", "orders-a"), FakeService("orders", "orders-b")
+    with ServerThread(a.app()) as first, ServerThread(b.app()) as second:
+        settings = gateway_settings(orders_upstreams=[first.url, second.url])
+        with GatewayServer(settings) as gateway, httpx.Client(base_url=gateway.url) as client:
+            answers = [client.get(f"/api/orders/{index}") for index in range(6)]
     assert [answer.status_code for answer in answers] == [200] * 6, [answer.text for answer in answers]
     replicas = [answer.json()["replica"] for answer in answers]
     assert sorted(set(replicas)) == ["orders-a", "orders-b"]
