@@ -7,15 +7,23 @@ those headers to dodge a throttle, forge log lines or fake HTTPS, so theirs are 
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 
-from mamori_common.network import parse_networks, resolve_client_ip
+from mamori_common.network import is_trusted_proxy, resolve_client_ip
 from mamori_common.observability import accepted_request_id, new_request_id
 
 SCOPE_KEY = "mamori.client"
+
+
+def _trusted(address: str, trusted: tuple[str, ...]) -> bool:
+    return is_trusted_proxy(address, trusted)
+
+
+def join_hops(chain: bytes, hop: bytes) -> bytes:
+    """``X-Forwarded-For`` grown by one hop, in the one format both edges write (``a, b``)."""
+    return chain + b", " + hop if chain else hop
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,32 +43,24 @@ class TrustedProxies:
 
     def __init__(self, cidrs: Sequence[str]) -> None:
         self.cidrs = tuple(cidrs)
-        networks = parse_networks(self.cidrs)
-
-        @lru_cache(maxsize=1024)
-        def trusted(address: str) -> bool:
-            try:
-                ip = ipaddress.ip_address(address)
-            except ValueError:
-                return False
-            return any(ip in network for network in networks)
-
-        self.is_trusted = trusted
+        self.is_trusted = lru_cache(maxsize=1024)(partial(_trusted, trusted=self.cidrs))
 
     def context(self, scope: dict, headers: Sequence[tuple[bytes, bytes]]) -> ClientContext:  # type: ignore[type-arg]
         client = scope.get("client")
         peer = client[0] if client else ""
         trusted = bool(peer) and self.is_trusted(peer)
         request_id: str | None = None
-        forwarded_for: str | None = None
+        forwarded_for = b""
         https = scope.get("scheme") == "https"
         if trusted:
             for name, value in headers:
                 if name == b"x-request-id":
                     request_id = accepted_request_id(value.decode("latin-1"))
                 elif name == b"x-forwarded-for":
-                    forwarded_for = value.decode("latin-1") if forwarded_for is None else f"{forwarded_for},{value.decode('latin-1')}"
+                    forwarded_for = join_hops(forwarded_for, value)
                 elif name == b"x-forwarded-proto":
                     https = value.decode("latin-1").split(",")[0].strip().lower() == "https"
-        client_ip = resolve_client_ip(peer or None, forwarded_for, self.cidrs) if forwarded_for else (peer or "0.0.0.0")
+        client_ip = (
+            resolve_client_ip(peer or None, forwarded_for.decode("latin-1"), self.cidrs) if forwarded_for else (peer or "0.0.0.0")
+        )
         return ClientContext(peer, trusted, client_ip, https, request_id or new_request_id())

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, field_validator
 from pydantic_settings import NoDecode
 
+from gateway.routing import CONNECT_TIMEOUT
 from mamori_common.settings import SERVICE_NAMES, CommonSettings
 
 UpstreamList = Annotated[list[str], NoDecode]
@@ -30,6 +31,10 @@ class GatewaySettings(CommonSettings):
 
     gateway_host: str = "127.0.0.1"
     gateway_port: int = 8000
+    #: Prometheus metrics of the gateway, on a port of their own that no edge forwards to
+    #: (unset: no metrics endpoint). Bound to ``gateway_metrics_host``.
+    gateway_metrics_port: int | None = None
+    gateway_metrics_host: str = "127.0.0.1"
 
     auth_upstreams: UpstreamList = Field(default_factory=list)
     verification_upstreams: UpstreamList = Field(default_factory=list)
@@ -38,17 +43,15 @@ class GatewaySettings(CommonSettings):
 
     #: Seconds to open a TCP connection to a replica; a replica that does not accept in this
     #: time is treated as down.
-    upstream_connect_timeout: float = 2.0
-    #: Seconds to wait for each read from a replica (the first byte of an answer, and each
-    #: chunk after it); a slow upload or download is fine as long as bytes keep moving.
-    upstream_read_timeout: float = 30.0
-    upstream_write_timeout: float = 30.0
+    upstream_connect_timeout: float = CONNECT_TIMEOUT
+    #: A proxied request waits its route's ``read_timeout`` (gateway/routing.py) for each read
+    #: from a replica; when set, this many seconds instead, on every route (tests, a slow laptop).
+    upstream_read_timeout: float | None = None
     #: Seconds a request may wait for a free pooled connection before it gets a 503.
     upstream_pool_timeout: float = 5.0
     #: Connections kept open to one service, across its replicas (a bulkhead: one slow service
     #: cannot take the connections the others need).
     upstream_max_connections: int = 512
-    upstream_max_keepalive: int = 128
     #: Below uvicorn's 5 s keep-alive, so the gateway drops an idle connection before the
     #: replica does, rather than racing it.
     upstream_keepalive_expiry: float = 4.0
@@ -87,6 +90,14 @@ class GatewaySettings(CommonSettings):
         url = self.service_url(service)
         _check_upstream_url(url)
         return [url]
+
+    def edge_upstreams(self, gateway_url: str) -> dict[str, list[str]]:
+        """``host:port`` of every replica nginx forwards to: each service's, and the gateway app's."""
+        from gateway.nginx import GATEWAY_GROUP, host_port
+
+        groups = {service: [host_port(url) for url in self.upstreams(service)] for service in SERVICE_NAMES}
+        groups[GATEWAY_GROUP] = [host_port(gateway_url)]
+        return groups
 
 
 def _check_upstream_url(url: str) -> None:

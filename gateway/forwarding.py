@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from gateway.clients import ClientContext
+from gateway.clients import ClientContext, join_hops
 
 Headers = list[tuple[bytes, bytes]]
 
@@ -51,7 +51,7 @@ def request_headers(incoming: Headers, context: ClientContext) -> Headers:
                 host = value
             elif context.trusted_peer:
                 if name == b"x-forwarded-for":
-                    forwarded_for = value if not forwarded_for else forwarded_for + b", " + value
+                    forwarded_for = join_hops(forwarded_for, value)
                 elif name == b"x-forwarded-host":
                     forwarded_host = forwarded_host or value
                 elif name not in _REBUILT:  # forwarded, x-real-ip
@@ -59,7 +59,7 @@ def request_headers(incoming: Headers, context: ClientContext) -> Headers:
             continue
         outgoing.append((name, value))
     peer = context.peer.encode("latin-1")
-    outgoing.append((b"x-forwarded-for", forwarded_for + b", " + peer if forwarded_for else peer))
+    outgoing.append((b"x-forwarded-for", join_hops(forwarded_for, peer)))
     outgoing.append((b"x-forwarded-proto", b"https" if context.https else b"http"))
     if forwarded_host or host:
         outgoing.append((b"x-forwarded-host", forwarded_host or host))
@@ -76,6 +76,14 @@ def response_headers(upstream: Iterable[tuple[bytes, bytes]]) -> Headers:
         for name, value in raw
         if not _is_hop_by_hop(name, named) and name not in _RESPONSE_REBUILT
     ]
+
+
+def declared_length(headers: Headers) -> int | None:
+    """The request's ``Content-Length``, when it declares one (uvicorn has checked its form)."""
+    for name, value in headers:
+        if name == b"content-length" and value.strip().isdigit():
+            return int(value)
+    return None
 
 
 def has_body(headers: Headers) -> bool:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import httpx
+import aiohttp
 
 from gateway.upstreams import Upstream, Upstreams
 from mamori_common.observability import outgoing_headers
@@ -22,18 +22,21 @@ from mamori_common.observability import outgoing_headers
 async def _replica_status(upstream: Upstream, index: int, url: str, timeout: float) -> dict[str, Any]:
     status: dict[str, Any] = {"replica": index, "status": "down"}
     try:
-        response = await upstream.client.get(f"{url}/readyz", timeout=timeout, headers=outgoing_headers())
-    except httpx.ConnectError:
-        status["reason"] = "refused"
-    except httpx.TimeoutException:
+        async with upstream.session.get(
+            f"{url}/readyz", timeout=aiohttp.ClientTimeout(total=timeout), headers=outgoing_headers()
+        ) as response:
+            code = response.status
+    except (aiohttp.ConnectionTimeoutError, TimeoutError):
         status["reason"] = "timeout"
-    except httpx.HTTPError:
+    except aiohttp.ClientConnectorError:
+        status["reason"] = "refused"
+    except aiohttp.ClientError:
         status["reason"] = "error"
     else:
-        if response.status_code == 200:
+        if code == 200:
             status["status"] = "up"
         else:
-            status["reason"] = f"status {response.status_code}"
+            status["reason"] = f"status {code}"
     return status
 
 

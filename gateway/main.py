@@ -3,8 +3,11 @@
 Layers, outermost first: Starlette's error catcher (a last resort that still answers with a
 problem document), :class:`~gateway.context.GatewayContextMiddleware` (request id, client
 address, security headers, metrics, access log), then a dispatcher that sends the gateway's own
-paths (``/healthz``, ``/metrics``, ``/openapi.json``, ``/docs``) to the FastAPI router and
-every other path straight to the :class:`~gateway.proxy.Proxy`, skipping routing altogether.
+paths (``/healthz``, ``/openapi.json``, ``/docs``) to the FastAPI router and every other path
+straight to the :class:`~gateway.proxy.Proxy`, skipping routing altogether.
+
+Behind nginx the same app serves only its own paths (nginx routes them to it). Its metrics are
+on ``MAMORI_GATEWAY_METRICS_PORT``, a port no edge forwards to.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from prometheus_client import Counter
+from prometheus_client import Counter, start_http_server
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.clients import TrustedProxies
@@ -70,10 +73,18 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         configure_logging("gateway", settings.log_level)
+        metrics_server = None
+        if settings.gateway_metrics_port is not None:
+            metrics_server, _thread = start_http_server(
+                settings.gateway_metrics_port, settings.gateway_metrics_host, registry=metrics.registry
+            )
         try:
             yield
         finally:
             await upstreams.aclose()
+            if metrics_server is not None:
+                metrics_server.shutdown()
+                metrics_server.server_close()
 
     app = FastAPI(
         title="Mamori gateway",
@@ -96,10 +107,6 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             return JSONResponse({"status": "ok", "services": services})
         down = [name for name, service in services.items() if service["status"] == "down"]
         raise Problem(503, "degraded", f"Unavailable: {', '.join(down)}.", down=down, services=services)
-
-    @app.get("/metrics")
-    def metrics_route() -> Response:
-        return metrics.response()
 
     @app.get(OPENAPI_PATH)
     async def merged_openapi() -> Response:

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import httpx
+import aiohttp
 
 from gateway.openapi_merge import Document, merge_documents
 from gateway.upstreams import Upstream, Upstreams
@@ -77,14 +77,14 @@ class OpenApiCache:
         """The service's document from the first replica that gives one, or None."""
         for replica in upstream.replicas.candidates():
             try:
-                response = await upstream.client.get(
-                    f"{replica.url}/openapi.json", timeout=self.timeout, headers=outgoing_headers()
-                )
-                if response.status_code == 200:
-                    document: Any = response.json()
-                    if isinstance(document, dict) and isinstance(document.get("paths", {}), dict):
-                        return document
-                logger.warning("no OpenAPI document", extra={"upstream_service": upstream.name, "status": response.status_code})
-            except (httpx.HTTPError, ValueError) as exc:
+                async with upstream.session.get(
+                    f"{replica.url}/openapi.json", timeout=aiohttp.ClientTimeout(total=self.timeout), headers=outgoing_headers()
+                ) as response:
+                    if response.status == 200:
+                        document: Any = await response.json(content_type=None)
+                        if isinstance(document, dict) and isinstance(document.get("paths", {}), dict):
+                            return document
+                    logger.warning("no OpenAPI document", extra={"upstream_service": upstream.name, "status": response.status})
+            except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
                 logger.warning("OpenAPI document unavailable", extra={"upstream_service": upstream.name, "error": repr(exc)})
         return None

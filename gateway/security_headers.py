@@ -21,15 +21,17 @@ SWAGGER_CDN = "https://cdn.jsdelivr.net"
 SWAGGER_FAVICON_HOST = "https://fastapi.tiangolo.com"
 
 DEFAULT_CSP = "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
-HSTS = b"max-age=63072000; includeSubDomains"
+HSTS = "max-age=63072000; includeSubDomains"
 
-_COMMON: tuple[tuple[bytes, bytes], ...] = (
-    (b"x-content-type-options", b"nosniff"),
-    (b"x-frame-options", b"DENY"),
-    (b"referrer-policy", b"no-referrer"),
-    (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
-    (b"cross-origin-opener-policy", b"same-origin"),
+#: Every answer gets these (both edges: :mod:`gateway.nginx` renders the same list).
+SECURITY_HEADERS: tuple[tuple[str, str], ...] = (
+    ("x-content-type-options", "nosniff"),
+    ("x-frame-options", "DENY"),
+    ("referrer-policy", "no-referrer"),
+    ("permissions-policy", "camera=(), microphone=(), geolocation=()"),
+    ("cross-origin-opener-policy", "same-origin"),
 )
+_COMMON = tuple((name.encode(), value.encode()) for name, value in SECURITY_HEADERS)
 _INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL)
 
 
@@ -59,5 +61,5 @@ class SecurityHeaders:
         present = {name.lower() for name, _ in headers}
         headers.extend(header for header in wanted if header[0] not in present)
         if https and b"strict-transport-security" not in present:
-            headers.append((b"strict-transport-security", HSTS))
+            headers.append((b"strict-transport-security", HSTS.encode()))
         return headers

@@ -1,4 +1,5 @@
-"""The ``mamori`` command: ``run``, ``migrate``, ``staff create``, ``purge``, ``events`` (parked events)."""
+"""The ``mamori`` command: ``run``, ``migrate``, ``staff create``, ``purge``, ``events`` (parked events),
+``edge nginx-config``."""
 
 from __future__ import annotations
 
@@ -89,6 +90,29 @@ def _events(args: argparse.Namespace) -> int:
     return 0
 
 
+def _edge_nginx_config(args: argparse.Namespace) -> int:
+    """Print (or write) the nginx configuration for the replicas the gateway settings name."""
+    from gateway.config import GatewaySettings
+    from gateway.nginx import EdgeLayout, render
+
+    settings = GatewaySettings()
+    layout = EdgeLayout(
+        listen=args.listen,
+        upstreams=settings.edge_upstreams(args.gateway),
+        trusted_proxies=settings.trusted_proxies,
+        runtime_dir=args.runtime_dir,
+        access_log=args.access_log,
+        error_log=args.error_log,
+    )
+    text = render(layout)
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mamori", description="Mamori account protection suite")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -111,6 +135,20 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--password", required=True)
     create.add_argument("--role", required=True, choices=["specialist", "support", "admin"])
     create.add_argument("--name", default=None)
+
+    edge = commands.add_parser("edge", help="the public edge (nginx)")
+    edge_commands = edge.add_subparsers(dest="edge_command", required=True)
+    nginx = edge_commands.add_parser(
+        "nginx-config",
+        help="render nginx.conf from the route table; replicas from MAMORI_<SERVICE>_UPSTREAMS",
+    )
+    nginx.add_argument("--listen", default="0.0.0.0:8000", help="address:port nginx listens on")
+    nginx.add_argument("--gateway", default="http://gateway:8000",
+                       help="the Python gateway app serving /healthz, /openapi.json and /docs")  # fmt: skip
+    nginx.add_argument("--runtime-dir", default="/tmp", help="pid file and temporary files")
+    nginx.add_argument("--access-log", default="/dev/stdout")
+    nginx.add_argument("--error-log", default="stderr")
+    nginx.add_argument("--output", default=None, help="write here instead of standard output")
     return parser
 
 
@@ -133,6 +171,8 @@ def main(argv: list[str] | None = None) -> int:
         return _purge()
     if args.command == "events":
         return _events(args)
+    if args.command == "edge":
+        return _edge_nginx_config(args)
     return _staff_create(args)
 
 

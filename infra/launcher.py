@@ -1,9 +1,14 @@
-"""``mamori run``: every service and the gateway as separate processes on this machine.
+"""``mamori run``: every service, the gateway and the edge as separate processes on this machine.
 
 It migrates each service's database, seeds the demo accounts, starts the processes (each under
-uvicorn, in a session of its own so Ctrl-C reaches only the launcher), waits until the gateway
+uvicorn, in a session of its own so Ctrl-C reaches only the launcher), waits until the edge
 reports every service up, prints the portal URL and the demo credentials, and on Ctrl-C or
-SIGTERM stops the gateway first and then the services, killing any that do not stop in time.
+SIGTERM stops the edge first, then the gateway, then the services, killing any that do not stop
+in time.
+
+The edge (``MAMORI_EDGE``, see :mod:`infra.edge`) is nginx when it is installed: it listens on
+the public port and routes ``/healthz``, ``/openapi.json`` and ``/docs`` to the gateway app on
+an internal port. Without nginx the gateway app is the edge itself, on the public port.
 """
 
 from __future__ import annotations
@@ -21,7 +26,9 @@ from types import FrameType
 
 import httpx
 
+from gateway.nginx import GATEWAY_GROUP, EdgeLayout, host_port
 from infra import services
+from infra.edge import EdgeKind, EdgeSettings, choose_edge, find_nginx, nginx_command, run_as, write_config
 from infra.services import BACKEND_SERVICES, GATEWAY, ProcessSpec
 from mamori_common.settings import CommonSettings
 
@@ -51,7 +58,12 @@ class Launcher:
     replicas: int = 1
     extra_env: dict[str, str] = field(default_factory=dict)
     log_dir: Path | None = None
+    #: ``auto``, ``nginx`` or ``python`` (``MAMORI_EDGE`` when not given).
+    edge_setting: str | None = None
     children: list[Child] = field(default_factory=list)
+    #: What :meth:`start` chose.
+    edge: EdgeKind = "python"
+    gateway_metrics_url: str = ""
 
     def environment(self) -> dict[str, str]:
         env = {**os.environ, **self.extra_env}
@@ -61,16 +73,22 @@ class Launcher:
         return env
 
     def start(self) -> str:
-        """Start everything; return the gateway's URL once every service answers through it."""
+        """Start everything; return the public URL once every service answers through the edge."""
         env = self.environment()
+        nginx = find_nginx()
+        self.edge = choose_edge(self.edge_setting or EdgeSettings().edge, nginx)
         upstreams: dict[str, list[str]] = {}
         for spec in BACKEND_SERVICES:
             upstreams[spec.name] = [f"http://{self.host}:{free_port(self.host)}" for _ in range(self.replicas)]
             env[f"MAMORI_{spec.name.upper()}_URL"] = upstreams[spec.name][0]
             env[f"MAMORI_{spec.name.upper()}_UPSTREAMS"] = ",".join(upstreams[spec.name])
-        gateway_url = f"http://{self.host}:{self.gateway_port}"
-        env["MAMORI_GATEWAY_PORT"] = str(self.gateway_port)
-        env.setdefault("MAMORI_PUBLIC_URL", gateway_url)
+        public_url = f"http://{self.host}:{self.gateway_port}"
+        gateway_url = public_url if self.edge == "python" else f"http://{self.host}:{free_port(self.host)}"
+        metrics_port = free_port(self.host)
+        self.gateway_metrics_url = f"http://{self.host}:{metrics_port}/metrics"
+        env["MAMORI_GATEWAY_PORT"] = gateway_url.rsplit(":", 1)[1]
+        env["MAMORI_GATEWAY_METRICS_PORT"] = str(metrics_port)
+        env.setdefault("MAMORI_PUBLIC_URL", public_url)
         try:
             for spec in BACKEND_SERVICES:
                 for url in upstreams[spec.name]:
@@ -78,10 +96,37 @@ class Launcher:
             self._wait_ready([child.url + "/readyz" for child in self.children])
             self._spawn(GATEWAY, gateway_url, env)
             self._wait_ready([gateway_url + "/healthz"])
+            if self.edge == "nginx":
+                assert nginx is not None
+                self._spawn_nginx(nginx, public_url, gateway_url, upstreams)
+                self._wait_ready([public_url + "/healthz"])
         except BaseException:
             self.stop()
             raise
-        return gateway_url
+        return public_url
+
+    def _spawn_nginx(self, nginx: str, public_url: str, gateway_url: str, upstreams: dict[str, list[str]]) -> None:
+        settings = CommonSettings()
+        data_dir = settings.data_dir.resolve()
+        log_dir = self.log_dir or data_dir / "logs"
+        log_dir.mkdir(parents=True, exist_ok=True)
+        groups = {name: [host_port(url) for url in urls] for name, urls in upstreams.items()}
+        groups[GATEWAY_GROUP] = [host_port(gateway_url)]
+        layout = EdgeLayout(
+            listen=host_port(public_url),
+            upstreams=groups,
+            trusted_proxies=settings.trusted_proxies,
+            runtime_dir=str(data_dir / "edge"),
+            access_log=str(log_dir / "nginx-access.log"),
+            error_log=str(log_dir / "nginx-error.log"),
+            workers="1" if self.replicas == 1 else "auto",
+            run_as=run_as(),
+        )
+        process = subprocess.Popen(
+            nginx_command(nginx, write_config(layout)), cwd=services.ROOT, start_new_session=True,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        self.children.append(Child("edge", public_url, process))
 
     def _spawn(self, spec: ProcessSpec, url: str, env: dict[str, str]) -> None:
         port = url.rsplit(":", 1)[1]
@@ -121,11 +166,13 @@ class Launcher:
                     time.sleep(0.2)
 
     def stop(self) -> None:
-        """Gateway first (no new requests), then the services; kill what does not stop in time."""
-        for child in sorted(self.children, key=lambda child: child.name != "gateway"):
+        """The edge and the gateway first (no new requests), then the services; kill what does
+        not stop in time."""
+        front = {"edge": 0, "gateway": 1}
+        for child in sorted(self.children, key=lambda child: front.get(child.name, 2)):
             if child.process.poll() is None:
                 child.process.terminate()
-                if child.name == "gateway":
+                if child.name in front:
                     _wait(child.process, STOP_GRACE_SECONDS)
         deadline = time.monotonic() + STOP_GRACE_SECONDS
         for child in self.children:
@@ -169,7 +216,9 @@ def run(replicas: int = 1, seed_demo: bool = True) -> int:
     except RuntimeError as exc:
         print(f"Mamori could not start: {exc} (logs in {settings.data_dir / 'logs'})", file=sys.stderr)
         return 1
-    print(f"\nMamori is running.\n  Portal:   {url}/\n  API docs: {url}/docs", flush=True)
+    edge = "nginx" if launcher.edge == "nginx" else "the Python gateway (nginx not found, or MAMORI_EDGE=python)"
+    print(f"\nMamori is running.\n  Portal:   {url}/\n  API docs: {url}/docs\n  Edge:     {edge}", flush=True)
+    print(f"  Gateway metrics (this machine only): {launcher.gateway_metrics_url}", flush=True)
     for demo in demo_accounts:
         print(f"  {demo.role.value:<10} {demo.email}  password: {demo.password}", flush=True)
     print(f"  Mail (no SMTP configured): {settings.data_dir.resolve() / 'mail'}\nPress Ctrl-C to stop.", flush=True)

@@ -1,7 +1,8 @@
 """The app factory every service builds on: one place for what all of them must do alike.
 
-Problem responses, request ids, metrics, JSON logs, the quota limiter (``app.state.quotas``), ``/healthz`` (the process is up), ``/readyz``
-(its database answers), ``/metrics``, the events inbox and the outbox dispatcher.
+Problem responses, request ids, metrics, JSON logs, the quota limiter (``app.state.quotas``), body
+limits and HEAD (``front_door``), ``/healthz`` (the process is up), ``/readyz`` (its database answers),
+``/metrics`` (on the service's own port: no edge forwards it), the events inbox and the outbox dispatcher.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from sqlalchemy import Table, text
 
 from mamori_common.clock import Clock, SystemClock
 from mamori_common.db import Database
+from mamori_common.front_door import FrontDoorMiddleware
 from mamori_common.events import BackoffPolicy, EventHandler, Outbox, OutboxDispatcher, inbox_router
 from mamori_common.migrations import upgrade
 from mamori_common.observability import Metrics, RequestContextMiddleware, configure_logging, metrics_endpoint
@@ -85,7 +87,8 @@ def create_base_app(
     app.state.settings = settings
     app.state.metrics = metrics
     install_problem_handlers(app)
-    app.add_middleware(RequestContextMiddleware, metrics=metrics)
+    app.add_middleware(FrontDoorMiddleware)
+    app.add_middleware(RequestContextMiddleware, metrics=metrics)  # outermost: ids on 413s too
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

@@ -27,6 +27,11 @@ def _is_trusted(address: str, networks: Iterable[Network]) -> bool:
     return any(ip in network for network in networks)
 
 
+def is_trusted_proxy(address: str, trusted: Sequence[str]) -> bool:
+    """Whether ``address`` is in one of the ``trusted`` networks (a proxy whose headers count)."""
+    return _is_trusted(address, parse_networks(tuple(trusted)))
+
+
 def resolve_client_ip(peer: str | None, forwarded_for: str | None, trusted: Sequence[str]) -> str:
     """The client address: the socket peer, or the first untrusted hop in ``X-Forwarded-For``."""
     networks = parse_networks(tuple(trusted))

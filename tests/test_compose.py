@@ -241,12 +241,38 @@ def test_each_container_environment_parses_with_its_settings_class(services: dic
         if isinstance(settings, GatewaySettings):
             for target in ("auth", "verification", "orders", "portal"):
                 assert settings.upstreams(target) == [f"http://{target}:{port_of(services[target])}"]
-    gateway_proxies = environment(services["gateway"])["MAMORI_TRUSTED_PROXIES"]
-    gateway_address = services["gateway"]["networks"]["mamori"]["ipv4_address"]
-    for name in ("auth", "verification", "orders", "portal"):
+    edge_address = services["edge"]["networks"]["mamori"]["ipv4_address"]
+    for name in ("auth", "verification", "orders", "portal", "gateway"):
         proxies = environment(services[name])["MAMORI_TRUSTED_PROXIES"]
-        assert proxies == f"{gateway_address}/32", f"{name} should believe X-Forwarded-For from the gateway only"
-    assert gateway_address not in gateway_proxies, "the gateway is the edge: it does not trust itself"
+        assert proxies == f"{edge_address}/32", f"{name} should believe X-Forwarded-For from the edge only"
+
+
+def test_the_edge_is_the_official_nginx_image_with_the_rendered_configuration(services: dict[str, dict[str, Any]]) -> None:
+    edge = services["edge"]
+    assert edge["image"].startswith("nginx:") and "build" not in edge
+    assert "./infra/nginx/nginx.conf:/etc/nginx/nginx.conf:ro" in edge["volumes"]
+    assert (ROOT / "infra" / "nginx" / "nginx.conf").is_file()
+    assert edge["depends_on"]["gateway"]["condition"] == "service_healthy"
+    assert "/healthz" in " ".join(edge["healthcheck"]["test"])
+    published = {name for name, service in services.items() if any(str(port).endswith(":8000") for port in service.get("ports", []))}
+    assert published == {"edge"}, f"only the edge is public, not {published - {'edge'}}"
+
+
+def test_the_committed_nginx_configuration_is_rendered_from_the_route_table(
+    services: dict[str, dict[str, Any]], container_env: Any, tmp_path: Path
+) -> None:
+    """The command in docker-compose.yml's header, with the gateway container's upstreams."""
+    from infra.cli import main
+
+    upstreams = {name: value for name, value in environment(services["gateway"]).items() if name.endswith("_UPSTREAMS")}
+    container_env({**upstreams, "MAMORI_TRUSTED_PROXIES": "127.0.0.1/32"})
+    rendered = tmp_path / "nginx.conf"
+    assert main(["edge", "nginx-config", "--output", str(rendered)]) == 0
+    committed = (ROOT / "infra" / "nginx" / "nginx.conf").read_text()
+    assert rendered.read_text() == committed, "render infra/nginx/nginx.conf again (see docker-compose.yml)"
+    for host, port in re.findall(r"^\s*server ([a-z]+):(\d+) ", committed, flags=re.MULTILINE):
+        assert port == port_of(services[host]), f"nginx forwards to {host}:{port}, which is not where it listens"
+    assert f"listen 0.0.0.0:{services['edge']['ports'][0].rsplit(':', 1)[1]};" in committed
 
 
 def test_dockerfile_builds_a_non_root_image_of_the_package() -> None:

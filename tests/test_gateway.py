@@ -1,184 +1,36 @@
-"""The gateway in front of real upstream servers, over real sockets.
-
-Each fake service is a small Starlette app under uvicorn in a thread; it echoes what it received
-(method, path, headers, a digest of the body) and names itself, so a test sees exactly what
-crossed the gateway in each direction.
-"""
+"""The Python gateway in front of real upstream servers (tests/support/fake_services.py), over
+real sockets. What both edges must answer alike is in tests/test_edges.py."""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import socket
-import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
-from starlette.routing import Route
 
-from gateway.config import GatewaySettings
-from gateway.main import create_app
-from tests.support.servers import LOOPBACK, ServerThread, free_port, wait_until
-
-PROBLEM_TYPE = "application/problem+json"
-MB = 1024 * 1024
-UNTRUSTED_SOURCE = "127.0.0.2"  # the gateway trusts 127.0.0.1 only; this address is another peer
-
-
-@dataclass
-class FakeService:
-    """A service replica that records what reached it."""
-
-    name: str
-    replica: str
-    openapi: dict[str, Any] | None = None
-    ready: bool = True
-    received: list[dict[str, Any]] = field(default_factory=list)
-    first_upload_chunk: threading.Event = field(default_factory=threading.Event)
-    first_download_chunk_seen: threading.Event = field(default_factory=threading.Event)
-
-    def app(self) -> Starlette:
-        async def echo(request: Request) -> Response:
-            digest = hashlib.sha256()
-            length = 0
-            async for chunk in request.stream():
-                if chunk and not self.first_upload_chunk.is_set():
-                    self.first_upload_chunk.set()
-                digest.update(chunk)
-                length += len(chunk)
-            record = {
-                "service": self.name,
-                "replica": self.replica,
-                "method": request.method,
-                "path": request.url.path,
-                "query": request.url.query,
-                "headers": [[name, value] for name, value in request.headers.items()],
-                "body_sha256": digest.hexdigest(),
-                "body_length": length,
-            }
-            self.received.append(record)
-            if request.url.path.endswith("/missing"):
-                return JSONResponse(
-                    {"type": "about:blank", "title": "Not found", "status": 404, "code": "not_found"},
-                    status_code=404,
-                    media_type=PROBLEM_TYPE,
-                )
-            return JSONResponse(record, headers={"x-request-id": "upstream-would-like-this", "x-replica": self.replica})
-
-        async def slow(request: Request) -> Response:
-            await asyncio.sleep(2)
-            return JSONResponse({"slow": True})
-
-        async def download(request: Request) -> Response:
-            seen = self.first_download_chunk_seen
-
-            async def chunks() -> Any:
-                block = bytes(range(256)) * 256  # 64 KiB
-                yield block
-                # The rest only once the client has the first block: a gateway that waited for
-                # the whole answer before relaying it would never get there.
-                assert await asyncio.to_thread(seen.wait, 10), "the client never saw the first block"
-                for _ in range(20 * MB // len(block) - 1):
-                    yield block
-
-            return StreamingResponse(chunks(), media_type="application/octet-stream")
-
-        async def set_cookie(request: Request) -> Response:
-            response = JSONResponse({"ok": True})
-            response.set_cookie("sid", "alice-session", httponly=True)
-            return response
-
-        async def hop_headers(request: Request) -> Response:
-            return Response(
-                b"{}",
-                media_type="application/json",
-                headers={"keep-alive": "timeout=99", "x-upstream-hop": "1", "connection": "x-upstream-hop", "x-kept": "1"},
-            )
-
-        async def readyz(request: Request) -> Response:
-            if self.ready:
-                return JSONResponse({"status": "ready"})
-            return JSONResponse({"code": "database_unavailable"}, status_code=503)
-
-        async def openapi(request: Request) -> Response:
-            if self.openapi is None:
-                return JSONResponse({"code": "not_found"}, status_code=404)
-            return JSONResponse(self.openapi)
-
-        methods = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
-        return Starlette(
-            routes=[
-                Route("/readyz", readyz),
-                Route("/openapi.json", openapi),
-                Route("/api/orders/slow", slow),
-                Route("/api/orders/download", download),
-                Route("/api/auth/set-cookie", set_cookie),
-                Route("/api/orders/hop-headers", hop_headers),
-                Route("/{path:path}", echo, methods=methods),
-            ]
-        )
-
-
-class GatewayServer:
-    """The gateway under uvicorn as it must be run: with uvicorn's own ``X-Forwarded-*``
-    rewriting off (``--no-proxy-headers``), since the gateway decides itself which peers to
-    believe; uvicorn's default would trust any local peer's ``X-Forwarded-For``."""
-
-    def __init__(self, settings: GatewaySettings) -> None:
-        self.port = free_port()
-        self.url = f"http://{LOOPBACK}:{self.port}"
-        config = uvicorn.Config(
-            create_app(settings), host=LOOPBACK, port=self.port, proxy_headers=False, log_level="warning", access_log=False
-        )
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
-
-    def __enter__(self) -> GatewayServer:
-        self._thread.start()
-        wait_until(lambda: self._server.started or not self._thread.is_alive(), what="the gateway to start")
-        assert self._server.started
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self._server.should_exit = True
-        self._thread.join(10)
-
-
-def header(record: dict[str, Any], name: str) -> list[str]:
-    return [value for key, value in record["headers"] if key == name]
-
-
-def document(service: str, operation_id: str, path: str, money: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "openapi": "3.1.0",
-        "info": {"title": f"Mamori {service}", "version": "0.1.0", "description": f"The {service} service."},
-        "paths": {
-            path: {
-                "post": {
-                    "operationId": operation_id,
-                    "responses": {
-                        "200": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Money"}}}}
-                    },
-                }
-            },
-            "/internal/events": {"post": {"operationId": f"{service}ReceiveEvent", "responses": {}}},
-        },
-        "components": {"schemas": {"Money": money}},
-    }
-
+from tests.support.fake_services import (
+    MB,
+    PROBLEM_TYPE,
+    UNTRUSTED_SOURCE,
+    FakeService,
+    GatewayServer,
+    document,
+    gateway_settings,
+    header,
+)
+from tests.support.servers import ServerThread, free_port, wait_until
 
 @dataclass
 class Deployment:
     url: str
+    metrics_url: str
     services: dict[str, list[FakeService]]
     servers: list[ServerThread]
 
@@ -189,18 +41,6 @@ class Deployment:
         for replicas in self.services.values():
             for service in replicas:
                 service.received.clear()
-
-
-def gateway_settings(**overrides: Any) -> GatewaySettings:
-    values: dict[str, Any] = {
-        "trusted_proxies": ["127.0.0.1/32"],
-        "upstream_read_timeout": 0.5,
-        "health_timeout": 0.5,
-        "openapi_retry_seconds": 0.1,
-        "access_log": False,
-    }
-    values.update(overrides)
-    return GatewaySettings(**values)
 
 
 @pytest.fixture(scope="module")
@@ -223,7 +63,7 @@ def deployment() -> Iterator[Deployment]:
                 servers.append(ServerThread(service.app()).start())
                 upstreams.setdefault(f"{name}_upstreams", []).append(servers[-1].url)
         with GatewayServer(gateway_settings(**upstreams)) as gateway:
-            yield Deployment(gateway.url, services, servers)
+            yield Deployment(gateway.url, gateway.metrics_url, services, servers)
     finally:
         for server in reversed(servers):
             server.stop()
@@ -288,8 +128,8 @@ def test_head_request_and_reuse_of_the_connection_after_it(client: httpx.Client)
         assert client.get("/api/orders/2").json()["path"] == "/api/orders/2"
 
 
-def test_internal_paths_are_never_forwarded(client: httpx.Client, deployment: Deployment) -> None:
-    for path in ("/internal/events", "/%69nternal/events", "/Internal/events"):
+def test_internal_paths_and_metrics_are_never_forwarded(client: httpx.Client, deployment: Deployment) -> None:
+    for path in ("/internal/events", "/%69nternal/events", "/Internal/events", "/metrics", "/METRICS"):
         assert_problem(client.post(path, json={"id": "x"}), 404, "not_found")
     assert deployment.all_received() == []
     raw_request(deployment.url, "POST //internal/events HTTP/1.1")  # uvicorn reads "//internal" as a host
@@ -326,11 +166,14 @@ def test_gateway_routes_answer_unknown_methods_with_problems(client: httpx.Clien
 # --- streaming ----------------------------------------------------------------------------------
 
 
+UPLOAD_PATH = "/api/verification/cases/c-1/documents"
+
+
 def test_large_upload_is_streamed_to_the_upstream_not_buffered(client: httpx.Client, deployment: Deployment) -> None:
-    for replica in deployment.services["orders"]:
+    for replica in deployment.services["verification"]:
         replica.first_upload_chunk.clear()
     block = bytes(range(256)) * 4096  # 1 MiB
-    total = 20
+    total = 9  # under the upload path's 10 MB
     digest = hashlib.sha256()
     reached_upstream_midway: list[bool] = []
 
@@ -340,14 +183,12 @@ def test_large_upload_is_streamed_to_the_upstream_not_buffered(client: httpx.Cli
                 # Half the body is sent: a streaming gateway has passed some of it on by now;
                 # one that buffers the whole upload has not, and never will before we finish.
                 reached_upstream_midway.append(
-                    wait_for_any(deployment.services["orders"], lambda replica: replica.first_upload_chunk.is_set())
+                    wait_for_any(deployment.services["verification"], lambda replica: replica.first_upload_chunk.is_set())
                 )
             digest.update(block)
             yield block
 
-    response = client.post(
-        "/api/orders/uploads", content=body(), headers={"content-length": str(total * len(block))}
-    )
+    response = client.post(UPLOAD_PATH, content=body(), headers={"content-length": str(total * len(block))})
     assert response.status_code == 200
     record = response.json()
     assert record["body_length"] == total * len(block)
@@ -367,7 +208,7 @@ def wait_for_any(replicas: list[FakeService], predicate: Any, timeout: float = 1
 
 def test_chunked_upload_without_length_arrives_intact(client: httpx.Client) -> None:
     chunks = [b"a" * 1000, b"b" * 70000, b"c"]
-    response = client.put("/api/orders/chunked", content=iter(chunks))
+    response = client.put(UPLOAD_PATH, content=iter(chunks))
     record = response.json()
     assert record["body_length"] == 71001
     assert record["body_sha256"] == hashlib.sha256(b"".join(chunks)).hexdigest()
@@ -394,6 +235,18 @@ def test_large_download_is_relayed_as_it_arrives(client: httpx.Client, deploymen
     assert digest.hexdigest() == expected.hexdigest()
 
 
+@pytest.mark.parametrize("chunked", [False, True])
+def test_a_body_over_its_routes_limit_is_refused_before_the_service_reads_it(
+    client: httpx.Client, deployment: Deployment, chunked: bool
+) -> None:
+    oversize = b'{"email": "' + b"a" * 70_000 + b'"}'  # JSON paths take 64 KB
+    content = iter([oversize[:1000], oversize[1000:]]) if chunked else oversize
+    assert_problem(client.post("/api/auth/login", content=content), 413, "body_too_large")
+    assert [record for record in deployment.all_received() if record["path"] == "/api/auth/login"] == []
+    upload = b"x" * (10 * MB + 1)  # the upload path takes 10 MB
+    assert_problem(client.post(UPLOAD_PATH, content=upload), 413, "body_too_large")
+
+
 # --- failures -----------------------------------------------------------------------------------
 
 
@@ -413,14 +266,36 @@ def test_refused_connection_is_a_502_problem(dead_port: int) -> None:
 def test_slow_upstream_is_a_504_problem(client: httpx.Client) -> None:
     started = time.monotonic()
     assert_problem(client.get("/api/orders/slow"), 504, "gateway_timeout")
-    assert time.monotonic() - started < 1.8  # the gateway's read timeout (0.5 s), not the upstream's 2 s
+    assert time.monotonic() - started < 1.9  # the gateway's read timeout (1 s), not the upstream's 2 s
+
+
+def test_when_every_connection_to_a_service_is_taken_the_next_request_gets_a_503() -> None:
+    orders = FakeService("orders", "orders-1")
+    with ServerThread(orders.app()) as upstream:
+        settings = gateway_settings(
+            orders_upstreams=[upstream.url], upstream_max_connections=1, upstream_pool_timeout=0.1, upstream_read_timeout=1.5
+        )
+        with GatewayServer(settings) as gateway, httpx.Client(base_url=gateway.url, timeout=10) as client:
+            with ThreadPoolExecutor(1) as pool:
+                slow = pool.submit(client.get, "/api/orders/slow")  # holds the one connection
+                wait_until(lambda: orders.received, what="the slow request to reach the service")
+                busy = client.get("/api/orders/1")
+                assert_problem(busy, 503, "gateway_busy")
+                assert busy.headers["retry-after"] == "1"
+                slow.result()
 
 
 # --- replicas -----------------------------------------------------------------------------------
 
 
-def test_requests_are_spread_round_robin_over_replicas(client: httpx.Client) -> None:
-    replicas = [client.get(f"/api/orders/{index}").json()["replica"] for index in range(6)]
+def test_requests_are_spread_round_robin_over_replicas() -> None:
+    a, b = FakeService("orders", "orders-a"), FakeService("orders", "orders-b")
+    with ServerThread(a.app()) as first, ServerThread(b.app()) as second:
+        settings = gateway_settings(orders_upstreams=[first.url, second.url])
+        with GatewayServer(settings) as gateway, httpx.Client(base_url=gateway.url) as client:
+            answers = [client.get(f"/api/orders/{index}") for index in range(6)]
+    assert [answer.status_code for answer in answers] == [200] * 6, [answer.text for answer in answers]
+    replicas = [answer.json()["replica"] for answer in answers]
     assert sorted(set(replicas)) == ["orders-a", "orders-b"]
     assert all(first != second for first, second in zip(replicas, replicas[1:]))
 
@@ -435,7 +310,7 @@ def test_a_refusing_replica_is_skipped_and_requests_retried(dead_port: int) -> N
                 assert response.status_code == 200 and response.json()["replica"] == "orders-live"
             upload = client.post("/api/orders", content=b"x" * 5000)  # refused before any byte was read
             assert upload.status_code == 200 and upload.json()["body_length"] == 5000
-            metrics = client.get("/metrics").text
+            metrics = httpx.get(gateway.metrics_url).text
     # Passive health: the dead replica refused once, then was passed over for its cool-down.
     assert 'mamori_gateway_upstream_failures_total{reason="refused",service="orders"} 1.0' in metrics
     assert len(live.received) == 7
@@ -634,8 +509,8 @@ def test_healthz_names_the_services_that_are_down(dead_port: int) -> None:
     assert "verification" in body["detail"]
 
 
-def test_metrics_count_proxied_requests_by_service_route(client: httpx.Client) -> None:
+def test_metrics_count_proxied_requests_by_service_route(client: httpx.Client, deployment: Deployment) -> None:
     client.get("/api/verification/cases/1")
-    text = client.get("/metrics").text
+    text = httpx.get(deployment.metrics_url).text
     assert 'route="/api/verification/{path}"' in text
     assert "mamori_http_request_seconds_bucket" in text

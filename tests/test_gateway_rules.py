@@ -9,7 +9,8 @@ from gateway.config import GatewaySettings
 from gateway.forwarding import has_body, request_headers, response_headers
 from gateway.openapi_merge import MISSING_KEY, merge_documents
 from gateway.replicas import ReplicaSet
-from gateway.routing import is_internal, is_malformed, service_for
+from gateway.nginx import EdgeLayout, render
+from gateway.routing import is_malformed, is_refused, route_for, service_for
 
 
 # --- routing ------------------------------------------------------------------------------------
@@ -35,12 +36,12 @@ def test_service_for_routes_by_whole_segment_prefix(path: str, service: str) -> 
 
 @pytest.mark.parametrize("path", ["/internal/events", "/internal", "//internal/events", "/INTERNAL/x", "///Internal"])
 def test_internal_paths_are_recognised_however_written(path: str) -> None:
-    assert is_internal(path)
+    assert is_refused(path)
 
 
 @pytest.mark.parametrize("path", ["/api/orders/internal", "/internals", "/", "/api/auth/login"])
 def test_public_paths_are_not_internal(path: str) -> None:
-    assert not is_internal(path)
+    assert not is_refused(path)
 
 
 @pytest.mark.parametrize("path", ["/api/orders/../internal/events", "/./x", "/a/..", "/a\\b", "/a\x00b", "relative"])
@@ -186,7 +187,7 @@ def test_upstreams_come_from_comma_separated_env(monkeypatch: pytest.MonkeyPatch
     assert settings.upstreams("orders") == ["http://10.0.0.1:8003", "http://10.0.0.2:8003"]
     assert settings.upstreams("auth") == ["http://auth.internal:9001"]  # falls back to the service URL
     assert settings.gateway_port == 9000
-    assert settings.upstream_connect_timeout == 2.0 and settings.upstream_read_timeout == 30.0
+    assert settings.upstream_connect_timeout == 2.0 and settings.upstream_read_timeout is None  # each route its own
 
 
 @pytest.mark.parametrize("bad", ["ftp://x", "http://x/api", "not a url"])
@@ -257,3 +258,43 @@ def test_a_rename_that_makes_dependants_differ_renames_them_too() -> None:
 def test_missing_services_are_named() -> None:
     merged = merge_documents({"auth": _document("auth", {}, {})}, missing=["orders"])
     assert merged[MISSING_KEY] == ["orders"]
+
+
+# --- the route table: limits and timeouts ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "service", "max_body", "read_timeout"),
+    [
+        ("/api/auth/login", "auth", 64 * 1024, 30.0),
+        ("/api/auth/messages/verify", "auth", 1024 * 1024, 30.0),  # a pasted mail
+        ("/api/verification/cases/c-1/documents", "verification", 10 * 1024 * 1024, 120.0),
+        ("/api/verification/cases/c-1/documents/d-1", "verification", 64 * 1024, 30.0),
+        ("/api/verification/cases/c-1", "verification", 64 * 1024, 30.0),
+        ("/account", "portal", 64 * 1024, 30.0),
+    ],
+)
+def test_each_path_gets_its_routes_body_limit_and_timeout(path: str, service: str, max_body: int, read_timeout: float) -> None:
+    route = route_for(path)
+    assert (route.service, route.max_body, route.read_timeout) == (service, max_body, read_timeout)
+
+
+def test_the_nginx_configuration_carries_the_route_table() -> None:
+    layout = EdgeLayout(
+        listen="127.0.0.1:8000",
+        upstreams={"auth": ["127.0.0.1:8001", "127.0.0.1:8011"], "verification": ["127.0.0.1:8002"],
+                   "orders": ["127.0.0.1:8003"], "portal": ["127.0.0.1:8004"], "gateway": ["127.0.0.1:8010"]},
+        trusted_proxies=["10.0.0.0/8"],
+        runtime_dir="/run/edge",
+    )  # fmt: skip
+    conf = render(layout)
+    assert "server 127.0.0.1:8011 max_fails=1" in conf and "keepalive 64;" in conf
+    assert "set_real_ip_from 10.0.0.0/8;" in conf and "set_real_ip_from 127.0.0.1" not in conf
+    assert "location ~* ^/+(internal|metrics)(/|$)" in conf
+    assert "location ~ ^/api/verification/cases/[^/]+/documents$ {\n            client_max_body_size 10240k;" in conf
+    assert "location = /api/auth/login {\n            limit_req zone=mamori_sign_in" in conf
+    for path in ("/healthz", "/openapi.json", "/docs"):
+        assert f"location = {path} {{\n            proxy_read_timeout 30s;\n            proxy_pass http://mamori_gateway;" in conf
+    for status in (404, 413, 429, 502, 503, 504):
+        assert f"error_page {status} = @problem_{status};" in conf
+    assert '"code":"body_too_large"' in conf and "pid /run/edge/nginx.pid;" in conf

@@ -22,6 +22,7 @@ import pytest
 import redis
 from sqlalchemy import create_engine, text
 
+from infra.edge import find_nginx
 from infra.services import BACKEND_SERVICES, DATABASE_SERVICES
 from mamori_common.db import normalise_url
 from mamori_common.problems import PROBLEM_MEDIA_TYPE
@@ -111,10 +112,13 @@ def merged_operations(gateway: httpx.Client) -> dict[str, tuple[str, str]]:
     return operations(response.json())
 
 
-def test_started_every_service_and_the_gateway(deployment: MamoriRun) -> None:
+def test_started_every_service_the_gateway_and_nginx_when_installed(deployment: MamoriRun) -> None:
+    edge = ["edge"] if find_nginx() else []
     names = sorted(child.name for child in deployment.children)
-    assert names == sorted([*SERVICES, "gateway"]), deployment.children
-    assert any(child.port == deployment.gateway_port and child.name == "gateway" for child in deployment.children)
+    assert names == sorted([*SERVICES, "gateway", *edge]), deployment.children
+    on_public_port = [child.name for child in deployment.children if child.port == deployment.gateway_port]
+    assert on_public_port == (edge or ["gateway"])
+    assert ("Edge:     nginx" in "\n".join(deployment.output)) == bool(edge)
     for spec in DATABASE_SERVICES:
         assert (deployment.data_dir / f"{spec.name}.db").is_file(), f"{spec.name} has its own SQLite file"
 
@@ -132,7 +136,7 @@ def test_healthz_reports_every_service_up(gateway: httpx.Client) -> None:
 def test_merged_openapi_lists_every_services_operations(deployment: MamoriRun, gateway: httpx.Client) -> None:
     own: dict[str, dict[str, tuple[str, str]]] = {}
     for child in deployment.children:
-        if child.name != "gateway":
+        if child.name not in ("gateway", "edge"):
             response = httpx.get(f"{child.url}/openapi.json", timeout=10)
             assert response.status_code == 200, f"{child.name}: {response.status_code}"
             own[child.name] = operations(response.json())
@@ -175,6 +179,20 @@ def test_portal_landing_page_is_served(gateway: httpx.Client) -> None:
     assert "<title>Mamori" in english.text
     japanese = gateway.get("/", headers={"accept-language": "ja"})
     assert japanese.status_code == 200 and 'lang="ja"' in japanese.text
+
+
+def test_the_front_door_metrics_oversize_bodies_and_head(deployment: MamoriRun, gateway: httpx.Client) -> None:
+    for path in ("/metrics", "/internal/events"):
+        refused = gateway.get(path)
+        assert refused.status_code == 404 and refused.json()["code"] == "not_found", path
+    metrics_line = next(line for line in deployment.output if "Gateway metrics" in line)
+    metrics = httpx.get(metrics_line.rsplit(" ", 1)[1], timeout=5)
+    assert metrics.status_code == 200 and "mamori_http_requests_total" in metrics.text
+    huge = b'{"email": "' + b"a" * (5 * 1024 * 1024) + b'", "password": "x"}'
+    oversize = gateway.post("/api/auth/login", content=huge, headers={"content-type": "application/json"})
+    assert oversize.status_code == 413 and oversize.json()["code"] == "body_too_large"
+    head, get = gateway.head("/"), gateway.get("/")
+    assert head.status_code == get.status_code == 200 and head.content == b""
 
 
 def test_every_response_carries_a_request_id(gateway: httpx.Client) -> None:
@@ -249,11 +267,12 @@ def _check_production_shape(run: MamoriRun, databases: dict[str, str], redis_url
     by_service: dict[str, list[ChildProcess]] = {}
     for child in run.children:
         by_service.setdefault(child.name, []).append(child)
+    edge = {"edge": 1} if find_nginx() else {}
     assert {name: len(children) for name, children in by_service.items()} == {
-        "auth": 2, "verification": 2, "orders": 2, "portal": 2, "gateway": 1,
+        "auth": 2, "verification": 2, "orders": 2, "portal": 2, "gateway": 1, **edge,
     }
     for child in run.children:
-        if child.name != "gateway":
+        if child.name not in ("gateway", "edge"):
             ready = httpx.get(f"{child.url}/readyz", timeout=5)
             assert ready.status_code == 200, f"{child.name}:{child.port} {ready.text}"
     assert not list(run.data_dir.glob("*.db")), "no service fell back to SQLite"

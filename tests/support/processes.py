@@ -2,8 +2,8 @@
 
 :class:`MamoriRun` starts ``python -m infra.cli run`` with its own data dir and gateway port,
 reads its output until it prints the portal URL, finds the processes it started (their pids,
-app factories and ports, from ``/proc``) and stops it with SIGTERM, as Ctrl-C or a service
-manager would. Linux only, like the deployments it tests.
+app factories and ports, from ``/proc``; nginx, when it is the edge, as ``edge``) and stops it
+with SIGTERM, as Ctrl-C or a service manager would. Linux only, like the deployments it tests.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from infra.services import ROOT
 from tests.support.servers import free_port
 
 START_TIMEOUT_SECONDS = 120.0
+NGINX = "nginx"
 STOP_TIMEOUT_SECONDS = 30.0
 
 
@@ -39,7 +40,10 @@ class ChildProcess:
 
     @property
     def name(self) -> str:
-        """``services.auth.main:create_app`` -> ``auth``; ``portal.main:create_app`` -> ``portal``."""
+        """``services.auth.main:create_app`` -> ``auth``; ``portal.main:create_app`` -> ``portal``;
+        nginx -> ``edge``."""
+        if self.app_factory == NGINX:
+            return "edge"
         module = self.app_factory.split(":", 1)[0].split(".")
         return module[1] if module[0] == "services" else module[0]
 
@@ -90,6 +94,15 @@ def uvicorn_children(pid: int) -> list[ChildProcess]:
     return children
 
 
+def nginx_children(pid: int, port: int) -> list[ChildProcess]:
+    """The nginx master ``pid`` started (it listens on the public ``port``)."""
+    return [
+        ChildProcess(child, NGINX, port)
+        for child in children_of(pid)
+        if (words := _cmdline(child)) and Path(words[0].split()[0]).name.startswith(NGINX)
+    ]
+
+
 def clean_environment(extra: Mapping[str, str]) -> dict[str, str]:
     """This environment without any ``MAMORI_*`` a developer's shell may hold, plus ``extra``."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("MAMORI_")}
@@ -129,8 +142,13 @@ class MamoriRun:
         portal_line = self.wait_for_output("Portal:", timeout)
         self.gateway_url = portal_line.split("Portal:", 1)[1].strip().rstrip("/")
         self.wait_for_output("Press Ctrl-C", 10)  # the demo credentials are printed in between
-        self.children = uvicorn_children(self.process.pid)
+        self.children = uvicorn_children(self.process.pid) + nginx_children(self.process.pid, self.gateway_port)
         return self
+
+    @property
+    def edge(self) -> str:
+        """``nginx`` or ``gateway``: what answers on the public port."""
+        return "nginx" if any(child.name == "edge" for child in self.children) else "gateway"
 
     def _read_output(self) -> None:
         assert self.process is not None and self.process.stdout is not None

@@ -1,0 +1,35 @@
+"""The answers an edge gives itself, when no service can: one list for both edges.
+
+The Python gateway raises these, and the nginx configuration returns the same documents (same
+status, ``code`` and title), so a client cannot tell which edge is in front of the services.
+They carry no ``instance``: nginx cannot put a path into JSON safely.
+"""
+
+from __future__ import annotations
+
+from mamori_common import front_door
+from mamori_common.problems import Problem
+
+MALFORMED_PATH = Problem(400, "malformed_path", "The path has dot segments or characters no client sends.")
+MALFORMED_REQUEST = Problem(400, "malformed_request", "The request cannot be forwarded as HTTP/1.1.")
+NOT_FOUND = Problem(404, "not_found", "No public route has this path.")
+BODY_TOO_LARGE = front_door.BODY_TOO_LARGE
+RATE_LIMITED = Problem(
+    429, "rate_limited", "Too many requests from this address; try again shortly.", headers={"Retry-After": "1"}
+)
+SERVICE_UNAVAILABLE = Problem(502, "service_unavailable", "The service is unavailable.")
+GATEWAY_BUSY = Problem(
+    503, "gateway_busy", "Too many requests are waiting for the service.", headers={"Retry-After": "1"}
+)
+GATEWAY_TIMEOUT = Problem(504, "gateway_timeout", "The service did not answer in time.")
+
+#: What nginx answers itself, by status (its ``error_page`` targets).
+NGINX_OWN_ANSWERS: dict[int, Problem] = {
+    400: MALFORMED_REQUEST,
+    404: NOT_FOUND,
+    413: BODY_TOO_LARGE,
+    429: RATE_LIMITED,
+    502: SERVICE_UNAVAILABLE,
+    503: GATEWAY_BUSY,
+    504: GATEWAY_TIMEOUT,
+}
