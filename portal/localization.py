@@ -108,8 +108,7 @@ class Reader:
             return ""
         local = moment.astimezone(self.zone)
         written = dates.format_datetime(local, "medium", tzinfo=self.zone, locale=self.language)
-        zone_name = dates.format_datetime(local, "zzzz" if self.language == "ja" else "z", tzinfo=self.zone,
-                                          locale=self.language)
+        zone_name = dates.format_datetime(local, "zzzz", tzinfo=self.zone, locale=self.language)
         return f"{written} ({zone_name})"
 
     def iso(self, value: str | datetime | None) -> str:
