@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 import httpx
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -97,6 +98,10 @@ def create_app(
     @app.exception_handler(ServiceUnavailable)
     async def service_unavailable(request: Request, _exc: ServiceUnavailable) -> Response:
         return render(visit_of(request), "error.html", 503, reason="unavailable")
+
+    @app.exception_handler(RequestValidationError)
+    async def unreadable(request: Request, _exc: RequestValidationError) -> Response:
+        return render(visit_of(request), "error.html", 400, reason="bad_request")
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:

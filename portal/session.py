@@ -88,6 +88,15 @@ class TokenKeeper:
             for key in [key for key, tokens in self._tokens.items() if tokens is known]:
                 del self._tokens[key]
 
+    def expire(self, refresh_token: str) -> None:
+        """The access token was refused (expired early, a new signing key): exchange again next
+        time, with the newest refresh token of the chain."""
+        known = self._tokens.get(token_key(refresh_token))
+        if known is not None:
+            stale = Tokens(known.access_token, known.refresh_token, use_until=0.0)
+            for key in [key for key, tokens in self._tokens.items() if tokens is known]:
+                self._tokens[key] = stale
+
     async def tokens_for(self, refresh_token: str, exchange: Exchange) -> Tokens | None:
         """Fresh tokens for the browser's refresh token: remembered, or from one exchange."""
         key = token_key(refresh_token)

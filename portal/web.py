@@ -255,16 +255,21 @@ async def current_customer(request: Request) -> Customer:
         answer = await visit.auth.refresh_token(visit.caller, refresh_token)
         return Tokens.from_answer(answer.body) if answer.ok else None
 
-    tokens = await visit.keeper.tokens_for(presented, exchange)
-    if tokens is None:
-        visit.delete_cookie(SESSION_COOKIE)
-        raise SignInRequired(_local_path(request))
-    visit.keep_session(tokens)
-    me = await visit.auth.get_me(visit.caller, tokens.access_token)
-    if not me.ok:
-        end_session(visit, presented)
-        raise SignInRequired(_local_path(request))
-    return Customer(tokens.access_token, me.body)
+    for attempt in range(2):
+        tokens = await visit.keeper.tokens_for(presented, exchange)
+        if tokens is None:
+            visit.delete_cookie(SESSION_COOKIE)
+            raise SignInRequired(_local_path(request))
+        visit.keep_session(tokens)
+        me = await visit.auth.get_me(visit.caller, tokens.access_token)
+        if me.ok:
+            return Customer(tokens.access_token, me.body)
+        if me.code == "invalid_token" and attempt == 0:
+            visit.keeper.expire(presented)  # a remembered token auth no longer takes: exchange once more
+            continue
+        break
+    end_session(visit, presented)
+    raise SignInRequired(_local_path(request))
 
 
 def end_session(visit: Visit, refresh_token: str | None) -> None:
