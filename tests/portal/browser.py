@@ -11,16 +11,22 @@ each journey is saved as a screenshot under ``tests/artifacts/screenshots/``.
 
 from __future__ import annotations
 
+import contextlib
 import email
 import email.policy
 import re
 import shutil
 import time
+import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+
+from tests.support.processes import MamoriRun
 
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu"]
@@ -92,3 +98,43 @@ class Mailbox:
                     return match
             time.sleep(0.2)
         raise AssertionError(f"no mail to {to} matching {pattern!r}; got {[m.subject for m in self.mails(to)]}")
+
+
+PASSWORD = "maple-lantern-harbour-58"
+NEW_PASSWORD = "cedar-river-morning-73"
+#: Two wrong step-up answers lock the account here, so the journey reaches the lock quickly.
+LOCK_AFTER = "2"
+WINDOWS = {"ja": {"width": 360, "height": 780}, "en": {"width": 1100, "height": 800}}
+LOCALES = {"ja": "ja-JP", "en": "en-GB"}
+
+
+def register(suite: MamoriRun, language: str, story: str) -> str:
+    address = f"{story}-{language}-{uuid.uuid4().hex[:8]}@example.com"
+    body = {"email": address, "password": PASSWORD, "name": "Sato Hana" if language == "en" else "佐藤花",
+            "language": language}
+    response = httpx.post(f"{suite.gateway_url}/api/auth/accounts", json=body, timeout=30)
+    assert response.status_code == 201, response.text
+    return address
+
+
+@contextlib.contextmanager
+def device(browser: Any, language: str) -> Iterator[Any]:
+    """A browser profile of its own: to auth, a device it has or has not seen."""
+    context = browser.new_context(locale=LOCALES[language], viewport=WINDOWS[language])
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+def submit(page: Any, action: str) -> None:
+    page.locator(f"main form[action='{action}'] button[type=submit]").first.click()
+    page.wait_for_load_state()
+
+
+def sign_in(page: Any, suite: MamoriRun, address: str, password: str) -> None:
+    page.goto(f"{suite.gateway_url}/signin")
+    assert_accessible(page)
+    page.fill("#f-email", address)
+    page.fill("#f-password", password)
+    submit(page, "/signin")

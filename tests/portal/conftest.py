@@ -22,6 +22,8 @@ from fastapi.testclient import TestClient
 from portal.config import PortalSettings
 from portal.main import create_app
 from tests.auth.conftest import STRONG_PASSWORD, AuthHarness, auth  # noqa: F401 - the auth fixture, reused
+from tests.portal.browser import CHROMIUM_ARGS, LOCK_AFTER, Mailbox, chromium_path
+from tests.support.processes import MamoriRun
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -68,3 +70,31 @@ def portal(auth: AuthHarness, data_dir: Path) -> Iterator[PortalHarness]:  # noq
     with TestClient(app, base_url="http://portal.test", client=("127.0.0.1", 50001),
                     headers={"accept-language": "en"}) as browser:
         yield PortalHarness(browser, auth)
+
+
+# --- the real suite and a headless Chromium, shared by every browser test -------------------------
+
+
+@pytest.fixture(scope="module")
+def playwright_browser() -> Iterator[Any]:
+    executable = chromium_path()
+    sync_api = pytest.importorskip("playwright.sync_api", reason="browser journeys need Playwright for Python")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def suite(tmp_path_factory: pytest.TempPathFactory, playwright_browser: Any) -> Iterator[MamoriRun]:
+    run = MamoriRun(tmp_path_factory.mktemp("portal-browser") / "var", args=["--no-demo"],
+                    env={"MAMORI_LOCK_AFTER_FAILED_STEP_UPS": LOCK_AFTER})
+    try:
+        yield run.start()
+    finally:
+        run.close()
+
+
+@pytest.fixture(scope="module")
+def mailbox(suite: MamoriRun) -> Mailbox:
+    return Mailbox(suite.data_dir)

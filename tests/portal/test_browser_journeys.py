@@ -9,83 +9,27 @@ English (a desktop window), checks every page with axe-core and saves its last p
 
 from __future__ import annotations
 
-import contextlib
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.portal.browser import CHROMIUM_ARGS, Mailbox, assert_accessible, chromium_path, save_screenshot
+from tests.portal.browser import (
+    LOCK_AFTER,
+    NEW_PASSWORD,
+    PASSWORD,
+    Mailbox,
+    assert_accessible,
+    device,
+    register,
+    save_screenshot,
+    sign_in,
+    submit,
+)
 from tests.support.processes import MamoriRun
 
 pytestmark = [pytest.mark.system, pytest.mark.browser]
-
-PASSWORD = "maple-lantern-harbour-58"
-NEW_PASSWORD = "cedar-river-morning-73"
-#: Two wrong step-up answers lock the account here, so the journey reaches the lock quickly.
-LOCK_AFTER = "2"
-WINDOWS = {"ja": {"width": 360, "height": 780}, "en": {"width": 1100, "height": 800}}
-LOCALES = {"ja": "ja-JP", "en": "en-GB"}
-
-
-@pytest.fixture(scope="module")
-def playwright_browser() -> Iterator[Any]:
-    executable = chromium_path()
-    sync_api = pytest.importorskip("playwright.sync_api", reason="browser journeys need Playwright for Python")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture(scope="module")
-def suite(tmp_path_factory: pytest.TempPathFactory, playwright_browser: Any) -> Iterator[MamoriRun]:
-    run = MamoriRun(tmp_path_factory.mktemp("portal-browser") / "var", args=["--no-demo"],
-                    env={"MAMORI_LOCK_AFTER_FAILED_STEP_UPS": LOCK_AFTER})
-    try:
-        yield run.start()
-    finally:
-        run.close()
-
-
-@pytest.fixture(scope="module")
-def mailbox(suite: MamoriRun) -> Mailbox:
-    return Mailbox(suite.data_dir)
-
-
-def register(suite: MamoriRun, language: str, story: str) -> str:
-    address = f"{story}-{language}-{uuid.uuid4().hex[:8]}@example.com"
-    body = {"email": address, "password": PASSWORD, "name": "Sato Hana" if language == "en" else "佐藤花",
-            "language": language}
-    response = httpx.post(f"{suite.gateway_url}/api/auth/accounts", json=body, timeout=30)
-    assert response.status_code == 201, response.text
-    return address
-
-
-@contextlib.contextmanager
-def device(browser: Any, language: str) -> Iterator[Any]:
-    """A browser profile of its own: to auth, a device it has or has not seen."""
-    context = browser.new_context(locale=LOCALES[language], viewport=WINDOWS[language])
-    try:
-        yield context.new_page()
-    finally:
-        context.close()
-
-
-def submit(page: Any, action: str) -> None:
-    page.locator(f"main form[action='{action}'] button[type=submit]").first.click()
-    page.wait_for_load_state()
-
-
-def sign_in(page: Any, suite: MamoriRun, address: str, password: str) -> None:
-    page.goto(f"{suite.gateway_url}/signin")
-    assert_accessible(page)
-    page.fill("#f-email", address)
-    page.fill("#f-password", password)
-    submit(page, "/signin")
-
 
 @pytest.mark.parametrize("language", ["ja", "en"])
 def test_s1_a_locked_customer_unlocks_herself_in_minutes(
