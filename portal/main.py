@@ -30,6 +30,7 @@ from portal.session import TokenKeeper
 from portal.web import (
     CONTENT_SECURITY_POLICY,
     CsrfRejected,
+    ExchangeAgain,
     Pages,
     SignInRequired,
     redirect,
@@ -90,6 +91,10 @@ def create_app(
     @app.exception_handler(SignInRequired)
     async def sign_in_first(request: Request, exc: SignInRequired) -> Response:
         return redirect(f"/signin?next={quote(exc.next_path, safe='/')}")
+
+    @app.exception_handler(ExchangeAgain)
+    async def exchange_again(_request: Request, exc: ExchangeAgain) -> Response:
+        return redirect(quote(exc.path, safe="/"))
 
     @app.exception_handler(CsrfRejected)
     async def csrf_rejected(request: Request, _exc: CsrfRejected) -> Response:

@@ -245,7 +245,8 @@ def signed_out_by(answer: Answer) -> bool:
     return answer.status == 401 and answer.code in _SIGNED_OUT_CODES
 
 
-async def current_customer(request: Request) -> Customer:
+async def session_tokens(request: Request) -> Tokens:
+    """Fresh tokens for the browser's session (remembered, or from one exchange), or sign in."""
     visit = visit_of(request)
     presented = request.cookies.get(SESSION_COOKIE)
     if not presented or len(presented) > 256:
@@ -255,21 +256,35 @@ async def current_customer(request: Request) -> Customer:
         answer = await visit.auth.refresh_token(visit.caller, refresh_token)
         return Tokens.from_answer(answer.body) if answer.ok else None
 
+    tokens = await visit.keeper.tokens_for(presented, exchange)
+    if tokens is None:
+        visit.delete_cookie(SESSION_COOKIE)
+        raise SignInRequired(_local_path(request))
+    visit.keep_session(tokens)
+    return tokens
+
+
+async def current_customer(request: Request) -> Customer:
+    """The signed-in customer with their account (``getMe``), for pages that show it."""
+    visit = visit_of(request)
+    presented = request.cookies.get(SESSION_COOKIE)
     for attempt in range(2):
-        tokens = await visit.keeper.tokens_for(presented, exchange)
-        if tokens is None:
-            visit.delete_cookie(SESSION_COOKIE)
-            raise SignInRequired(_local_path(request))
-        visit.keep_session(tokens)
+        tokens = await session_tokens(request)
         me = await visit.auth.get_me(visit.caller, tokens.access_token)
         if me.ok:
             return Customer(tokens.access_token, me.body)
-        if me.code == "invalid_token" and attempt == 0:
+        if me.code == "invalid_token" and attempt == 0 and presented:
             visit.keeper.expire(presented)  # a remembered token auth no longer takes: exchange once more
             continue
         break
     end_session(visit, presented)
     raise SignInRequired(_local_path(request))
+
+
+async def signed_in_token(request: Request) -> Customer:
+    """The signed-in customer without their account: one call to auth fewer, for pages that list
+    things (the listing call itself tells whether the session still holds)."""
+    return Customer((await session_tokens(request)).access_token, {})
 
 
 def end_session(visit: Visit, refresh_token: str | None) -> None:
@@ -279,8 +294,20 @@ def end_session(visit: Visit, refresh_token: str | None) -> None:
     visit.delete_cookie(SESSION_COOKIE)
 
 
+class ExchangeAgain(Exception):
+    """A remembered access token was refused: load the page again with a freshly exchanged one."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(path)
+        self.path = path
+
+
 def still_signed_in(visit: Visit, answer: Answer) -> Answer:
     """Pass an answer on, unless it says the session ended meanwhile (then: sign in again)."""
+    presented = visit.request.cookies.get(SESSION_COOKIE)
+    if answer.code == "invalid_token" and presented and visit.request.method == "GET":
+        visit.keeper.expire(presented)
+        raise ExchangeAgain(str(visit.request.url.path))
     if signed_out_by(answer):
         end_session(visit, visit.request.cookies.get(SESSION_COOKIE))
         raise SignInRequired(_local_path(visit.request))
@@ -288,6 +315,7 @@ def still_signed_in(visit: Visit, answer: Answer) -> Answer:
 
 
 CustomerDep = Annotated[Customer, Depends(current_customer)]
+TokenDep = Annotated[Customer, Depends(signed_in_token)]
 
 
 async def optional_customer(request: Request) -> Customer | None:

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from typing import Annotated
 
-from portal.web import CustomerDep, FormDep, MaybeCustomerDep, VisitDep, render, still_signed_in
+from portal.web import FormDep, MaybeCustomerDep, TokenDep, VisitDep, render, still_signed_in
 
 router = APIRouter(include_in_schema=False)
 
@@ -22,7 +22,7 @@ MAX_CODE_LENGTH = 64
 
 @router.get("/messages")
 async def message_centre(
-    visit: VisitDep, customer: CustomerDep, page: Annotated[int, Query(ge=1, le=10_000)] = 1
+    visit: VisitDep, customer: TokenDep, page: Annotated[int, Query(ge=1, le=10_000)] = 1
 ) -> Response:
     answer = still_signed_in(
         visit, await visit.auth.list_messages(visit.caller, customer.token, PAGE_SIZE, (page - 1) * PAGE_SIZE)

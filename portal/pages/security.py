@@ -16,7 +16,17 @@ from fastapi.responses import Response
 from markupsafe import Markup
 
 from portal.client import Answer
-from portal.web import Customer, CustomerDep, FormDep, Visit, VisitDep, redirect, render, still_signed_in
+from portal.web import (
+    Customer,
+    CustomerDep,
+    FormDep,
+    TokenDep,
+    Visit,
+    VisitDep,
+    redirect,
+    render,
+    still_signed_in,
+)
 
 router = APIRouter(include_in_schema=False)
 
@@ -109,14 +119,14 @@ async def confirm_totp(visit: VisitDep, customer: CustomerDep, form: FormDep) ->
 
 
 @router.get("/security/sessions")
-async def sessions(visit: VisitDep, customer: CustomerDep) -> Response:
+async def sessions(visit: VisitDep, customer: TokenDep) -> Response:
     answer = still_signed_in(visit, await visit.auth.list_sessions(visit.caller, customer.token))
     return render(visit, "sessions.html", sessions=answer.body.get("sessions", []),
                   ended=visit.request.query_params.get("ended"))
 
 
 @router.post("/security/sessions/revoke")
-async def revoke_sessions(visit: VisitDep, customer: CustomerDep, form: FormDep) -> Response:
+async def revoke_sessions(visit: VisitDep, customer: TokenDep, form: FormDep) -> Response:
     session_id = form.text("session_id", 64) or None
     answer = still_signed_in(visit, await visit.auth.revoke_sessions(visit.caller, customer.token,
                                                                      session_id=session_id))
@@ -127,7 +137,7 @@ async def revoke_sessions(visit: VisitDep, customer: CustomerDep, form: FormDep)
 
 @router.get("/security/events")
 async def security_events(
-    visit: VisitDep, customer: CustomerDep, page: Annotated[int, Query(ge=1, le=10_000)] = 1
+    visit: VisitDep, customer: TokenDep, page: Annotated[int, Query(ge=1, le=10_000)] = 1
 ) -> Response:
     answer = still_signed_in(visit, await visit.auth.list_security_events(
         visit.caller, customer.token, EVENTS_PAGE_SIZE, (page - 1) * EVENTS_PAGE_SIZE))
@@ -137,7 +147,7 @@ async def security_events(
 
 
 @router.post("/security/recheck")
-async def acknowledge_recheck(visit: VisitDep, customer: CustomerDep, form: FormDep) -> Response:
+async def acknowledge_recheck(visit: VisitDep, customer: TokenDep, form: FormDep) -> Response:
     items = [item for item in form.choices("item") if item in RECHECK_ITEMS]
     if items:
         still_signed_in(visit, await visit.auth.acknowledge_recheck(visit.caller, customer.token, items))

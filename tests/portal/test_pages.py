@@ -204,3 +204,15 @@ def test_an_oversized_form_is_refused_before_it_is_read(portal: PortalHarness) -
     huge = portal.post("/messages/check", {"text": "x" * 300_000}, form_page="/messages/check")
 
     assert huge.status_code == 413 and "text/html" in huge.headers["content-type"]
+
+
+def test_a_remembered_access_token_auth_refuses_is_exchanged_again_without_signing_out(
+    portal: PortalHarness,
+) -> None:
+    signed_in(portal)
+    portal.auth.clock.advance(minutes=11)  # auth now judges the remembered access token expired
+
+    listing = portal.browser.get("/messages", follow_redirects=False)
+    assert listing.status_code == 303 and listing.headers["location"] == "/messages"
+    assert portal.browser.get("/messages").status_code == 200
+    assert portal.browser.get("/account").status_code == 200
