@@ -21,7 +21,7 @@ $(CATALOGUE).mo: $(CATALOGUE).po | $(STAMP)
 	$(VENV)/bin/pybabel compile -d portal/i18n -D messages
 
 i18n: $(STAMP)
-	$(VENV)/bin/pybabel extract -F portal/babel.cfg -k _ -k gettext -k N_ --no-location --sort-output \
+	$(VENV)/bin/pybabel extract -F portal/babel.cfg -k _ -k gettext --no-location --sort-output \
 		-o portal/i18n/messages.pot .
 	$(VENV)/bin/pybabel update -i portal/i18n/messages.pot -d portal/i18n -D messages --no-fuzzy-matching --ignore-obsolete
 	$(VENV)/bin/pybabel compile -d portal/i18n -D messages --statistics

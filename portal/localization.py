@@ -37,11 +37,6 @@ OFFERED_ZONES = (
 )
 
 
-def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "mark, translate later"
-    """Mark a text for extraction; it is translated where it is rendered."""
-    return message
-
-
 def choose_language(chosen: str | None, accept_language: str | None) -> str:
     """The switch's choice, else the first supported language the browser names, else Japanese."""
     if chosen in LANGUAGES:
@@ -97,10 +92,6 @@ class Reader:
         text = translations(self.language).gettext(message)
         return text % variables if variables else text
 
-    def ngettext(self, singular: str, plural: str, count: int, **variables: object) -> str:
-        text = translations(self.language).ngettext(singular, plural, count)
-        return text % {"num": count, **variables}
-
     def time(self, value: str | datetime | None) -> str:
         """A moment as the customer reads it: date and time in their zone, the zone named."""
         moment = parse_time(value)
@@ -120,9 +111,6 @@ class Reader:
         """Integer minor units as the locale writes the amount (JPY has no minor unit)."""
         digits = numbers.get_currency_precision(currency)
         return numbers.format_currency(amount_minor / 10**digits, currency, locale=self.language)
-
-    def number(self, value: int) -> str:
-        return numbers.format_decimal(value, locale=self.language)
 
     @property
     def zone_name(self) -> str:

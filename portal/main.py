@@ -23,6 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mamori_common.app import create_base_app
 from mamori_common.observability import configure_logging
+from mamori_common.problems import problem_for_status, problem_response
 from portal.client import AuthApi, ServiceClient, ServiceUnavailable
 from portal.config import PortalSettings
 from portal.pages import account, messages, recovery, security, signin
@@ -42,6 +43,16 @@ from portal.web import (
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 #: Paths that are not pages: no visit, no cookies.
 _PLAIN_PATHS = ("/static/", "/healthz", "/readyz", "/metrics")
+
+
+def wants_page(request: Request) -> bool:
+    """A browser asking for a page gets an HTML error page; an API client (and any ``/api/...``
+    path the services did not claim) gets the RFC 9457 problem every Mamori process answers with."""
+    return (
+        hasattr(request.state, "visit")
+        and not request.url.path.startswith("/api/")
+        and "text/html" in request.headers.get("accept", "")
+    )
 
 
 def create_app(
@@ -106,12 +117,14 @@ def create_app(
 
     @app.exception_handler(RequestValidationError)
     async def unreadable(request: Request, _exc: RequestValidationError) -> Response:
+        if not wants_page(request):
+            return problem_response(problem_for_status(400, "The request could not be read."), request.url.path)
         return render(visit_of(request), "error.html", 400, reason="bad_request")
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        if not hasattr(request.state, "visit"):
-            return JSONResponse({"status": exc.status_code}, status_code=exc.status_code)
+        if not wants_page(request):
+            return problem_response(problem_for_status(exc.status_code), request.url.path)
         reason = {404: "not_found", 405: "not_found"}.get(exc.status_code, "bad_request")
         return render(visit_of(request), "error.html", exc.status_code, reason=reason)
 

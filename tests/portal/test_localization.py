@@ -57,7 +57,7 @@ def test_every_text_of_the_pages_has_a_japanese_translation() -> None:
     catalogue = read_po(PO.open("rb"), locale="ja")
     method_map = [("templates/**.html", "jinja2"), ("**.py", "python")]
     options = {"templates/**.html": {"extensions": "jinja2.ext.i18n"}}
-    keywords = {"_": None, "gettext": None, "N_": None}
+    keywords = {"_": None, "gettext": None}
     missing = []
     for _file, _line, message, _comments, _context in extract_from_dir(
         str(PORTAL), method_map, options_map=options, keywords=keywords

@@ -193,10 +193,14 @@ def test_a_stale_sign_in_is_asked_to_sign_in_again_before_a_password_change(port
 
 
 def test_unknown_pages_and_bad_query_values_are_pages_not_errors(portal: PortalHarness) -> None:
-    missing = portal.browser.get("/no-such-page")
+    page = {"accept": "text/html,application/xhtml+xml;q=0.9"}
+    missing = portal.browser.get("/no-such-page", headers=page)
     assert missing.status_code == 404 and "text/html" in missing.headers["content-type"]
+    for path in ("/no-such-page", "/api/no-such-thing"):  # an API client gets the problem document
+        problem = portal.browser.get(path, headers={"accept": "application/json"})
+        assert problem.status_code == 404 and problem.json()["code"] == "not_found"
     signed_in(portal)
-    bad = portal.browser.get("/messages", params={"page": "abc"})
+    bad = portal.browser.get("/messages", params={"page": "abc"}, headers=page)
     assert bad.status_code == 400 and "text/html" in bad.headers["content-type"]
 
 
