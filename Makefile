@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install bench clean
+.PHONY: run test install bench clean i18n
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -13,12 +13,25 @@ $(STAMP): pyproject.toml | $(VENV)/bin/python
 	$(VENV)/bin/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-install: $(STAMP)
+# The portal's Japanese catalogue, compiled from its .po (the .mo is committed too, for plain
+# `pip install .`). `make i18n` pulls new texts out of the templates and code into the catalogue.
+CATALOGUE := portal/i18n/ja/LC_MESSAGES/messages
 
-run: $(STAMP)
+$(CATALOGUE).mo: $(CATALOGUE).po | $(STAMP)
+	$(VENV)/bin/pybabel compile -d portal/i18n -D messages
+
+i18n: $(STAMP)
+	$(VENV)/bin/pybabel extract -F portal/babel.cfg -k _ -k gettext --no-location --sort-output \
+		-o portal/i18n/messages.pot .
+	$(VENV)/bin/pybabel update -i portal/i18n/messages.pot -d portal/i18n -D messages --no-fuzzy-matching --ignore-obsolete
+	$(VENV)/bin/pybabel compile -d portal/i18n -D messages --statistics
+
+install: $(STAMP) $(CATALOGUE).mo
+
+run: $(STAMP) $(CATALOGUE).mo
 	$(VENV)/bin/mamori run
 
-test: $(STAMP)
+test: $(STAMP) $(CATALOGUE).mo
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)

@@ -1,8 +1,22 @@
 """Settings of the portal (``MAMORI_`` prefix)."""
 
+from __future__ import annotations
+
 from mamori_common.settings import CommonSettings
 
 
 class PortalSettings(CommonSettings):
     #: The address customers reach the portal at (the gateway), printed by ``mamori run``.
     public_url: str = "http://127.0.0.1:8000"
+    #: The zone a customer reads times in until they choose another.
+    default_zone: str = "Asia/Tokyo"
+    #: How long the browser keeps the session cookie; auth's refresh token decides the real end.
+    session_cookie_days: int = 30
+    #: How long one call to a service may take before the page says it is unavailable.
+    service_timeout_seconds: float = 10.0
+    #: The largest form the portal reads (a pasted mail is the biggest one).
+    max_form_bytes: int = 256 * 1024
+
+    def cookies_secure(self, forwarded_proto: str | None) -> bool:
+        """Secure cookies everywhere but local development over plain HTTP."""
+        return self.public_url.startswith("https://") or forwarded_proto == "https"

@@ -141,6 +141,8 @@ _DETAILS = {
     "Mamori. Do not reply, click links or enter codes from it.",
     VerdictReason.sent_to_another_account: "This reference code was not sent to your account. If the mail reached "
     "you, treat it as suspicious: do not reply, click links or enter codes from it.",
+    VerdictReason.issued_by_mamori: "Mamori issued this reference code. Signed out, we do not say to whom or what "
+    "it said: sign in and compare the mail with the copy in your message centre.",
 }
 
 
@@ -150,10 +152,11 @@ def _answer(
     verdict = {
         VerdictReason.sent_to_you: Verdict.genuine,
         VerdictReason.sent_to_another_account: Verdict.not_for_you,
+        VerdictReason.issued_by_mamori: Verdict.issued,
     }.get(reason, Verdict.not_ours)
     mine = reason is VerdictReason.sent_to_you
     return VerifyMessageResponse(
-        genuine=mine,
+        genuine=mine or reason is VerdictReason.issued_by_mamori,
         sent_to_this_account=mine,
         verdict=verdict,
         reason=reason,
@@ -166,7 +169,7 @@ def _answer(
 
 def verify_message(
     db: DbSession,
-    account: Account,
+    account: Account | None,
     *,
     reference_code: str | None = None,
     text: str | None = None,
@@ -175,6 +178,8 @@ def verify_message(
     """Did Mamori send this (a reference code, or a pasted mail) to this account?
 
     A code of another account's message says only that: nothing about that account or message.
+    Without an account (a visitor, maybe an owner an intruder locked out) the answer is only
+    whether Mamori issued the code: no subject, no time, no addressee.
     """
     if text is not None:
         if len(text.encode("utf-8", errors="replace")) > max_text_bytes:
@@ -193,6 +198,11 @@ def verify_message(
     if not codes:
         return _answer(VerdictReason.no_reference_code, None)
     found = messages_by_reference(db, codes)
+    if account is None:
+        issued = next((code for code in codes if code in found), None)
+        if issued is not None:
+            return _answer(VerdictReason.issued_by_mamori, issued)
+        return _answer(VerdictReason.unknown_reference_code, codes[0])
     for code in codes:
         message = found.get(code)
         if message is not None and message.account_id == account.id:

@@ -47,6 +47,8 @@ class VerifyMessageRequest(BaseModel):
 
 class Verdict(str, enum.Enum):
     genuine = "genuine"
+    #: Told to a visitor without a session: Mamori issued this code, to whom is not said.
+    issued = "issued"
     not_ours = "not_ours"
     not_for_you = "not_for_you"
 
@@ -56,10 +58,13 @@ class VerdictReason(str, enum.Enum):
     no_reference_code = "no_reference_code"
     unknown_reference_code = "unknown_reference_code"
     sent_to_another_account = "sent_to_another_account"
+    issued_by_mamori = "issued_by_mamori"
 
 
 class VerifyMessageResponse(BaseModel):
-    genuine: bool = Field(description="Mamori sent this message to the signed-in account.")
+    genuine: bool = Field(
+        description="Mamori sent this message: to the signed-in account, or (asked without a session) to someone."
+    )
     sent_to_this_account: bool
     verdict: Verdict
     reason: VerdictReason

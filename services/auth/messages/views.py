@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query, Request
 
 from mamori_common.db import SessionDep
-from mamori_common.problems import PROBLEM_MEDIA_TYPE
-from services.auth.deps import CurrentAccount, SettingsDep
+from mamori_common.problems import PROBLEM_MEDIA_TYPE, Problem
+from mamori_common.tokens import access_token_from
+from services.auth.accounts.models import Account
+from services.auth.changes.service import limiter_for
+from services.auth.config import AuthSettings
+from services.auth.deps import ClientIp, CurrentAccount, SettingsDep, current_account, current_session
 from services.auth.messages import flows, service
 from services.auth.messages.schemas import (
     PAGE_MAX,
@@ -55,21 +59,58 @@ def list_messages(
     return MessageList(items=items, total=total, limit=limit, offset=offset)
 
 
+#: A visitor (no session) may check this many mails per client address in the window. Codes are
+#: ~49 random bits, so guessing is hopeless anyway; the limit keeps it from being a free oracle.
+VISITOR_CHECKS_PER_ADDRESS = 30
+VISITOR_CHECK_WINDOW_SECONDS = 900
+
+
+def caller_if_signed_in(request: Request, db: SessionDep) -> Account | None:
+    """The signed-in account, or None for a visitor who sent no token at all.
+
+    A token that is sent but invalid or ended still answers 401: only its absence means "visitor".
+    """
+    token = access_token_from(request)
+    if token is None:
+        return None
+    principal = request.app.state.token_verifier.verify(token)
+    return current_account(db, current_session(db, principal))
+
+
+def limit_visitor(request: Request, settings: AuthSettings, ip: str) -> None:
+    wait = limiter_for(request.app.state, settings).hit(
+        "verify_message", ip, limit=VISITOR_CHECKS_PER_ADDRESS, window_seconds=VISITOR_CHECK_WINDOW_SECONDS
+    )
+    if wait is not None:
+        raise Problem(429, "rate_limited", "Too many checks from this address. Wait before trying again.",
+                      headers={"Retry-After": str(wait)}, retry_after=wait)
+
+
 @router.post(
     "/messages/verify",
     operation_id="verifyMessage",
     response_model=VerifyMessageResponse,
-    summary="Tell whether Mamori sent a mail (by reference code or pasted text) to this account",
-    description="Send `reference_code` or `text` (the whole mail). A code of another account's message "
-    "answers `not_for_you` and reveals nothing else.",
+    summary="Tell whether Mamori sent a mail (by reference code or pasted text), and to this account",
+    description="Send `reference_code` or `text` (the whole mail). Signed in: a code of another account's "
+    "message answers `not_for_you` and reveals nothing else. Without a token (a customer locked out of "
+    "the account): only whether Mamori issued the code (`issued` or `not_ours`), never to whom or what it "
+    "said; limited per client address (429 `rate_limited`).",
     responses={
-        401: {"description": "Not signed in", **_PROBLEM},
+        401: {"description": "A token was sent but is invalid or its session ended", **_PROBLEM},
         413: {"description": "The pasted text is too long (`text_too_long`)", **_PROBLEM},
+        429: {"description": "A visitor checked too many mails from this address (`rate_limited`)", **_PROBLEM},
     },
 )
 def verify_message(
-    body: VerifyMessageRequest, account: CurrentAccount, db: SessionDep, settings: SettingsDep
+    body: VerifyMessageRequest,
+    request: Request,
+    db: SessionDep,
+    settings: SettingsDep,
+    ip: ClientIp,
+    account: Annotated[Account | None, Depends(caller_if_signed_in)],
 ) -> VerifyMessageResponse:
+    if account is None:
+        limit_visitor(request, settings, ip)
     return flows.verify_message(
         db,
         account,

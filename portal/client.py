@@ -1,0 +1,206 @@
+"""Calls from the portal to the services' public APIs, on behalf of one browser.
+
+The portal reads no database: every page is drawn from these answers. Each call carries the
+customer's access token (when there is one) and who the browser is, so the service's throttles,
+risk signals and audit trail see the customer, not the portal: the client address the portal
+resolved (sent as ``X-Forwarded-For``; the portal is a trusted proxy to the services), the
+device cookie (as ``X-Device-ID``), the user agent and the request id.
+
+Methods are named after the operationIds of the public contract (design.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from portal.config import PortalSettings
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who the portal is calling for: the browser's address, device, agent and request id."""
+
+    ip: str
+    device_id: str | None = None
+    user_agent: str | None = None
+    request_id: str | None = None
+    language: str = "ja"
+
+    def headers(self, token: str | None) -> dict[str, str]:
+        headers = {"x-forwarded-for": self.ip, "accept-language": self.language}
+        if self.device_id:
+            headers["x-device-id"] = self.device_id
+        if self.user_agent:
+            headers["user-agent"] = self.user_agent[:512]
+        if self.request_id:
+            headers["x-request-id"] = self.request_id
+        if token:
+            headers["authorization"] = f"Bearer {token}"
+        return headers
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A service's answer: the JSON body, or the problem document of a refusal."""
+
+    status: int
+    body: dict[str, Any] = field(default_factory=dict)
+    retry_after: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+    @property
+    def code(self) -> str | None:
+        """The problem's stable ``code`` (None for a success)."""
+        return None if self.ok else str(self.body.get("code") or "error")
+
+
+class ServiceUnavailable(Exception):
+    """A service did not answer, or answered with a 5xx: the page says so and changes nothing."""
+
+    def __init__(self, service: str) -> None:
+        super().__init__(service)
+        self.service = service
+
+
+class ServiceClient:
+    """One pooled HTTP client per service; ``transports`` lets tests plug in-process apps in."""
+
+    def __init__(
+        self, settings: PortalSettings, transports: Mapping[str, httpx.AsyncBaseTransport] | None = None
+    ) -> None:
+        transports = transports or {}
+        self._clients = {
+            service: httpx.AsyncClient(
+                base_url=settings.service_url(service),
+                timeout=settings.service_timeout_seconds,
+                transport=transports.get(service),
+            )
+            for service in ("auth", "verification", "orders")
+        }
+
+    async def close(self) -> None:
+        for client in self._clients.values():
+            await client.aclose()
+
+    async def call(
+        self,
+        service: str,
+        method: str,
+        path: str,
+        caller: Caller,
+        *,
+        token: str | None = None,
+        json: Any = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> Answer:
+        try:
+            response = await self._clients[service].request(
+                method, path, headers=caller.headers(token), json=json, params=params
+            )
+        except httpx.HTTPError as exc:
+            raise ServiceUnavailable(service) from exc
+        if response.status_code >= 500:
+            raise ServiceUnavailable(service)
+        body: dict[str, Any] = {}
+        if response.content:
+            try:
+                parsed = response.json()
+            except ValueError:
+                parsed = {}
+            body = parsed if isinstance(parsed, dict) else {"items": parsed}
+        retry_after = response.headers.get("retry-after")
+        return Answer(
+            response.status_code, body, int(retry_after) if retry_after and retry_after.isdigit() else None
+        )
+
+
+class AuthApi:
+    """The auth operations the portal uses (operationId in each docstring-free name)."""
+
+    def __init__(self, client: ServiceClient) -> None:
+        self._client = client
+
+    async def _post(self, path: str, caller: Caller, body: Any = None, token: str | None = None) -> Answer:
+        return await self._client.call("auth", "POST", f"/api/auth{path}", caller, token=token, json=body)
+
+    async def _get(self, path: str, caller: Caller, token: str, params: Mapping[str, Any] | None = None) -> Answer:
+        return await self._client.call("auth", "GET", f"/api/auth{path}", caller, token=token, params=params)
+
+    # signing in and out
+    async def login(self, caller: Caller, email: str, password: str) -> Answer:
+        return await self._post("/login", caller, {"email": email, "password": password})
+
+    async def complete_challenge(self, caller: Caller, challenge_id: str, method: str, code: str) -> Answer:
+        body = {"challenge_id": challenge_id, "method": method, "code": code}
+        return await self._post("/challenges/complete", caller, body)
+
+    async def send_unlock_code(self, caller: Caller, email: str) -> Answer:
+        return await self._post("/unlock/code", caller, {"email": email})
+
+    async def request_unlock(self, caller: Caller, email: str, code: str, new_password: str) -> Answer:
+        return await self._post("/unlock", caller, {"email": email, "code": code, "new_password": new_password})
+
+    async def refresh_token(self, caller: Caller, refresh_token: str) -> Answer:
+        return await self._post("/tokens/refresh", caller, {"refresh_token": refresh_token})
+
+    async def logout(self, caller: Caller, refresh_token: str) -> Answer:
+        return await self._post("/logout", caller, {"refresh_token": refresh_token})
+
+    # the account
+    async def get_me(self, caller: Caller, token: str) -> Answer:
+        return await self._get("/me", caller, token)
+
+    async def list_messages(self, caller: Caller, token: str, limit: int, offset: int) -> Answer:
+        return await self._get("/messages", caller, token, {"limit": limit, "offset": offset})
+
+    async def verify_message(self, caller: Caller, token: str | None, reference_code: str | None,
+                             text: str | None) -> Answer:
+        body = {"reference_code": reference_code} if reference_code is not None else {"text": text}
+        return await self._post("/messages/verify", caller, body, token)
+
+    async def list_security_events(self, caller: Caller, token: str, limit: int, offset: int) -> Answer:
+        return await self._get("/security-events", caller, token, {"limit": limit, "offset": offset})
+
+    async def list_sessions(self, caller: Caller, token: str) -> Answer:
+        return await self._get("/sessions", caller, token)
+
+    async def revoke_sessions(self, caller: Caller, token: str, *, session_id: str | None = None) -> Answer:
+        body = {"session_id": session_id} if session_id else {"all_but_current": True}
+        return await self._post("/sessions/revoke", caller, body, token)
+
+    # changes and their revert
+    async def change_email(self, caller: Caller, token: str, new_email: str) -> Answer:
+        return await self._post("/email/change", caller, {"new_email": new_email}, token)
+
+    async def confirm_email_change(self, caller: Caller, token: str, challenge_id: str, code: str) -> Answer:
+        return await self._post("/email/confirm", caller, {"challenge_id": challenge_id, "code": code}, token)
+
+    async def change_password(self, caller: Caller, token: str, current: str, new: str, end_others: bool) -> Answer:
+        body = {"current_password": current, "new_password": new, "end_other_sessions": end_others}
+        return await self._post("/password/change", caller, body, token)
+
+    async def revert_change(self, caller: Caller, code: str) -> Answer:
+        return await self._post("/changes/revert", caller, {"code": code})
+
+    async def request_password_reset(self, caller: Caller, email: str) -> Answer:
+        return await self._post("/password/reset", caller, {"email": email})
+
+    async def confirm_password_reset(self, caller: Caller, token: str, new_password: str) -> Answer:
+        return await self._post("/password/reset/confirm", caller, {"token": token, "new_password": new_password})
+
+    async def acknowledge_recheck(self, caller: Caller, token: str, items: list[str]) -> Answer:
+        return await self._post("/recheck/acknowledge", caller, {"items": items}, token)
+
+    # TOTP
+    async def enroll_totp(self, caller: Caller, token: str) -> Answer:
+        return await self._post("/totp/enroll", caller, None, token)
+
+    async def confirm_totp(self, caller: Caller, token: str, code: str) -> Answer:
+        return await self._post("/totp/confirm", caller, {"code": code}, token)

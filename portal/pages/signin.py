@@ -1,0 +1,137 @@
+"""Signing in and out: the password, whatever step-up auth asks for, and what a refusal means.
+
+Each answer of ``login`` and ``completeChallenge`` becomes a page the customer can act on: a
+throttle says how long to wait, a lock says why, until when, under which case, and offers the
+self-service unlock at once.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+
+from portal.client import Answer
+from portal.session import CHALLENGE_COOKIE, SESSION_COOKIE, Tokens
+from portal.web import FormDep, Visit, VisitDep, end_session, redirect, render, safe_next
+
+router = APIRouter(include_in_schema=False)
+
+STEP_UP_METHODS = ("email_code", "totp", "recovery_code")
+#: A pending step-up lives as long as auth's challenge (ten minutes), no longer.
+CHALLENGE_COOKIE_SECONDS = 600
+
+
+def pack_challenge(challenge_id: str, methods: list[str], next_path: str, email: str) -> str:
+    raw = json.dumps({"id": challenge_id, "methods": methods, "next": next_path, "email": email})
+    return base64.urlsafe_b64encode(raw.encode()).decode()
+
+
+def unpack_challenge(value: str | None) -> dict[str, Any] | None:
+    """The pending step-up, or None for a missing or tampered cookie."""
+    if not value or len(value) > 2048:
+        return None
+    try:
+        data = json.loads(base64.urlsafe_b64decode(value.encode()))
+    except (ValueError, TypeError):
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("id"), str) or not isinstance(data.get("methods"), list):
+        return None
+    methods = [method for method in data["methods"] if method in STEP_UP_METHODS]
+    if not methods:
+        return None
+    return {
+        "id": data["id"][:64],
+        "methods": methods,
+        "next": safe_next(data.get("next") if isinstance(data.get("next"), str) else None),
+        "email": str(data.get("email") or "")[:320],
+    }
+
+
+async def start_session(visit: Visit, answer: Answer, next_path: str) -> Response:
+    """Tokens arrived: keep them, end the session this browser had before, and go on."""
+    previous = visit.request.cookies.get(SESSION_COOKIE)
+    if previous:
+        await visit.auth.logout(visit.caller, previous)
+        visit.keeper.forget(previous)
+    tokens = Tokens.from_answer(answer.body)
+    visit.keeper.remember(None, tokens)
+    visit.keep_session(tokens)
+    visit.delete_cookie(CHALLENGE_COOKIE)
+    return redirect(next_path)
+
+
+def refusal_page(visit: Visit, answer: Answer, email: str, next_path: str) -> Response:
+    """The page for a sign-in that did not end in tokens (shared by password and step-up)."""
+    code = answer.code
+    if code == "account_locked":
+        return render(visit, "locked.html", 423, email=email, case_id=answer.body.get("case_id"),
+                      locked_until=answer.body.get("locked_until"))
+    if code == "account_frozen":
+        return render(visit, "frozen.html", 403, case_id=answer.body.get("case_id"),
+                      reset_opens_at=answer.body.get("reset_opens_at"))
+    status = answer.status if answer.status in (401, 403, 422, 429) else 400
+    return render(visit, "signin.html", status, email=email, next=next_path, error=code,
+                  retry_after=answer.retry_after or answer.body.get("retry_after"))
+
+
+@router.get("/signin")
+async def sign_in_page(visit: VisitDep, next: str | None = None) -> Response:
+    return render(visit, "signin.html", email="", next=safe_next(next), error=None, retry_after=None)
+
+
+@router.post("/signin")
+async def sign_in(visit: VisitDep, form: FormDep) -> Response:
+    email, password, next_path = form.text("email"), form.secret("password"), safe_next(form.text("next", 200))
+    if not email or not password:
+        return render(visit, "signin.html", 422, email=email, next=next_path, error="missing_fields",
+                      retry_after=None)
+    answer = await visit.auth.login(visit.caller, email, password)
+    if answer.ok:
+        return await start_session(visit, answer, next_path)
+    if answer.code == "challenge_required":
+        packed = pack_challenge(str(answer.body.get("challenge_id", "")), list(answer.body.get("methods") or []),
+                                next_path, email)
+        visit.set_cookie(CHALLENGE_COOKIE, packed, CHALLENGE_COOKIE_SECONDS)
+        return redirect("/signin/check")
+    return refusal_page(visit, answer, email, next_path)
+
+
+@router.get("/signin/check")
+async def step_up_page(visit: VisitDep) -> Response:
+    challenge = unpack_challenge(visit.request.cookies.get(CHALLENGE_COOKIE))
+    if challenge is None:
+        return redirect("/signin")
+    return render(visit, "challenge.html", methods=challenge["methods"], error=None, attempts_left=None)
+
+
+@router.post("/signin/check")
+async def complete_step_up(visit: VisitDep, form: FormDep) -> Response:
+    challenge = unpack_challenge(visit.request.cookies.get(CHALLENGE_COOKIE))
+    if challenge is None:
+        return render(visit, "signin.html", 401, email="", next="/account", error="challenge_expired",
+                      retry_after=None)
+    method, code = form.text("method", 32), form.text("code", 64).replace(" ", "")
+    if method not in challenge["methods"] or not code:
+        return render(visit, "challenge.html", 422, methods=challenge["methods"], error="missing_code",
+                      attempts_left=None)
+    answer = await visit.auth.complete_challenge(visit.caller, challenge["id"], method, code)
+    if answer.ok:
+        return await start_session(visit, answer, challenge["next"])
+    if answer.code == "invalid_code":
+        return render(visit, "challenge.html", 401, methods=challenge["methods"], error="invalid_code",
+                      attempts_left=answer.body.get("attempts_left"))
+    visit.delete_cookie(CHALLENGE_COOKIE)
+    return refusal_page(visit, answer, challenge["email"], challenge["next"])
+
+
+@router.post("/signout")
+async def sign_out(visit: VisitDep, _form: FormDep) -> Response:
+    refresh_token = visit.request.cookies.get(SESSION_COOKIE)
+    if refresh_token:
+        await visit.auth.logout(visit.caller, refresh_token)
+    end_session(visit, refresh_token)
+    return redirect("/?signed_out=1")

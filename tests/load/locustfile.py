@@ -1,0 +1,69 @@
+"""Load on the portal: signed-in customers reading their pages through the gateway.
+
+Each simulated customer registers an account of its own (the public ``register`` operation),
+signs in once through the portal's own form (CSRF token read from the page, like a browser),
+and then opens the pages a worried customer keeps reloading: the account overview and the
+message centre. Every request goes through the gateway, the portal and auth, as in production;
+the portal exchanges the refresh token once per access-token lifetime, not per page.
+
+Run against any deployment (see README, "Portal"):
+
+    .venv/bin/locust -f tests/load/locustfile.py --headless --users 50 --spawn-rate 10 \
+        --run-time 60s --host http://127.0.0.1:8000 --csv var/load/portal
+
+``MAMORI_LOAD_PASSWORD`` sets the customers' password (a default strong one otherwise).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+
+from locust import HttpUser, between, task
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+PASSWORD = os.environ.get("MAMORI_LOAD_PASSWORD", "steady-harbour-lantern-90")
+
+
+class SignedInCustomer(HttpUser):
+    """One customer with one browser: cookies (session, device, CSRF seed) kept between requests."""
+
+    wait_time = between(0.5, 1.5)
+
+    def on_start(self) -> None:
+        address = f"load-{uuid.uuid4().hex[:12]}@example.com"
+        registered = self.client.post(
+            "/api/auth/accounts",
+            json={"email": address, "password": PASSWORD, "name": "Load Customer", "language": "ja"},
+            name="setup: register",
+        )
+        registered.raise_for_status()
+        form = self.client.get("/signin", name="setup: sign-in page")
+        token = CSRF.search(form.text)
+        if token is None:
+            raise RuntimeError("the sign-in page carries no CSRF token")
+        with self.client.post(
+            "/signin",
+            data={"email": address, "password": PASSWORD, "next": "/account", "csrf_token": token.group(1)},
+            name="setup: sign in",
+            allow_redirects=False,
+            catch_response=True,
+        ) as answer:
+            if answer.status_code != 303 or answer.headers.get("location") != "/account":
+                answer.failure(f"sign-in answered {answer.status_code}")
+                raise RuntimeError("could not sign in")
+            answer.success()
+
+    def _page(self, path: str, must_contain: str) -> None:
+        with self.client.get(path, name=path, allow_redirects=False, catch_response=True) as page:
+            if page.status_code != 200 or must_contain not in page.text:
+                page.failure(f"{path} answered {page.status_code}")
+
+    @task(2)
+    def account_overview(self) -> None:
+        self._page("/account", "<h1>")
+
+    @task(1)
+    def message_centre(self) -> None:
+        self._page("/messages", 'class="messages"')

@@ -1,0 +1,100 @@
+"""The portal in-process, calling a real in-process auth service, driven like a browser.
+
+Auth runs in its own TestClient (its own event loop, migrated SQLite, hand-moved clock, .eml
+mail); the portal's HTTP client reaches it through :class:`ThreadedTransport`. The portal's
+TestClient keeps cookies like a browser, so sessions, CSRF seeds and device ids behave as they do
+through the gateway.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from portal.config import PortalSettings
+from portal.main import create_app
+from tests.auth.conftest import STRONG_PASSWORD, AuthHarness, auth  # noqa: F401 - the auth fixture, reused
+from tests.portal.browser import CHROMIUM_ARGS, LOCK_AFTER, Mailbox, chromium_path
+from tests.support.processes import MamoriRun
+
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+class ThreadedTransport(httpx.AsyncBaseTransport):
+    """The portal's async calls, handed to a service's TestClient in a worker thread."""
+
+    def __init__(self, client: TestClient) -> None:
+        self.client = client
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        body = await request.aread()
+        headers = {name: value for name, value in request.headers.items() if name not in ("host", "content-length")}
+
+        def send() -> httpx.Response:
+            return self.client.request(request.method, str(request.url), headers=headers, content=body)
+
+        answer = await anyio.to_thread.run_sync(send)
+        return httpx.Response(answer.status_code, headers=answer.headers, content=answer.content)
+
+
+@dataclass
+class PortalHarness:
+    browser: TestClient
+    auth: AuthHarness
+
+    def csrf(self, path: str = "/signin") -> str:
+        page = self.browser.get(path)
+        found = _CSRF.search(page.text)
+        assert found, f"no CSRF field on {path}"
+        return found.group(1)
+
+    def post(self, path: str, data: dict[str, Any], form_page: str = "/signin", **kwargs: Any) -> httpx.Response:
+        return self.browser.post(path, data={**data, "csrf_token": self.csrf(form_page)}, follow_redirects=False,
+                                 **kwargs)
+
+    def sign_in(self, email: str, password: str = STRONG_PASSWORD, next_path: str = "/account") -> httpx.Response:
+        return self.post("/signin", {"email": email, "password": password, "next": next_path})
+
+
+@pytest.fixture
+def portal(auth: AuthHarness, data_dir: Path) -> Iterator[PortalHarness]:  # noqa: F811 - the imported fixture
+    app = create_app(PortalSettings(data_dir=data_dir), transports={"auth": ThreadedTransport(auth.client)})
+    with TestClient(app, base_url="http://portal.test", client=("127.0.0.1", 50001),
+                    headers={"accept-language": "en"}) as browser:
+        yield PortalHarness(browser, auth)
+
+
+# --- the real suite and a headless Chromium, shared by every browser test -------------------------
+
+
+@pytest.fixture(scope="module")
+def playwright_browser() -> Iterator[Any]:
+    executable = chromium_path()
+    sync_api = pytest.importorskip("playwright.sync_api", reason="browser journeys need Playwright for Python")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def suite(tmp_path_factory: pytest.TempPathFactory, playwright_browser: Any) -> Iterator[MamoriRun]:
+    run = MamoriRun(tmp_path_factory.mktemp("portal-browser") / "var", args=["--no-demo"],
+                    env={"MAMORI_LOCK_AFTER_FAILED_STEP_UPS": LOCK_AFTER})
+    try:
+        yield run.start()
+    finally:
+        run.close()
+
+
+@pytest.fixture(scope="module")
+def mailbox(suite: MamoriRun) -> Mailbox:
+    return Mailbox(suite.data_dir)
