@@ -47,3 +47,14 @@ def totp_code_failures(settings: AuthSettings) -> Quota:
     """Wrong TOTP codes one account sends to confirm or disable TOTP within the window."""
     return Quota("totp-code-failure", settings.totp_code_failures_per_window,
                  settings.totp_code_failure_window_seconds)
+
+
+#: Codes are ~49 random bits, so guessing is hopeless anyway; the limit keeps verifyMessage from
+#: being a free oracle for visitors.
+VISITOR_CHECKS_PER_ADDRESS = 30
+VISITOR_CHECK_WINDOW_SECONDS = 900
+
+
+def visitor_message_checks() -> Quota:
+    """verifyMessage calls one client address makes without a session within the window."""
+    return Quota("verify-message-visitor", VISITOR_CHECKS_PER_ADDRESS, VISITOR_CHECK_WINDOW_SECONDS)
