@@ -20,7 +20,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from mamori_common.problems import Problem, problem_response
 
 JSON_BODY_LIMIT = 64 * 1024
-UPLOAD_BODY_LIMIT = 10 * 1024 * 1024
+#: A 10 MB file plus its multipart envelope (boundaries, part headers): the file's own 10 MB limit
+#: is the service's to judge, with the more telling ``file_too_large``; this bound only stops a
+#: body that no accepted upload could be.
+UPLOAD_FILE_LIMIT = 10 * 1024 * 1024
+UPLOAD_BODY_LIMIT = UPLOAD_FILE_LIMIT + 64 * 1024
 #: JSON paths that carry more than a form's worth: a whole mail pasted into ``verifyMessage``
 #: (auth checks its own text limit, 100,000 bytes, after parsing; JSON escapes can double it).
 #: The edges read this too (gateway/routing.py), so the three limits agree everywhere.

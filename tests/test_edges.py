@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from mamori_common.front_door import UPLOAD_BODY_LIMIT
 
 from gateway.nginx import GATEWAY_GROUP, EdgeLayout, host_port
 from infra.edge import find_nginx, nginx_command, run_as, write_config
@@ -100,7 +101,7 @@ CASES = [
     Case("small JSON", "POST", "/api/auth/login", headers=(("Content-Type", "application/json"),), body=b'{"a": 1}'),
     Case("oversize JSON", "POST", "/api/auth/login", declared_length=70_000, expect_status=413),
     Case("upload within its limit", "POST", UPLOAD_PATH, body=b"\x89PNG" + b"x" * 200_000),
-    Case("oversize upload", "POST", UPLOAD_PATH, declared_length=10 * 1024 * 1024 + 1, expect_status=413),
+    Case("oversize upload", "POST", UPLOAD_PATH, declared_length=UPLOAD_BODY_LIMIT + 1, expect_status=413),
     Case("a pasted mail may exceed 64 KB", "POST", "/api/auth/messages/verify", body=b'{"text": "' + b"m" * 150_000 + b'"}'),
     Case("but not 1 MB", "POST", "/api/auth/messages/verify", declared_length=1024 * 1024 + 1, expect_status=413),
     # an upstream that is down

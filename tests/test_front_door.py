@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from mamori_common.app import create_base_app
 from mamori_common.settings import CommonSettings
+from mamori_common.front_door import UPLOAD_BODY_LIMIT
 
 PROBLEM_TYPE = "application/problem+json"
 
@@ -81,7 +82,7 @@ def test_json_within_the_limit_is_parsed(client: TestClient, app: FastAPI) -> No
 def test_uploads_may_be_larger_but_not_larger_than_10_mb(client: TestClient) -> None:
     form = {"content-type": "multipart/form-data; boundary=x"}
     assert client.post("/upload", content=b"x" * (3 * 1024 * 1024), headers=form).json() == {"length": 3 * 1024 * 1024}
-    assert_body_too_large(client.post("/upload", content=b"x" * (10 * 1024 * 1024 + 1), headers=form))
+    assert_body_too_large(client.post("/upload", content=b"x" * (UPLOAD_BODY_LIMIT + 1), headers=form))
 
 
 def test_head_answers_like_get_without_a_body(client: TestClient) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from mamori_common.front_door import UPLOAD_BODY_LIMIT
 
 from gateway.clients import ClientContext, TrustedProxies
 from gateway.config import GatewaySettings
@@ -268,7 +269,7 @@ def test_missing_services_are_named() -> None:
     [
         ("/api/auth/login", "auth", 64 * 1024, 30.0),
         ("/api/auth/messages/verify", "auth", 1024 * 1024, 30.0),  # a pasted mail
-        ("/api/verification/cases/c-1/documents", "verification", 10 * 1024 * 1024, 120.0),
+        ("/api/verification/cases/c-1/documents", "verification", UPLOAD_BODY_LIMIT, 120.0),
         ("/api/verification/cases/c-1/documents/d-1", "verification", 64 * 1024, 30.0),
         ("/api/verification/cases/c-1", "verification", 64 * 1024, 30.0),
         ("/account", "portal", 64 * 1024, 30.0),
@@ -291,7 +292,7 @@ def test_the_nginx_configuration_carries_the_route_table() -> None:
     assert "server 127.0.0.1:8011 max_fails=1" in conf and "keepalive 64;" in conf
     assert "set_real_ip_from 10.0.0.0/8;" in conf and "set_real_ip_from 127.0.0.1" not in conf
     assert "location ~* ^/+(internal|metrics)(/|$)" in conf
-    assert "location ~ ^/api/verification/cases/[^/]+/documents$ {\n            client_max_body_size 10240k;" in conf
+    assert f"location ~ ^/api/verification/cases/[^/]+/documents$ {{\n            client_max_body_size {UPLOAD_BODY_LIMIT // 1024}k;" in conf
     assert "location = /api/auth/login {\n            limit_req zone=mamori_sign_in" in conf
     for path in ("/healthz", "/openapi.json", "/docs"):
         assert f"location = {path} {{\n            proxy_read_timeout 30s;\n            proxy_pass http://mamori_gateway;" in conf
