@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+from mamori_common.front_door import UPLOAD_BODY_LIMIT
 
 from tests.support.fake_services import (
     MB,
@@ -243,7 +244,7 @@ def test_a_body_over_its_routes_limit_is_refused_before_the_service_reads_it(
     content = iter([oversize[:1000], oversize[1000:]]) if chunked else oversize
     assert_problem(client.post("/api/auth/login", content=content), 413, "body_too_large")
     assert [record for record in deployment.all_received() if record["path"] == "/api/auth/login"] == []
-    upload = b"x" * (10 * MB + 1)  # the upload path takes 10 MB
+    upload = b"x" * (UPLOAD_BODY_LIMIT + 1)  # the upload path takes a 10 MB file and its multipart envelope
     assert_problem(client.post(UPLOAD_PATH, content=upload), 413, "body_too_large")
 
 
