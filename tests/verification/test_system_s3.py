@@ -1,12 +1,9 @@
 """Story S3 (and S5) end to end: the real processes ``mamori run`` starts, over HTTP through the gateway.
 
-Orders is being built on another branch, so the test publishes ``payment.held`` itself, as orders'
-outbox would: a signed service token to verification's ``/internal/events``. Everything else goes
-through the gateway as the customer and the specialist would, and the customer's messages are
-read from auth's message centre (the ``notify`` events verification sent, delivered by its outbox).
-
-The account's restriction and reinstatement are auth's (merged from branch ``kit``): read here
-through ``getMe`` and a refused ``changeEmail``, as the customer meets them.
+The customer places a 100,000-yen gift-card order paid with a card in another name; orders holds it
+and publishes ``payment.held``; verification opens the case; auth restricts the account. Everything
+goes through the gateway as the customer and the specialist would, the customer's messages are
+read from auth's message centre, and the approval releases the held order in orders.
 """
 
 from __future__ import annotations
@@ -18,8 +15,6 @@ import httpx
 import pytest
 
 from mamori_common import contract
-from mamori_common.service_auth import mint_service_token
-from mamori_common.settings import read_or_create_secret
 from tests.support.processes import MamoriRun
 from tests.support.servers import wait_until
 from tests.test_system import demo_credentials, deployment, operations, sign_in  # noqa: F401 (fixture)
@@ -43,15 +38,6 @@ class Walk:
         method, path = self.ops[operation]
         return self.client.request(method, path.format(**(path_params or {})),
                                    headers={"authorization": f"Bearer {token}"}, **kwargs)
-
-    def publish_as_orders(self, event_type: str, payload: dict[str, Any]) -> None:
-        secret = read_or_create_secret(self.run.data_dir / "secrets" / "service.key")
-        [verification] = [child for child in self.run.children if child.name == "verification"]
-        token = mint_service_token(secret, "orders", "verification")
-        response = httpx.post(f"{verification.url}/internal/events", headers={"authorization": f"Bearer {token}"},
-                              json={"id": uuid.uuid4().hex, "type": event_type, "source": "orders",
-                                    "occurred_at": "2026-11-23T10:00:00+00:00", "payload": payload}, timeout=10)
-        assert response.status_code == 200, response.text
 
     def register(self, name: str) -> tuple[str, str]:
         """A new customer (English mails); (account id, access token)."""
@@ -78,10 +64,14 @@ def test_s3_held_payment_to_approval_through_the_gateway(deployment: MamoriRun) 
         walk = Walk(deployment, client)
         account_id, customer = walk.register("Ren Tanaka")
 
-        # Orders holds the 100,000-yen gift-card payment.
-        walk.publish_as_orders(contract.PAYMENT_HELD, {
-            "order_id": "order-gift-1", "account_id": account_id, "amount": 100_000, "currency": "JPY",
-            "card_last4": "4242", "holder_name": "Yuki Tanaka", "reasons": ["gift_card", "holder_name_differs"]})
+        # Orders holds the 100,000-yen gift card paid with a card in another name.
+        card = {"token": "tok_visa_4242", "last4": "4242", "expiry": "04/29", "holder_name": "Yuki Tanaka"}
+        placed = walk.call("placeOrder", customer, json={
+            "lines": [{"kind": "gift_card", "description": "Gift card", "unit_amount": 100_000}],
+            "tenders": [{"kind": "card", "amount": 100_000, "card": card}]})
+        assert placed.status_code == 201, placed.text
+        order = placed.json()
+        assert order["state"] == "held", order
         [case] = wait_until(lambda: walk.call("listCases", customer).json()["items"], timeout=10, what="the case")
         number = case["number"]
         assert case["kind"] == "payment_verification" and number == contract.case_number(case["id"])
@@ -139,6 +129,9 @@ def test_s3_held_payment_to_approval_through_the_gateway(deployment: MamoriRun) 
         assert walk.call("getCase", customer, {"case_id": case["id"]}).json()["state"] == "approved"
         wait_until(lambda: walk.call("getMe", customer).json()["state"] == "active", timeout=15,
                    what="the account active again")
+        released = wait_until(lambda: (lambda body: body if body["state"] == "placed" else None)(
+            walk.call("getOrder", customer, {"order_id": order["id"]}).json()), timeout=30, what="the order released")
+        assert released["tenders"][0]["captured"] == 100_000
 
 
 def test_s5_a_freeze_shows_up_as_the_case_auth_named(deployment: MamoriRun) -> None:
