@@ -47,3 +47,10 @@ def totp_code_failures(settings: AuthSettings) -> Quota:
     """Wrong TOTP codes one account sends to confirm or disable TOTP within the window."""
     return Quota("totp-code-failure", settings.totp_code_failures_per_window,
                  settings.totp_code_failure_window_seconds)
+
+
+def visitor_message_checks() -> Quota:
+    """verifyMessage calls without a session (a locked-out customer checking a mail) one client address
+    makes within 15 minutes. Codes are ~49 random bits, so guessing is hopeless anyway; the limit keeps
+    the check from being a free oracle."""
+    return Quota("verify-message-visitor", 30, 900)
