@@ -21,6 +21,7 @@ from prometheus_client import Counter
 from fastapi.responses import JSONResponse
 from sqlalchemy import Table, text
 
+from mamori_common.background import stop_tasks
 from mamori_common.clock import Clock, SystemClock
 from mamori_common.db import Database
 from mamori_common.front_door import FrontDoorMiddleware
@@ -134,15 +135,11 @@ def create_service_app(
         jobs = [job(app) for job in spec.background_jobs if run_background]
         if run_background and spec.event_routes:
             jobs.append(dispatcher.run_forever())
-        tasks = [asyncio.create_task(job) for job in jobs]
+        tasks = [asyncio.create_task(job, name=getattr(job, "__qualname__", None)) for job in jobs]
         try:
             yield
         finally:
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            await stop_tasks(tasks, grace_seconds=settings.shutdown_grace_seconds)
             database.dispose()
 
     app = create_base_app(spec.name, spec.title, spec.description, settings, lifespan)

@@ -44,6 +44,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from mamori_common.background import Doorbell
 from mamori_common.clock import Clock, SystemClock
 from mamori_common.db import Database, SessionDep, UTCDateTime, utcnow
 from mamori_common.leases import claim_batch
@@ -191,27 +192,19 @@ class OutboxDispatcher:
     #: Counts parked events (``mamori_events_parked_total``); None: not exported.
     parked_counter: Any = None
     client: httpx.AsyncClient | None = None
-    _wake: asyncio.Event | None = None
-    _loop: asyncio.AbstractEventLoop | None = None
+    _doorbell: Doorbell = field(default_factory=Doorbell)
 
     def wake(self) -> None:
         """Called after a commit that queued events (from any thread): deliver now, not at the next poll.
 
         A dispatcher that is not running (not started yet, or its app has stopped) has nothing to
         wake: the events wait in the outbox for the next one. This runs inside the caller's
-        ``after_commit``, so it must never raise: the change is committed by then.
+        ``after_commit``, so it never raises: the change is committed by then.
         """
-        loop, wake = self._loop, self._wake
-        if loop is None or wake is None:
-            return
-        try:
-            loop.call_soon_threadsafe(wake.set)
-        except RuntimeError:  # the loop closed between the check and the call
-            pass
+        self._doorbell.ring()
 
     async def run_forever(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._wake = asyncio.Event()
+        self._doorbell.listen()
         owns_client = self.client is None
         client = self.client or httpx.AsyncClient(timeout=self.timeout_seconds)
         try:
@@ -222,13 +215,9 @@ class OutboxDispatcher:
                     logger.exception("outbox dispatch failed")
                     handled = 0
                 if handled == 0:
-                    try:
-                        await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
-                    except TimeoutError:
-                        pass
-                    self._wake.clear()
+                    await self._doorbell.wait(self.poll_interval)
         finally:
-            self._loop = self._wake = None
+            self._doorbell.close()
             if owns_client:
                 await client.aclose()
 

@@ -7,7 +7,10 @@ its answer to replay, and a rolled-back one leaves no answer (the key is release
 
 - the same key and the same body again: the first answer, status and body, replayed;
 - the same key with another body: ``422 idempotency_key_reused`` (a client bug, never a replay);
-- keys are scoped to the caller (an account, or a service) and kept ``ttl`` (24 h by default).
+- keys are scoped to the caller (an account, or a service) and kept ``ttl`` (24 h by default);
+- a refused call (a 4xx problem) is replayed as refused, unless the service chooses
+  ``keep_refusals=False`` (verification): then the key is released, so the customer can fix the
+  request and send it again under the same key.
 
 A service adds the table to its own metadata with :func:`idempotency_table` (like
 ``event_tables``) and its first migration that needs it calls :func:`create_idempotency_table`.
@@ -20,8 +23,9 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Header
 from fastapi.responses import JSONResponse
 from sqlalchemy import JSON, Column, Integer, MetaData, String, Table, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -34,6 +38,13 @@ HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
 DEFAULT_TTL = timedelta(hours=24)
 _IN_PROGRESS = 0
+
+#: The header as a route parameter: ``key: IdempotencyKey = None``.
+IdempotencyKey = Annotated[
+    str | None,
+    Header(alias=HEADER, max_length=MAX_KEY_LENGTH,
+           description="Repeat a call safely: the same key answers the first result again (kept 24 h)."),
+]
 
 
 def idempotency_table(metadata: MetaData) -> Table:
@@ -142,19 +153,21 @@ def run_idempotent(
     now: datetime,
     work: Work,
     ttl: timedelta = DEFAULT_TTL,
+    keep_refusals: bool = True,
 ) -> JSONResponse:
     """Run ``work`` (which must not commit) once per key; its answer is stored with its effect.
 
     ``work`` returns the answer, or raises a :class:`Problem`: a 4xx problem is an answer too, kept
     and replayed (the request was refused; sending it again is refused again), and its effects are
-    rolled back. Any other exception releases the key so the client may retry.
+    rolled back. With ``keep_refusals=False`` a 4xx problem is raised instead and the key released.
+    Any other exception releases the key so the client may retry.
     """
     if key is None:
         try:
             with session.begin():
                 answer = work(session)
         except Problem as problem:
-            if problem.status >= 500:
+            if problem.status >= 500 or not keep_refusals:
                 raise
             return Answer(problem.status, problem.body()).response()
         return answer.response()
@@ -169,7 +182,7 @@ def run_idempotent(
             answer = work(session)
             session.execute(update(table).where(mine).values(status=answer.status, body=answer.body))
     except Problem as problem:
-        if problem.status >= 500:
+        if problem.status >= 500 or not keep_refusals:
             _release(table, session, mine)
             raise
         answer = Answer(problem.status, problem.body())

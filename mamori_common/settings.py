@@ -50,6 +50,8 @@ class CommonSettings(BaseSettings):
     #: A delivery that failed this many times, or an event this old, is parked for an operator.
     outbox_max_attempts: int = 25
     outbox_max_age_seconds: int = 3 * 24 * 3600
+    #: Longest a stopping app waits for its background jobs (a job stuck in a thread is left behind).
+    shutdown_grace_seconds: float = 10.0
 
     _validate_proxies = field_validator("trusted_proxies", mode="before")(_split_csv)
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 import iptocc
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request
 
 from mamori_common.network import resolve_client_ip
 from mamori_common.problems import Problem
@@ -33,11 +33,6 @@ def get_standing(request: Request) -> StandingClient:
 SettingsDep = Annotated[OrdersSettings, Depends(get_settings)]
 ProviderDep = Annotated[PaymentProvider, Depends(get_provider)]
 StandingDep = Annotated[StandingClient, Depends(get_standing)]
-IdempotencyKey = Annotated[
-    str | None,
-    Header(alias="Idempotency-Key", max_length=255,
-           description="Repeat a call safely: the same key answers the first result again (kept 24 h)."),
-]
 
 
 def customer(principal: CurrentPrincipal) -> Principal:

@@ -4,6 +4,7 @@ from sqlalchemy.orm import DeclarativeBase
 
 from mamori_common.db import new_metadata
 from mamori_common.events import event_tables
+from mamori_common.idempotency import idempotency_table
 
 
 class Base(DeclarativeBase):
@@ -11,3 +12,4 @@ class Base(DeclarativeBase):
 
 
 outbox, inbox = event_tables(Base.metadata)
+idempotency_keys = idempotency_table(Base.metadata)

@@ -19,7 +19,6 @@ from services.verification.documents import views as document_views
 from services.verification.documents.models import Document  # noqa: F401
 from services.verification.documents.storage import DocumentStore, Keyring
 from services.verification.events import EVENT_HANDLERS, EVENT_ROUTES
-from services.verification.idempotency import IdempotentRequest  # noqa: F401
 from services.verification.review import views as review_views
 
 metadata = Base.metadata

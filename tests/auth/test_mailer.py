@@ -130,7 +130,7 @@ def test_no_template_and_no_mail_carries_a_link(auth: AuthHarness) -> None:
 def test_a_filed_message_wakes_the_sender_at_once_not_at_the_next_poll(data_dir: Path) -> None:
     with running_app(data_dir, mail_poll_interval_seconds=60) as (client, app, _clock):
         account = make_customer(app, "hana@example.com")
-        wait_until(lambda: app.state.mailer._wake is not None, what="the sender to start")
+        wait_until(lambda: app.state.mailer.running, what="the sender to start")
         time.sleep(0.1)  # it has looked once and now sleeps for a minute
 
         started = time.monotonic()

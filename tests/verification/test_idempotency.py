@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import threading
+from typing import Any
+
+import pytest
+
+from services.verification.cases import flows as case_flows
 from tests.verification import documents_support as docs
 from tests.verification.conftest import VerificationHarness
 
 ALICE, SPECIALIST = "a" * 32, "p" * 32
+#: Only turns a hang into a failure.
+HANG = 30.0
 REDACTED = ("Monthly statement", "Card: **** **** **** 4242", "Name: Yuki Tanaka", "Tel: 03-1234-5678")
 
 
@@ -17,7 +25,7 @@ def test_a_replayed_upload_keeps_one_document_and_answers_the_same(verification:
     first = verification.client.post(url, headers=headers, files=files)
     again = verification.client.post(url, headers=headers, files=files)
     assert first.status_code == again.status_code == 201
-    assert again.json() == first.json() and again.headers.get("idempotent-replay") == "true"
+    assert again.json() == first.json() and again.headers.get("idempotent-replayed") == "true"
     assert len(verification.case(ALICE, case_id)["documents"]) == 1
     assert len(list((verification.data_dir / "documents").glob("*.bin"))) == 1
 
@@ -53,3 +61,38 @@ def test_a_refused_request_is_not_remembered(verification: VerificationHarness) 
     fixed = verification.client.post(url, headers=headers, json={"item": "billing_address", "value": "Tokyo"})
     assert fixed.status_code == 200, fixed.text  # the refusal changed nothing, the key included
     assert fixed.json()["checklist"][2]["status"] == "received"
+
+
+def test_a_duplicate_sent_while_the_first_still_runs_gets_409_and_changes_nothing(
+        verification: VerificationHarness, monkeypatch: pytest.MonkeyPatch) -> None:
+    case_id = verification.hold_payment(ALICE)
+    url = f"/api/verification/cases/{case_id}/supplements"
+    headers = {**verification.as_user(ALICE), "Idempotency-Key": "double-click"}
+    body = {"item": "billing_address", "value": "Tokyo"}
+    entered, release = threading.Event(), threading.Event()
+    original = case_flows.add_supplement
+
+    def held_open(*args: Any, **kwargs: Any) -> Any:  # the first call is mid-work when the duplicate lands
+        entered.set()
+        release.wait(HANG)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(case_flows, "add_supplement", held_open)
+    answers: list[Any] = []
+    first = threading.Thread(target=lambda: answers.append(verification.client.post(url, headers=headers, json=body)))
+    first.start()
+    try:
+        assert entered.wait(HANG)
+        duplicate = verification.client.post(url, headers=headers, json=body)
+    finally:
+        release.set()
+        first.join(HANG)
+    assert (duplicate.status_code, duplicate.json()["code"]) == (409, "idempotency_in_progress")
+    assert answers[0].status_code == 200, answers[0].text
+
+    monkeypatch.setattr(case_flows, "add_supplement", original)
+    replay = verification.client.post(url, headers=headers, json=body)
+    assert replay.status_code == 200 and replay.json() == answers[0].json()
+    assert replay.headers.get("idempotent-replayed") == "true"
+    timeline = verification.case(ALICE, case_id)["timeline"]
+    assert sum(1 for entry in timeline if "supplement" in str(entry).lower()) == 1

@@ -17,7 +17,6 @@ window small.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import uuid
@@ -36,6 +35,7 @@ from cryptography.fernet import InvalidToken
 from fastapi import FastAPI
 from sqlalchemy import or_, update
 
+from mamori_common.background import Doorbell
 from mamori_common.clock import Clock
 from mamori_common.db import Database, utcnow
 from mamori_common.events import BackoffPolicy
@@ -206,8 +206,7 @@ class MailSender:
     lease_seconds: float = 120.0
     max_attempts: int = 30
     backoff: BackoffPolicy = field(default_factory=BackoffPolicy)
-    _wake: asyncio.Event | None = None
-    _loop: asyncio.AbstractEventLoop | None = None
+    _doorbell: Doorbell = field(default_factory=Doorbell)
 
     @classmethod
     def for_settings(cls, settings: AuthSettings, database: Database, encryptor: Encryptor, clock: Clock) -> MailSender:
@@ -229,30 +228,30 @@ class MailSender:
             backoff=BackoffPolicy(settings.mail_retry_base_seconds, settings.mail_retry_max_seconds),
         )
 
+    @property
+    def running(self) -> bool:
+        return self._doorbell.listening
+
     def wake(self) -> None:
-        """Look for mail now (callable from any thread, e.g. a request's after-commit hook)."""
-        if self._loop is None or self._wake is None:
-            return  # not running yet: its first pass delivers everything queued anyway
-        try:
-            self._loop.call_soon_threadsafe(self._wake.set)
-        except RuntimeError:  # the loop has closed (shutdown); a commit must never fail for this
-            pass
+        """Look for mail now (callable from any thread, e.g. a request's after-commit hook).
+
+        Before the sender runs this does nothing: its first pass delivers everything queued anyway.
+        """
+        self._doorbell.ring()
 
     async def run_forever(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._wake = asyncio.Event()
-        while True:
-            try:
-                handled = await self.send_once()
-            except Exception:  # the database may be briefly unreachable; keep going
-                logger.exception("mail sender failed")
-                handled = 0
-            if handled < self.batch_size:
+        self._doorbell.listen()
+        try:
+            while True:
                 try:
-                    await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
-                except TimeoutError:
-                    pass
-                self._wake.clear()
+                    handled = await self.send_once()
+                except Exception:  # the database may be briefly unreachable; keep going
+                    logger.exception("mail sender failed")
+                    handled = 0
+                if handled < self.batch_size:
+                    await self._doorbell.wait(self.poll_interval)
+        finally:
+            self._doorbell.close()
 
     async def send_once(self) -> int:
         """Claim a batch of due mail, deliver each, record each outcome; return how many were tried."""

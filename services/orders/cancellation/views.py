@@ -9,12 +9,12 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from mamori_common.db import SessionDep
-from mamori_common.idempotency import Answer
+from mamori_common.idempotency import Answer, IdempotencyKey
 from mamori_common.problems import Problem
 from services.orders.cancellation.flows import cancel_lines
 from services.orders.cancellation.not_mine import report_not_mine
 from services.orders.cancellation.schemas import CancelRequest, CancelResult, NotMineResult
-from services.orders.deps import Customer, IdempotencyKey
+from services.orders.deps import Customer
 from services.orders.idempotent import run_unsafe
 from services.orders.ordering.models import LineState
 from services.orders.ordering.service import lock_order, order_out

@@ -9,8 +9,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from mamori_common.db import SessionDep
-from mamori_common.idempotency import Answer
-from services.orders.deps import IdempotencyKey, Staff
+from mamori_common.idempotency import Answer, IdempotencyKey
+from services.orders.deps import Staff
 from services.orders.fulfilment import flows
 from services.orders.idempotent import run_unsafe
 from services.orders.ordering.schemas import OrderOut

@@ -8,9 +8,9 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
 
 from mamori_common.db import SessionDep
-from mamori_common.idempotency import Answer
+from mamori_common.idempotency import Answer, IdempotencyKey
 from services.orders.catalogue import Text
-from services.orders.deps import Customer, IdempotencyKey, OriginDep, StandingDep
+from services.orders.deps import Customer, OriginDep, StandingDep
 from services.orders.idempotent import run_unsafe
 from services.orders.ordering import flows
 from services.orders.ordering.schemas import OneClickOut, OneClickRequest, OrderList, OrderOut, PlaceOrderRequest

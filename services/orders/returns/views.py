@@ -9,9 +9,9 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from mamori_common.db import SessionDep
-from mamori_common.idempotency import Answer
+from mamori_common.idempotency import Answer, IdempotencyKey
 from mamori_common.problems import Problem
-from services.orders.deps import Customer, IdempotencyKey, Staff
+from services.orders.deps import Customer, Staff
 from services.orders.idempotent import run_unsafe
 from services.orders.ordering.models import Order
 from services.orders.ordering.service import lock_order

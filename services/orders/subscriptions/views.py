@@ -10,8 +10,8 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from mamori_common.db import SessionDep
-from mamori_common.idempotency import Answer
-from services.orders.deps import Customer, IdempotencyKey
+from mamori_common.idempotency import Answer, IdempotencyKey
+from services.orders.deps import Customer
 from services.orders.idempotent import run_unsafe
 from services.orders.ordering.models import Order
 from services.orders.refunds.confirmation import refund_out

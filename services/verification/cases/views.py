@@ -6,11 +6,12 @@ from fastapi import APIRouter
 from sqlalchemy import select
 
 from mamori_common.db import SessionDep
+from mamori_common.idempotency import IdempotencyKey
 from services.verification.cases import flows, schemas, service
 from services.verification.context import EnvDep
 from services.verification.deps import CaseId, Customer
 from services.verification.documents.models import Document
-from services.verification.idempotency import IdempotencyKey, fingerprint, run_once
+from services.verification.idempotent import run_once
 
 router = APIRouter(prefix="/api/verification", tags=["verification"])
 
@@ -41,8 +42,9 @@ def add_supplement(case_id: CaseId, body: schemas.SupplementRequest, principal: 
                                     value=body.value)
         return get_case(case.id, principal, db)
 
-    return run_once(db, account_id=principal.account_id, key=key, now=env.clock.now(), status_code=200, work=work,  # type: ignore[no-any-return]
-                    print_=fingerprint("addSupplement", case_id, body.model_dump_json()))
+    return run_once(db, scope=principal.account_id, key=key, operation="addSupplement",  # type: ignore[return-value]
+                    request={"case_id": case_id, **body.model_dump(mode="json")}, now=env.clock.now(),
+                    status_code=200, work=work)
 
 
 @router.post("/callbacks", operation_id="requestCallback", response_model=schemas.CaseDetail, status_code=201,
@@ -56,5 +58,5 @@ def request_callback(body: schemas.CallbackRequest, principal: Customer, db: Ses
                                       phone=body.phone, note=body.note)
         return get_case(case.id, principal, db)
 
-    return run_once(db, account_id=principal.account_id, key=key, now=env.clock.now(), status_code=201, work=work,  # type: ignore[no-any-return]
-                    print_=fingerprint("requestCallback", body.model_dump_json()))
+    return run_once(db, scope=principal.account_id, key=key, operation="requestCallback",  # type: ignore[return-value]
+                    request=body.model_dump(mode="json"), now=env.clock.now(), status_code=201, work=work)

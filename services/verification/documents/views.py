@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from mamori_common.db import SessionDep
+from mamori_common.idempotency import IdempotencyKey
 from services.verification.cases import service as case_service
 from services.verification.cases.schemas import DocumentView
 from services.verification.context import EnvDep
@@ -14,7 +17,7 @@ from services.verification.documents import flows
 from services.verification.documents.models import Document
 from services.verification.documents.receiving import read_upload
 from mamori_common.problems import Problem
-from services.verification.idempotency import IdempotencyKey, fingerprint, run_once
+from services.verification.idempotent import run_once
 
 router = APIRouter(prefix="/api/verification", tags=["verification"])
 
@@ -56,10 +59,10 @@ async def upload_document(case_id: CaseId, request: Request, principal: Customer
         document = flows.upload_document(db, env, account_id=principal.account_id, case_id=case_id, upload=upload)
         return DocumentView.of(document)
 
-    print_ = fingerprint("uploadDocument", case_id, upload.filename, upload.data)
-    return await run_in_threadpool(  # type: ignore[no-any-return]
-        run_once, db, account_id=principal.account_id, key=key, print_=print_, now=env.clock.now(), status_code=201,
-        work=work)
+    request_seen = {"case_id": case_id, "filename": upload.filename, "sha256": hashlib.sha256(upload.data).hexdigest()}
+    return await run_in_threadpool(  # type: ignore[return-value]
+        run_once, db, scope=principal.account_id, key=key, operation="uploadDocument", request=request_seen,
+        now=env.clock.now(), status_code=201, work=work)
 
 
 @router.get(

@@ -7,6 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mamori_common.db import SessionDep
+from mamori_common.idempotency import IdempotencyKey
 from services.verification.cases import checklist
 from services.verification.cases import service as case_service
 from services.verification.cases.schemas import CaseDetail, CaseSummary, TimelineView
@@ -14,7 +15,7 @@ from services.verification.context import EnvDep, VerificationEnv
 from services.verification.deps import CaseId, Specialist, Staff
 from services.verification.cases.models import Case
 from services.verification.documents.models import Document
-from services.verification.idempotency import IdempotencyKey, fingerprint, run_once
+from services.verification.idempotent import run_once
 from services.verification.review import flows
 from services.verification.review.schemas import (
     DecisionRequest,
@@ -87,8 +88,9 @@ def decide_case(case_id: CaseId, body: DecisionRequest, staff: Specialist, db: S
         flows.decide(db, env, case, staff, body)
         return _review_detail(db, env, case)
 
-    return run_once(db, account_id=staff.account_id, key=key, now=env.clock.now(), status_code=200, work=work,  # type: ignore[no-any-return]
-                    print_=fingerprint("decideCase", case_id, body.model_dump_json()))
+    return run_once(db, scope=staff.account_id, key=key, operation="decideCase",  # type: ignore[return-value]
+                    request={"case_id": case_id, **body.model_dump(mode="json")}, now=env.clock.now(),
+                    status_code=200, work=work)
 
 
 @router.post("/cases/{case_id}/notes", operation_id="addCaseNote", response_model=SupportDetail, status_code=201,
