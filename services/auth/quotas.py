@@ -47,3 +47,8 @@ def totp_code_failures(settings: AuthSettings) -> Quota:
     """Wrong TOTP codes one account sends to confirm or disable TOTP within the window."""
     return Quota("totp-code-failure", settings.totp_code_failures_per_window,
                  settings.totp_code_failure_window_seconds)
+
+
+def visitor_message_checks(settings: AuthSettings) -> Quota:
+    """verifyMessage calls without a session one client address makes within the window."""
+    return Quota("verify-message", settings.visitor_message_checks_per_ip, settings.visitor_message_check_window_seconds)
