@@ -206,7 +206,8 @@ def _open_step_up(
     methods = policy.step_up_methods(account)
     mail = "email_code" in methods and decision.password_ok
     if mail:
-        wait = env.quotas.spend(quotas.code_mails(env.settings), "login", account.id)
+        wait = quotas.spend_code_mail(env.quotas, env.settings, "login", account.id, context,
+                                      known_client=signals.known_client)
         if wait:
             return rate_limited(wait)
     challenge, code = create_challenge(
@@ -431,7 +432,8 @@ def send_unlock_code(db: DbSession, env: SignInEnv, *, email: str, context: Requ
     account = find_by_email(db, email)
     if account is None or standing_of(account, (), now=now).state is not AccountState.locked:
         return
-    if env.quotas.spend(quotas.code_mails(env.settings), "unlock", account.id):
+    known_client = risk.assess(db, account.id, context).known_client
+    if quotas.spend_code_mail(env.quotas, env.settings, "unlock", account.id, context, known_client=known_client):
         return  # the codes mailed within the hour still work: nothing is lost by not sending more
     _, code = create_challenge(
         db, account.id, ChallengePurpose.unlock, ["email_code"], hasher=env.code_hasher, settings=env.settings,
