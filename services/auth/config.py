@@ -27,6 +27,9 @@ class AuthSettings(ServiceSettings):
     # Tokens and sessions.
     access_token_seconds: int = 600
     refresh_token_days: int = 30
+    #: A refresh token presented again this soon after its exchange gets the same successor (a
+    #: concurrent double refresh); later, the reuse ends the whole session.
+    refresh_reuse_grace_seconds: int = 15
     reauthentication_window_seconds: int = 600
 
     # Mail delivery and the message centre (messages/mailer.py, messages/flows.py).
