@@ -70,6 +70,20 @@ def test_twenty_wrong_passwords_from_one_client_are_throttled_and_cost_no_hash(
         assert int(answer.headers["retry-after"]) == answer.json()["retry_after"] >= 1
 
 
+def test_a_throttled_client_may_try_again_once_the_app_clock_passes_its_retry_after(auth: AuthHarness) -> None:
+    owner_signs_in_at_home(auth)
+    for n in range(auth.settings.throttle_client_free_failures + 1):
+        login(auth, f"guess-number-{n}", ip=ATTACKER, device=None)
+    refused = login(auth, "guess-number-x", ip=ATTACKER, device=None)
+    assert refused.status_code == 429
+    wait = int(refused.headers["retry-after"])
+
+    auth.clock.advance(seconds=wait - 1)
+    assert login(auth, "guess-number-y", ip=ATTACKER, device=None).status_code == 429
+    auth.clock.advance(seconds=1.01)
+    assert login(auth, "guess-number-z", ip=ATTACKER, device=None).status_code == 401
+
+
 def test_the_owner_from_another_client_steps_up_with_a_mailed_code_and_gets_in(auth: AuthHarness) -> None:
     owner_signs_in_at_home(auth)
     for n in range(20):
