@@ -84,6 +84,29 @@ def test_a_throttled_client_may_try_again_once_the_app_clock_passes_its_retry_af
     assert login(auth, "guess-number-z", ip=ATTACKER, device=None).status_code == 401
 
 
+def test_a_throttled_address_is_turned_away_before_validation_or_the_database(
+    auth: AuthHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    owner_signs_in_at_home(auth)
+    for n in range(auth.settings.throttle_client_free_failures + 1):
+        login(auth, f"guess-number-{n}", ip=ATTACKER, device=None)
+    opened: list[int] = []
+    real_session = auth.app.state.db.session
+    monkeypatch.setattr(auth.app.state.db, "session", lambda: opened.append(1) or real_session())
+
+    garbled = auth.call("POST", LOGIN, ip=ATTACKER, json={"email": 5, "password": None})
+    answers = [garbled, login(auth, "another-guess", ip=ATTACKER, device=None),
+               complete(auth, "no-such-challenge", "123456", ip=ATTACKER, device=None)]
+
+    assert [(answer.status_code, answer.json()["code"]) for answer in answers] == [(429, "rate_limited")] * 3
+    assert all(answer.headers["x-request-id"] for answer in answers)
+    assert opened == []  # not one database session
+    # Another address, and a login naming a device (which the route may let past), go on as before.
+    assert auth.call("POST", LOGIN, ip=HOME, json={"email": 5, "password": None}).status_code == 422
+    owner = login(auth, ip=ATTACKER, device=LAPTOP)  # the account is under attack: a step-up, not a wait
+    assert (owner.status_code, owner.json()["code"]) == (401, "challenge_required")
+
+
 def test_the_owner_from_another_client_steps_up_with_a_mailed_code_and_gets_in(auth: AuthHarness) -> None:
     owner_signs_in_at_home(auth)
     for n in range(20):
