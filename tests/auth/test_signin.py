@@ -529,3 +529,13 @@ def test_a_step_up_asked_by_another_service_applies_to_the_next_sign_in_even_on_
     code = wait_for_code(auth, "sign-in code", 1)
     assert complete(auth, asked.json()["challenge_id"], code).status_code == 200
     assert login(auth).status_code == 200  # given once, the step-up is not asked again
+
+
+def test_a_client_naming_no_device_at_an_unknown_address_steps_up_when_the_owner_uses_a_device(
+    auth: AuthHarness,
+) -> None:
+    owner_signs_in_at_home(auth)  # with the laptop's device id
+
+    stranger = login(auth, ip="198.51.100.123", device=None)  # a reused password, no cookie
+    assert (stranger.status_code, stranger.json()["code"]) == (401, "challenge_required")
+    assert login(auth, ip=HOME, device=None).status_code == 200  # the owner's own address still will do
