@@ -48,10 +48,6 @@ class AuthSettings(ServiceSettings):
     smtp_timeout_seconds: float = 15.0
     #: A pasted mail larger than this is refused by verifyMessage (413).
     verify_message_max_text_bytes: int = 100_000
-    #: A visitor (no session) may check this many mails per client address in the window. Codes are
-    #: ~49 random bits, so guessing is hopeless anyway; the limit keeps it from being a free oracle.
-    visitor_message_checks_per_ip: int = 30
-    visitor_message_check_window_seconds: int = 900
 
     # -- signin/ domain: throttling, step-up and locks (story S1). The rules that read these are in
     # services/auth/signin/policy.py; the counters in signin/throttle.py. --

@@ -5,6 +5,7 @@ A visitor learns only whether Mamori issued the code: never to whom, the subject
 
 from __future__ import annotations
 
+from services.auth.quotas import VISITOR_CHECKS_PER_ADDRESS
 from tests.auth.conftest import AuthHarness
 from tests.auth.messaging_support import file, make_customer
 
@@ -49,7 +50,7 @@ def test_a_visitor_pasting_a_whole_mail_gets_the_same_bare_answer(auth: AuthHarn
 
 
 def test_visitors_checks_are_limited_per_address_and_signed_in_checks_are_not(auth: AuthHarness) -> None:
-    for _ in range(auth.settings.visitor_message_checks_per_ip):
+    for _ in range(VISITOR_CHECKS_PER_ADDRESS):
         assert check(auth, ip="198.51.100.7", reference_code="MMR-ABCDE-FGHJK").status_code == 200
 
     refused = check(auth, ip="198.51.100.7", reference_code="MMR-ABCDE-FGHJK")
