@@ -155,7 +155,7 @@ def create_service_app(
         registry=app.state.metrics.registry,
     )
     app.state.quotas = Quotas.from_url(
-        settings.redis_url, settings.resolved_quota_key_prefix(), registry=app.state.metrics.registry
+        settings.redis_url, settings.resolved_quota_key_prefix(), registry=app.state.metrics.registry, clock=clock
     )
     app.include_router(_readiness_router())
     app.include_router(inbox_router(spec.inbox_table, spec.event_handlers))

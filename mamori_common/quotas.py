@@ -1,9 +1,11 @@
 """The one limiter every quota of every service goes through (rate limits, failure counts, mail caps).
 
-Built on the ``limits`` library: moving windows (exact sliding windows of timestamps) and fixed
-windows, in memory by default or in Redis when ``MAMORI_REDIS_URL`` is set, so every replica of a
-service shares the counts. Windows run on the wall clock (``limits`` and Redis read it
-themselves); durable account state (streaks, locks, cool-downs) follows the app clock instead.
+Built on the ``limits`` library: moving windows (exact sliding windows of timestamps), in memory
+by default or in Redis when ``MAMORI_REDIS_URL`` is set, so every replica of a service shares the
+counts. Every window, cool-downs included (a moving window of one), runs on the app clock
+(:mod:`mamori_common.clock`) like every other time rule, so a test moves time instead of sleeping:
+``limits`` reads ``time.time()`` itself, so its two storages are given the clock's timestamp
+(:class:`ClockedMemoryStorage`, :class:`ClockedRedisStorage`: the same data and Lua scripts).
 
 What a quota *means* (when a client waits, when an account is under attack) is decided by the
 domain that names it; this module only counts and answers "how long to wait".
@@ -18,19 +20,21 @@ failing closed would shut every customer out whenever Redis blinks.
 
 from __future__ import annotations
 
+import bisect
 import logging
 import math
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from limits import RateLimitItem, RateLimitItemPerSecond
 from limits.errors import StorageError
-from limits.storage import MemoryStorage, Storage, storage_from_string
-from limits.strategies import FixedWindowRateLimiter, MovingWindowRateLimiter, RateLimiter
+from limits.storage import MemoryStorage, RedisStorage, Storage
+from limits.storage.memory import Entry
+from limits.strategies import MovingWindowRateLimiter
 from prometheus_client import CollectorRegistry, Counter
 
+from mamori_common.clock import Clock, SystemClock
 from mamori_common.problems import Problem
 
 logger = logging.getLogger("mamori.quotas")
@@ -61,15 +65,67 @@ def rate_limited(seconds: int, detail: str | None = None) -> Problem:
     )
 
 
+class ClockedMemoryStorage(MemoryStorage):
+    """``limits``' memory storage with its moving windows timed by ``now`` (the app clock).
+
+    Only when an entry is dropped from memory follows the process clock (the parent's pruning
+    timer), never whether it counts."""
+
+    def __init__(self, now: Callable[[], float]) -> None:
+        super().__init__()
+        self._now = now
+
+    def acquire_entry(self, key: str, limit: int, expiry: int, amount: int = 1) -> bool:
+        if amount > limit:
+            return False
+        self._MemoryStorage__schedule_expiry()  # type: ignore[attr-defined]  # the parent's pruning
+        with self.locks[key]:
+            events = self.events.setdefault(key, [])
+            timestamp = self._now()
+            limiting = events[limit - amount] if len(events) > limit - amount else None
+            if limiting is not None and limiting.atime >= timestamp - expiry:
+                return False
+            entry = Entry(expiry)  # its ``expiry`` stays on the process clock: the parent prunes by it
+            entry.atime = timestamp  # what every decision reads
+            events[:0] = [entry] * amount
+            del events[limit:]  # older entries never decide anything (as the Redis script trims)
+            return True
+
+    def get_moving_window(self, key: str, limit: int, expiry: int) -> tuple[float, int]:
+        timestamp = self._now()
+        if events := self.events.get(key, []):  # newest first
+            inside = bisect.bisect_left(events, -(timestamp - expiry), key=lambda entry: -entry.atime)
+            if inside:
+                return events[inside - 1].atime, inside
+        return timestamp, 0
+
+
+class ClockedRedisStorage(RedisStorage):
+    """``limits``' Redis storage with its moving windows timed by ``now`` (the app clock); the
+    library's own Lua scripts, given the clock's timestamp instead of the process's."""
+
+    def __init__(self, uri: str, now: Callable[[], float], **options: Any) -> None:
+        super().__init__(uri, **options)
+        self._now = now
+
+    def acquire_entry(self, key: str, limit: int, expiry: int, amount: int = 1) -> bool:
+        return bool(self.lua_acquire_moving_window([self.prefixed_key(key)], [self._now(), limit, expiry, amount]))
+
+    def get_moving_window(self, key: str, limit: int, expiry: int) -> tuple[float, int]:
+        timestamp = self._now()
+        if window := self.lua_moving_window([self.prefixed_key(key)], [timestamp - expiry, limit]):
+            return float(window[0]), window[1]
+        return timestamp, 0
+
+
 class Quotas:
     """A service's counters. One per process (``app.state.quotas``), shared by every domain."""
 
     def __init__(self, storage: Storage, *, registry: CollectorRegistry | None = None,
-                 wall_clock: Callable[[], float] = time.time) -> None:
+                 clock: Clock | None = None) -> None:
         self.storage = storage
         self.moving = MovingWindowRateLimiter(storage)
-        self.fixed = FixedWindowRateLimiter(storage)
-        self._wall_clock = wall_clock
+        self._clock = clock or SystemClock()
         self.store_errors = Counter(
             "mamori_quota_store_errors_total",
             "Quota checks answered without the store (failed open)",
@@ -78,13 +134,20 @@ class Quotas:
 
     @classmethod
     def from_url(cls, redis_url: str | None, key_prefix: str, *,
-                 registry: CollectorRegistry | None = None) -> Quotas:
-        """Redis under ``key_prefix`` when a URL is given, else this process's memory."""
+                 registry: CollectorRegistry | None = None, clock: Clock | None = None) -> Quotas:
+        """Redis under ``key_prefix`` when a URL is given, else this process's memory; windows on
+        ``clock`` (the app's; the system clock when None)."""
+        clock = clock or SystemClock()
+
+        def now() -> float:
+            return clock.now().timestamp()
+
+        storage: Storage
         if redis_url:
-            storage = storage_from_string(redis_url, key_prefix=key_prefix, wrap_exceptions=True)
+            storage = ClockedRedisStorage(redis_url, now, key_prefix=key_prefix, wrap_exceptions=True)
         else:
-            storage = MemoryStorage()
-        return cls(storage, registry=registry)
+            storage = ClockedMemoryStorage(now)
+        return cls(storage, registry=registry, clock=clock)
 
     @property
     def shared(self) -> bool:
@@ -126,22 +189,15 @@ class Quotas:
     def clear(self, quota: Quota, *identifiers: str) -> None:
         self._safe(lambda: self.moving.clear(quota.item, quota.name, *identifiers), None)
 
-    # -- cool-downs (fixed windows of one use) -------------------------------------------------
+    # -- cool-downs (a moving window of one use) -----------------------------------------------
 
     def start_cooldown(self, name: str, seconds: int, *identifiers: str) -> None:
-        item = RateLimitItemPerSecond(1, seconds)
-        self._safe(lambda: self.fixed.hit(item, name, *identifiers), False)
+        """Start a cool-down of ``seconds`` under ``name`` unless one of that length is running."""
+        self.spend(Quota(name, 1, seconds), *identifiers)
 
     def cooldown_left(self, name: str, seconds: int, *identifiers: str) -> int:
         """Seconds left of a cool-down of ``seconds`` started under ``name`` (0: none running)."""
-        item = RateLimitItemPerSecond(1, seconds)
-
-        def check() -> int:
-            if self.fixed.test(item, name, *identifiers):
-                return 0
-            return self._until_reset(self.fixed, item, name, *identifiers)
-
-        return self._safe(check, 0)
+        return self.wait(Quota(name, 1, seconds), *identifiers)
 
     def reset(self) -> None:
         """Forget every count (memory: this process; Redis: everything under the key prefix)."""
@@ -149,9 +205,9 @@ class Quotas:
 
     # -- helpers -------------------------------------------------------------------------------
 
-    def _until_reset(self, limiter: RateLimiter, item: RateLimitItem, *identifiers: str) -> int:
+    def _until_reset(self, limiter: MovingWindowRateLimiter, item: RateLimitItem, *identifiers: str) -> int:
         stats = limiter.get_window_stats(item, *identifiers)
-        return max(1, min(item.get_expiry(), math.ceil(stats.reset_time - self._wall_clock())))
+        return max(1, min(item.get_expiry(), math.ceil(stats.reset_time - self._clock.now().timestamp())))
 
     def _safe(self, action: Callable[[], T], fallback: T) -> T:
         try:

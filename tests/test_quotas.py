@@ -4,34 +4,39 @@ one documented behaviour when the store is down (fail open, logged and counted).
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timezone
 
 import pytest
-from limits.storage import MemoryStorage
 from prometheus_client import CollectorRegistry
 
+from mamori_common.clock import ManualClock
 from mamori_common.quotas import Quota, Quotas, rate_limited
-from tests.support.wall_clock import WallClock, wall_clock  # noqa: F401  (fixture)
 
 QUOTA = Quota("code-mail", 2, 3600)
 
 
-def memory_quotas(clock: WallClock) -> Quotas:
-    return Quotas(MemoryStorage(), registry=CollectorRegistry(), wall_clock=clock.time)
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
 
 
-def test_a_quota_is_spent_then_refused_until_its_window_frees_a_unit(wall_clock: WallClock) -> None:
-    quotas = memory_quotas(wall_clock)
+def memory_quotas(clock: ManualClock) -> Quotas:
+    return Quotas.from_url(None, "unused", registry=CollectorRegistry(), clock=clock)
+
+
+def test_a_quota_is_spent_then_refused_until_its_window_frees_a_unit(clock: ManualClock) -> None:
+    quotas = memory_quotas(clock)
     assert [quotas.spend(QUOTA, "acct") for _ in range(2)] == [0, 0]
     assert quotas.spend(QUOTA, "acct") == 3600 and quotas.wait(QUOTA, "acct") == 3600
     assert quotas.spend(QUOTA, "other") == 0  # counted per identifier
-    wall_clock.advance(1800)
+    clock.advance(seconds=1800)
     assert quotas.wait(QUOTA, "acct") == 1800
-    wall_clock.advance(1801)
+    clock.advance(seconds=1801)
     assert quotas.wait(QUOTA, "acct") == 0 and quotas.spend(QUOTA, "acct") == 0
 
 
-def test_failures_are_counted_even_past_the_amount_and_can_be_cleared(wall_clock: WallClock) -> None:
-    quotas = memory_quotas(wall_clock)
+def test_failures_are_counted_even_past_the_amount_and_can_be_cleared(clock: ManualClock) -> None:
+    quotas = memory_quotas(clock)
     for _ in range(3):
         quotas.add(QUOTA, "acct")
     assert quotas.used(QUOTA, "acct") == 2 and quotas.wait(QUOTA, "acct") > 0
@@ -39,12 +44,12 @@ def test_failures_are_counted_even_past_the_amount_and_can_be_cleared(wall_clock
     assert quotas.used(QUOTA, "acct") == 0
 
 
-def test_a_cool_down_runs_out(wall_clock: WallClock) -> None:
-    quotas = memory_quotas(wall_clock)
+def test_a_cool_down_runs_out(clock: ManualClock) -> None:
+    quotas = memory_quotas(clock)
     assert quotas.cooldown_left("cooldown", 4, "ip") == 0
     quotas.start_cooldown("cooldown", 4, "ip")
     assert quotas.cooldown_left("cooldown", 4, "ip") == 4
-    wall_clock.advance(4)
+    clock.advance(seconds=4)
     assert quotas.cooldown_left("cooldown", 4, "ip") == 0
 
 
@@ -73,3 +78,19 @@ def test_replicas_sharing_redis_share_the_counts(redis_url: str) -> None:
         assert first.spend(QUOTA, "acct") > 0 and second.wait(QUOTA, "acct") > 0
     finally:
         first.reset()
+
+
+@pytest.mark.redis
+def test_windows_in_redis_run_on_the_app_clock(redis_url: str) -> None:
+    # On a whole second: Redis keeps the timestamps with less precision than a float.
+    clock = ManualClock(datetime.now(timezone.utc).replace(microsecond=0))
+    quotas = Quotas.from_url(redis_url, f"mamori-test-{uuid.uuid4().hex}", registry=CollectorRegistry(), clock=clock)
+    try:
+        assert [quotas.spend(QUOTA, "acct") for _ in range(3)] == [0, 0, 3600]
+        quotas.start_cooldown("cooldown", 30, "ip")
+        clock.advance(seconds=1800)
+        assert quotas.wait(QUOTA, "acct") == 1800 and quotas.cooldown_left("cooldown", 30, "ip") == 0
+        clock.advance(seconds=1801)
+        assert quotas.spend(QUOTA, "acct") == 0
+    finally:
+        quotas.reset()

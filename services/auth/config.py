@@ -27,6 +27,9 @@ class AuthSettings(ServiceSettings):
     # Tokens and sessions.
     access_token_seconds: int = 600
     refresh_token_days: int = 30
+    #: A refresh token presented again this soon after its exchange gets the same successor (a
+    #: concurrent double refresh); later, the reuse ends the whole session.
+    refresh_reuse_grace_seconds: int = 15
     reauthentication_window_seconds: int = 600
 
     # Mail delivery and the message centre (messages/mailer.py, messages/flows.py).
@@ -79,8 +82,12 @@ class AuthSettings(ServiceSettings):
     # One-time codes mailed for step-up, unlock and e-mail confirmation.
     email_code_seconds: int = 600
     email_code_max_attempts: int = 5
-    #: Code mails of one kind (sign-in, unlock) one account gets within an hour.
-    email_codes_per_hour: int = 5
+    #: Code mails of one kind (sign-in, unlock, e-mail change) one account gets within an hour at
+    #: clients it does not know; a known device or address is held only by the per-client cap.
+    email_codes_per_hour: int = 10
+    #: Code mails of one kind one account gets within an hour at one client (address and device),
+    #: so whoever has the password cannot drain the account's mails and starve the owner.
+    email_codes_per_client_per_hour: int = 3
 
     # Account changes and recovery (story S5).
     revert_code_days: int = 30

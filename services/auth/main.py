@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
+from starlette.middleware import Middleware
 
 from mamori_common.app import ServiceSpec, create_service_app
 from mamori_common.tokens import AccessTokenVerifier
@@ -17,6 +18,7 @@ from services.auth.resets import views as reset_views
 from services.auth.messages import views as message_views
 from services.auth.sessions import views as session_views
 from services.auth.signin import views as signin_views
+from services.auth.signin.gate import ThrottledClientGate
 from services.auth.staff import views as staff_views
 from services.auth.tokens import views as token_views
 from services.auth.totp import views as totp_views
@@ -82,4 +84,6 @@ def create_app(settings: AuthSettings | None = None, **options: Any) -> FastAPI:
     app.state.code_hasher = CodeHasher(app.state.encryptor.derive_key(b"one-time-codes"))
     app.state.passwords = Passwords(settings.argon2_memory_kib, settings.argon2_time_cost, settings.argon2_parallelism)
     install_mailer(app)  # also without background jobs: event handlers file messages through it
+    # Innermost, so its 429s carry request ids and are logged and counted, yet before any route.
+    app.user_middleware.append(Middleware(ThrottledClientGate))
     return app

@@ -6,15 +6,45 @@ Retry-After, except where its docstring says it drops silently (so nothing is re
 
 from __future__ import annotations
 
-from mamori_common.quotas import Quota
+from mamori_common.quotas import Quota, Quotas
 from services.auth.config import AuthSettings
+from services.auth.request_context import RequestContext
 
 HOUR = 3600
 
 
 def code_mails(settings: AuthSettings) -> Quota:
-    """Code mails of one purpose (sign-in, unlock, e-mail change) one account gets within an hour."""
+    """Code mails of one purpose (sign-in, unlock, e-mail change) one account gets within an hour
+    at clients it does not know (see :func:`spend_code_mail`)."""
     return Quota("code-mail", settings.email_codes_per_hour, HOUR)
+
+
+def code_mails_per_client(settings: AuthSettings) -> Quota:
+    """Code mails of one purpose one account gets within an hour at one client (address and device)."""
+    return Quota("code-mail-client", settings.email_codes_per_client_per_hour, HOUR)
+
+
+def spend_code_mail(quotas: Quotas, settings: AuthSettings, purpose: str, account_id: str,
+                    context: RequestContext, *, known_client: bool) -> int:
+    """Take one code mail for ``account_id`` asked from ``context``: 0, or the seconds to wait.
+
+    Why two quotas: one per account alone lets anyone who has the password drain it and starve
+    the owner of step-up codes. Each client (address and device) gets its own few, so one client
+    never empties the account's; the account's own cap bounds what clients it does not know can
+    send (an attacker rotating addresses), and a client it knows (a device or an address the
+    owner signed in from) is not held by that cap at all, so the owner there always gets a code.
+    """
+    client = (context.ip, context.device_id or "-")
+    per_client = code_mails_per_client(settings)
+    wait = quotas.wait(per_client, purpose, account_id, *client)
+    if not wait and not known_client:
+        wait = quotas.wait(code_mails(settings), purpose, account_id)
+    if wait:
+        return wait
+    quotas.add(per_client, purpose, account_id, *client)
+    if not known_client:
+        quotas.add(code_mails(settings), purpose, account_id)
+    return 0
 
 
 def unlock_requests(settings: AuthSettings) -> Quota:

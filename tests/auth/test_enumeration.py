@@ -8,7 +8,9 @@ everything else a sign-in does.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,7 +18,8 @@ from sqlalchemy import update
 
 from mamori_common.db import utcnow
 from services.auth.accounts.models import Account, AccountState
-from tests.auth.conftest import AuthHarness
+from tests.auth.conftest import STRONG_PASSWORD, AuthHarness
+from tests.support.auth_signin import complete, count_hashes, harness
 
 PASSWORD = "plum-blossom-harbour-7"
 TRIES = 3
@@ -75,3 +78,57 @@ def test_unknown_address_wrong_password_frozen_and_locked_accounts_answer_alike(
     status, body = next(iter(distinct))
     assert status == 401 and "invalid_credentials" in body
     assert all(found == {1} for found in costs.values()), costs  # one Argon2 verification each, no more
+
+
+GUARD = 3  # max_consecutive_failures, small so the test reaches the guard in a few attempts
+
+
+@pytest.fixture
+def guarded(data_dir: Path) -> Iterator[AuthHarness]:
+    yield from harness(data_dir, max_consecutive_failures=GUARD)
+
+
+def _comparable(body: dict[str, Any]) -> list[tuple[str, Any]]:
+    """The answer without what differs on every call whoever asks (a fresh id)."""
+    return sorted((name, value) for name, value in body.items() if name != "challenge_id")
+
+
+def test_past_the_consecutive_failure_guard_an_unknown_address_gets_a_decoy_challenge_alike(
+    guarded: AuthHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    auth = guarded
+    auth.register("known@example.com")
+    hashes = count_hashes(auth, monkeypatch)
+    addresses = iter(range(GUARD * 4 + 10))
+    wrong = "not-the-password-1"
+
+    # Below the guard both answer 401 invalid_credentials ...
+    for _ in range(GUARD):
+        for email in ("known@example.com", "nobody@example.com"):
+            status, body, cost = attempt(auth, email, wrong, next(addresses), hashes)
+            assert (status, body["code"], cost) == (401, "invalid_credentials", 1)
+
+    # ... and past it both ask for a code: same status, same body but for the id, one Argon2 each.
+    answers = {}
+    for email in ("known@example.com", "nobody@example.com"):
+        status, body, cost = attempt(auth, email, wrong, next(addresses), hashes)
+        assert cost == 1
+        answers[email] = (status, body)
+    (real_status, real), (decoy_status, decoy) = answers.values()
+    assert real_status == decoy_status == 401
+    assert real["code"] == "challenge_required"
+    assert _comparable(real) == _comparable(decoy)
+
+    # Answering either challenge goes the same way, to the end of its tries.
+    for _ in range(auth.settings.email_code_max_attempts + 1):
+        replies = []
+        for body in (real, decoy):
+            reply = complete(auth, body["challenge_id"], "123456", ip="203.0.113.77", device=None)
+            answer = reply.json()
+            answer.pop("instance", None)
+            replies.append((reply.status_code, sorted(answer.items())))
+        assert replies[0] == replies[1], replies
+
+    # The owner with the right password is still asked for the mailed code (the guard), not locked out.
+    owner = attempt(auth, "known@example.com", STRONG_PASSWORD, next(addresses), hashes)
+    assert (owner[0], owner[1]["code"]) == (401, "challenge_required")

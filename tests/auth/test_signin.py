@@ -70,6 +70,43 @@ def test_twenty_wrong_passwords_from_one_client_are_throttled_and_cost_no_hash(
         assert int(answer.headers["retry-after"]) == answer.json()["retry_after"] >= 1
 
 
+def test_a_throttled_client_may_try_again_once_the_app_clock_passes_its_retry_after(auth: AuthHarness) -> None:
+    owner_signs_in_at_home(auth)
+    for n in range(auth.settings.throttle_client_free_failures + 1):
+        login(auth, f"guess-number-{n}", ip=ATTACKER, device=None)
+    refused = login(auth, "guess-number-x", ip=ATTACKER, device=None)
+    assert refused.status_code == 429
+    wait = int(refused.headers["retry-after"])
+
+    auth.clock.advance(seconds=wait - 1)
+    assert login(auth, "guess-number-y", ip=ATTACKER, device=None).status_code == 429
+    auth.clock.advance(seconds=1.01)
+    assert login(auth, "guess-number-z", ip=ATTACKER, device=None).status_code == 401
+
+
+def test_a_throttled_address_is_turned_away_before_validation_or_the_database(
+    auth: AuthHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    owner_signs_in_at_home(auth)
+    for n in range(auth.settings.throttle_client_free_failures + 1):
+        login(auth, f"guess-number-{n}", ip=ATTACKER, device=None)
+    opened: list[int] = []
+    real_session = auth.app.state.db.session
+    monkeypatch.setattr(auth.app.state.db, "session", lambda: opened.append(1) or real_session())
+
+    garbled = auth.call("POST", LOGIN, ip=ATTACKER, json={"email": 5, "password": None})
+    answers = [garbled, login(auth, "another-guess", ip=ATTACKER, device=None),
+               complete(auth, "no-such-challenge", "123456", ip=ATTACKER, device=None)]
+
+    assert [(answer.status_code, answer.json()["code"]) for answer in answers] == [(429, "rate_limited")] * 3
+    assert all(answer.headers["x-request-id"] for answer in answers)
+    assert opened == []  # not one database session
+    # Another address, and a login naming a device (which the route may let past), go on as before.
+    assert auth.call("POST", LOGIN, ip=HOME, json={"email": 5, "password": None}).status_code == 422
+    owner = login(auth, ip=ATTACKER, device=LAPTOP)  # the account is under attack: a step-up, not a wait
+    assert (owner.status_code, owner.json()["code"]) == (401, "challenge_required")
+
+
 def test_the_owner_from_another_client_steps_up_with_a_mailed_code_and_gets_in(auth: AuthHarness) -> None:
     owner_signs_in_at_home(auth)
     for n in range(20):
@@ -436,7 +473,9 @@ def test_past_the_limit_a_lock_shows_only_after_the_mailed_code(short_guard: Aut
     owner_signs_in_at_home(auth)
     case_id = lock_out(auth)["case_id"]  # ten wrong codes: the streak is past the limit too
     assert account_row(auth).failure_streak >= auth.settings.max_consecutive_failures
-    sent = len(mails_to(auth, "sign-in code"))
+    with auth.app.state.db.session() as db:  # every code lock_out had mailed, delivered (it runs after commit)
+        sent = len(db.execute(select(Message.id).where(Message.template == "login_code")).all())
+    wait_for_code(auth, "sign-in code", sent)
 
     wrong = login(auth, "not-the-password", ip="192.0.2.31").json()
     right = login(auth, ip="192.0.2.32").json()
@@ -492,3 +531,13 @@ def test_a_step_up_asked_by_another_service_applies_to_the_next_sign_in_even_on_
     code = wait_for_code(auth, "sign-in code", 1)
     assert complete(auth, asked.json()["challenge_id"], code).status_code == 200
     assert login(auth).status_code == 200  # given once, the step-up is not asked again
+
+
+def test_a_client_naming_no_device_at_an_unknown_address_steps_up_when_the_owner_uses_a_device(
+    auth: AuthHarness,
+) -> None:
+    owner_signs_in_at_home(auth)  # with the laptop's device id
+
+    stranger = login(auth, ip="198.51.100.123", device=None)  # a reused password, no cookie
+    assert (stranger.status_code, stranger.json()["code"]) == (401, "challenge_required")
+    assert login(auth, ip=HOME, device=None).status_code == 200  # the owner's own address still will do

@@ -154,6 +154,16 @@ def test_past_the_consecutive_failure_limit_every_password_gets_the_same_challen
     assert decide(below, password_ok=False).action is Action.reject
 
 
+def test_an_unknown_address_past_the_same_limit_gets_the_same_decision_as_a_guarded_wrong_password() -> None:
+    limit = SETTINGS.max_consecutive_failures
+    decoy = policy.decide_sign_in(None, password_ok=False, signals=KNOWN, foreign_failures=0, now=NOW,
+                                  settings=SETTINGS, unknown_address_failures=limit)
+    assert decoy == decide(account(failure_streak=limit), password_ok=False)
+    below = policy.decide_sign_in(None, password_ok=False, signals=KNOWN, foreign_failures=0, now=NOW,
+                                  settings=SETTINGS, unknown_address_failures=limit - 1)
+    assert below == decide(account(failure_streak=limit - 1), password_ok=False)
+
+
 @given(
     streak=st.integers(min_value=0, max_value=1000),
     password_ok=st.booleans(),

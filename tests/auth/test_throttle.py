@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from limits.storage import MemoryStorage
 from prometheus_client import CollectorRegistry
 
 from mamori_common.clock import ManualClock
@@ -20,7 +19,6 @@ from mamori_common.quotas import Quotas
 from services.auth.config import AuthSettings
 from services.auth.main import create_app
 from services.auth.signin.throttle import Throttle, account_key
-from tests.support.wall_clock import WallClock, wall_clock  # noqa: F401  (fixture)
 
 IP = "198.51.100.7"
 OTHER_IP = "198.51.100.8"
@@ -35,8 +33,9 @@ def settings(request: pytest.FixtureRequest, data_dir: Path) -> Iterator[AuthSet
     yield AuthSettings(data_dir=data_dir, redis_url=url, quota_key_prefix=f"mamori-test-{uuid.uuid4().hex}")
 
 
-def throttle_for(settings: AuthSettings) -> Throttle:
-    quotas = Quotas.from_url(settings.redis_url, settings.resolved_quota_key_prefix(), registry=CollectorRegistry())
+def throttle_for(settings: AuthSettings, clock: ManualClock | None = None) -> Throttle:
+    quotas = Quotas.from_url(settings.redis_url, settings.resolved_quota_key_prefix(), registry=CollectorRegistry(),
+                             clock=clock)
     return Throttle(settings, quotas)
 
 
@@ -69,15 +68,15 @@ def test_a_client_waits_only_after_its_free_failures_and_then_ever_longer(thrott
     assert throttle.client_wait(OTHER_IP) == 0  # another client is not delayed
 
 
-def test_the_delay_runs_out(data_dir: Path, wall_clock: WallClock) -> None:
-    settings = AuthSettings(data_dir=data_dir)
-    throttle = Throttle(settings, Quotas(MemoryStorage(), registry=CollectorRegistry(), wall_clock=wall_clock.time))
+def test_the_delay_runs_out_on_the_app_clock(settings: AuthSettings) -> None:
+    clock = ManualClock()
+    throttle = throttle_for(settings, clock)
     fail(throttle, settings.throttle_client_free_failures + 1)
     base = settings.throttle_client_base_delay_seconds
     assert throttle.client_wait(IP) == base
-    wall_clock.advance(base - 0.5)
+    clock.advance(seconds=base - 0.5)
     assert throttle.client_wait(IP) == 1
-    wall_clock.advance(0.5)
+    clock.advance(seconds=0.51)  # past the end (Redis counts an entry exactly a window old as inside)
     assert throttle.client_wait(IP) == 0
 
 

@@ -136,14 +136,15 @@ def request_email_change(
     """Mail a code to the NEW address: the change happens only once that code comes back.
 
     An address already in use answers 409 (the caller is signed in, recently, and the attempts
-    are capped by ``email_codes_per_hour``, so this is no enumeration oracle worth having).
+    are capped by ``email_codes_per_hour`` and per client, so this is no enumeration oracle worth having).
     """
     now = env.clock.now()
     ensure_may_change(db, account, Capability.change_contact, now)
     address = normalise_email(new_email)
     if address == account.email:
         raise Problem(422, "email_unchanged", "This is already the account's e-mail address.")
-    wait = env.quotas.spend(quotas.code_mails(env.settings), "email-change", account.id)
+    # Signed in, but maybe with a stolen session: both quotas hold (known_client=False).
+    wait = quotas.spend_code_mail(env.quotas, env.settings, "email-change", account.id, context, known_client=False)
     if wait:
         raise rate_limited(wait)
     if find_by_email(db, address) is not None:

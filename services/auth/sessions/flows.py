@@ -3,8 +3,9 @@
 Refresh tokens follow the OAuth 2.0 Security BCP (RFC 9700, 4.14): each is exchanged once. A token
 presented after it was exchanged means two parties hold it (the owner and a thief, and we cannot
 tell which one is asking), so the whole session ends, the reuse goes to the audit trail and the
-customer gets a message. Two concurrent uses of one token count the same way: the loser presented a
-token the winner had already exchanged.
+customer gets a message. The one exception is a grace window of ``refresh_reuse_grace_seconds``
+after the exchange: two tabs refreshing at once, or a retried request, get the same successor
+(derived from the token, :func:`services.auth.sessions.service.successor_of`) and nothing ends.
 """
 
 from __future__ import annotations
@@ -90,9 +91,6 @@ def refresh(
     session = db.get(Session, token.session_id)
     if session is None or session.revoked_at is not None:
         raise invalid_refresh_token()
-    if token.rotated_at is not None:
-        _end_reused_session(db, session, context=context, now=now, encryptor=encryptor)
-        raise reused()
     if token.expires_at <= now:
         raise invalid_refresh_token()
     account = db.get(Account, session.account_id)
@@ -100,12 +98,41 @@ def refresh(
     if refusal is not None:
         raise refusal
     assert account is not None
-    if not service.claim_refresh_token(db, token, now=now):
-        db.rollback()  # a concurrent request exchanged it between our read and our write
-        _end_reused_session(db, session, context=context, now=now, encryptor=encryptor)
-        raise reused()
-    session.last_seen_at = now
-    return service.issue_tokens(db, account, session, now=now, key=key, settings=settings)
+    successor = service.successor_of(presented, encryptor.derive_key(SUCCESSOR_KEY_PURPOSE))
+    if token.rotated_at is None and service.claim_refresh_token(db, token, now=now):
+        session.last_seen_at = now
+        return service.issue_tokens(db, account, session, now=now, key=key, settings=settings, refresh_token=successor)
+    # Exchanged before, or by a concurrent request between our read and our write.
+    db.rollback()
+    again = _grace_pair(db, presented, successor, now=now, key=key, settings=settings)
+    if again is not None:
+        return again
+    _end_reused_session(db, session, context=context, now=now, encryptor=encryptor)
+    raise reused()
+
+
+#: What the key deriving refresh-token successors is for (one key, one purpose).
+SUCCESSOR_KEY_PURPOSE = b"refresh-token-successors"
+
+
+def _grace_pair(
+    db: DbSession, presented: str, successor: str, *, now: datetime, key: SigningKey, settings: AuthSettings
+) -> TokenPair | None:
+    """The pair for a token exchanged within the grace window: its successor, if still unused.
+
+    Read afresh (after the rollback) so a concurrent exchange that just committed is seen.
+    """
+    token = service.find_refresh_token(db, presented)
+    if token is None or token.rotated_at is None or not service.in_reuse_grace(token.rotated_at, now, settings):
+        return None
+    following = service.find_refresh_token(db, successor)
+    if following is None or following.rotated_at is not None or following.session_id != token.session_id:
+        return None
+    session = db.get(Session, token.session_id)
+    account = db.get(Account, session.account_id) if session is not None else None
+    if session is None or session.revoked_at is not None or account is None:
+        return None
+    return service.pair_with(account, session, successor, now=now, key=key, settings=settings)
 
 
 def _end_reused_session(

@@ -2,12 +2,15 @@
 
 Access tokens are EdDSA JWTs that live ten minutes and carry the session id; refresh tokens are
 32 random bytes, stored as their SHA-256, and exchanged for a new one on every use. Presenting a
-refresh token that was already exchanged means two parties hold it: the whole session ends.
+refresh token that was already exchanged means two parties hold it: the whole session ends, unless
+it comes back within ``refresh_reuse_grace_seconds`` of its exchange (see :func:`in_reuse_grace`).
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -52,8 +55,31 @@ def mint_access_token(key: SigningKey, account: Account, session: Session, now: 
     return jwt.encode(claims, key.private_key, algorithm="EdDSA", headers={"kid": key.kid})
 
 
-def _new_refresh_token(db: DbSession, session: Session, now: datetime, settings: AuthSettings) -> str:
-    token = secrets.token_urlsafe(32)
+def successor_of(presented: str, key: bytes) -> str:
+    """The refresh token that replaces ``presented``: an HMAC of it under a server-side key.
+
+    Derived rather than random so that exchanging the same token twice within the grace window
+    gives the same successor without keeping any token in clear. The key keeps it unguessable:
+    a thief holding an old token cannot compute its successors without presenting it (and a
+    presentation after the window ends the family).
+    """
+    digest = hmac.new(key, presented.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def in_reuse_grace(rotated_at: datetime, now: datetime, settings: AuthSettings) -> bool:
+    """A token exchanged this recently, presented again, is a concurrent double refresh (two tabs,
+    a retried request), not a thief: it gets the same successor instead of ending the session.
+
+    After the window a second presentation still means two parties hold the token (RFC 9700 4.14).
+    """
+    return now - rotated_at <= timedelta(seconds=settings.refresh_reuse_grace_seconds)
+
+
+def _new_refresh_token(
+    db: DbSession, session: Session, now: datetime, settings: AuthSettings, token: str | None = None
+) -> str:
+    token = token or secrets.token_urlsafe(32)
     db.add(
         RefreshToken(
             session_id=session.id,
@@ -91,9 +117,23 @@ def start_session(
 
 
 def issue_tokens(
-    db: DbSession, account: Account, session: Session, *, now: datetime, key: SigningKey, settings: AuthSettings
+    db: DbSession,
+    account: Account,
+    session: Session,
+    *,
+    now: datetime,
+    key: SigningKey,
+    settings: AuthSettings,
+    refresh_token: str | None = None,
 ) -> TokenPair:
-    refresh = _new_refresh_token(db, session, now, settings)
+    """A new access token and a new refresh token (``refresh_token`` when given, else random)."""
+    refresh = _new_refresh_token(db, session, now, settings, refresh_token)
+    return pair_with(account, session, refresh, now=now, key=key, settings=settings)
+
+
+def pair_with(account: Account, session: Session, refresh: str, *, now: datetime, key: SigningKey,
+              settings: AuthSettings) -> TokenPair:
+    """A fresh access token beside an existing refresh token."""
     access = mint_access_token(key, account, session, now, settings.access_token_seconds)
     return TokenPair(access, refresh, settings.access_token_seconds, session.id)
 

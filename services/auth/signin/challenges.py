@@ -27,7 +27,7 @@ class CodeCheck(str, enum.Enum):
 
 def create_challenge(
     db: DbSession,
-    account_id: str,
+    account_id: str | None,
     purpose: ChallengePurpose,
     methods: list[str],
     *,
@@ -37,7 +37,9 @@ def create_challenge(
     context: dict[str, Any] | None = None,
     with_email_code: bool = True,
 ) -> tuple[Challenge, str | None]:
-    """Create a challenge; return it and the clear code to mail (None when no code is mailed)."""
+    """Create a challenge; return it and the clear code to mail (None when no code is mailed).
+
+    ``account_id`` None makes a decoy (see :func:`services.auth.signin.flows._open_decoy`)."""
     challenge = Challenge(
         account_id=account_id,
         purpose=purpose,

@@ -7,7 +7,8 @@ in one transaction, commits, and only then answers, so a 401 or a 423 leaves its
 
 Answers a guesser could learn from are kept uniform: an unknown address, a wrong password and a
 frozen account (whose password was invalidated) all cost one Argon2 verification and answer the
-same 401 ``invalid_credentials``; a lock (423) is shown only to the right password.
+same 401 ``invalid_credentials``; a lock (423) is shown only to the right password. Past the
+consecutive-failure guard an unknown address gets a decoy challenge, answered like a real one.
 """
 
 from __future__ import annotations
@@ -139,8 +140,10 @@ def sign_in(db: DbSession, env: SignInEnv, *, email: str, password: str, context
     verification = env.passwords.verify(account.password_hash if account else None, password)
     signals = risk.assess(db, account.id, context) if account else risk.NO_ACCOUNT
     foreign = throttle.foreign_failure_count(key) if account else 0
+    unknown_failures = service.unknown_address_failures(db, key) if account is None else 0
     decision = policy.decide_sign_in(
-        account, password_ok=verification.ok, signals=signals, foreign_failures=foreign, now=now, settings=env.settings
+        account, password_ok=verification.ok, signals=signals, foreign_failures=foreign, now=now,
+        settings=env.settings, unknown_address_failures=unknown_failures,
     )
     if account is not None and verification.ok and verification.needs_rehash:
         account.password_hash = env.passwords.hash(password)  # parameters changed since it was set
@@ -150,6 +153,8 @@ def sign_in(db: DbSession, env: SignInEnv, *, email: str, password: str, context
         throttle.record_failure(context.ip, key, foreign=not signals.known_client)
         if account is not None:
             notes["failure_streak"] = service.count_failed_password(db, account.id)
+        else:
+            service.count_unknown_address_failure(db, key, now=now)
 
     problem: Problem
     if decision.action is Action.allow:
@@ -157,7 +162,10 @@ def sign_in(db: DbSession, env: SignInEnv, *, email: str, password: str, context
         tokens = _finish_sign_in(db, env, account, context, signals, now=now, outcome=SignInOutcome.success, key=key)
         db.commit()
         return tokens
-    if decision.action is Action.step_up:
+    if decision.action is Action.step_up and account is None:
+        problem, outcome = _open_decoy(db, env, key, decision, context, now=now), SignInOutcome.challenged
+        notes["reasons"] = [reason.value for reason in decision.reasons]
+    elif decision.action is Action.step_up:
         assert account is not None
         problem = _open_step_up(db, env, account, decision, context, signals, now=now)
         outcome = SignInOutcome.challenged if problem.code == "challenge_required" else SignInOutcome.throttled
@@ -198,7 +206,8 @@ def _open_step_up(
     methods = policy.step_up_methods(account)
     mail = "email_code" in methods and decision.password_ok
     if mail:
-        wait = env.quotas.spend(quotas.code_mails(env.settings), "login", account.id)
+        wait = quotas.spend_code_mail(env.quotas, env.settings, "login", account.id, context,
+                                      known_client=signals.known_client)
         if wait:
             return rate_limited(wait)
     challenge, code = create_challenge(
@@ -222,6 +231,21 @@ def _open_step_up(
     if code is not None:
         minutes = env.settings.email_code_seconds // 60
         file_message(db, account, "login_code", {"code": code, "minutes": minutes}, encryptor=env.encryptor, now=now)
+    return challenge_required(challenge, decision.reasons)
+
+
+def _open_decoy(
+    db: DbSession, env: SignInEnv, key: str, decision: Decision, context: RequestContext, *, now: datetime
+) -> Problem:
+    """The challenge an unknown address gets past the consecutive-failure guard: stored like the
+    guard challenge of a real account's wrong password (no code, five tries), so answering it
+    goes the same way; it belongs to no account and nobody can pass it."""
+    challenge, _ = create_challenge(
+        db, None, ChallengePurpose.login, ["email_code"], hasher=env.code_hasher, settings=env.settings, now=now,
+        context={"password_ok": False, "reasons": [reason.value for reason in decision.reasons],
+                 "ip": context.ip, "account_key": key},
+        with_email_code=False,
+    )
     return challenge_required(challenge, decision.reasons)
 
 
@@ -281,6 +305,8 @@ def complete_challenge(
     closed = _closed_answer(challenge, now)
     if closed is not None:
         raise closed
+    if challenge.account_id is None:
+        raise _fail_decoy(db, env, challenge, code, context, now=now)
     account = db.get(Account, challenge.account_id)
     assert account is not None  # a foreign key
     password_ok = bool(challenge.context.get("password_ok"))
@@ -320,9 +346,26 @@ def complete_challenge(
             db.commit()
             raise account_locked(account)
     db.commit()
+    raise wrong_code(challenge)
+
+
+def wrong_code(challenge: Challenge) -> Problem:
     attempts_left = max(0, challenge.max_attempts - challenge.attempts)
     detail = "This code is wrong." if attempts_left else "This code is wrong, and that was the last try: sign in again."
-    raise Problem(401, "invalid_code", detail, attempts_left=attempts_left)
+    return Problem(401, "invalid_code", detail, attempts_left=attempts_left)
+
+
+def _fail_decoy(
+    db: DbSession, env: SignInEnv, challenge: Challenge, code: str, context: RequestContext, *, now: datetime
+) -> Problem:
+    """A decoy's answer: counted and refused as a real guard challenge's wrong code is."""
+    check_code(challenge, code, hasher=env.code_hasher, now=now)  # no code was issued: never accepted
+    key = str(challenge.context.get("account_key", ""))
+    env.throttle.record_failure(context.ip, key or None, foreign=True)
+    service.record_attempt(db, None, SignInOutcome.challenge_failed, context, now=now,
+                           signals={"challenge_id": challenge.id, "method": "email_code", "password_ok": False})
+    db.commit()
+    return wrong_code(challenge)
 
 
 def _closed_answer(challenge: Challenge, now: datetime) -> Problem | None:
@@ -389,7 +432,8 @@ def send_unlock_code(db: DbSession, env: SignInEnv, *, email: str, context: Requ
     account = find_by_email(db, email)
     if account is None or standing_of(account, (), now=now).state is not AccountState.locked:
         return
-    if env.quotas.spend(quotas.code_mails(env.settings), "unlock", account.id):
+    known_client = risk.assess(db, account.id, context).known_client
+    if quotas.spend_code_mail(env.quotas, env.settings, "unlock", account.id, context, known_client=known_client):
         return  # the codes mailed within the hour still work: nothing is lost by not sending more
     _, code = create_challenge(
         db, account.id, ChallengePurpose.unlock, ["email_code"], hasher=env.code_hasher, settings=env.settings,

@@ -63,12 +63,16 @@ class ChallengePurpose(str, enum.Enum):
 
 
 class Challenge(Base):
-    """A step-up, unlock or e-mail confirmation: a mailed code (stored hashed) or TOTP."""
+    """A step-up, unlock or e-mail confirmation: a mailed code (stored hashed) or TOTP.
+
+    ``account_id`` is None for a decoy: the challenge an unknown address gets once it has failed
+    as often as a real account's consecutive-failure guard allows (nobody can pass it).
+    """
 
     __tablename__ = "challenges"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
-    account_id: Mapped[str] = mapped_column(String(32), ForeignKey("accounts.id"), index=True)
+    account_id: Mapped[str | None] = mapped_column(String(32), ForeignKey("accounts.id"), index=True, nullable=True)
     purpose: Mapped[ChallengePurpose] = mapped_column(Enum(ChallengePurpose, native_enum=False, length=16))
     methods: Mapped[list[str]] = mapped_column(JSON)
     code_hash: Mapped[str | None] = mapped_column(String(128), nullable=True)
@@ -80,3 +84,17 @@ class Challenge(Base):
     #: Where it was asked from and what it is for (ip, device, new e-mail ...).
     context: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
     failure_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class UnknownAddressStreak(Base):
+    """Consecutive failed sign-ins to an address no account has, kept like an account's
+    ``failure_streak`` so the consecutive-failure guard answers it alike (no enumeration).
+
+    Keyed by the digest the throttle counts accounts under: the table holds no address.
+    """
+
+    __tablename__ = "unknown_address_streaks"
+
+    key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

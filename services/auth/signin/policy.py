@@ -30,6 +30,11 @@ The shape of the policy, and why:
   Challenges of wrong passwords cannot be passed by anyone, so failing them never locks the
   account: an attacker who knows only the e-mail address can neither learn the password nor lock
   the owner out. The streak resets on every sign-in that passed its checks.
+* **An unknown address follows the same guard.** Its failures are counted like an account's streak
+  (under the address's digest), and from ``max_consecutive_failures`` on it answers a decoy
+  ``challenge_required`` of the same shape, after the same one Argon2 verification; the decoy can
+  never be passed and its wrong codes answer like a real guard challenge's. Otherwise the 101st
+  guess would tell a registered address (challenge) from an unknown one (401).
 """
 
 from __future__ import annotations
@@ -63,9 +68,11 @@ def should_lock(failed_step_ups: int, settings: AuthSettings) -> bool:
     return failed_step_ups >= settings.lock_after_failed_step_ups
 
 
-def in_consecutive_failure_guard(account: Account, settings: AuthSettings) -> bool:
-    """NIST 5.2.2: past this many consecutive failures the password alone gets no verdict."""
-    return account.failure_streak >= settings.max_consecutive_failures
+def in_consecutive_failure_guard(failure_streak: int, settings: AuthSettings) -> bool:
+    """NIST 5.2.2: past this many consecutive failures the password alone gets no verdict.
+
+    ``failure_streak`` is an account's, or an unknown address's (which then gets a decoy)."""
+    return failure_streak >= settings.max_consecutive_failures
 
 
 class Action(str, enum.Enum):
@@ -105,11 +112,16 @@ def decide_sign_in(
     foreign_failures: int,
     now: datetime,
     settings: AuthSettings,
+    unknown_address_failures: int = 0,
 ) -> Decision:
-    """What a password sign-in gets. See the module docstring for the rules and their reasons."""
+    """What a password sign-in gets. See the module docstring for the rules and their reasons.
+
+    ``unknown_address_failures`` is the streak of an address no account has (``account`` None)."""
     if account is None:
+        if in_consecutive_failure_guard(unknown_address_failures, settings):
+            return Decision(Action.step_up, (StepUpReason.consecutive_failures,), password_ok=False)
         return Decision(Action.reject, password_ok=False)
-    if in_consecutive_failure_guard(account, settings):
+    if in_consecutive_failure_guard(account.failure_streak, settings):
         # Even a lock shows only after the step-up: a 423 here would tell the right password.
         return Decision(Action.step_up, (StepUpReason.consecutive_failures,), password_ok=password_ok)
     # Restrictions never change a sign-in's answer (a restricted account signs in to see its case),

@@ -7,7 +7,10 @@ sign-in is not "new" anything: the registrant has just chosen the password.
 
 A client without a device id (an API client, a browser without the portal's cookie) is judged by
 address and country alone: an unknown address is not by itself a reason to step up (mobile and
-home addresses change all the time), a new country is.
+home addresses change all the time), a new country is. Except for an owner who signs in with a
+device (the portal's cookie): for that account a client naming no device, at an address it never
+signed in from, is a new device. Otherwise a credential-stuffing list run from addresses in the
+owner's own country, without cookies, would get every reused password in with no step-up.
 """
 
 from __future__ import annotations
@@ -62,13 +65,18 @@ def assess(db: DbSession, account_id: str, context: RequestContext) -> RiskSigna
         .exists()
         if context.device_id
         else literal(False),
+        select(KnownDevice.id).where(KnownDevice.account_id == account_id).exists()
+        if not context.device_id
+        else literal(False),
     ]
-    any_success, known_ip, known_country, known_device = (bool(value) for value in db.execute(select(*probes)).one())
+    row = db.execute(select(*probes)).one()
+    any_success, known_ip, known_country, known_device, has_devices = (bool(value) for value in row)
     has_baseline = any_success or known_device
+    deviceless_stranger = context.device_id is None and has_devices and not known_ip
     return RiskSignals(
         has_baseline=has_baseline,
         known_device=known_device,
         known_ip=known_ip,
-        new_device=has_baseline and context.device_id is not None and not known_device,
+        new_device=has_baseline and not known_device and (context.device_id is not None or deviceless_stranger),
         new_country=has_baseline and context.country is not None and not known_country,
     )

@@ -15,7 +15,14 @@ from sqlalchemy.orm import Session as DbSession
 from services.auth.accounts import standing
 from services.auth.accounts.models import Account
 from services.auth.request_context import RequestContext
-from services.auth.signin.models import Challenge, ChallengePurpose, KnownDevice, SignInAttempt, SignInOutcome
+from services.auth.signin.models import (
+    Challenge,
+    ChallengePurpose,
+    KnownDevice,
+    SignInAttempt,
+    SignInOutcome,
+    UnknownAddressStreak,
+)
 
 #: Audit kinds written by this domain.
 SIGNED_IN = "signed_in"
@@ -88,6 +95,26 @@ def count_failed_step_up(db: DbSession, account_id: str) -> int:
             .execution_options(synchronize_session=False)
         ).scalar_one()
     )
+
+
+def unknown_address_failures(db: DbSession, key: str) -> int:
+    """Consecutive failed sign-ins to the address no account has, under its digest ``key``."""
+    return int(db.execute(select(UnknownAddressStreak.failures).where(UnknownAddressStreak.key == key))
+               .scalar_one_or_none() or 0)
+
+
+def count_unknown_address_failure(db: DbSession, key: str, *, now: datetime) -> None:
+    """One more failure to an unknown address: an upsert, so concurrent failures are all counted."""
+    dialect = db.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as upsert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as upsert
+    statement = upsert(UnknownAddressStreak).values(key=key, failures=1, updated_at=now)
+    db.execute(statement.on_conflict_do_update(
+        index_elements=[UnknownAddressStreak.key],
+        set_={"failures": UnknownAddressStreak.failures + 1, "updated_at": now},
+    ))
 
 
 def clear_failures(account: Account, *, now: datetime) -> None:

@@ -1,6 +1,6 @@
 """The sign-in counters of story S1: failures per client address, per account and per
 (account, address), on the kit's one limiter (:mod:`mamori_common.quotas`: memory, or Redis shared
-by every replica; wall-clock windows; fails open, logged and counted, when the store is down:
+by every replica; windows on the app clock; fails open, logged and counted, when the store is down:
 the durable guards in the database, the consecutive-failure cap, step-ups and locks, still bound
 guessing, and nobody is shut out because Redis is down).
 
