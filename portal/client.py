@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -99,10 +100,11 @@ class ServiceClient:
         token: str | None = None,
         json: Any = None,
         params: Mapping[str, Any] | None = None,
+        files: Mapping[str, tuple[str, bytes, str]] | None = None,
     ) -> Answer:
         try:
             response = await self._clients[service].request(
-                method, path, headers=caller.headers(token), json=json, params=params
+                method, path, headers=caller.headers(token), json=json, params=params, files=files
             )
         except httpx.HTTPError as exc:
             raise ServiceUnavailable(service) from exc
@@ -204,3 +206,36 @@ class AuthApi:
 
     async def confirm_totp(self, caller: Caller, token: str, code: str) -> Answer:
         return await self._post("/totp/confirm", caller, {"code": code}, token)
+
+
+class VerificationApi:
+    """The verification operations the portal uses: the customer's cases (named after operationIds)."""
+
+    def __init__(self, client: ServiceClient) -> None:
+        self._client = client
+
+    async def _call(self, method: str, path: str, caller: Caller, token: str, **kwargs: Any) -> Answer:
+        return await self._client.call("verification", method, f"/api/verification{path}", caller, token=token,
+                                       **kwargs)
+
+    async def list_cases(self, caller: Caller, token: str) -> Answer:
+        return await self._call("GET", "/cases", caller, token)
+
+    async def get_case(self, caller: Caller, token: str, case_id: str) -> Answer:
+        return await self._call("GET", f"/cases/{quote(case_id, safe='')}", caller, token)
+
+    async def upload_document(self, caller: Caller, token: str, case_id: str, filename: str, content: bytes,
+                              content_type: str) -> Answer:
+        return await self._call("POST", f"/cases/{quote(case_id, safe='')}/documents", caller, token,
+                                files={"file": (filename, content, content_type)})
+
+    async def add_supplement(self, caller: Caller, token: str, case_id: str, item: str, value: str) -> Answer:
+        return await self._call("POST", f"/cases/{quote(case_id, safe='')}/supplements", caller, token,
+                                json={"item": item, "value": value})
+
+    async def request_callback(self, caller: Caller, token: str, case_id: str | None, phone: str,
+                               note: str) -> Answer:
+        body: dict[str, Any] = {"phone": phone, "note": note}
+        if case_id:
+            body["case_id"] = case_id
+        return await self._call("POST", "/callbacks", caller, token, json=body)

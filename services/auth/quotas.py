@@ -47,3 +47,10 @@ def totp_code_failures(settings: AuthSettings) -> Quota:
     """Wrong TOTP codes one account sends to confirm or disable TOTP within the window."""
     return Quota("totp-code-failure", settings.totp_code_failures_per_window,
                  settings.totp_code_failure_window_seconds)
+
+
+#: A visitor (no session) may check this many mails per client address in the window. Codes are
+#: ~49 random bits, so guessing is hopeless anyway; the limit keeps verifyMessage from being a free oracle.
+VISITOR_CHECKS_PER_ADDRESS = 30
+VISITOR_CHECK_WINDOW_SECONDS = 900
+VISITOR_MESSAGE_CHECKS = Quota("visitor-message-check", VISITOR_CHECKS_PER_ADDRESS, VISITOR_CHECK_WINDOW_SECONDS)

@@ -5,7 +5,7 @@ A visitor learns only whether Mamori issued the code: never to whom, the subject
 
 from __future__ import annotations
 
-from services.auth.messages.views import VISITOR_CHECKS_PER_ADDRESS
+from services.auth.quotas import VISITOR_CHECKS_PER_ADDRESS
 from tests.auth.conftest import AuthHarness
 from tests.auth.messaging_support import file, make_customer
 

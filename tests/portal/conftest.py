@@ -19,11 +19,13 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from mamori_common.tokens import AccessTokenVerifier
 from portal.config import PortalSettings
 from portal.main import create_app
 from tests.auth.conftest import STRONG_PASSWORD, AuthHarness, auth  # noqa: F401 - the auth fixture, reused
 from tests.portal.browser import CHROMIUM_ARGS, LOCK_AFTER, Mailbox, chromium_path
 from tests.support.processes import MamoriRun
+from tests.verification.conftest import VerificationHarness, harness_for
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -70,6 +72,32 @@ def portal(auth: AuthHarness, data_dir: Path) -> Iterator[PortalHarness]:  # noq
     with TestClient(app, base_url="http://portal.test", client=("127.0.0.1", 50001),
                     headers={"accept-language": "en"}) as browser:
         yield PortalHarness(browser, auth)
+
+
+@dataclass
+class CasePortal(PortalHarness):
+    """The portal with auth and verification in-process; verification trusts auth's tokens."""
+
+    verification: VerificationHarness
+
+    def customer(self, email_address: str) -> str:
+        """A registered, signed-in customer; their account id."""
+        account_id = self.auth.register(email_address)
+        answer = self.sign_in(email_address)
+        assert answer.status_code == 303, answer.text
+        return account_id
+
+
+@pytest.fixture
+def case_portal(auth: AuthHarness, data_dir: Path) -> Iterator[CasePortal]:  # noqa: F811 - the imported fixture
+    verification = harness_for(data_dir / "verification")
+    verification.key = auth.app.state.signing_key  # the harness's own calls sign as auth does
+    verification.app.state.token_verifier = AccessTokenVerifier(auth.app.state.signing_key.resolve, auth.clock)
+    transports = {"auth": ThreadedTransport(auth.client), "verification": ThreadedTransport(verification.client)}
+    app = create_app(PortalSettings(data_dir=data_dir), transports=transports)
+    with verification.client, TestClient(app, base_url="http://portal.test", client=("127.0.0.1", 50001),
+                                         headers={"accept-language": "en"}) as browser:
+        yield CasePortal(browser, auth, verification)
 
 
 # --- the real suite and a headless Chromium, shared by every browser test -------------------------

@@ -8,10 +8,11 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from mamori_common.db import SessionDep
 from mamori_common.problems import PROBLEM_MEDIA_TYPE, Problem
+from mamori_common.quotas import rate_limited
 from mamori_common.tokens import access_token_from
 from services.auth.accounts.models import Account
-from services.auth.changes.service import limiter_for
 from services.auth.config import AuthSettings
+from services.auth.quotas import VISITOR_MESSAGE_CHECKS
 from services.auth.deps import ClientIp, CurrentAccount, SettingsDep, current_account, current_session
 from services.auth.messages import flows, service
 from services.auth.messages.schemas import (
@@ -59,12 +60,6 @@ def list_messages(
     return MessageList(items=items, total=total, limit=limit, offset=offset)
 
 
-#: A visitor (no session) may check this many mails per client address in the window. Codes are
-#: ~49 random bits, so guessing is hopeless anyway; the limit keeps it from being a free oracle.
-VISITOR_CHECKS_PER_ADDRESS = 30
-VISITOR_CHECK_WINDOW_SECONDS = 900
-
-
 def caller_if_signed_in(request: Request, db: SessionDep) -> Account | None:
     """The signed-in account, or None for a visitor who sent no token at all.
 
@@ -78,12 +73,9 @@ def caller_if_signed_in(request: Request, db: SessionDep) -> Account | None:
 
 
 def limit_visitor(request: Request, settings: AuthSettings, ip: str) -> None:
-    wait = limiter_for(request.app.state, settings).hit(
-        "verify_message", ip, limit=VISITOR_CHECKS_PER_ADDRESS, window_seconds=VISITOR_CHECK_WINDOW_SECONDS
-    )
-    if wait is not None:
-        raise Problem(429, "rate_limited", "Too many checks from this address. Wait before trying again.",
-                      headers={"Retry-After": str(wait)}, retry_after=wait)
+    wait = request.app.state.quotas.spend(VISITOR_MESSAGE_CHECKS, ip)
+    if wait:
+        raise rate_limited(wait, "Too many checks from this address. Wait before trying again.")
 
 
 @router.post(
