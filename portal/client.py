@@ -122,6 +122,27 @@ class ServiceClient:
             response.status_code, body, int(retry_after) if retry_after and retry_after.isdigit() else None
         )
 
+    async def download(self, service: str, path: str, caller: Caller, token: str,
+                       params: Mapping[str, Any] | None = None) -> Download:
+        try:
+            response = await self._clients[service].get(path, headers=caller.headers(token), params=params)
+        except httpx.HTTPError as exc:
+            raise ServiceUnavailable(service) from exc
+        if response.status_code >= 500:
+            raise ServiceUnavailable(service)
+        return Download(response.status_code, response.content, response.headers.get("content-type", ""),
+                        response.headers.get("content-disposition"))
+
+
+@dataclass(frozen=True)
+class Download:
+    """A file a service answered with (a PDF), passed to the browser as it came."""
+
+    status: int
+    content: bytes
+    content_type: str
+    disposition: str | None
+
 
 class AuthApi:
     """The auth operations the portal uses (operationId in each docstring-free name)."""
@@ -239,3 +260,39 @@ class VerificationApi:
         if case_id:
             body["case_id"] = case_id
         return await self._call("POST", "/callbacks", caller, token, json=body)
+
+
+class OrdersApi:
+    """The orders operations the portal uses (named after operationIds)."""
+
+    def __init__(self, client: ServiceClient) -> None:
+        self._client = client
+
+    async def _call(self, method: str, path: str, caller: Caller, token: str, **kwargs: Any) -> Answer:
+        return await self._client.call("orders", method, f"/api/orders{path}", caller, token=token, **kwargs)
+
+    async def list_orders(self, caller: Caller, token: str) -> Answer:
+        return await self._call("GET", "/orders", caller, token)
+
+    async def get_order(self, caller: Caller, token: str, order_id: str) -> Answer:
+        return await self._call("GET", f"/orders/{quote(order_id, safe='')}", caller, token)
+
+    async def list_refunds(self, caller: Caller, token: str, order_id: str) -> Answer:
+        return await self._call("GET", "/refunds", caller, token, params={"order_id": order_id})
+
+    async def cancel_order(self, caller: Caller, token: str, order_id: str) -> Answer:
+        return await self._call("POST", f"/orders/{quote(order_id, safe='')}/cancel", caller, token)
+
+    async def request_return(self, caller: Caller, token: str, order_id: str, line_ids: list[str]) -> Answer:
+        return await self._call("POST", f"/orders/{quote(order_id, safe='')}/returns", caller, token,
+                                json={"line_ids": line_ids})
+
+    async def report_not_mine(self, caller: Caller, token: str, order_id: str) -> Answer:
+        return await self._call("POST", f"/orders/{quote(order_id, safe='')}/not-mine", caller, token)
+
+    async def set_one_click(self, caller: Caller, token: str, enabled: bool) -> Answer:
+        return await self._call("PUT", "/settings/one-click", caller, token, json={"enabled": enabled})
+
+    async def get_refund_confirmation_pdf(self, caller: Caller, token: str, order_id: str) -> Download:
+        return await self._client.download("orders", f"/api/orders/orders/{quote(order_id, safe='')}/refund-confirmation",
+                                           caller, token, params={"format": "pdf"})
