@@ -262,6 +262,35 @@ class VerificationApi:
         return await self._call("POST", "/callbacks", caller, token, json=body)
 
 
+class StaffApi:
+    """Verification's staff operations: the review queue, the two views of a case, decisions."""
+
+    def __init__(self, client: ServiceClient) -> None:
+        self._client = client
+
+    async def _call(self, method: str, path: str, caller: Caller, token: str, **kwargs: Any) -> Answer:
+        return await self._client.call("verification", method, f"/api/verification/staff{path}", caller,
+                                       token=token, **kwargs)
+
+    async def list_review_queue(self, caller: Caller, token: str) -> Answer:
+        return await self._call("GET", "/queue", caller, token)
+
+    async def get_case_for_review(self, caller: Caller, token: str, case_id: str) -> Answer:
+        return await self._call("GET", f"/cases/{quote(case_id, safe='')}", caller, token)
+
+    async def get_case_for_support(self, caller: Caller, token: str, case_id: str) -> Answer:
+        return await self._call("GET", f"/cases/{quote(case_id, safe='')}/status", caller, token)
+
+    async def decide_case(self, caller: Caller, token: str, case_id: str, decision: str, reason_code: str,
+                          order_action: str, note: str) -> Answer:
+        body = {"decision": decision, "reason_code": reason_code, "order_action": order_action, "note": note}
+        return await self._call("POST", f"/cases/{quote(case_id, safe='')}/decision", caller, token, json=body)
+
+    async def download_document(self, caller: Caller, token: str, document_id: str) -> Download:
+        return await self._client.download(
+            "verification", f"/api/verification/staff/documents/{quote(document_id, safe='')}", caller, token)
+
+
 class OrdersApi:
     """The orders operations the portal uses (named after operationIds)."""
 

@@ -24,9 +24,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from mamori_common.app import create_base_app
 from mamori_common.observability import configure_logging
 from mamori_common.problems import problem_for_status, problem_response
-from portal.client import AuthApi, OrdersApi, ServiceClient, ServiceUnavailable, VerificationApi
+from portal.client import AuthApi, OrdersApi, ServiceClient, ServiceUnavailable, StaffApi, VerificationApi
 from portal.config import PortalSettings
-from portal.pages import account, cases, messages, orders, recovery, security, signin
+from portal.pages import account, cases, messages, orders, recovery, security, signin, staff
 from portal.pages.cases import UPLOAD_SUFFIX
 from portal.session import TokenKeeper
 from portal.web import (
@@ -79,6 +79,7 @@ def create_app(
     app.state.auth_api = AuthApi(services)
     app.state.verification_api = VerificationApi(services)
     app.state.orders_api = OrdersApi(services)
+    app.state.staff_api = StaffApi(services)
     app.state.services = services
     app.state.token_keeper = TokenKeeper()
 
@@ -137,6 +138,6 @@ def create_app(
         return JSONResponse({"status": "ready", "service": "portal"})
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (account, signin, recovery, messages, security, cases, orders):
+    for module in (account, signin, recovery, messages, security, cases, orders, staff):
         app.include_router(module.router)
     return app

@@ -19,7 +19,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from mamori_common.contract import case_number
 from mamori_common.network import resolve_client_ip
 from portal import csrf
-from portal.client import Answer, AuthApi, Caller, OrdersApi, VerificationApi
+from portal.client import Answer, AuthApi, Caller, OrdersApi, StaffApi, VerificationApi
 from portal.config import PortalSettings
 from portal.localization import LANGUAGES, OFFERED_ZONES, Reader, choose_language, choose_zone, translations
 from portal.session import DEVICE_COOKIE, LANGUAGE_COOKIE, SESSION_COOKIE, ZONE_COOKIE, TokenKeeper, Tokens
@@ -90,6 +90,10 @@ class Visit:
     @property
     def verification(self) -> VerificationApi:
         return self.request.app.state.verification_api
+
+    @property
+    def staff(self) -> StaffApi:
+        return self.request.app.state.staff_api
 
     @property
     def orders(self) -> OrdersApi:
