@@ -16,6 +16,8 @@ import email
 import email.policy
 import re
 import shutil
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -138,3 +140,30 @@ def sign_in(page: Any, suite: MamoriRun, address: str, password: str) -> None:
     page.fill("#f-email", address)
     page.fill("#f-password", password)
     submit(page, "/signin")
+
+
+def api_sign_in(suite: MamoriRun, address: str, password: str = PASSWORD) -> str:
+    """An access token, as the store's own app gets one (the first device auth sees for this account)."""
+    response = httpx.post(f"{suite.gateway_url}/api/auth/login", json={"email": address, "password": password},
+                          timeout=30)
+    assert response.status_code == 200 and "access_token" in response.json(), response.text
+    return str(response.json()["access_token"])
+
+
+def make_staff(suite: MamoriRun, role: str) -> str:
+    """A staff account made as an operator makes one (``mamori staff create``); its e-mail."""
+    address = f"{role}-{uuid.uuid4().hex[:8]}@example.com"
+    subprocess.run([sys.executable, "-m", "infra.cli", "staff", "create", "--email", address, "--password", PASSWORD,
+                    "--role", role], env=suite.env, cwd=Path(__file__).resolve().parents[2], check=True,
+                   capture_output=True, timeout=60)
+    return address
+
+
+def sign_in_with_mailed_code(page: Any, suite: MamoriRun, mailbox: Mailbox, address: str) -> None:
+    """Sign in on a device auth has not seen: the step-up code comes from the mailbox."""
+    mails_before = len(mailbox.mails(address))
+    sign_in(page, suite, address, PASSWORD)
+    if page.url.endswith("/signin/check"):
+        code = mailbox.wait_for(address, r"\b(\d{6})\b", mails_before).group(1)
+        page.fill("#c-email_code", code)
+        submit(page, "/signin/check")

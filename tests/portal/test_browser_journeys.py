@@ -9,6 +9,7 @@ English (a desktop window), checks every page with axe-core and saves its last p
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Any
 
@@ -20,14 +21,20 @@ from tests.portal.browser import (
     NEW_PASSWORD,
     PASSWORD,
     Mailbox,
+    api_sign_in,
+    make_staff,
     assert_accessible,
     device,
     register,
     save_screenshot,
     sign_in,
+    sign_in_with_mailed_code,
     submit,
 )
 from tests.support.processes import MamoriRun
+from tests.verification import documents_support as docs
+
+REDACTED = ("Monthly statement", "Card: **** **** **** 4242", "Name: Yuki Tanaka", "Tel: 03-1234-5678")
 
 pytestmark = [pytest.mark.system, pytest.mark.browser]
 
@@ -115,3 +122,71 @@ def test_s5_the_owner_reverts_an_email_change_with_the_code_from_his_old_mailbox
     refused = httpx.post(f"{suite.gateway_url}/api/auth/login", json={"email": intruders_address,
                                                                       "password": PASSWORD}, timeout=30)
     assert refused.status_code == 401
+
+
+@pytest.mark.parametrize("language", ["ja", "en"])
+def test_s3_a_held_gift_card_payment_is_verified_from_the_case_page_and_the_account_is_active_again(
+    suite: MamoriRun, playwright_browser: Any, mailbox: Mailbox, language: str
+) -> None:
+    address = register(suite, language, "s3")
+    token = api_sign_in(suite, address)
+    card = {"token": "tok_visa_4242", "last4": "4242", "expiry": "04/29", "holder_name": "Yuki Tanaka"}
+    placed = httpx.post(f"{suite.gateway_url}/api/orders/orders", timeout=30,
+                        headers={"authorization": f"Bearer {token}"},
+                        json={"lines": [{"kind": "gift_card", "description": "Gift card", "unit_amount": 100_000,
+                                         "quantity": 1}],
+                              "tenders": [{"kind": "card", "amount": 100_000, "card": card}]})
+    assert placed.status_code in (201, 202) and placed.json()["state"] == "held", placed.text
+
+    with device(playwright_browser, language) as phone:
+        sign_in_with_mailed_code(phone, suite, mailbox, address)
+        for _ in range(50):  # the case arrives by event; the account page links to it once auth knows
+            phone.goto(f"{suite.gateway_url}/cases")
+            if phone.locator("main ul.messages a").count():
+                break
+            time.sleep(0.2)
+        phone.locator("main ul.messages a").first.click()
+        case_path = phone.url.split(suite.gateway_url, 1)[1]
+        assert_accessible(phone)
+
+        phone.set_input_files("#f-file", files=[{"name": "statement.pdf", "mimeType": "application/pdf",
+                                                 "buffer": docs.text_pdf("Statement", "Card 4242 4242 4242 4242")}])
+        submit(phone, f"{case_path}/documents")
+        phone.wait_for_selector("main .error")
+        assert ("カード番号がすべて見えています" if language == "ja" else "A full card number is visible") in \
+            phone.locator("h1").inner_text()
+        assert_accessible(phone)
+
+        phone.goto(f"{suite.gateway_url}{case_path}")
+        phone.set_input_files("#f-file", files=[{"name": "redacted.pdf", "mimeType": "application/pdf",
+                                                 "buffer": docs.text_pdf(*REDACTED)}])
+        submit(phone, f"{case_path}/documents")
+        phone.wait_for_url("**notice=uploaded")
+        phone.select_option("#f-item", "billing_address")
+        phone.fill("#f-value", "2-1-1 Nihonbashi, Tokyo 103-0027")
+        submit(phone, f"{case_path}/supplements")
+        phone.wait_for_url("**notice=supplement_added")
+        assert_accessible(phone)
+
+        with device(playwright_browser, language) as desk:  # the specialist, on the same sign-in page
+            specialist = make_staff(suite, "specialist")
+            sign_in_with_mailed_code(desk, suite, mailbox, specialist)
+            assert desk.url.endswith("/staff")
+            desk.goto(f"{suite.gateway_url}/staff{case_path}")
+            assert desk.locator("main a[href^='/staff/documents/']").count() == 1
+            assert_accessible(desk)
+            desk.check("#d-approve")
+            desk.select_option("#f-reason", "verified")
+            submit(desk, f"/staff{case_path}/decision")
+            desk.wait_for_url("**notice=decided")
+
+        for _ in range(50):  # auth lifts the restriction when verification's decision arrives
+            phone.goto(f"{suite.gateway_url}/account")
+            if phone.locator(".state.ok").count():
+                break
+            time.sleep(0.2)
+        assert phone.locator(".state.ok").is_visible()
+        phone.goto(f"{suite.gateway_url}{case_path}")
+        assert ("承認済み" if language == "ja" else "Approved") in phone.locator("main").inner_text()
+        assert_accessible(phone)
+        save_screenshot(phone, f"s3-approved-{language}")
