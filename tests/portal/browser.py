@@ -22,12 +22,14 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from mamori_common.db import Database
 from tests.support.processes import MamoriRun
 
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
@@ -167,3 +169,17 @@ def sign_in_with_mailed_code(page: Any, suite: MamoriRun, mailbox: Mailbox, addr
         code = mailbox.wait_for(address, r"\b(\d{6})\b", mails_before).group(1)
         page.fill("#c-email_code", code)
         submit(page, "/signin/check")
+
+
+def grant_in_orders(suite: MamoriRun, account_id: str, ledger: str, amount: int) -> None:
+    """Points or gift balance the customer had before the story (a ledger credit in orders' database:
+    the store's loyalty programme, which the suite has no API for)."""
+    from services.orders.config import OrdersSettings
+    from services.orders.ledgers import service as ledgers
+
+    database = Database(OrdersSettings(data_dir=suite.data_dir).resolved_database_url())
+    try:
+        with database.session() as db, db.begin():
+            ledgers.credit(db, account_id, ledger, amount, "earned_before_the_story", datetime.now(timezone.utc))
+    finally:
+        database.dispose()

@@ -9,6 +9,7 @@ English (a desktop window), checks every page with axe-core and saves its last p
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from typing import Any
@@ -25,6 +26,7 @@ from tests.portal.browser import (
     make_staff,
     assert_accessible,
     device,
+    grant_in_orders,
     register,
     save_screenshot,
     sign_in,
@@ -190,3 +192,37 @@ def test_s3_a_held_gift_card_payment_is_verified_from_the_case_page_and_the_acco
         assert ("承認済み" if language == "ja" else "Approved") in phone.locator("main").inner_text()
         assert_accessible(phone)
         save_screenshot(phone, f"s3-approved-{language}")
+
+
+@pytest.mark.parametrize("language", ["ja", "en"])
+def test_s4_not_me_on_a_digital_order_refunds_points_and_gift_balance(
+    suite: MamoriRun, playwright_browser: Any, mailbox: Mailbox, language: str
+) -> None:
+    address = register(suite, language, "s4")
+    token = api_sign_in(suite, address)
+    headers = {"authorization": f"Bearer {token}"}
+    account_id = httpx.get(f"{suite.gateway_url}/api/auth/me", headers=headers, timeout=30).json()["account_id"]
+    grant_in_orders(suite, account_id, "points", 300)
+    grant_in_orders(suite, account_id, "gift_balance", 2_000)
+    placed = httpx.post(f"{suite.gateway_url}/api/orders/orders", timeout=30, headers=headers, json={
+        "lines": [{"kind": "digital", "description": "E-book", "unit_amount": 1_200, "quantity": 1}],
+        "tenders": [{"kind": "points", "amount": 300}, {"kind": "gift_balance", "amount": 900}]})
+    assert placed.status_code in (201, 202), placed.text
+    order_id = placed.json()["id"]
+
+    with device(playwright_browser, language) as phone:
+        sign_in_with_mailed_code(phone, suite, mailbox, address)
+        phone.goto(f"{suite.gateway_url}/orders")
+        assert_accessible(phone)
+        phone.locator(f"main a[href='/orders/{order_id}']").click()
+        assert_accessible(phone)
+        submit(phone, f"/orders/{order_id}/not-me")
+        phone.wait_for_url("**notice=not_mine")
+
+        refunds = phone.locator("section[aria-labelledby='refunds-h']").inner_text()
+        assert re.search(r"(ポイント|Points): ￥?¥?300", refunds), refunds
+        assert re.search(r"(ギフト残高|Gift card balance): ￥?¥?900", refunds), refunds
+        pdf = phone.request.get(f"{suite.gateway_url}/orders/{order_id}/confirmation.pdf")
+        assert pdf.status == 200 and pdf.body().startswith(b"%PDF")
+        assert_accessible(phone)
+        save_screenshot(phone, f"s4-refunded-{language}")
