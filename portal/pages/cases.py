@@ -8,9 +8,9 @@ this module turns its answers into pages. Another customer's case answers 404 li
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends, HTTPException
 from fastapi.responses import Response
 
 from portal.client import Answer
@@ -32,11 +32,19 @@ def is_case_id(case_id: str) -> bool:
     return 0 < len(case_id) <= 32 and case_id.replace("-", "").replace("_", "").isalnum()
 
 
+def case_id_of(case_id: str) -> str:
+    """The path's case id, or the 404 page before any service is asked."""
+    if not is_case_id(case_id):
+        raise HTTPException(404)
+    return case_id
+
+
+CaseIdDep = Annotated[str, Depends(case_id_of)]
+
+
 async def case_page(visit: Visit, customer: Customer, case_id: str, status: int = 200,
                     **context: Any) -> Response:
     """The case page, or 404 for an id that is not one of the customer's cases."""
-    if not is_case_id(case_id):
-        return render(visit, "error.html", 404, reason="not_found")
     answer = still_signed_in(visit, await visit.verification.get_case(visit.caller, customer.token, case_id))
     if not answer.ok:
         return render(visit, "error.html", 404, reason="not_found")
@@ -49,8 +57,16 @@ async def case_page(visit: Visit, customer: Customer, case_id: str, status: int 
                   supplementable=supplementable, **{**defaults, **context})
 
 
-def refused_input(answer: Answer) -> int:
-    return answer.status if answer.status in _INPUT_REFUSALS else 400
+async def after_change(visit: Visit, customer: Customer, case_id: str, answer: Answer, notice: str, form: str,
+                       **context: Any) -> Response:
+    """Back to the case with a notice, or the case page again with verification's refusal."""
+    if answer.ok:
+        return redirect(f"/cases/{case_id}?notice={notice}")
+    if answer.status == 404:
+        return render(visit, "error.html", 404, reason="not_found")
+    status = answer.status if answer.status in _INPUT_REFUSALS else 400
+    context.setdefault("error", answer.code)
+    return await case_page(visit, customer, case_id, status, form=form, **context)
 
 
 @router.get("/cases")
@@ -62,59 +78,41 @@ async def list_cases(visit: VisitDep, customer: TokenDep) -> Response:
 
 
 @router.get("/cases/{case_id}")
-async def show_case(visit: VisitDep, customer: TokenDep, case_id: str) -> Response:
+async def show_case(visit: VisitDep, customer: TokenDep, case_id: CaseIdDep) -> Response:
     return await case_page(visit, customer, case_id)
 
 
 @router.post("/cases/{case_id}" + UPLOAD_SUFFIX)
-async def upload_document(visit: VisitDep, customer: TokenDep, case_id: str, upload: UploadDep) -> Response:
+async def upload_document(visit: VisitDep, customer: TokenDep, case_id: CaseIdDep, upload: UploadDep) -> Response:
     _form, posted = upload
     if posted is None or not posted.content:
         return await case_page(visit, customer, case_id, 422, error="file_missing", form="upload")
-    if not is_case_id(case_id):
-        return render(visit, "error.html", 404, reason="not_found")
     answer = still_signed_in(visit, await visit.verification.upload_document(
         visit.caller, customer.token, case_id, posted.filename[:200], posted.content, posted.content_type))
-    if answer.ok:
-        return redirect(f"/cases/{case_id}?notice=uploaded")
-    if answer.status == 404:
-        return render(visit, "error.html", 404, reason="not_found")
     if answer.code == "card_number_visible":
         return render(visit, "card_found.html", 422, case_id=case_id, filename=posted.filename[:200],
                       pages=[int(page) for page in answer.body.get("pages", []) if str(page).isdigit()])
-    return await case_page(visit, customer, case_id, refused_input(answer), error=answer.code, form="upload")
+    return await after_change(visit, customer, case_id, answer, "uploaded", "upload")
 
 
 @router.post("/cases/{case_id}/supplements")
-async def add_supplement(visit: VisitDep, customer: TokenDep, case_id: str, form: FormDep) -> Response:
+async def add_supplement(visit: VisitDep, customer: TokenDep, case_id: CaseIdDep, form: FormDep) -> Response:
     item, value = form.text("item", 32), form.text("value", 500)
     if item not in SUPPLEMENT_ITEMS or not value:
         return await case_page(visit, customer, case_id, 422, error="missing_fields", form="supplement")
-    if not is_case_id(case_id):
-        return render(visit, "error.html", 404, reason="not_found")
     answer = still_signed_in(visit, await visit.verification.add_supplement(
         visit.caller, customer.token, case_id, item, value))
-    if answer.ok:
-        return redirect(f"/cases/{case_id}?notice=supplement_added")
-    if answer.status == 404:
-        return render(visit, "error.html", 404, reason="not_found")
     # A refused text is not echoed back: it may hold the card number that was the reason.
-    return await case_page(visit, customer, case_id, refused_input(answer), error=answer.code, form="supplement")
+    return await after_change(visit, customer, case_id, answer, "supplement_added", "supplement")
 
 
 @router.post("/cases/{case_id}/callback")
-async def request_callback(visit: VisitDep, customer: TokenDep, case_id: str, form: FormDep) -> Response:
+async def request_callback(visit: VisitDep, customer: TokenDep, case_id: CaseIdDep, form: FormDep) -> Response:
     phone, note = form.text("phone", 32), form.text("note", 1000)
     if not phone:
         return await case_page(visit, customer, case_id, 422, error="missing_fields", form="callback")
-    if not is_case_id(case_id):
-        return render(visit, "error.html", 404, reason="not_found")
     answer = still_signed_in(visit, await visit.verification.request_callback(
         visit.caller, customer.token, case_id, phone, note))
-    if answer.ok:
-        return redirect(f"/cases/{case_id}?notice=callback_requested")
-    if answer.status == 404:
-        return render(visit, "error.html", 404, reason="not_found")
     error = "invalid_phone" if answer.code == "validation_error" else answer.code
-    return await case_page(visit, customer, case_id, refused_input(answer), error=error, form="callback",
-                           typed={"phone": phone, "note": note})
+    return await after_change(visit, customer, case_id, answer, "callback_requested", "callback", error=error,
+                              typed={"phone": phone, "note": note})

@@ -8,9 +8,9 @@ balance and card); its refusals carry their reason in both languages and the pag
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends, HTTPException
 from fastapi.responses import Response
 
 from portal.client import Answer
@@ -23,6 +23,16 @@ def is_order_id(order_id: str) -> bool:
     return 0 < len(order_id) <= 64 and order_id.replace("-", "").replace("_", "").isalnum()
 
 
+def order_id_of(order_id: str) -> str:
+    """The path's order id, or the 404 page before any service is asked."""
+    if not is_order_id(order_id):
+        raise HTTPException(404)
+    return order_id
+
+
+OrderIdDep = Annotated[str, Depends(order_id_of)]
+
+
 def refusal_text(visit: Visit, answer: Answer) -> str:
     """Orders' own words for a refusal, in the reader's language."""
     body = answer.body
@@ -33,8 +43,6 @@ def refusal_text(visit: Visit, answer: Answer) -> str:
 
 async def order_page(visit: Visit, customer: Any, order_id: str, status: int = 200, **context: Any) -> Response:
     """One order with its refunds, or 404 for an id that is not one of the customer's orders."""
-    if not is_order_id(order_id):
-        return render(visit, "error.html", 404, reason="not_found")
     answer = still_signed_in(visit, await visit.orders.get_order(visit.caller, customer.token, order_id))
     if not answer.ok:
         return render(visit, "error.html", 404, reason="not_found")
@@ -60,23 +68,19 @@ async def list_orders(visit: VisitDep, customer: TokenDep) -> Response:
 
 
 @router.get("/orders/{order_id}")
-async def show_order(visit: VisitDep, customer: TokenDep, order_id: str) -> Response:
+async def show_order(visit: VisitDep, customer: TokenDep, order_id: OrderIdDep) -> Response:
     return await order_page(visit, customer, order_id)
 
 
 @router.post("/orders/{order_id}/cancel")
-async def cancel_order(visit: VisitDep, customer: TokenDep, order_id: str, _form: FormDep) -> Response:
-    if not is_order_id(order_id):
-        return render(visit, "error.html", 404, reason="not_found")
+async def cancel_order(visit: VisitDep, customer: TokenDep, order_id: OrderIdDep, _form: FormDep) -> Response:
     answer = still_signed_in(visit, await visit.orders.cancel_order(visit.caller, customer.token, order_id))
     return await act(visit, customer, order_id, answer, "cancelled")
 
 
 @router.post("/orders/{order_id}/return")
-async def request_return(visit: VisitDep, customer: TokenDep, order_id: str, form: FormDep) -> Response:
+async def request_return(visit: VisitDep, customer: TokenDep, order_id: OrderIdDep, form: FormDep) -> Response:
     line_ids = [line_id[:64] for line_id in form.choices("line")][:50]
-    if not is_order_id(order_id):
-        return render(visit, "error.html", 404, reason="not_found")
     if not line_ids:
         return await order_page(visit, customer, order_id, 422, refusal=visit.reader.gettext(
             "Please tick what you are sending back."))
@@ -86,18 +90,14 @@ async def request_return(visit: VisitDep, customer: TokenDep, order_id: str, for
 
 
 @router.post("/orders/{order_id}/not-me")
-async def report_not_mine(visit: VisitDep, customer: TokenDep, order_id: str, _form: FormDep) -> Response:
-    if not is_order_id(order_id):
-        return render(visit, "error.html", 404, reason="not_found")
+async def report_not_mine(visit: VisitDep, customer: TokenDep, order_id: OrderIdDep, _form: FormDep) -> Response:
     answer = still_signed_in(visit, await visit.orders.report_not_mine(visit.caller, customer.token, order_id))
     return await act(visit, customer, order_id, answer, "not_mine")
 
 
 @router.get("/orders/{order_id}/confirmation.pdf")
-async def refund_confirmation(visit: VisitDep, customer: TokenDep, order_id: str) -> Response:
+async def refund_confirmation(visit: VisitDep, customer: TokenDep, order_id: OrderIdDep) -> Response:
     """Orders' printable confirmation, passed through as it came (never cached)."""
-    if not is_order_id(order_id):
-        return render(visit, "error.html", 404, reason="not_found")
     pdf = await visit.orders.get_refund_confirmation_pdf(visit.caller, customer.token, order_id)
     if pdf.status != 200 or pdf.content_type != "application/pdf":
         return render(visit, "error.html", 404, reason="not_found")
