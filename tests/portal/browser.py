@@ -183,3 +183,14 @@ def grant_in_orders(suite: MamoriRun, account_id: str, ledger: str, amount: int)
             ledgers.credit(db, account_id, ledger, amount, "earned_before_the_story", datetime.now(timezone.utc))
     finally:
         database.dispose()
+
+
+def reload_until(page: Any, url: str, selector: str, timeout: float = 15.0) -> None:
+    """Reload ``url`` until ``selector`` shows: what arrives by event (a case, a lifted restriction)
+    shows up a moment after the step that caused it, as a customer pressing reload would see."""
+    deadline = time.monotonic() + timeout
+    while True:
+        page.goto(url)
+        if page.locator(selector).count() or time.monotonic() > deadline:
+            return
+        time.sleep(0.2)

@@ -10,7 +10,6 @@ English (a desktop window), checks every page with axe-core and saves its last p
 from __future__ import annotations
 
 import re
-import time
 import uuid
 from typing import Any
 
@@ -28,6 +27,7 @@ from tests.portal.browser import (
     device,
     grant_in_orders,
     register,
+    reload_until,
     save_screenshot,
     sign_in,
     sign_in_with_mailed_code,
@@ -142,11 +142,7 @@ def test_s3_a_held_gift_card_payment_is_verified_from_the_case_page_and_the_acco
 
     with device(playwright_browser, language) as phone:
         sign_in_with_mailed_code(phone, suite, mailbox, address)
-        for _ in range(50):  # the case arrives by event; the account page links to it once auth knows
-            phone.goto(f"{suite.gateway_url}/cases")
-            if phone.locator("main ul.messages a").count():
-                break
-            time.sleep(0.2)
+        reload_until(phone, f"{suite.gateway_url}/cases", "main ul.messages a")  # the case arrives by event
         phone.locator("main ul.messages a").first.click()
         case_path = phone.url.split(suite.gateway_url, 1)[1]
         assert_accessible(phone)
@@ -182,11 +178,7 @@ def test_s3_a_held_gift_card_payment_is_verified_from_the_case_page_and_the_acco
             submit(desk, f"/staff{case_path}/decision")
             desk.wait_for_url("**notice=decided")
 
-        for _ in range(50):  # auth lifts the restriction when verification's decision arrives
-            phone.goto(f"{suite.gateway_url}/account")
-            if phone.locator(".state.ok").count():
-                break
-            time.sleep(0.2)
+        reload_until(phone, f"{suite.gateway_url}/account", ".state.ok")  # auth lifts the restriction by event
         assert phone.locator(".state.ok").is_visible()
         phone.goto(f"{suite.gateway_url}{case_path}")
         assert ("承認済み" if language == "ja" else "Approved") in phone.locator("main").inner_text()
