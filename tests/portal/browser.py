@@ -161,10 +161,11 @@ def make_staff(suite: MamoriRun, role: str) -> str:
     return address
 
 
-def sign_in_with_mailed_code(page: Any, suite: MamoriRun, mailbox: Mailbox, address: str) -> None:
+def sign_in_with_mailed_code(page: Any, suite: MamoriRun, mailbox: Mailbox, address: str,
+                             password: str = PASSWORD) -> None:
     """Sign in on a device auth has not seen: the step-up code comes from the mailbox."""
     mails_before = len(mailbox.mails(address))
-    sign_in(page, suite, address, PASSWORD)
+    sign_in(page, suite, address, password)
     if page.url.endswith("/signin/check"):
         code = mailbox.wait_for(address, r"\b(\d{6})\b", mails_before).group(1)
         page.fill("#c-email_code", code)
