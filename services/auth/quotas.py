@@ -49,8 +49,12 @@ def totp_code_failures(settings: AuthSettings) -> Quota:
                  settings.totp_code_failure_window_seconds)
 
 
-#: A visitor (no session) may check this many mails per client address in the window. Codes are
-#: ~49 random bits, so guessing is hopeless anyway; the limit keeps verifyMessage from being a free oracle.
+#: Codes are ~49 random bits, so guessing is hopeless anyway; the limit keeps verifyMessage from
+#: being a free oracle for visitors.
 VISITOR_CHECKS_PER_ADDRESS = 30
 VISITOR_CHECK_WINDOW_SECONDS = 900
-VISITOR_MESSAGE_CHECKS = Quota("visitor-message-check", VISITOR_CHECKS_PER_ADDRESS, VISITOR_CHECK_WINDOW_SECONDS)
+
+
+def visitor_message_checks() -> Quota:
+    """verifyMessage calls one client address makes without a session within the window."""
+    return Quota("verify-message-visitor", VISITOR_CHECKS_PER_ADDRESS, VISITOR_CHECK_WINDOW_SECONDS)

@@ -7,12 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 
 from mamori_common.db import SessionDep
-from mamori_common.problems import PROBLEM_MEDIA_TYPE, Problem
+from mamori_common.problems import PROBLEM_MEDIA_TYPE
 from mamori_common.quotas import rate_limited
 from mamori_common.tokens import access_token_from
 from services.auth.accounts.models import Account
-from services.auth.config import AuthSettings
-from services.auth.quotas import VISITOR_MESSAGE_CHECKS
+from services.auth import quotas
 from services.auth.deps import ClientIp, CurrentAccount, SettingsDep, current_account, current_session
 from services.auth.messages import flows, service
 from services.auth.messages.schemas import (
@@ -72,8 +71,8 @@ def caller_if_signed_in(request: Request, db: SessionDep) -> Account | None:
     return current_account(db, current_session(db, principal))
 
 
-def limit_visitor(request: Request, settings: AuthSettings, ip: str) -> None:
-    wait = request.app.state.quotas.spend(VISITOR_MESSAGE_CHECKS, ip)
+def limit_visitor(request: Request, ip: str) -> None:
+    wait = request.app.state.quotas.spend(quotas.visitor_message_checks(), ip)
     if wait:
         raise rate_limited(wait, "Too many checks from this address. Wait before trying again.")
 
@@ -102,7 +101,7 @@ def verify_message(
     account: Annotated[Account | None, Depends(caller_if_signed_in)],
 ) -> VerifyMessageResponse:
     if account is None:
-        limit_visitor(request, settings, ip)
+        limit_visitor(request, ip)
     return flows.verify_message(
         db,
         account,
