@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, HTTPException
 from fastapi.responses import Response
 
 from portal.client import Answer
-from portal.web import CustomerDep, FormDep, TokenDep, Visit, VisitDep, redirect, render, still_signed_in
+from portal.web import Customer, CustomerDep, FormDep, TokenDep, Visit, VisitDep, redirect, render, still_signed_in
 
 router = APIRouter(include_in_schema=False)
 
@@ -41,7 +41,7 @@ def refusal_text(visit: Visit, answer: Answer) -> str:
     return str(body.get("detail") or "")
 
 
-async def order_page(visit: Visit, customer: Any, order_id: str, status: int = 200, **context: Any) -> Response:
+async def order_page(visit: Visit, customer: Customer, order_id: str, status: int = 200, **context: Any) -> Response:
     """One order with its refunds, or 404 for an id that is not one of the customer's orders."""
     answer = still_signed_in(visit, await visit.orders.get_order(visit.caller, customer.token, order_id))
     if not answer.ok:
@@ -52,7 +52,7 @@ async def order_page(visit: Visit, customer: Any, order_id: str, status: int = 2
                   refunds=refunds.body.get("items", []) if refunds.ok else [], **{**defaults, **context})
 
 
-async def act(visit: Visit, customer: Any, order_id: str, answer: Answer, notice: str) -> Response:
+async def act(visit: Visit, customer: Customer, order_id: str, answer: Answer, notice: str) -> Response:
     if answer.ok:
         return redirect(f"/orders/{order_id}?notice={notice}")
     if answer.status == 404:
