@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -99,10 +100,11 @@ class ServiceClient:
         token: str | None = None,
         json: Any = None,
         params: Mapping[str, Any] | None = None,
+        files: Mapping[str, tuple[str, bytes, str]] | None = None,
     ) -> Answer:
         try:
             response = await self._clients[service].request(
-                method, path, headers=caller.headers(token), json=json, params=params
+                method, path, headers=caller.headers(token), json=json, params=params, files=files
             )
         except httpx.HTTPError as exc:
             raise ServiceUnavailable(service) from exc
@@ -119,6 +121,27 @@ class ServiceClient:
         return Answer(
             response.status_code, body, int(retry_after) if retry_after and retry_after.isdigit() else None
         )
+
+    async def download(self, service: str, path: str, caller: Caller, token: str,
+                       params: Mapping[str, Any] | None = None) -> Download:
+        try:
+            response = await self._clients[service].get(path, headers=caller.headers(token), params=params)
+        except httpx.HTTPError as exc:
+            raise ServiceUnavailable(service) from exc
+        if response.status_code >= 500:
+            raise ServiceUnavailable(service)
+        return Download(response.status_code, response.content, response.headers.get("content-type", ""),
+                        response.headers.get("content-disposition"))
+
+
+@dataclass(frozen=True)
+class Download:
+    """A file a service answered with (a PDF), passed to the browser as it came."""
+
+    status: int
+    content: bytes
+    content_type: str
+    disposition: str | None
 
 
 class AuthApi:
@@ -204,3 +227,101 @@ class AuthApi:
 
     async def confirm_totp(self, caller: Caller, token: str, code: str) -> Answer:
         return await self._post("/totp/confirm", caller, {"code": code}, token)
+
+
+class VerificationApi:
+    """The verification operations the portal uses: the customer's cases (named after operationIds)."""
+
+    def __init__(self, client: ServiceClient) -> None:
+        self._client = client
+
+    async def _call(self, method: str, path: str, caller: Caller, token: str, **kwargs: Any) -> Answer:
+        return await self._client.call("verification", method, f"/api/verification{path}", caller, token=token,
+                                       **kwargs)
+
+    async def list_cases(self, caller: Caller, token: str) -> Answer:
+        return await self._call("GET", "/cases", caller, token)
+
+    async def get_case(self, caller: Caller, token: str, case_id: str) -> Answer:
+        return await self._call("GET", f"/cases/{quote(case_id, safe='')}", caller, token)
+
+    async def upload_document(self, caller: Caller, token: str, case_id: str, filename: str, content: bytes,
+                              content_type: str) -> Answer:
+        return await self._call("POST", f"/cases/{quote(case_id, safe='')}/documents", caller, token,
+                                files={"file": (filename, content, content_type)})
+
+    async def add_supplement(self, caller: Caller, token: str, case_id: str, item: str, value: str) -> Answer:
+        return await self._call("POST", f"/cases/{quote(case_id, safe='')}/supplements", caller, token,
+                                json={"item": item, "value": value})
+
+    async def request_callback(self, caller: Caller, token: str, case_id: str | None, phone: str,
+                               note: str) -> Answer:
+        body: dict[str, Any] = {"phone": phone, "note": note}
+        if case_id:
+            body["case_id"] = case_id
+        return await self._call("POST", "/callbacks", caller, token, json=body)
+
+
+class StaffApi:
+    """Verification's staff operations: the review queue, the two views of a case, decisions."""
+
+    def __init__(self, client: ServiceClient) -> None:
+        self._client = client
+
+    async def _call(self, method: str, path: str, caller: Caller, token: str, **kwargs: Any) -> Answer:
+        return await self._client.call("verification", method, f"/api/verification/staff{path}", caller,
+                                       token=token, **kwargs)
+
+    async def list_review_queue(self, caller: Caller, token: str) -> Answer:
+        return await self._call("GET", "/queue", caller, token)
+
+    async def get_case_for_review(self, caller: Caller, token: str, case_id: str) -> Answer:
+        return await self._call("GET", f"/cases/{quote(case_id, safe='')}", caller, token)
+
+    async def get_case_for_support(self, caller: Caller, token: str, case_id: str) -> Answer:
+        return await self._call("GET", f"/cases/{quote(case_id, safe='')}/status", caller, token)
+
+    async def decide_case(self, caller: Caller, token: str, case_id: str, decision: str, reason_code: str,
+                          order_action: str, note: str) -> Answer:
+        body = {"decision": decision, "reason_code": reason_code, "order_action": order_action, "note": note}
+        return await self._call("POST", f"/cases/{quote(case_id, safe='')}/decision", caller, token, json=body)
+
+    async def download_document(self, caller: Caller, token: str, document_id: str) -> Download:
+        return await self._client.download(
+            "verification", f"/api/verification/staff/documents/{quote(document_id, safe='')}", caller, token)
+
+
+class OrdersApi:
+    """The orders operations the portal uses (named after operationIds)."""
+
+    def __init__(self, client: ServiceClient) -> None:
+        self._client = client
+
+    async def _call(self, method: str, path: str, caller: Caller, token: str, **kwargs: Any) -> Answer:
+        return await self._client.call("orders", method, f"/api/orders{path}", caller, token=token, **kwargs)
+
+    async def list_orders(self, caller: Caller, token: str) -> Answer:
+        return await self._call("GET", "/orders", caller, token)
+
+    async def get_order(self, caller: Caller, token: str, order_id: str) -> Answer:
+        return await self._call("GET", f"/orders/{quote(order_id, safe='')}", caller, token)
+
+    async def list_refunds(self, caller: Caller, token: str, order_id: str) -> Answer:
+        return await self._call("GET", "/refunds", caller, token, params={"order_id": order_id})
+
+    async def cancel_order(self, caller: Caller, token: str, order_id: str) -> Answer:
+        return await self._call("POST", f"/orders/{quote(order_id, safe='')}/cancel", caller, token)
+
+    async def request_return(self, caller: Caller, token: str, order_id: str, line_ids: list[str]) -> Answer:
+        return await self._call("POST", f"/orders/{quote(order_id, safe='')}/returns", caller, token,
+                                json={"line_ids": line_ids})
+
+    async def report_not_mine(self, caller: Caller, token: str, order_id: str) -> Answer:
+        return await self._call("POST", f"/orders/{quote(order_id, safe='')}/not-mine", caller, token)
+
+    async def set_one_click(self, caller: Caller, token: str, enabled: bool) -> Answer:
+        return await self._call("PUT", "/settings/one-click", caller, token, json={"enabled": enabled})
+
+    async def get_refund_confirmation_pdf(self, caller: Caller, token: str, order_id: str) -> Download:
+        return await self._client.download("orders", f"/api/orders/orders/{quote(order_id, safe='')}/refund-confirmation",
+                                           caller, token, params={"format": "pdf"})

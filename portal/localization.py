@@ -112,6 +112,12 @@ class Reader:
         digits = numbers.get_currency_precision(currency)
         return numbers.format_currency(amount_minor / 10**digits, currency, locale=self.language)
 
+    def pick(self, texts: dict[str, str] | None) -> str:
+        """A service's bilingual text (``{"ja": ..., "en": ...}``) in the reader's language."""
+        if not texts:
+            return ""
+        return str(texts.get(self.language) or texts.get("en") or "")
+
     @property
     def zone_name(self) -> str:
         return str(self.zone.key)

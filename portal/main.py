@@ -24,9 +24,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from mamori_common.app import create_base_app
 from mamori_common.observability import configure_logging
 from mamori_common.problems import problem_for_status, problem_response
-from portal.client import AuthApi, ServiceClient, ServiceUnavailable
+from portal.client import AuthApi, OrdersApi, ServiceClient, ServiceUnavailable, StaffApi, VerificationApi
 from portal.config import PortalSettings
-from portal.pages import account, messages, recovery, security, signin
+from portal.pages import account, cases, messages, orders, recovery, security, signin, staff
+from portal.pages.cases import UPLOAD_SUFFIX
 from portal.session import TokenKeeper
 from portal.web import (
     CONTENT_SECURITY_POLICY,
@@ -76,6 +77,9 @@ def create_app(
     app = create_base_app("portal", "Mamori portal", "Customer pages.", settings, lifespan)
     app.state.pages = Pages()
     app.state.auth_api = AuthApi(services)
+    app.state.verification_api = VerificationApi(services)
+    app.state.orders_api = OrdersApi(services)
+    app.state.staff_api = StaffApi(services)
     app.state.services = services
     app.state.token_keeper = TokenKeeper()
 
@@ -84,7 +88,8 @@ def create_app(
         if request.url.path.startswith(_PLAIN_PATHS):
             return await call_next(request)
         length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > settings.max_form_bytes):
+        limit = settings.max_upload_bytes if request.url.path.endswith(UPLOAD_SUFFIX) else settings.max_form_bytes
+        if length is not None and (not length.isdigit() or int(length) > limit):
             request.state.visit = start_visit(request, settings)
             response: Response = render(visit_of(request), "error.html", 413, reason="too_large")
         else:
@@ -133,6 +138,6 @@ def create_app(
         return JSONResponse({"status": "ready", "service": "portal"})
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (account, signin, recovery, messages, security):
+    for module in (account, signin, recovery, messages, security, cases, orders, staff):
         app.include_router(module.router)
     return app

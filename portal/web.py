@@ -19,7 +19,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from mamori_common.contract import case_number
 from mamori_common.network import resolve_client_ip
 from portal import csrf
-from portal.client import Answer, AuthApi, Caller
+from portal.client import Answer, AuthApi, Caller, OrdersApi, StaffApi, VerificationApi
 from portal.config import PortalSettings
 from portal.localization import LANGUAGES, OFFERED_ZONES, Reader, choose_language, choose_zone, translations
 from portal.session import DEVICE_COOKIE, LANGUAGE_COOKIE, SESSION_COOKIE, ZONE_COOKIE, TokenKeeper, Tokens
@@ -86,6 +86,18 @@ class Visit:
     @property
     def auth(self) -> AuthApi:
         return self.request.app.state.auth_api
+
+    @property
+    def verification(self) -> VerificationApi:
+        return self.request.app.state.verification_api
+
+    @property
+    def staff(self) -> StaffApi:
+        return self.request.app.state.staff_api
+
+    @property
+    def orders(self) -> OrdersApi:
+        return self.request.app.state.orders_api
 
     @property
     def keeper(self) -> TokenKeeper:
@@ -213,19 +225,45 @@ class Form:
         return [value for key, value in self.items if key == name]
 
 
-async def read_form(request: Request) -> Form:
-    """The posted form, or :class:`CsrfRejected` when its token does not match the browser's seed."""
-    posted = await request.form(max_files=0, max_fields=50)
+@dataclass(frozen=True)
+class PostedFile:
+    """A file sent with a form, read whole (the upload limit bounds it)."""
+
+    filename: str
+    content_type: str
+    content: bytes
+
+
+async def _checked_form(request: Request, max_files: int) -> tuple[Form, list[PostedFile]]:
+    posted = await request.form(max_files=max_files, max_fields=50)
     items = tuple((key, value) for key, value in posted.multi_items() if isinstance(value, str))
     fields = dict(items)
     settings: PortalSettings = request.app.state.settings
     if not csrf.is_valid(settings.resolved_service_secret(), request.cookies.get(csrf.CSRF_COOKIE),
                          fields.get(csrf.CSRF_FIELD)):
         raise CsrfRejected()
-    return Form(fields, items)
+    files = [
+        PostedFile(value.filename or "document", value.content_type or "application/octet-stream", await value.read())
+        for _key, value in posted.multi_items()
+        if not isinstance(value, str) and value.filename
+    ]
+    return Form(fields, items), files
+
+
+async def read_form(request: Request) -> Form:
+    """The posted form, or :class:`CsrfRejected` when its token does not match the browser's seed."""
+    form, _files = await _checked_form(request, max_files=0)
+    return form
+
+
+async def read_upload(request: Request) -> tuple[Form, PostedFile | None]:
+    """A multipart form with (at most) one file, its CSRF token checked like any other form."""
+    form, files = await _checked_form(request, max_files=1)
+    return form, files[0] if files else None
 
 
 FormDep = Annotated[Form, Depends(read_form)]
+UploadDep = Annotated[tuple[Form, PostedFile | None], Depends(read_upload)]
 
 
 # --- the signed-in customer ---------------------------------------------------------------------

@@ -30,6 +30,8 @@ async def front_page(visit: VisitDep, customer: MaybeCustomerDep) -> Response:
 
 @router.get("/account")
 async def overview(visit: VisitDep, customer: CustomerDep) -> Response:
+    if customer.is_staff:
+        return redirect("/staff")  # staff sign in on the same page; their home is the console
     return render(visit, "account.html", me=customer.me, notice_key=visit.request.query_params.get("notice"))
 
 

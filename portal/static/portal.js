@@ -16,3 +16,26 @@ window.addEventListener("pageshow", function () {
     for (var j = 0; j < buttons.length; j++) { buttons[j].disabled = false; }
   }
 });
+// An upload form shows how much of the file has been sent. Without this script the same form is
+// sent by the browser as usual; with it, the answer page replaces this one when the upload ends.
+document.addEventListener("submit", function (event) {
+  var form = event.target;
+  if (event.defaultPrevented || !form.dataset.progress || !window.XMLHttpRequest || !window.FormData) { return; }
+  var bar = document.getElementById(form.dataset.progress);
+  if (!bar) { return; }
+  event.preventDefault();
+  bar.parentNode.hidden = false;
+  var request = new XMLHttpRequest();
+  request.open("POST", form.action);
+  request.upload.addEventListener("progress", function (progress) {
+    if (progress.lengthComputable) { bar.value = Math.round(100 * progress.loaded / progress.total); }
+  });
+  request.addEventListener("load", function () {
+    if (request.status < 400 && request.responseURL) { window.location.assign(request.responseURL); return; }
+    document.open();
+    document.write(request.responseText);
+    document.close();
+  });
+  request.addEventListener("error", function () { form.dataset.sent = ""; form.submit(); });
+  request.send(new FormData(form));
+});

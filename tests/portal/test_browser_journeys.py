@@ -9,6 +9,7 @@ English (a desktop window), checks every page with axe-core and saves its last p
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
@@ -20,14 +21,22 @@ from tests.portal.browser import (
     NEW_PASSWORD,
     PASSWORD,
     Mailbox,
+    api_sign_in,
+    make_staff,
     assert_accessible,
     device,
+    grant_in_orders,
     register,
+    reload_until,
     save_screenshot,
     sign_in,
+    sign_in_with_mailed_code,
     submit,
 )
 from tests.support.processes import MamoriRun
+from tests.verification import documents_support as docs
+
+REDACTED = ("Monthly statement", "Card: **** **** **** 4242", "Name: Yuki Tanaka", "Tel: 03-1234-5678")
 
 pytestmark = [pytest.mark.system, pytest.mark.browser]
 
@@ -115,3 +124,97 @@ def test_s5_the_owner_reverts_an_email_change_with_the_code_from_his_old_mailbox
     refused = httpx.post(f"{suite.gateway_url}/api/auth/login", json={"email": intruders_address,
                                                                       "password": PASSWORD}, timeout=30)
     assert refused.status_code == 401
+
+
+@pytest.mark.parametrize("language", ["ja", "en"])
+def test_s3_a_held_gift_card_payment_is_verified_from_the_case_page_and_the_account_is_active_again(
+    suite: MamoriRun, playwright_browser: Any, mailbox: Mailbox, language: str
+) -> None:
+    address = register(suite, language, "s3")
+    token = api_sign_in(suite, address)
+    card = {"token": "tok_visa_4242", "last4": "4242", "expiry": "04/29", "holder_name": "Yuki Tanaka"}
+    placed = httpx.post(f"{suite.gateway_url}/api/orders/orders", timeout=30,
+                        headers={"authorization": f"Bearer {token}"},
+                        json={"lines": [{"kind": "gift_card", "description": "Gift card", "unit_amount": 100_000,
+                                         "quantity": 1}],
+                              "tenders": [{"kind": "card", "amount": 100_000, "card": card}]})
+    assert placed.status_code in (201, 202) and placed.json()["state"] == "held", placed.text
+
+    with device(playwright_browser, language) as phone:
+        sign_in_with_mailed_code(phone, suite, mailbox, address)
+        reload_until(phone, f"{suite.gateway_url}/cases", "main ul.messages a")  # the case arrives by event
+        phone.locator("main ul.messages a").first.click()
+        case_path = phone.url.split(suite.gateway_url, 1)[1]
+        assert_accessible(phone)
+
+        phone.set_input_files("#f-file", files=[{"name": "statement.pdf", "mimeType": "application/pdf",
+                                                 "buffer": docs.text_pdf("Statement", "Card 4242 4242 4242 4242")}])
+        submit(phone, f"{case_path}/documents")
+        phone.wait_for_selector("main .error")
+        assert ("カード番号がすべて見えています" if language == "ja" else "A full card number is visible") in \
+            phone.locator("h1").inner_text()
+        assert_accessible(phone)
+
+        phone.goto(f"{suite.gateway_url}{case_path}")
+        phone.set_input_files("#f-file", files=[{"name": "redacted.pdf", "mimeType": "application/pdf",
+                                                 "buffer": docs.text_pdf(*REDACTED)}])
+        submit(phone, f"{case_path}/documents")
+        phone.wait_for_url("**notice=uploaded")
+        phone.select_option("#f-item", "billing_address")
+        phone.fill("#f-value", "2-1-1 Nihonbashi, Tokyo 103-0027")
+        submit(phone, f"{case_path}/supplements")
+        phone.wait_for_url("**notice=supplement_added")
+        assert_accessible(phone)
+
+        with device(playwright_browser, language) as desk:  # the specialist, on the same sign-in page
+            specialist = make_staff(suite, "specialist")
+            sign_in_with_mailed_code(desk, suite, mailbox, specialist)
+            assert desk.url.endswith("/staff")
+            desk.goto(f"{suite.gateway_url}/staff{case_path}")
+            assert desk.locator("main a[href^='/staff/documents/']").count() == 1
+            assert_accessible(desk)
+            desk.check("#d-approve")
+            desk.select_option("#f-reason", "verified")
+            submit(desk, f"/staff{case_path}/decision")
+            desk.wait_for_url("**notice=decided")
+
+        reload_until(phone, f"{suite.gateway_url}/account", ".state.ok")  # auth lifts the restriction by event
+        assert phone.locator(".state.ok").is_visible()
+        phone.goto(f"{suite.gateway_url}{case_path}")
+        assert ("承認済み" if language == "ja" else "Approved") in phone.locator("main").inner_text()
+        assert_accessible(phone)
+        save_screenshot(phone, f"s3-approved-{language}")
+
+
+@pytest.mark.parametrize("language", ["ja", "en"])
+def test_s4_not_me_on_a_digital_order_refunds_points_and_gift_balance(
+    suite: MamoriRun, playwright_browser: Any, mailbox: Mailbox, language: str
+) -> None:
+    address = register(suite, language, "s4")
+    token = api_sign_in(suite, address)
+    headers = {"authorization": f"Bearer {token}"}
+    account_id = httpx.get(f"{suite.gateway_url}/api/auth/me", headers=headers, timeout=30).json()["account_id"]
+    grant_in_orders(suite, account_id, "points", 300)
+    grant_in_orders(suite, account_id, "gift_balance", 2_000)
+    placed = httpx.post(f"{suite.gateway_url}/api/orders/orders", timeout=30, headers=headers, json={
+        "lines": [{"kind": "digital", "description": "E-book", "unit_amount": 1_200, "quantity": 1}],
+        "tenders": [{"kind": "points", "amount": 300}, {"kind": "gift_balance", "amount": 900}]})
+    assert placed.status_code in (201, 202), placed.text
+    order_id = placed.json()["id"]
+
+    with device(playwright_browser, language) as phone:
+        sign_in_with_mailed_code(phone, suite, mailbox, address)
+        phone.goto(f"{suite.gateway_url}/orders")
+        assert_accessible(phone)
+        phone.locator(f"main a[href='/orders/{order_id}']").click()
+        assert_accessible(phone)
+        submit(phone, f"/orders/{order_id}/not-me")
+        phone.wait_for_url("**notice=not_mine")
+
+        refunds = phone.locator("section[aria-labelledby='refunds-h']").inner_text()
+        assert re.search(r"(ポイント|Points): ￥?¥?300", refunds), refunds
+        assert re.search(r"(ギフト残高|Gift card balance): ￥?¥?900", refunds), refunds
+        pdf = phone.request.get(f"{suite.gateway_url}/orders/{order_id}/confirmation.pdf")
+        assert pdf.status == 200 and pdf.body().startswith(b"%PDF")
+        assert_accessible(phone)
+        save_screenshot(phone, f"s4-refunded-{language}")
