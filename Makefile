@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install bench clean i18n
+.PHONY: run test lint install bench clean i18n
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,7 +31,12 @@ install: $(STAMP) $(CATALOGUE).mo
 run: $(STAMP) $(CATALOGUE).mo
 	$(VENV)/bin/mamori run
 
-test: $(STAMP) $(CATALOGUE).mo
+# The code checks first (seconds), then the tests: a change that breaks the style fails early.
+lint: $(STAMP)
+	$(VENV)/bin/ruff format --check --quiet .
+	$(VENV)/bin/ruff check --quiet .
+
+test: $(STAMP) $(CATALOGUE).mo lint
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)

@@ -61,6 +61,8 @@ class TrustedProxies:
                 elif name == b"x-forwarded-proto":
                     https = value.decode("latin-1").split(",")[0].strip().lower() == "https"
         client_ip = (
-            resolve_client_ip(peer or None, forwarded_for.decode("latin-1"), self.cidrs) if forwarded_for else (peer or "0.0.0.0")
+            resolve_client_ip(peer or None, forwarded_for.decode("latin-1"), self.cidrs)
+            if forwarded_for
+            else (peer or "0.0.0.0")
         )
         return ClientContext(peer, trusted, client_ip, https, request_id or new_request_id())

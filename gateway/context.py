@@ -11,10 +11,11 @@ from __future__ import annotations
 import logging
 import time
 
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
 from gateway.clients import SCOPE_KEY, TrustedProxies
 from gateway.security_headers import SecurityHeaders
 from mamori_common.observability import Metrics, request_id_var, route_label
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 #: Set by the proxy: the route label for metrics (``/api/orders/{path}``), bounded cardinality.
 ROUTE_KEY = "mamori.route"
@@ -55,7 +56,9 @@ class GatewayContextMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                headers = [(name, value) for name, value in message.get("headers", ()) if name.lower() != b"x-request-id"]
+                headers = [
+                    (name, value) for name, value in message.get("headers", ()) if name.lower() != b"x-request-id"
+                ]
                 headers.append((b"x-request-id", request_id))
                 message["headers"] = self.security.apply(headers, path, context.https)
             await send(message)

@@ -13,11 +13,11 @@ from gateway.clients import ClientContext, join_hops
 
 Headers = list[tuple[bytes, bytes]]
 
-HOP_BY_HOP = frozenset(
-    {b"connection", b"keep-alive", b"te", b"trailer", b"transfer-encoding", b"upgrade", b"expect"}
-)
+HOP_BY_HOP = frozenset({b"connection", b"keep-alive", b"te", b"trailer", b"transfer-encoding", b"upgrade", b"expect"})
 #: What a client could write to pass as someone else; believed only from a trusted proxy.
-_CLIENT_IDENTITY = frozenset({b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host", b"forwarded", b"x-real-ip"})
+_CLIENT_IDENTITY = frozenset(
+    {b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host", b"forwarded", b"x-real-ip"}
+)
 #: Rebuilt by the gateway for every request.
 _REBUILT = frozenset({b"host", b"x-request-id", b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host"})
 #: Set by the gateway's own server on the way out; the upstream's copies would be duplicates.
@@ -71,11 +71,7 @@ def response_headers(upstream: Iterable[tuple[bytes, bytes]]) -> Headers:
     """The headers to send the client for an upstream's answer (names lower-cased, for ASGI)."""
     raw = [(name.lower(), value) for name, value in upstream]
     named = _connection_tokens(raw)
-    return [
-        (name, value)
-        for name, value in raw
-        if not _is_hop_by_hop(name, named) and name not in _RESPONSE_REBUILT
-    ]
+    return [(name, value) for name, value in raw if not _is_hop_by_hop(name, named) and name not in _RESPONSE_REBUILT]
 
 
 def declared_length(headers: Headers) -> int | None:

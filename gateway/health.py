@@ -42,7 +42,10 @@ async def _replica_status(upstream: Upstream, index: int, url: str, timeout: flo
 
 async def _service_status(upstream: Upstream, timeout: float) -> dict[str, Any]:
     replicas = await asyncio.gather(
-        *(_replica_status(upstream, index, replica.url, timeout) for index, replica in enumerate(upstream.replicas.replicas))
+        *(
+            _replica_status(upstream, index, replica.url, timeout)
+            for index, replica in enumerate(upstream.replicas.replicas)
+        )
     )
     up = sum(1 for replica in replicas if replica["status"] == "up")
     state = "up" if up == len(replicas) else "degraded" if up else "down"

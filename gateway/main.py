@@ -125,4 +125,3 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         access_log=settings.access_log,
     )
     return app
-

@@ -32,13 +32,13 @@ from gateway import edge_problems
 from gateway.routing import (
     CONNECT_TIMEOUT,
     DEFAULT_ROUTE,
+    LARGE_BODIES,
     OWN_PATHS,
     REFUSED_SEGMENTS,
     ROUTES,
     SIGN_IN_BURST,
     SIGN_IN_PATHS,
     SIGN_IN_RATE_PER_SECOND,
-    LARGE_BODIES,
 )
 from gateway.security_headers import DEFAULT_CSP, HSTS, SECURITY_HEADERS
 from mamori_common.problems import Problem
@@ -186,10 +186,14 @@ def _locations() -> str:
     for route in ROUTES:
         body = f"client_max_body_size {route.max_body // 1024}k;"
         for location in (f"= {route.path}", f"{route.path}/"):
-            blocks.append(f"        location {location} {{\n{_proxy(route.service, route.read_timeout, extra=[body])}\n        }}")
+            blocks.append(
+                f"        location {location} {{\n{_proxy(route.service, route.read_timeout, extra=[body])}\n        }}"
+            )
     blocks.append(f"        location / {{\n{_proxy(DEFAULT_ROUTE.service, DEFAULT_ROUTE.read_timeout)}\n        }}")
     for status, problem in sorted(edge_problems.NGINX_OWN_ANSWERS.items()):
-        blocks.append(f"        location @problem_{status} {{\n            return {status} {_json_string(problem)};\n        }}")
+        blocks.append(
+            f"        location @problem_{status} {{\n            return {status} {_json_string(problem)};\n        }}"
+        )
     return "\n".join(blocks)
 
 
@@ -198,7 +202,9 @@ def render(layout: EdgeLayout) -> str:
     run = layout.runtime_dir.rstrip("/")
     security_maps, security_adds = _security_headers()
     upstreams = "\n".join(_upstream(name, servers) for name, servers in layout.upstreams.items())
-    error_pages = "\n".join(f"        error_page {status} = @problem_{status};" for status in sorted(edge_problems.NGINX_OWN_ANSWERS))
+    error_pages = "\n".join(
+        f"        error_page {status} = @problem_{status};" for status in sorted(edge_problems.NGINX_OWN_ANSWERS)
+    )
     user = f"user {layout.run_as};\n" if layout.run_as else ""
     access_log = "access_log off;" if layout.access_log == "off" else f"access_log {layout.access_log} mamori;"
     extra = "\n".join(f"    {line}" for line in layout.extra_http)

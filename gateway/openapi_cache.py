@@ -39,7 +39,7 @@ class OpenApiCache:
         self.retry = retry
         self.timeout = timeout
         self._clock = clock
-        self._documents: dict[str, Document | None] = {name: None for name in upstreams}
+        self._documents: dict[str, Document | None] = dict.fromkeys(upstreams)
         self._asked_at: dict[str, float] = {}
         self._body: bytes | None = None
         self._lock = asyncio.Lock()
@@ -78,13 +78,19 @@ class OpenApiCache:
         for replica in upstream.replicas.candidates():
             try:
                 async with upstream.session.get(
-                    f"{replica.url}/openapi.json", timeout=aiohttp.ClientTimeout(total=self.timeout), headers=outgoing_headers()
+                    f"{replica.url}/openapi.json",
+                    timeout=aiohttp.ClientTimeout(total=self.timeout),
+                    headers=outgoing_headers(),
                 ) as response:
                     if response.status == 200:
                         document: Any = await response.json(content_type=None)
                         if isinstance(document, dict) and isinstance(document.get("paths", {}), dict):
                             return document
-                    logger.warning("no OpenAPI document", extra={"upstream_service": upstream.name, "status": response.status})
+                    logger.warning(
+                        "no OpenAPI document", extra={"upstream_service": upstream.name, "status": response.status}
+                    )
             except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
-                logger.warning("OpenAPI document unavailable", extra={"upstream_service": upstream.name, "error": repr(exc)})
+                logger.warning(
+                    "OpenAPI document unavailable", extra={"upstream_service": upstream.name, "error": repr(exc)}
+                )
         return None

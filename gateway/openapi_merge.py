@@ -56,7 +56,9 @@ def merge_documents(
     duplicates: list[str] = []
     for service, document in docs.items():
         info = document.get("info") or {}
-        _add_tag(merged, tag_names, {"name": service, "description": info.get("description") or info.get("title") or service})
+        _add_tag(
+            merged, tag_names, {"name": service, "description": info.get("description") or info.get("title") or service}
+        )
         for tag in document.get("tags") or []:
             if isinstance(tag, dict) and "name" in tag:
                 _add_tag(merged, tag_names, tag)
@@ -74,7 +76,10 @@ def merge_documents(
                 operation_id = operation.get("operationId")
                 if operation_id in operation_ids:
                     duplicates.append(operation_id)
-                    logger.warning("duplicate operationId", extra={"operation_id": operation_id, "services": [operation_ids[operation_id], service]})
+                    logger.warning(
+                        "duplicate operationId",
+                        extra={"operation_id": operation_id, "services": [operation_ids[operation_id], service]},
+                    )
                 elif operation_id:
                     operation_ids[operation_id] = service
             merged["paths"].setdefault(path, {}).update(item)

@@ -21,7 +21,6 @@ connection closed under it.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -29,6 +28,7 @@ from typing import Any
 
 import aiohttp
 from prometheus_client import Counter
+from starlette.types import Receive, Scope, Send
 from yarl import URL
 
 from gateway import edge_problems
@@ -39,7 +39,6 @@ from gateway.replicas import Replica
 from gateway.routing import DEFAULT_SERVICE, ROUTES, is_malformed, is_refused, route_for
 from gateway.upstreams import PoolBusy, Upstream, Upstreams
 from mamori_common.problems import Problem, problem_response
-from starlette.types import Receive, Scope, Send
 
 logger = logging.getLogger("mamori.gateway.proxy")
 
@@ -134,7 +133,10 @@ class Proxy:
         scope[ROUTE_KEY] = ROUTE_LABELS[route.service]
         upstream = self.upstreams[route.service]
         context: ClientContext = scope[SCOPE_KEY]
-        headers = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in request_headers(scope["headers"], context)]
+        headers = [
+            (name.decode("latin-1"), value.decode("latin-1"))
+            for name, value in request_headers(scope["headers"], context)
+        ]
         body = _RequestBody(receive, route.max_body) if has_body(scope["headers"]) else None
         raw_path: bytes = scope.get("raw_path") or path.encode()
         query: bytes = scope.get("query_string", b"")
@@ -179,12 +181,17 @@ class Proxy:
                     raise edge_problems.BODY_TOO_LARGE from exc
                 if body is not None and isinstance(body.failure, ClientDisconnected):
                     raise body.failure from exc
-                if isinstance(exc, aiohttp.SocketTimeoutError) and time.monotonic() - started < (timeout.sock_read or 0) / 2:
+                if (
+                    isinstance(exc, aiohttp.SocketTimeoutError)
+                    and time.monotonic() - started < (timeout.sock_read or 0) / 2
+                ):
                     exc = aiohttp.ServerDisconnectedError("a pooled connection failed at once")  # see STALE_TIMEOUT
                 problem, retryable = self._classify(exc, upstream, replica, method, body)
                 if not retryable or index + 1 == len(candidates):
                     raise problem from exc
-                logger.info("retrying on the next replica", extra={"upstream_service": upstream.name, "replica": replica.url})
+                logger.info(
+                    "retrying on the next replica", extra={"upstream_service": upstream.name, "replica": replica.url}
+                )
                 continue
             if replica.down_until:
                 upstream.replicas.mark_up(replica)
@@ -227,7 +234,11 @@ class Proxy:
         relayed = 0
         try:
             await send(
-                {"type": "http.response.start", "status": response.status, "headers": response_headers(response.raw_headers)}
+                {
+                    "type": "http.response.start",
+                    "status": response.status,
+                    "headers": response_headers(response.raw_headers),
+                }
             )
             remaining = response.content_length if response.content_length is not None else -1
             finished = False
@@ -240,11 +251,13 @@ class Proxy:
             if not finished:
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
             complete = True
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiohttp.ClientError) as exc:
             # Headers are gone already: the only honest signal left is to cut the connection,
             # which returning with the response unfinished makes the server do.
             self.failures.labels(upstream.name, "broken_answer").inc()
-            logger.warning("upstream broke off its answer", extra={"upstream_service": upstream.name, "error": repr(exc)})
+            logger.warning(
+                "upstream broke off its answer", extra={"upstream_service": upstream.name, "error": repr(exc)}
+            )
         finally:
             if complete and relayed <= REUSE_AFTER_AT_MOST:  # see STALE_TIMEOUT
                 response.release()

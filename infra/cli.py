@@ -83,8 +83,10 @@ def _events(args: argparse.Namespace) -> int:
         for row in rows:
             found += 1
             error = (row["last_error"] or "").splitlines()[0][:120] if row["last_error"] else ""
-            print(f"{name}\t{row['parked_at'].isoformat()}\t{row['event_type']}\t{row['event_id']}\t"
-                  f"-> {row['subscriber']}\t{row['attempts']} attempts\t{error}")
+            print(
+                f"{name}\t{row['parked_at'].isoformat()}\t{row['event_type']}\t{row['event_id']}\t"
+                f"-> {row['subscriber']}\t{row['attempts']} attempts\t{error}"
+            )
     if not found:
         print("No parked events.")
     return 0

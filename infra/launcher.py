@@ -226,7 +226,9 @@ def run(replicas: int = 1, seed_demo: bool = True) -> int:
     while not stopping:
         crashed = launcher.first_exit()
         if crashed is not None:
-            print(f"{crashed.name} stopped unexpectedly (code {crashed.process.returncode}); stopping.", file=sys.stderr)
+            print(
+                f"{crashed.name} stopped unexpectedly (code {crashed.process.returncode}); stopping.", file=sys.stderr
+            )
             exit_code = 1
             break
         time.sleep(0.3)

@@ -11,21 +11,20 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from datetime import timedelta
-
 from fastapi import APIRouter, FastAPI, Request
-from prometheus_client import Counter
 from fastapi.responses import JSONResponse
+from prometheus_client import Counter
 from sqlalchemy import Table, text
 
 from mamori_common.background import stop_tasks
 from mamori_common.clock import Clock, SystemClock
 from mamori_common.db import Database
-from mamori_common.front_door import FrontDoorMiddleware
 from mamori_common.events import BackoffPolicy, EventHandler, Outbox, OutboxDispatcher, inbox_router
+from mamori_common.front_door import FrontDoorMiddleware
 from mamori_common.migrations import upgrade
 from mamori_common.observability import Metrics, RequestContextMiddleware, configure_logging, metrics_endpoint
 from mamori_common.problems import PROBLEM_RESPONSES, Problem, install_problem_handlers

@@ -27,7 +27,6 @@ import anyio
 import httpx
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
-from sqlalchemy import event as sa_event
 from sqlalchemy import (
     JSON,
     Column,
@@ -41,6 +40,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy import event as sa_event
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -107,8 +107,9 @@ EventHandler = Callable[[Session, EventEnvelope], None]
 class Outbox:
     """A service's publishing side: which subscribers each event type goes to."""
 
-    def __init__(self, service: str, table: Table, routes: Mapping[str, Sequence[str]],
-                 clock: Clock | None = None) -> None:
+    def __init__(
+        self, service: str, table: Table, routes: Mapping[str, Sequence[str]], clock: Clock | None = None
+    ) -> None:
         self.service = service
         self.table = table
         self.routes = routes
@@ -118,7 +119,9 @@ class Outbox:
     def on_commit(self, listener: Callable[[], None]) -> None:
         self._listeners.append(listener)
 
-    def publish(self, session: Session, event_type: str, payload: dict[str, Any], *, event_id: str | None = None) -> str:
+    def publish(
+        self, session: Session, event_type: str, payload: dict[str, Any], *, event_id: str | None = None
+    ) -> str:
         """Queue an event in the caller's transaction; it leaves only if that transaction commits."""
         subscribers = self.routes.get(event_type)
         if not subscribers:
@@ -227,7 +230,7 @@ class OutboxDispatcher:
         if not claimed:
             return 0
         outcomes = await asyncio.gather(*(self._deliver(client, item) for item in claimed))
-        await anyio.to_thread.run_sync(self._record, claim_token, list(zip(claimed, outcomes)))
+        await anyio.to_thread.run_sync(self._record, claim_token, list(zip(claimed, outcomes, strict=False)))
         return len(claimed)
 
     def _claim(self, claim_token: str) -> list[_Claimed]:
@@ -306,8 +309,10 @@ class OutboxDispatcher:
                         values["parked_at"] = now
                         if self.parked_counter is not None:
                             self.parked_counter.labels(item.subscriber, item.event_type).inc()
-                        logger.error("event parked", extra={"event_id": item.event_id,
-                                                            "subscriber": item.subscriber, "attempts": attempts})
+                        logger.error(
+                            "event parked",
+                            extra={"event_id": item.event_id, "subscriber": item.subscriber, "attempts": attempts},
+                        )
                     logger.warning(
                         "event delivery failed",
                         extra={"event_id": item.event_id, "subscriber": item.subscriber, "error": error},
@@ -325,7 +330,9 @@ def inbox_router(inbox: Table, handlers: Mapping[str, EventHandler]) -> APIRoute
     router = APIRouter(include_in_schema=False)
 
     @router.post("/internal/events", response_model=DeliveryResult)
-    def receive_event(envelope: EventEnvelope, caller: ServiceCaller, session: SessionDep, request: Request) -> DeliveryResult:
+    def receive_event(
+        envelope: EventEnvelope, caller: ServiceCaller, session: SessionDep, request: Request
+    ) -> DeliveryResult:
         if caller != envelope.source:
             raise Problem(403, "wrong_event_source", "A service may only deliver its own events.")
         seen = (inbox.c.source == envelope.source) & (inbox.c.event_id == envelope.id)
@@ -364,8 +371,15 @@ def inbox_router(inbox: Table, handlers: Mapping[str, EventHandler]) -> APIRoute
 def parked_events(database: Database, table: Table, *, limit: int = 100) -> list[dict[str, Any]]:
     """Events the dispatcher gave up on, newest first: what ``mamori events`` lists."""
     query = (
-        select(table.c.event_id, table.c.event_type, table.c.subscriber, table.c.attempts, table.c.occurred_at,
-               table.c.parked_at, table.c.last_error)
+        select(
+            table.c.event_id,
+            table.c.event_type,
+            table.c.subscriber,
+            table.c.attempts,
+            table.c.occurred_at,
+            table.c.parked_at,
+            table.c.last_error,
+        )
         .where(table.c.parked_at.is_not(None))
         .order_by(table.c.parked_at.desc(), table.c.id.desc())
         .limit(limit)

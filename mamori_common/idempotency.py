@@ -42,8 +42,11 @@ _IN_PROGRESS = 0
 #: The header as a route parameter: ``key: IdempotencyKey = None``.
 IdempotencyKey = Annotated[
     str | None,
-    Header(alias=HEADER, max_length=MAX_KEY_LENGTH,
-           description="Repeat a call safely: the same key answers the first result again (kept 24 h)."),
+    Header(
+        alias=HEADER,
+        max_length=MAX_KEY_LENGTH,
+        description="Repeat a call safely: the same key answers the first result again (kept 24 h).",
+    ),
 ]
 
 
@@ -64,8 +67,8 @@ def idempotency_table(metadata: MetaData) -> Table:
 
 def create_idempotency_table() -> None:
     """Migration step: the table :func:`idempotency_table` describes."""
-    from alembic import op
     import sqlalchemy as sa
+    from alembic import op
 
     op.create_table(
         "idempotency_keys",
@@ -112,18 +115,29 @@ Work = Callable[[Session], Answer]
 def _validate(key: str) -> str:
     key = key.strip()
     if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
-        raise Problem(422, "invalid_idempotency_key", f"The {HEADER} header must be 1 to {MAX_KEY_LENGTH} printable characters.")
+        raise Problem(
+            422, "invalid_idempotency_key", f"The {HEADER} header must be 1 to {MAX_KEY_LENGTH} printable characters."
+        )
     return key
 
 
-def _claim(table: Table, session: Session, scope: str, key: str, fingerprint: str, now: datetime, ttl: timedelta) -> Answer | None:
+def _claim(
+    table: Table, session: Session, scope: str, key: str, fingerprint: str, now: datetime, ttl: timedelta
+) -> Answer | None:
     """Record the key as in progress (committed); or the stored answer when the call was made before."""
     for _ in range(2):
         try:
             with session.begin():
                 session.execute(
-                    insert(table).values(scope=scope, key=key, request_hash=fingerprint, status=_IN_PROGRESS,
-                                         body=None, created_at=now, expires_at=now + ttl)
+                    insert(table).values(
+                        scope=scope,
+                        key=key,
+                        request_hash=fingerprint,
+                        status=_IN_PROGRESS,
+                        body=None,
+                        created_at=now,
+                        expires_at=now + ttl,
+                    )
                 )
             return None
         except IntegrityError:

@@ -49,9 +49,8 @@ def run_env(target_metadata: MetaData) -> None:
 
 def create_event_tables() -> None:
     """Migration step shared by every service's first revision: the outbox and inbox."""
-    from alembic import op
     import sqlalchemy as sa
-
+    from alembic import op
 
     op.create_table(
         "outbox",
@@ -96,8 +95,8 @@ def drop_event_tables() -> None:
 def events_keyed_by_source_with_parking() -> None:
     """Migration step (each service's own revision): the inbox keyed by (source, event id), and
     the outbox's ``parked_at`` for events the dispatcher gave up on."""
-    from alembic import op
     import sqlalchemy as sa
+    from alembic import op
 
     with op.batch_alter_table("inbox") as batch:
         batch.drop_constraint("pk_inbox", type_="primary")

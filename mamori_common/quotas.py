@@ -121,8 +121,9 @@ class ClockedRedisStorage(RedisStorage):
 class Quotas:
     """A service's counters. One per process (``app.state.quotas``), shared by every domain."""
 
-    def __init__(self, storage: Storage, *, registry: CollectorRegistry | None = None,
-                 clock: Clock | None = None) -> None:
+    def __init__(
+        self, storage: Storage, *, registry: CollectorRegistry | None = None, clock: Clock | None = None
+    ) -> None:
         self.storage = storage
         self.moving = MovingWindowRateLimiter(storage)
         self._clock = clock or SystemClock()
@@ -133,8 +134,14 @@ class Quotas:
         )
 
     @classmethod
-    def from_url(cls, redis_url: str | None, key_prefix: str, *,
-                 registry: CollectorRegistry | None = None, clock: Clock | None = None) -> Quotas:
+    def from_url(
+        cls,
+        redis_url: str | None,
+        key_prefix: str,
+        *,
+        registry: CollectorRegistry | None = None,
+        clock: Clock | None = None,
+    ) -> Quotas:
         """Redis under ``key_prefix`` when a URL is given, else this process's memory; windows on
         ``clock`` (the app's; the system clock when None)."""
         clock = clock or SystemClock()

@@ -10,8 +10,8 @@ from __future__ import annotations
 import ipaddress
 import os
 import secrets
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated, ClassVar
 
 from pydantic import Field, field_validator
@@ -36,9 +36,7 @@ class CommonSettings(BaseSettings):
     #: Signs service-to-service tokens. Embedded default: a random key kept under the data dir.
     service_secret: str | None = None
     #: Addresses whose ``X-Forwarded-For`` is believed (the gateway, a load balancer).
-    trusted_proxies: Annotated[list[str], NoDecode] = Field(
-        default_factory=lambda: ["127.0.0.1/32", "::1/128"]
-    )
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["127.0.0.1/32", "::1/128"])
     auth_url: str = "http://127.0.0.1:8001"
     verification_url: str = "http://127.0.0.1:8002"
     orders_url: str = "http://127.0.0.1:8003"

@@ -118,20 +118,23 @@ class ServiceClient:
                 parsed = {}
             body = parsed if isinstance(parsed, dict) else {"items": parsed}
         retry_after = response.headers.get("retry-after")
-        return Answer(
-            response.status_code, body, int(retry_after) if retry_after and retry_after.isdigit() else None
-        )
+        return Answer(response.status_code, body, int(retry_after) if retry_after and retry_after.isdigit() else None)
 
-    async def download(self, service: str, path: str, caller: Caller, token: str,
-                       params: Mapping[str, Any] | None = None) -> Download:
+    async def download(
+        self, service: str, path: str, caller: Caller, token: str, params: Mapping[str, Any] | None = None
+    ) -> Download:
         try:
             response = await self._clients[service].get(path, headers=caller.headers(token), params=params)
         except httpx.HTTPError as exc:
             raise ServiceUnavailable(service) from exc
         if response.status_code >= 500:
             raise ServiceUnavailable(service)
-        return Download(response.status_code, response.content, response.headers.get("content-type", ""),
-                        response.headers.get("content-disposition"))
+        return Download(
+            response.status_code,
+            response.content,
+            response.headers.get("content-type", ""),
+            response.headers.get("content-disposition"),
+        )
 
 
 @dataclass(frozen=True)
@@ -183,8 +186,9 @@ class AuthApi:
     async def list_messages(self, caller: Caller, token: str, limit: int, offset: int) -> Answer:
         return await self._get("/messages", caller, token, {"limit": limit, "offset": offset})
 
-    async def verify_message(self, caller: Caller, token: str | None, reference_code: str | None,
-                             text: str | None) -> Answer:
+    async def verify_message(
+        self, caller: Caller, token: str | None, reference_code: str | None, text: str | None
+    ) -> Answer:
         body = {"reference_code": reference_code} if reference_code is not None else {"text": text}
         return await self._post("/messages/verify", caller, body, token)
 
@@ -236,8 +240,9 @@ class VerificationApi:
         self._client = client
 
     async def _call(self, method: str, path: str, caller: Caller, token: str, **kwargs: Any) -> Answer:
-        return await self._client.call("verification", method, f"/api/verification{path}", caller, token=token,
-                                       **kwargs)
+        return await self._client.call(
+            "verification", method, f"/api/verification{path}", caller, token=token, **kwargs
+        )
 
     async def list_cases(self, caller: Caller, token: str) -> Answer:
         return await self._call("GET", "/cases", caller, token)
@@ -245,17 +250,23 @@ class VerificationApi:
     async def get_case(self, caller: Caller, token: str, case_id: str) -> Answer:
         return await self._call("GET", f"/cases/{quote(case_id, safe='')}", caller, token)
 
-    async def upload_document(self, caller: Caller, token: str, case_id: str, filename: str, content: bytes,
-                              content_type: str) -> Answer:
-        return await self._call("POST", f"/cases/{quote(case_id, safe='')}/documents", caller, token,
-                                files={"file": (filename, content, content_type)})
+    async def upload_document(
+        self, caller: Caller, token: str, case_id: str, filename: str, content: bytes, content_type: str
+    ) -> Answer:
+        return await self._call(
+            "POST",
+            f"/cases/{quote(case_id, safe='')}/documents",
+            caller,
+            token,
+            files={"file": (filename, content, content_type)},
+        )
 
     async def add_supplement(self, caller: Caller, token: str, case_id: str, item: str, value: str) -> Answer:
-        return await self._call("POST", f"/cases/{quote(case_id, safe='')}/supplements", caller, token,
-                                json={"item": item, "value": value})
+        return await self._call(
+            "POST", f"/cases/{quote(case_id, safe='')}/supplements", caller, token, json={"item": item, "value": value}
+        )
 
-    async def request_callback(self, caller: Caller, token: str, case_id: str | None, phone: str,
-                               note: str) -> Answer:
+    async def request_callback(self, caller: Caller, token: str, case_id: str | None, phone: str, note: str) -> Answer:
         body: dict[str, Any] = {"phone": phone, "note": note}
         if case_id:
             body["case_id"] = case_id
@@ -269,8 +280,9 @@ class StaffApi:
         self._client = client
 
     async def _call(self, method: str, path: str, caller: Caller, token: str, **kwargs: Any) -> Answer:
-        return await self._client.call("verification", method, f"/api/verification/staff{path}", caller,
-                                       token=token, **kwargs)
+        return await self._client.call(
+            "verification", method, f"/api/verification/staff{path}", caller, token=token, **kwargs
+        )
 
     async def list_review_queue(self, caller: Caller, token: str) -> Answer:
         return await self._call("GET", "/queue", caller, token)
@@ -281,14 +293,16 @@ class StaffApi:
     async def get_case_for_support(self, caller: Caller, token: str, case_id: str) -> Answer:
         return await self._call("GET", f"/cases/{quote(case_id, safe='')}/status", caller, token)
 
-    async def decide_case(self, caller: Caller, token: str, case_id: str, decision: str, reason_code: str,
-                          order_action: str, note: str) -> Answer:
+    async def decide_case(
+        self, caller: Caller, token: str, case_id: str, decision: str, reason_code: str, order_action: str, note: str
+    ) -> Answer:
         body = {"decision": decision, "reason_code": reason_code, "order_action": order_action, "note": note}
         return await self._call("POST", f"/cases/{quote(case_id, safe='')}/decision", caller, token, json=body)
 
     async def download_document(self, caller: Caller, token: str, document_id: str) -> Download:
         return await self._client.download(
-            "verification", f"/api/verification/staff/documents/{quote(document_id, safe='')}", caller, token)
+            "verification", f"/api/verification/staff/documents/{quote(document_id, safe='')}", caller, token
+        )
 
 
 class OrdersApi:
@@ -313,8 +327,9 @@ class OrdersApi:
         return await self._call("POST", f"/orders/{quote(order_id, safe='')}/cancel", caller, token)
 
     async def request_return(self, caller: Caller, token: str, order_id: str, line_ids: list[str]) -> Answer:
-        return await self._call("POST", f"/orders/{quote(order_id, safe='')}/returns", caller, token,
-                                json={"line_ids": line_ids})
+        return await self._call(
+            "POST", f"/orders/{quote(order_id, safe='')}/returns", caller, token, json={"line_ids": line_ids}
+        )
 
     async def report_not_mine(self, caller: Caller, token: str, order_id: str) -> Answer:
         return await self._call("POST", f"/orders/{quote(order_id, safe='')}/not-mine", caller, token)
@@ -323,5 +338,10 @@ class OrdersApi:
         return await self._call("PUT", "/settings/one-click", caller, token, json={"enabled": enabled})
 
     async def get_refund_confirmation_pdf(self, caller: Caller, token: str, order_id: str) -> Download:
-        return await self._client.download("orders", f"/api/orders/orders/{quote(order_id, safe='')}/refund-confirmation",
-                                           caller, token, params={"format": "pdf"})
+        return await self._client.download(
+            "orders",
+            f"/api/orders/orders/{quote(order_id, safe='')}/refund-confirmation",
+            caller,
+            token,
+            params={"format": "pdf"},
+        )

@@ -107,8 +107,9 @@ class Visit:
 def start_visit(request: Request, settings: PortalSettings) -> Visit:
     """Read who is visiting from the request; give a new browser its device id and CSRF seed."""
     cookies = request.cookies
-    language = choose_language(request.query_params.get("lang") or cookies.get(LANGUAGE_COOKIE),
-                               request.headers.get("accept-language"))
+    language = choose_language(
+        request.query_params.get("lang") or cookies.get(LANGUAGE_COOKIE), request.headers.get("accept-language")
+    )
     zone = choose_zone(cookies.get(ZONE_COOKIE), settings.default_zone)
     peer = request.client.host if request.client else None
     ip = resolve_client_ip(peer, request.headers.get("x-forwarded-for"), settings.trusted_proxies)
@@ -239,8 +240,9 @@ async def _checked_form(request: Request, max_files: int) -> tuple[Form, list[Po
     items = tuple((key, value) for key, value in posted.multi_items() if isinstance(value, str))
     fields = dict(items)
     settings: PortalSettings = request.app.state.settings
-    if not csrf.is_valid(settings.resolved_service_secret(), request.cookies.get(csrf.CSRF_COOKIE),
-                         fields.get(csrf.CSRF_FIELD)):
+    if not csrf.is_valid(
+        settings.resolved_service_secret(), request.cookies.get(csrf.CSRF_COOKIE), fields.get(csrf.CSRF_FIELD)
+    ):
         raise CsrfRejected()
     files = [
         PostedFile(value.filename or "document", value.content_type or "application/octet-stream", await value.read())

@@ -43,7 +43,10 @@ SETTINGS: dict[str, type[CommonSettings]] = {
 }
 PROCESSES = {spec.name: spec for spec in (*BACKEND_SERVICES, GATEWAY)}
 #: Stand-ins for the values an operator exports before `docker-compose up`.
-OPERATOR_ENV = {"POSTGRES_PASSWORD": "pg-password-1", "MAMORI_SERVICE_SECRET": "a-long-random-service-secret-0123456789"}
+OPERATOR_ENV = {
+    "POSTGRES_PASSWORD": "pg-password-1",
+    "MAMORI_SERVICE_SECRET": "a-long-random-service-secret-0123456789",
+}
 
 
 # --------------------------------------------------------------------------- reading the file
@@ -83,9 +86,8 @@ def interpolate(value: str, env: Mapping[str, str]) -> str:
         current = env.get(name)
         if operator and operator.endswith("-"):
             return current if current else argument
-        if operator and operator.endswith("?"):
-            if not current:
-                raise KeyError(f"{name}: {argument}")
+        if operator and operator.endswith("?") and not current:
+            raise KeyError(f"{name}: {argument}")
         return current or ""
 
     return _INTERPOLATION.sub(replace, value)
@@ -191,8 +193,16 @@ def test_each_database_service_gets_its_own_database(services: dict[str, dict[st
 
 
 def test_required_settings_are_wired_for_every_container(services: dict[str, dict[str, Any]]) -> None:
-    required_fields = {"service_secret", "redis_url", "trusted_proxies", "data_dir",
-                       "auth_url", "verification_url", "orders_url", "portal_url"}
+    required_fields = {
+        "service_secret",
+        "redis_url",
+        "trusted_proxies",
+        "data_dir",
+        "auth_url",
+        "verification_url",
+        "orders_url",
+        "portal_url",
+    }
     required_fields |= {field for field in GatewaySettings.model_fields if field.endswith("_upstreams")}
     for name, settings_class in SETTINGS.items():
         env = environment(services[name])
@@ -228,8 +238,9 @@ def test_service_urls_and_upstreams_point_at_the_containers(services: dict[str, 
     assert len(secrets) == 1, "every container signs and checks service tokens with the same secret"
 
 
-def test_each_container_environment_parses_with_its_settings_class(services: dict[str, dict[str, Any]],
-                                                                   container_env: Any) -> None:
+def test_each_container_environment_parses_with_its_settings_class(
+    services: dict[str, dict[str, Any]], container_env: Any
+) -> None:
     for name, settings_class in SETTINGS.items():
         container_env(environment(services[name]))
         settings = settings_class()
@@ -247,14 +258,20 @@ def test_each_container_environment_parses_with_its_settings_class(services: dic
         assert proxies == f"{edge_address}/32", f"{name} should believe X-Forwarded-For from the edge only"
 
 
-def test_the_edge_is_the_official_nginx_image_with_the_rendered_configuration(services: dict[str, dict[str, Any]]) -> None:
+def test_the_edge_is_the_official_nginx_image_with_the_rendered_configuration(
+    services: dict[str, dict[str, Any]],
+) -> None:
     edge = services["edge"]
     assert edge["image"].startswith("nginx:") and "build" not in edge
     assert "./infra/nginx/nginx.conf:/etc/nginx/nginx.conf:ro" in edge["volumes"]
     assert (ROOT / "infra" / "nginx" / "nginx.conf").is_file()
     assert edge["depends_on"]["gateway"]["condition"] == "service_healthy"
     assert "/healthz" in " ".join(edge["healthcheck"]["test"])
-    published = {name for name, service in services.items() if any(str(port).endswith(":8000") for port in service.get("ports", []))}
+    published = {
+        name
+        for name, service in services.items()
+        if any(str(port).endswith(":8000") for port in service.get("ports", []))
+    }
     assert published == {"edge"}, f"only the edge is public, not {published - {'edge'}}"
 
 
@@ -293,11 +310,16 @@ def docker_compose() -> str:
 
 
 def _compose_config(docker_compose: str, env: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
-    clean = {key: value for key, value in os.environ.items()
-             if not key.startswith("MAMORI_") and key != "POSTGRES_PASSWORD"}
+    clean = {
+        key: value for key, value in os.environ.items() if not key.startswith("MAMORI_") and key != "POSTGRES_PASSWORD"
+    }
     return subprocess.run(
         [docker_compose, "-f", str(COMPOSE_FILE), "config"],
-        cwd=ROOT, env={**clean, **env}, capture_output=True, text=True, timeout=60,
+        cwd=ROOT,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 

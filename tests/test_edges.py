@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from mamori_common.front_door import UPLOAD_BODY_LIMIT
 
 from gateway.nginx import GATEWAY_GROUP, EdgeLayout, host_port
 from infra.edge import find_nginx, nginx_command, run_as, write_config
+from mamori_common.front_door import UPLOAD_BODY_LIMIT
 from tests.support.fake_services import PROBLEM_TYPE, UNTRUSTED_SOURCE, FakeService, GatewayServer, gateway_settings
 from tests.support.servers import LOOPBACK, ServerThread, free_port, wait_until
 
@@ -84,17 +84,28 @@ CASES = [
         "trusted proxy's headers believed",
         "GET",
         "/api/auth/me",
-        headers=(("X-Forwarded-For", "203.0.113.7"), ("X-Forwarded-Proto", "https"), ("X-Request-ID", "balancer-id-0001"),
-                 ("X-Forwarded-Host", "www.shop.example"), ("X-Real-IP", "203.0.113.7")),
-    ),  # fmt: skip
+        headers=(
+            ("X-Forwarded-For", "203.0.113.7"),
+            ("X-Forwarded-Proto", "https"),
+            ("X-Request-ID", "balancer-id-0001"),
+            ("X-Forwarded-Host", "www.shop.example"),
+            ("X-Real-IP", "203.0.113.7"),
+        ),
+    ),
     Case(
         "untrusted peer's headers dropped",
         "GET",
         "/api/auth/me",
-        headers=(("X-Forwarded-For", "203.0.113.7"), ("X-Forwarded-Proto", "https"), ("X-Request-ID", "attacker-id-0001"),
-                 ("X-Forwarded-Host", "evil.example"), ("X-Real-IP", "203.0.113.7"), ("Forwarded", "for=203.0.113.7")),
+        headers=(
+            ("X-Forwarded-For", "203.0.113.7"),
+            ("X-Forwarded-Proto", "https"),
+            ("X-Request-ID", "attacker-id-0001"),
+            ("X-Forwarded-Host", "evil.example"),
+            ("X-Real-IP", "203.0.113.7"),
+            ("Forwarded", "for=203.0.113.7"),
+        ),
         source=UNTRUSTED_SOURCE,
-    ),  # fmt: skip
+    ),
     Case("malformed request id replaced", "GET", "/api/auth/me", headers=(("X-Request-ID", "no spaces allowed"),)),
     Case("cookies go to the service", "GET", "/api/auth/me", headers=(("Cookie", "sid=abc"),)),
     # body limits from the route table
@@ -102,7 +113,12 @@ CASES = [
     Case("oversize JSON", "POST", "/api/auth/login", declared_length=70_000, expect_status=413),
     Case("upload within its limit", "POST", UPLOAD_PATH, body=b"\x89PNG" + b"x" * 200_000),
     Case("oversize upload", "POST", UPLOAD_PATH, declared_length=UPLOAD_BODY_LIMIT + 1, expect_status=413),
-    Case("a pasted mail may exceed 64 KB", "POST", "/api/auth/messages/verify", body=b'{"text": "' + b"m" * 150_000 + b'"}'),
+    Case(
+        "a pasted mail may exceed 64 KB",
+        "POST",
+        "/api/auth/messages/verify",
+        body=b'{"text": "' + b"m" * 150_000 + b'"}',
+    ),
     Case("but not 1 MB", "POST", "/api/auth/messages/verify", declared_length=1024 * 1024 + 1, expect_status=413),
     # an upstream that is down
     Case("service down", "GET", "/api/orders/1", expect_status=502),
@@ -222,8 +238,12 @@ def edges() -> Iterator[Edges]:
     fakes = {name: FakeService(name, f"{name}-1", {"openapi": "3.1.0", "info": {"title": name, "version": "1"}, "paths": {}})
              for name in ("auth", "verification", "portal")}  # fmt: skip
     servers = {name: ServerThread(fake.app()).start() for name, fake in fakes.items()}
-    upstreams = {name: [server.url] for name, server in servers.items()} | {"orders": [f"http://{LOOPBACK}:{free_port()}"]}
-    settings = gateway_settings(trusted_proxies=[f"{TRUSTED_SOURCE}/32"], **{f"{name}_upstreams": urls for name, urls in upstreams.items()})
+    upstreams = {name: [server.url] for name, server in servers.items()} | {
+        "orders": [f"http://{LOOPBACK}:{free_port()}"]
+    }
+    settings = gateway_settings(
+        trusted_proxies=[f"{TRUSTED_SOURCE}/32"], **{f"{name}_upstreams": urls for name, urls in upstreams.items()}
+    )
     nginx = find_nginx()
     try:
         with GatewayServer(settings) as gateway, tempfile.TemporaryDirectory(prefix="mamori-edge-") as runtime:

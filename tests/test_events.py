@@ -14,7 +14,7 @@ import asyncio
 import time
 from collections import Counter
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +36,7 @@ from services.auth.events import ACCOUNT_LOCKED, EVENT_ROUTES, SESSION_COMPROMIS
 from services.verification import main as verification_main
 from services.verification.config import VerificationSettings
 from services.verification.database import inbox as verification_inbox_table
-from tests.support.servers import CountingSubscriber, ServerThread, free_port, serve, wait_until
+from tests.support.servers import CountingSubscriber, free_port, serve, wait_until
 
 FAST_BACKOFF = BackoffPolicy(base_seconds=0.05, max_seconds=0.2)
 
@@ -91,7 +91,7 @@ def envelope(event_id: str = "evt0001", source: str = "auth", payload: dict[str,
         "id": event_id,
         "type": ACCOUNT_LOCKED,
         "source": source,
-        "occurred_at": datetime.now(timezone.utc).isoformat(),
+        "occurred_at": datetime.now(UTC).isoformat(),
         "payload": payload if payload is not None else {"account_id": "acc-1", "case_id": "case-1"},
     }
 
@@ -190,10 +190,16 @@ def test_event_committed_while_the_producer_is_stopped_leaves_when_it_runs_again
 def test_replayed_delivery_changes_nothing(subscriber: FastAPI) -> None:
     secret = subscriber.state.service_secret
     with TestClient(subscriber) as client:
-        first = client.post("/internal/events", json=envelope("evtreplay1"),
-                            headers=bearer(mint_service_token(secret, "auth", "verification")))
-        replay = client.post("/internal/events", json=envelope("evtreplay1", payload={"account_id": "someone-else"}),
-                             headers=bearer(mint_service_token(secret, "auth", "verification")))
+        first = client.post(
+            "/internal/events",
+            json=envelope("evtreplay1"),
+            headers=bearer(mint_service_token(secret, "auth", "verification")),
+        )
+        replay = client.post(
+            "/internal/events",
+            json=envelope("evtreplay1", payload={"account_id": "someone-else"}),
+            headers=bearer(mint_service_token(secret, "auth", "verification")),
+        )
 
     assert first.status_code == 200, first.text
     assert first.json() == {"status": "applied", "event_id": "evtreplay1"}  # verification opens the lockout case
@@ -219,14 +225,19 @@ def _expired_token(secret: str) -> str:
         pytest.param(lambda secret: {}, id="no-token"),
         pytest.param(lambda secret: {"authorization": "Basic YXV0aDphdXRo"}, id="not-bearer"),
         pytest.param(lambda secret: bearer("not.a.jwt"), id="garbage"),
-        pytest.param(lambda secret: bearer(mint_service_token("another-deployments-secret-0123456789", "auth", "verification")), id="wrong-secret"),
+        pytest.param(
+            lambda secret: bearer(mint_service_token("another-deployments-secret-0123456789", "auth", "verification")),
+            id="wrong-secret",
+        ),
         pytest.param(lambda secret: bearer(mint_service_token(secret, "auth", "orders")), id="wrong-audience"),
         pytest.param(lambda secret: bearer(_expired_token(secret)), id="expired"),
     ],
 )
 def test_delivery_without_a_valid_service_token_is_refused(subscriber: FastAPI, make_headers: Any) -> None:
     with TestClient(subscriber) as client:
-        response = client.post("/internal/events", json=envelope(), headers=make_headers(subscriber.state.service_secret))
+        response = client.post(
+            "/internal/events", json=envelope(), headers=make_headers(subscriber.state.service_secret)
+        )
 
     assert response.status_code == 401, response.text
     assert response.headers["content-type"].startswith(PROBLEM_MEDIA_TYPE)
@@ -322,7 +333,7 @@ async def _run_two_dispatchers(url: str, outbox: Outbox, subscriber_base: str, t
             batch_size=7,
             backoff=FAST_BACKOFF,
         )
-        for tag, database in zip(("d1", "d2"), databases)
+        for tag, database in zip(("d1", "d2"), databases, strict=False)
     ]
     tasks = [asyncio.create_task(dispatcher.run_forever()) for dispatcher in dispatchers]
     table = outbox.table
@@ -330,7 +341,9 @@ async def _run_two_dispatchers(url: str, outbox: Outbox, subscriber_base: str, t
         deadline = time.monotonic() + 60
         while True:
             with databases[0].session() as session:
-                remaining = session.scalar(select(func.count()).select_from(table).where(table.c.delivered_at.is_(None)))
+                remaining = session.scalar(
+                    select(func.count()).select_from(table).where(table.c.delivered_at.is_(None))
+                )
             if remaining == 0:
                 break
             assert time.monotonic() < deadline, f"{remaining} of {total} still undelivered"
@@ -359,8 +372,13 @@ def test_a_dispatcher_claims_one_batch_at_a_time(outbox_database_url: str) -> No
         with database.session() as session, session.begin():
             for index in range(40):
                 outbox.publish(session, ACCOUNT_LOCKED, {"index": index})
-        dispatcher = OutboxDispatcher(database=database, outbox=outbox, secret="s" * 32,
-                                      subscriber_url=lambda name: "http://127.0.0.1:9", batch_size=7)
+        dispatcher = OutboxDispatcher(
+            database=database,
+            outbox=outbox,
+            secret="s" * 32,
+            subscriber_url=lambda name: "http://127.0.0.1:9",
+            batch_size=7,
+        )
         first = dispatcher._claim("claim-one")
         second = dispatcher._claim("claim-two")
     finally:
@@ -392,10 +410,17 @@ def test_an_event_that_keeps_failing_is_parked_counted_and_listed(
     try:
         with database.session() as session, session.begin():
             tired = outbox.publish(session, ACCOUNT_LOCKED, {"n": 1})
-        dispatcher = OutboxDispatcher(database=database, outbox=outbox, secret="s" * 32,
-                                      subscriber_url=lambda name: "http://127.0.0.1:9", max_attempts=2,
-                                      max_age=timedelta(hours=1), clock=clock, parked_counter=parked,
-                                      backoff=BackoffPolicy(base_seconds=1, max_seconds=1))
+        dispatcher = OutboxDispatcher(
+            database=database,
+            outbox=outbox,
+            secret="s" * 32,
+            subscriber_url=lambda name: "http://127.0.0.1:9",
+            max_attempts=2,
+            max_age=timedelta(hours=1),
+            clock=clock,
+            parked_counter=parked,
+            backoff=BackoffPolicy(base_seconds=1, max_seconds=1),
+        )
         failure = "ConnectError: refused"
         first = dispatcher._claim("c1")
         dispatcher._record("c1", [(item, failure) for item in first])
@@ -415,8 +440,12 @@ def test_an_event_that_keeps_failing_is_parked_counted_and_listed(
     finally:
         database.dispose()
     assert {row["event_id"] for row in listed} == {tired, old}
-    assert registry.get_sample_value("mamori_events_parked_total",
-                                     {"subscriber": "verification", "event_type": ACCOUNT_LOCKED}) == 2
+    assert (
+        registry.get_sample_value(
+            "mamori_events_parked_total", {"subscriber": "verification", "event_type": ACCOUNT_LOCKED}
+        )
+        == 2
+    )
     if outbox_database_url.startswith("sqlite"):
         monkeypatch.setenv("MAMORI_AUTH_DATABASE_URL", outbox_database_url)
         assert cli.main(["events", "--service", "auth"]) == 0
@@ -432,7 +461,10 @@ def test_the_inbox_tells_events_apart_by_source_and_id(subscriber: FastAPI) -> N
             token = mint_service_token(secret, source, "verification")
             answer = client.post("/internal/events", json=envelope("same-id", source=source), headers=bearer(token))
             assert answer.json()["status"] in ("recorded", "applied"), answer.text
-        again = client.post("/internal/events", json=envelope("same-id", source="orders"),
-                            headers=bearer(mint_service_token(secret, "orders", "verification")))
+        again = client.post(
+            "/internal/events",
+            json=envelope("same-id", source="orders"),
+            headers=bearer(mint_service_token(secret, "orders", "verification")),
+        )
         assert again.json()["status"] == "duplicate"
     assert sorted(row.source for row in inbox_rows(subscriber)) == ["auth", "orders"]

@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 from pydantic import BaseModel
 
 from mamori_common.app import create_base_app
-from mamori_common.settings import CommonSettings
 from mamori_common.front_door import UPLOAD_BODY_LIMIT
+from mamori_common.settings import CommonSettings
 
 PROBLEM_TYPE = "application/problem+json"
 

@@ -4,18 +4,19 @@ real sockets. What both edges must answer alike is in tests/test_edges.py."""
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import socket
 import time
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
-from mamori_common.front_door import UPLOAD_BODY_LIMIT
 
+from mamori_common.front_door import UPLOAD_BODY_LIMIT
 from tests.support.fake_services import (
     MB,
     PROBLEM_TYPE,
@@ -27,6 +28,7 @@ from tests.support.fake_services import (
     header,
 )
 from tests.support.servers import ServerThread, free_port, wait_until
+
 
 @dataclass
 class Deployment:
@@ -184,7 +186,9 @@ def test_large_upload_is_streamed_to_the_upstream_not_buffered(client: httpx.Cli
                 # Half the body is sent: a streaming gateway has passed some of it on by now;
                 # one that buffers the whole upload has not, and never will before we finish.
                 reached_upstream_midway.append(
-                    wait_for_any(deployment.services["verification"], lambda replica: replica.first_upload_chunk.is_set())
+                    wait_for_any(
+                        deployment.services["verification"], lambda replica: replica.first_upload_chunk.is_set()
+                    )
                 )
             digest.update(block)
             yield block
@@ -274,7 +278,10 @@ def test_when_every_connection_to_a_service_is_taken_the_next_request_gets_a_503
     orders = FakeService("orders", "orders-1")
     with ServerThread(orders.app()) as upstream:
         settings = gateway_settings(
-            orders_upstreams=[upstream.url], upstream_max_connections=1, upstream_pool_timeout=0.1, upstream_read_timeout=1.5
+            orders_upstreams=[upstream.url],
+            upstream_max_connections=1,
+            upstream_pool_timeout=0.1,
+            upstream_read_timeout=1.5,
         )
         with GatewayServer(settings) as gateway, httpx.Client(base_url=gateway.url, timeout=10) as client:
             with ThreadPoolExecutor(1) as pool:
@@ -298,7 +305,7 @@ def test_requests_are_spread_round_robin_over_replicas() -> None:
     assert [answer.status_code for answer in answers] == [200] * 6, [answer.text for answer in answers]
     replicas = [answer.json()["replica"] for answer in answers]
     assert sorted(set(replicas)) == ["orders-a", "orders-b"]
-    assert all(first != second for first, second in zip(replicas, replicas[1:]))
+    assert all(first != second for first, second in itertools.pairwise(replicas))
 
 
 def test_a_refusing_replica_is_skipped_and_requests_retried(dead_port: int) -> None:
@@ -346,7 +353,12 @@ def test_request_id_from_an_untrusted_peer_is_replaced(untrusted_client: httpx.C
 def test_forwarded_for_from_an_untrusted_peer_is_ignored(untrusted_client: httpx.Client) -> None:
     record = untrusted_client.get(
         "/api/auth/me",
-        headers={"x-forwarded-for": "1.2.3.4", "x-forwarded-proto": "https", "x-real-ip": "1.2.3.4", "x-forwarded-host": "evil"},
+        headers={
+            "x-forwarded-for": "1.2.3.4",
+            "x-forwarded-proto": "https",
+            "x-real-ip": "1.2.3.4",
+            "x-forwarded-host": "evil",
+        },
     ).json()
     assert header(record, "x-forwarded-for") == [UNTRUSTED_SOURCE]
     assert header(record, "x-forwarded-proto") == ["http"]
@@ -355,7 +367,9 @@ def test_forwarded_for_from_an_untrusted_peer_is_ignored(untrusted_client: httpx
 
 
 def test_forwarded_for_from_a_trusted_proxy_is_extended(client: httpx.Client) -> None:
-    record = client.get("/api/auth/me", headers={"x-forwarded-for": "1.2.3.4", "x-forwarded-host": "shop.example"}).json()
+    record = client.get(
+        "/api/auth/me", headers={"x-forwarded-for": "1.2.3.4", "x-forwarded-host": "shop.example"}
+    ).json()
     assert header(record, "x-forwarded-for") == ["1.2.3.4, 127.0.0.1"]
     assert header(record, "x-forwarded-host") == ["shop.example"]
 
@@ -431,7 +445,10 @@ def test_openapi_merges_every_service(client: httpx.Client) -> None:
     merged = response.json()
     assert merged["openapi"].startswith("3.1")
     operation_ids = {
-        operation["operationId"] for item in merged["paths"].values() for operation in item.values() if "operationId" in operation
+        operation["operationId"]
+        for item in merged["paths"].values()
+        for operation in item.values()
+        if "operationId" in operation
     }
     assert operation_ids == {"login", "getCase", "placeOrder"}
     schemas = merged["components"]["schemas"]
@@ -462,7 +479,11 @@ def test_openapi_serves_what_is_there_and_picks_up_a_service_that_comes_back() -
             assert "/api/auth/login" in first["paths"]
             with ServerThread(orders.app(), port=orders_port):
                 merged = wait_until(
-                    lambda: (doc := client.get("/openapi.json").json())["x-mamori-missing-services"] == ["verification", "portal"] and doc,
+                    lambda: (
+                        (doc := client.get("/openapi.json").json())["x-mamori-missing-services"]
+                        == ["verification", "portal"]
+                        and doc
+                    ),
                     timeout=5,
                     what="orders to appear in the merged document",
                 )
@@ -489,7 +510,12 @@ def test_healthz_is_ok_when_every_service_is_up(client: httpx.Client) -> None:
 def test_healthz_names_the_services_that_are_down(dead_port: int) -> None:
     auth, orders, portal = FakeService("auth", "a"), FakeService("orders", "o"), FakeService("portal", "p")
     not_ready = FakeService("orders", "o2", ready=False)
-    with ServerThread(auth.app()) as a, ServerThread(orders.app()) as o, ServerThread(not_ready.app()) as o2, ServerThread(portal.app()) as p:
+    with (
+        ServerThread(auth.app()) as a,
+        ServerThread(orders.app()) as o,
+        ServerThread(not_ready.app()) as o2,
+        ServerThread(portal.app()) as p,
+    ):
         settings = gateway_settings(
             auth_upstreams=[a.url],
             verification_upstreams=[f"http://127.0.0.1:{dead_port}"],

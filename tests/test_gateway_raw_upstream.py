@@ -18,8 +18,8 @@ from contextlib import contextmanager
 import httpx
 
 from gateway.config import GatewaySettings
-from tests.support.servers import LOOPBACK, free_port
 from tests.support.fake_services import GatewayServer, gateway_settings
+from tests.support.servers import LOOPBACK, free_port
 
 Handler = Callable[[socket.socket], None]
 UPLOAD_PATH = "/api/verification/cases/c-1/documents"
@@ -85,7 +85,9 @@ def test_extra_bytes_from_an_upstream_never_become_the_next_customers_answer() -
 
 
 def test_a_service_refusing_an_upload_halfway_is_heard_not_turned_into_a_502() -> None:
-    refusal = json.dumps({"type": "about:blank", "title": "Too large", "status": 413, "code": "unsupported_file"}).encode()
+    refusal = json.dumps(
+        {"type": "about:blank", "title": "Too large", "status": 413, "code": "unsupported_file"}
+    ).encode()
 
     def handler(connection: socket.socket) -> None:
         read_head(connection)

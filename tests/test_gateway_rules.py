@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import pytest
-from mamori_common.front_door import UPLOAD_BODY_LIMIT
 
 from gateway.clients import ClientContext, TrustedProxies
 from gateway.config import GatewaySettings
 from gateway.forwarding import has_body, request_headers, response_headers
+from gateway.nginx import EdgeLayout, render
 from gateway.openapi_merge import MISSING_KEY, merge_documents
 from gateway.replicas import ReplicaSet
-from gateway.nginx import EdgeLayout, render
 from gateway.routing import is_malformed, is_refused, route_for, service_for
-
+from mamori_common.front_door import UPLOAD_BODY_LIMIT
 
 # --- routing ------------------------------------------------------------------------------------
 
@@ -94,7 +93,9 @@ def test_when_every_replica_is_down_all_are_still_tried() -> None:
 
 
 def _context(trusted: bool, https: bool = False) -> ClientContext:
-    return ClientContext(peer="10.0.0.9", trusted_peer=trusted, client_ip="10.0.0.9", https=https, request_id="rid-12345678")
+    return ClientContext(
+        peer="10.0.0.9", trusted_peer=trusted, client_ip="10.0.0.9", https=https, request_id="rid-12345678"
+    )
 
 
 INCOMING = [
@@ -167,7 +168,11 @@ def test_has_body(headers: list[tuple[bytes, bytes]], expected: bool) -> None:
 
 def test_request_id_and_scheme_are_believed_only_from_trusted_proxies() -> None:
     trusted = TrustedProxies(["10.0.0.0/8"])
-    headers = [(b"x-request-id", b"from-the-balancer-1"), (b"x-forwarded-proto", b"https"), (b"x-forwarded-for", b"8.8.8.8")]
+    headers = [
+        (b"x-request-id", b"from-the-balancer-1"),
+        (b"x-forwarded-proto", b"https"),
+        (b"x-forwarded-for", b"8.8.8.8"),
+    ]
     believed = trusted.context({"client": ("10.1.2.3", 5000), "scheme": "http"}, headers)
     assert (believed.request_id, believed.https, believed.client_ip) == ("from-the-balancer-1", True, "8.8.8.8")
     doubted = trusted.context({"client": ("203.0.113.7", 5000), "scheme": "http"}, headers)
@@ -202,7 +207,12 @@ def test_an_upstream_must_be_a_base_http_url(monkeypatch: pytest.MonkeyPatch, ba
 
 
 def _document(title: str, paths: dict[str, dict[str, object]], schemas: dict[str, object]) -> dict[str, object]:
-    return {"openapi": "3.1.0", "info": {"title": title, "version": "1"}, "paths": paths, "components": {"schemas": schemas}}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": title, "version": "1"},
+        "paths": paths,
+        "components": {"schemas": schemas},
+    }
 
 
 def _operation(operation_id: str, schema: str) -> dict[str, object]:
@@ -218,12 +228,18 @@ PROBLEM = {"type": "object", "properties": {"code": {"type": "string"}}}
 def test_merge_keeps_operation_ids_and_prefixes_clashing_schemas() -> None:
     auth = _document(
         "auth",
-        {"/api/auth/login": {"post": _operation("login", "Money")}, "/internal/events": {"post": _operation("receiveEvent", "Problem")}},
+        {
+            "/api/auth/login": {"post": _operation("login", "Money")},
+            "/internal/events": {"post": _operation("receiveEvent", "Problem")},
+        },
         {"Money": {"type": "object", "properties": {"amount": {"type": "integer"}}}, "Problem": PROBLEM},
     )
     orders = _document(
         "orders",
-        {"/api/orders": {"post": _operation("placeOrder", "Order")}, "/api/auth/sneaky": {"get": _operation("sneaky", "Problem")}},
+        {
+            "/api/orders": {"post": _operation("placeOrder", "Order")},
+            "/api/auth/sneaky": {"get": _operation("sneaky", "Problem")},
+        },
         {
             "Money": {"type": "object", "properties": {"amount": {"type": "integer"}, "currency": {"type": "string"}}},
             "Order": {"type": "object", "properties": {"total": {"$ref": "#/components/schemas/Money"}}},
@@ -237,7 +253,9 @@ def test_merge_keeps_operation_ids_and_prefixes_clashing_schemas() -> None:
     assert schemas["Order"]["properties"]["total"]["$ref"] == "#/components/schemas/orders_Money"
     login = merged["paths"]["/api/auth/login"]["post"]
     assert login["operationId"] == "login"
-    assert login["responses"]["200"]["content"]["application/json"]["schema"]["$ref"] == "#/components/schemas/auth_Money"
+    assert (
+        login["responses"]["200"]["content"]["application/json"]["schema"]["$ref"] == "#/components/schemas/auth_Money"
+    )
     assert merged["paths"]["/api/orders"]["post"]["operationId"] == "placeOrder"
     assert "/internal/events" not in merged["paths"]  # never reachable through the gateway
     assert "/api/auth/sneaky" not in merged["paths"]  # orders cannot publish auth's paths
@@ -275,7 +293,9 @@ def test_missing_services_are_named() -> None:
         ("/account", "portal", 64 * 1024, 30.0),
     ],
 )
-def test_each_path_gets_its_routes_body_limit_and_timeout(path: str, service: str, max_body: int, read_timeout: float) -> None:
+def test_each_path_gets_its_routes_body_limit_and_timeout(
+    path: str, service: str, max_body: int, read_timeout: float
+) -> None:
     route = route_for(path)
     assert (route.service, route.max_body, route.read_timeout) == (service, max_body, read_timeout)
 
@@ -292,10 +312,16 @@ def test_the_nginx_configuration_carries_the_route_table() -> None:
     assert "server 127.0.0.1:8011 max_fails=1" in conf and "keepalive 64;" in conf
     assert "set_real_ip_from 10.0.0.0/8;" in conf and "set_real_ip_from 127.0.0.1" not in conf
     assert "location ~* ^/+(internal|metrics)(/|$)" in conf
-    assert f"location ~ ^/api/verification/cases/[^/]+/documents$ {{\n            client_max_body_size {UPLOAD_BODY_LIMIT // 1024}k;" in conf
+    assert (
+        f"location ~ ^/api/verification/cases/[^/]+/documents$ {{\n            client_max_body_size {UPLOAD_BODY_LIMIT // 1024}k;"
+        in conf
+    )
     assert "location = /api/auth/login {\n            limit_req zone=mamori_sign_in" in conf
     for path in ("/healthz", "/openapi.json", "/docs"):
-        assert f"location = {path} {{\n            proxy_read_timeout 30s;\n            proxy_pass http://mamori_gateway;" in conf
+        assert (
+            f"location = {path} {{\n            proxy_read_timeout 30s;\n            proxy_pass http://mamori_gateway;"
+            in conf
+        )
     for status in (404, 413, 429, 502, 503, 504):
         assert f"error_page {status} = @problem_{status};" in conf
     assert '"code":"body_too_large"' in conf and "pid /run/edge/nginx.pid;" in conf

@@ -4,7 +4,7 @@ one documented behaviour when the store is down (fail open, logged and counted).
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from prometheus_client import CollectorRegistry
@@ -65,7 +65,11 @@ def test_when_the_store_is_down_every_quota_fails_open_and_says_so() -> None:
 def test_the_answer_is_a_429_with_retry_after() -> None:
     problem = rate_limited(42)
     assert (problem.status, problem.code, problem.headers["Retry-After"], problem.extra["retry_after"]) == (
-        429, "rate_limited", "42", 42)
+        429,
+        "rate_limited",
+        "42",
+        42,
+    )
 
 
 @pytest.mark.redis
@@ -83,7 +87,7 @@ def test_replicas_sharing_redis_share_the_counts(redis_url: str) -> None:
 @pytest.mark.redis
 def test_windows_in_redis_run_on_the_app_clock(redis_url: str) -> None:
     # On a whole second: Redis keeps the timestamps with less precision than a float.
-    clock = ManualClock(datetime.now(timezone.utc).replace(microsecond=0))
+    clock = ManualClock(datetime.now(UTC).replace(microsecond=0))
     quotas = Quotas.from_url(redis_url, f"mamori-test-{uuid.uuid4().hex}", registry=CollectorRegistry(), clock=clock)
     try:
         assert [quotas.spend(QUOTA, "acct") for _ in range(3)] == [0, 0, 3600]

@@ -163,10 +163,14 @@ def test_unknown_path_is_a_problem_with_a_code(gateway: httpx.Client) -> None:
         assert body["status"] == 404 and body["code"], body
 
 
-def test_malformed_json_body_is_a_400_problem(gateway: httpx.Client, merged_operations: dict[str, tuple[str, str]]) -> None:
+def test_malformed_json_body_is_a_400_problem(
+    gateway: httpx.Client, merged_operations: dict[str, tuple[str, str]]
+) -> None:
     method, path = merged_operations["register"]
     assert (method, path) == ("POST", "/api/auth/accounts")
-    response = gateway.request(method, path, content=b'{"email": "broken@example.com", ', headers={"content-type": "application/json"})
+    response = gateway.request(
+        method, path, content=b'{"email": "broken@example.com", ', headers={"content-type": "application/json"}
+    )
     assert response.status_code == 400, response.text
     assert response.headers["content-type"].startswith(PROBLEM_MEDIA_TYPE)
     assert response.json()["code"] == "malformed_body"
@@ -197,8 +201,13 @@ def test_the_front_door_metrics_oversize_bodies_and_head(deployment: MamoriRun, 
 
 def test_every_response_carries_a_request_id(gateway: httpx.Client) -> None:
     seen = set()
-    for method, path in (("GET", "/healthz"), ("GET", "/"), ("GET", "/openapi.json"), ("GET", "/api/nope"),
-                         ("POST", "/api/auth/accounts")):
+    for method, path in (
+        ("GET", "/healthz"),
+        ("GET", "/"),
+        ("GET", "/openapi.json"),
+        ("GET", "/api/nope"),
+        ("POST", "/api/auth/accounts"),
+    ):
         response = gateway.request(method, path, json={} if method == "POST" else None)
         request_id = response.headers.get("x-request-id")
         assert request_id and re.fullmatch(r"[A-Za-z0-9._-]{8,128}", request_id), f"{method} {path}: {request_id!r}"
@@ -214,8 +223,9 @@ def test_every_response_carries_a_request_id(gateway: httpx.Client) -> None:
     assert replaced.headers["x-request-id"] != "has spaces in it"
 
 
-def test_demo_customer_printed_by_mamori_run_can_sign_in(deployment: MamoriRun, gateway: httpx.Client,
-                                                          merged_operations: dict[str, tuple[str, str]]) -> None:
+def test_demo_customer_printed_by_mamori_run_can_sign_in(
+    deployment: MamoriRun, gateway: httpx.Client, merged_operations: dict[str, tuple[str, str]]
+) -> None:
     credentials = demo_credentials(deployment)
     assert set(credentials) == {"customer", "specialist", "support", "admin"}, deployment.output
     email, password = credentials["customer"]
@@ -269,7 +279,12 @@ def _check_production_shape(run: MamoriRun, databases: dict[str, str], redis_url
         by_service.setdefault(child.name, []).append(child)
     edge = {"edge": 1} if find_nginx() else {}
     assert {name: len(children) for name, children in by_service.items()} == {
-        "auth": 2, "verification": 2, "orders": 2, "portal": 2, "gateway": 1, **edge,
+        "auth": 2,
+        "verification": 2,
+        "orders": 2,
+        "portal": 2,
+        "gateway": 1,
+        **edge,
     }
     for child in run.children:
         if child.name not in ("gateway", "edge"):
@@ -289,7 +304,9 @@ def _check_production_shape(run: MamoriRun, databases: dict[str, str], redis_url
         # A new customer, then the seeded one: written to and read from PostgreSQL.
         email = f"system-{uuid.uuid4().hex[:10]}@example.com"
         method, path = paths["register"]
-        registered = gateway.request(method, path, json={"email": email, "password": STRONG_PASSWORD, "name": "Sora Aoki", "language": "en"})
+        registered = gateway.request(
+            method, path, json={"email": email, "password": STRONG_PASSWORD, "name": "Sora Aoki", "language": "en"}
+        )
         assert registered.status_code == 201, registered.text
         token = sign_in(gateway, paths, email, STRONG_PASSWORD)
         # Every auth replica accepts a token the other issued (the gateway spreads the calls).
@@ -313,7 +330,9 @@ def _check_production_shape(run: MamoriRun, databases: dict[str, str], redis_url
     engine = create_engine(normalise_url(databases["auth"]))
     try:
         with engine.connect() as connection:
-            stored = connection.execute(text("SELECT count(*) FROM accounts WHERE email = :email"), {"email": email}).scalar()
+            stored = connection.execute(
+                text("SELECT count(*) FROM accounts WHERE email = :email"), {"email": email}
+            ).scalar()
     finally:
         engine.dispose()
     assert stored == 1, "the account is in auth's PostgreSQL database"

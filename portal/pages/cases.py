@@ -42,23 +42,37 @@ def case_id_of(case_id: str) -> str:
 CaseIdDep = Annotated[str, Depends(case_id_of)]
 
 
-async def case_page(visit: Visit, customer: Customer, case_id: str, status: int = 200,
-                    **context: Any) -> Response:
+async def case_page(visit: Visit, customer: Customer, case_id: str, status: int = 200, **context: Any) -> Response:
     """The case page, or 404 for an id that is not one of the customer's cases."""
     answer = still_signed_in(visit, await visit.verification.get_case(visit.caller, customer.token, case_id))
     if not answer.ok:
         return render(visit, "error.html", 404, reason="not_found")
     case = answer.body
-    defaults: dict[str, Any] = {"error": None, "form": None, "notice": visit.request.query_params.get("notice"),
-                                "typed": {}}
-    supplementable = [item for item in case.get("checklist", [])
-                      if item["code"] in SUPPLEMENT_ITEMS and item["status"] in ("missing", "rejected")]
-    return render(visit, "case.html", status, case=case, is_open=case.get("state") in OPEN_STATES,
-                  supplementable=supplementable, **{**defaults, **context})
+    defaults: dict[str, Any] = {
+        "error": None,
+        "form": None,
+        "notice": visit.request.query_params.get("notice"),
+        "typed": {},
+    }
+    supplementable = [
+        item
+        for item in case.get("checklist", [])
+        if item["code"] in SUPPLEMENT_ITEMS and item["status"] in ("missing", "rejected")
+    ]
+    return render(
+        visit,
+        "case.html",
+        status,
+        case=case,
+        is_open=case.get("state") in OPEN_STATES,
+        supplementable=supplementable,
+        **{**defaults, **context},
+    )
 
 
-async def after_change(visit: Visit, customer: Customer, case_id: str, answer: Answer, notice: str, form: str,
-                       **context: Any) -> Response:
+async def after_change(
+    visit: Visit, customer: Customer, case_id: str, answer: Answer, notice: str, form: str, **context: Any
+) -> Response:
     """Back to the case with a notice, or the case page again with verification's refusal."""
     if answer.ok:
         return redirect(f"/cases/{case_id}?notice={notice}")
@@ -73,8 +87,12 @@ async def after_change(visit: Visit, customer: Customer, case_id: str, answer: A
 async def list_cases(visit: VisitDep, customer: TokenDep) -> Response:
     answer = still_signed_in(visit, await visit.verification.list_cases(visit.caller, customer.token))
     items = answer.body.get("items", []) if answer.ok else []
-    return render(visit, "cases.html", open_cases=[case for case in items if case["state"] in OPEN_STATES],
-                  past_cases=[case for case in items if case["state"] not in OPEN_STATES])
+    return render(
+        visit,
+        "cases.html",
+        open_cases=[case for case in items if case["state"] in OPEN_STATES],
+        past_cases=[case for case in items if case["state"] not in OPEN_STATES],
+    )
 
 
 @router.get("/cases/{case_id}")
@@ -87,11 +105,21 @@ async def upload_document(visit: VisitDep, customer: TokenDep, case_id: CaseIdDe
     _form, posted = upload
     if posted is None or not posted.content:
         return await case_page(visit, customer, case_id, 422, error="file_missing", form="upload")
-    answer = still_signed_in(visit, await visit.verification.upload_document(
-        visit.caller, customer.token, case_id, posted.filename[:200], posted.content, posted.content_type))
+    answer = still_signed_in(
+        visit,
+        await visit.verification.upload_document(
+            visit.caller, customer.token, case_id, posted.filename[:200], posted.content, posted.content_type
+        ),
+    )
     if answer.code == "card_number_visible":
-        return render(visit, "card_found.html", 422, case_id=case_id, filename=posted.filename[:200],
-                      pages=[int(page) for page in answer.body.get("pages", []) if str(page).isdigit()])
+        return render(
+            visit,
+            "card_found.html",
+            422,
+            case_id=case_id,
+            filename=posted.filename[:200],
+            pages=[int(page) for page in answer.body.get("pages", []) if str(page).isdigit()],
+        )
     return await after_change(visit, customer, case_id, answer, "uploaded", "upload")
 
 
@@ -100,8 +128,9 @@ async def add_supplement(visit: VisitDep, customer: TokenDep, case_id: CaseIdDep
     item, value = form.text("item", 32), form.text("value", 500)
     if item not in SUPPLEMENT_ITEMS or not value:
         return await case_page(visit, customer, case_id, 422, error="missing_fields", form="supplement")
-    answer = still_signed_in(visit, await visit.verification.add_supplement(
-        visit.caller, customer.token, case_id, item, value))
+    answer = still_signed_in(
+        visit, await visit.verification.add_supplement(visit.caller, customer.token, case_id, item, value)
+    )
     # A refused text is not echoed back: it may hold the card number that was the reason.
     return await after_change(visit, customer, case_id, answer, "supplement_added", "supplement")
 
@@ -111,8 +140,17 @@ async def request_callback(visit: VisitDep, customer: TokenDep, case_id: CaseIdD
     phone, note = form.text("phone", 32), form.text("note", 1000)
     if not phone:
         return await case_page(visit, customer, case_id, 422, error="missing_fields", form="callback")
-    answer = still_signed_in(visit, await visit.verification.request_callback(
-        visit.caller, customer.token, case_id, phone, note))
+    answer = still_signed_in(
+        visit, await visit.verification.request_callback(visit.caller, customer.token, case_id, phone, note)
+    )
     error = "invalid_phone" if answer.code == "validation_error" else answer.code
-    return await after_change(visit, customer, case_id, answer, "callback_requested", "callback", error=error,
-                              typed={"phone": phone, "note": note})
+    return await after_change(
+        visit,
+        customer,
+        case_id,
+        answer,
+        "callback_requested",
+        "callback",
+        error=error,
+        typed={"phone": phone, "note": note},
+    )

@@ -7,9 +7,10 @@ genuine (an owner locked out by an intruder needs exactly that, and nothing more
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
-from typing import Annotated
 
 from portal.web import FormDep, MaybeCustomerDep, TokenDep, VisitDep, render, still_signed_in
 
@@ -28,14 +29,27 @@ async def message_centre(
         visit, await visit.auth.list_messages(visit.caller, customer.token, PAGE_SIZE, (page - 1) * PAGE_SIZE)
     )
     total = int(answer.body.get("total", 0))
-    return render(visit, "messages.html", items=answer.body.get("items", []), page=page,
-                  has_next=page * PAGE_SIZE < total, total=total)
+    return render(
+        visit,
+        "messages.html",
+        items=answer.body.get("items", []),
+        page=page,
+        has_next=page * PAGE_SIZE < total,
+        total=total,
+    )
 
 
 @router.get("/messages/check")
 async def check_page(visit: VisitDep, customer: MaybeCustomerDep) -> Response:
-    return render(visit, "check.html", verdict=None, error=None, signed_in_customer=customer is not None,
-                  reference_code="", text="")
+    return render(
+        visit,
+        "check.html",
+        verdict=None,
+        error=None,
+        signed_in_customer=customer is not None,
+        reference_code="",
+        text="",
+    )
 
 
 @router.post("/messages/check")
@@ -43,14 +57,31 @@ async def check_mail(visit: VisitDep, form: FormDep, customer: MaybeCustomerDep)
     code, text = form.text("reference_code", MAX_CODE_LENGTH), form.secret("text", visit.settings.max_form_bytes)
     signed = customer is not None
     if not code and not text.strip():
-        return render(visit, "check.html", 422, verdict=None, error="missing_fields", signed_in_customer=signed,
-                      reference_code="", text="")
+        return render(
+            visit,
+            "check.html",
+            422,
+            verdict=None,
+            error="missing_fields",
+            signed_in_customer=signed,
+            reference_code="",
+            text="",
+        )
     answer = await visit.auth.verify_message(
         visit.caller, customer.token if customer else None, code or None, None if code else text
     )
     if not answer.ok:
         status = answer.status if answer.status in (413, 422, 429) else 400
-        return render(visit, "check.html", status, verdict=None, error=answer.code, signed_in_customer=signed,
-                      reference_code=code, text=text)
-    return render(visit, "check.html", verdict=answer.body, error=None, signed_in_customer=signed,
-                  reference_code=code, text=text)
+        return render(
+            visit,
+            "check.html",
+            status,
+            verdict=None,
+            error=answer.code,
+            signed_in_customer=signed,
+            reference_code=code,
+            text=text,
+        )
+    return render(
+        visit, "check.html", verdict=answer.body, error=None, signed_in_customer=signed, reference_code=code, text=text
+    )

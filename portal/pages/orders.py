@@ -48,8 +48,14 @@ async def order_page(visit: Visit, customer: Customer, order_id: str, status: in
         return render(visit, "error.html", 404, reason="not_found")
     refunds = still_signed_in(visit, await visit.orders.list_refunds(visit.caller, customer.token, order_id))
     defaults: dict[str, Any] = {"refusal": None, "notice": visit.request.query_params.get("notice")}
-    return render(visit, "order.html", status, order=answer.body,
-                  refunds=refunds.body.get("items", []) if refunds.ok else [], **{**defaults, **context})
+    return render(
+        visit,
+        "order.html",
+        status,
+        order=answer.body,
+        refunds=refunds.body.get("items", []) if refunds.ok else [],
+        **{**defaults, **context},
+    )
 
 
 async def act(visit: Visit, customer: Customer, order_id: str, answer: Answer, notice: str) -> Response:
@@ -82,10 +88,10 @@ async def cancel_order(visit: VisitDep, customer: TokenDep, order_id: OrderIdDep
 async def request_return(visit: VisitDep, customer: TokenDep, order_id: OrderIdDep, form: FormDep) -> Response:
     line_ids = [line_id[:64] for line_id in form.choices("line")][:50]
     if not line_ids:
-        return await order_page(visit, customer, order_id, 422, refusal=visit.reader.gettext(
-            "Please tick what you are sending back."))
-    answer = still_signed_in(visit, await visit.orders.request_return(visit.caller, customer.token, order_id,
-                                                                      line_ids))
+        return await order_page(
+            visit, customer, order_id, 422, refusal=visit.reader.gettext("Please tick what you are sending back.")
+        )
+    answer = still_signed_in(visit, await visit.orders.request_return(visit.caller, customer.token, order_id, line_ids))
     return await act(visit, customer, order_id, answer, "return_requested")
 
 

@@ -28,8 +28,9 @@ async def send_unlock_code(visit: VisitDep, form: FormDep) -> Response:
         return render(visit, "unlock.html", 422, step="ask", email="", error="missing_fields", retry_after=None)
     answer = await visit.auth.send_unlock_code(visit.caller, email)
     if answer.code == "rate_limited":
-        return render(visit, "unlock.html", 429, step="ask", email=email, error="rate_limited",
-                      retry_after=answer.retry_after)
+        return render(
+            visit, "unlock.html", 429, step="ask", email=email, error="rate_limited", retry_after=answer.retry_after
+        )
     return render(visit, "unlock.html", step="code", email=email, error=None, retry_after=None)
 
 
@@ -42,8 +43,9 @@ async def unlock(visit: VisitDep, form: FormDep) -> Response:
     if answer.ok:
         return await start_session(visit, answer, "/account?notice=unlocked")
     status = answer.status if answer.status in (401, 422, 429) else 400
-    return render(visit, "unlock.html", status, step="code", email=email, error=answer.code,
-                  retry_after=answer.retry_after)
+    return render(
+        visit, "unlock.html", status, step="code", email=email, error=answer.code, retry_after=answer.retry_after
+    )
 
 
 # --- "This was not me": the revert code from the old mailbox ------------------------------------

@@ -49,8 +49,9 @@ def refused(visit: Visit, customer: Customer, answer: Answer, form: str) -> Resp
     if answer.code == "reauthentication_required":
         return render(visit, "reauthenticate.html", 401, email=customer.me.get("email", ""))
     status = answer.status if answer.status in (403, 404, 409, 410, 422, 429) else 400
-    return security_page(visit, customer, status, error=answer.code, form=form,
-                         attempts_left=answer.body.get("attempts_left"))
+    return security_page(
+        visit, customer, status, error=answer.code, form=form, attempts_left=answer.body.get("attempts_left")
+    )
 
 
 @router.get("/security")
@@ -66,21 +67,42 @@ async def change_email(visit: VisitDep, customer: CustomerDep, form: FormDep) ->
     answer = still_signed_in(visit, await visit.auth.change_email(visit.caller, customer.token, new_email))
     if not answer.ok:
         return refused(visit, customer, answer, "email")
-    return render(visit, "email_confirm.html", challenge_id=answer.body.get("challenge_id"),
-                  sent_to=answer.body.get("sent_to"), expires_at=answer.body.get("expires_at"), error=None)
+    return render(
+        visit,
+        "email_confirm.html",
+        challenge_id=answer.body.get("challenge_id"),
+        sent_to=answer.body.get("sent_to"),
+        expires_at=answer.body.get("expires_at"),
+        error=None,
+    )
 
 
 @router.post("/security/email/confirm")
 async def confirm_email(visit: VisitDep, customer: CustomerDep, form: FormDep) -> Response:
     challenge_id, code = form.text("challenge_id", 64), form.text("code", 16).replace(" ", "")
     if not (challenge_id and code):
-        return render(visit, "email_confirm.html", 422, challenge_id=challenge_id, sent_to=None, expires_at=None,
-                      error="missing_fields")
-    answer = still_signed_in(visit, await visit.auth.confirm_email_change(visit.caller, customer.token,
-                                                                           challenge_id, code))
+        return render(
+            visit,
+            "email_confirm.html",
+            422,
+            challenge_id=challenge_id,
+            sent_to=None,
+            expires_at=None,
+            error="missing_fields",
+        )
+    answer = still_signed_in(
+        visit, await visit.auth.confirm_email_change(visit.caller, customer.token, challenge_id, code)
+    )
     if answer.code == "invalid_code":
-        return render(visit, "email_confirm.html", 422, challenge_id=challenge_id, sent_to=None, expires_at=None,
-                      error="invalid_code")
+        return render(
+            visit,
+            "email_confirm.html",
+            422,
+            challenge_id=challenge_id,
+            sent_to=None,
+            expires_at=None,
+            error="invalid_code",
+        )
     if not answer.ok:
         return refused(visit, customer, answer, "email")
     return redirect("/security?notice=email_changed")
@@ -91,8 +113,10 @@ async def change_password(visit: VisitDep, customer: CustomerDep, form: FormDep)
     current, new = form.secret("current_password"), form.secret("new_password")
     if not (current and new):
         return security_page(visit, customer, 422, error="missing_fields", form="password")
-    answer = still_signed_in(visit, await visit.auth.change_password(
-        visit.caller, customer.token, current, new, form.flag("end_other_sessions")))
+    answer = still_signed_in(
+        visit,
+        await visit.auth.change_password(visit.caller, customer.token, current, new, form.flag("end_other_sessions")),
+    )
     if not answer.ok:
         return refused(visit, customer, answer, "password")
     return redirect("/security?notice=password_changed")
@@ -104,8 +128,13 @@ async def enroll_totp(visit: VisitDep, customer: CustomerDep, _form: FormDep) ->
     if not answer.ok:
         return refused(visit, customer, answer, "totp")
     uri = str(answer.body.get("otpauth_uri", ""))
-    return render(visit, "totp_enroll.html", secret=answer.body.get("secret"), error=None,
-                  qr=qr_svg(uri, visit.reader.gettext("QR code for your authenticator app")))
+    return render(
+        visit,
+        "totp_enroll.html",
+        secret=answer.body.get("secret"),
+        error=None,
+        qr=qr_svg(uri, visit.reader.gettext("QR code for your authenticator app")),
+    )
 
 
 @router.post("/security/totp/confirm")
@@ -113,23 +142,30 @@ async def confirm_totp(visit: VisitDep, customer: CustomerDep, form: FormDep) ->
     code = form.text("code", 16).replace(" ", "")
     answer = still_signed_in(visit, await visit.auth.confirm_totp(visit.caller, customer.token, code or "-"))
     if not answer.ok:
-        return security_page(visit, customer, answer.status if answer.status in (401, 409, 422, 429) else 400,
-                             error=answer.code, form="totp")
+        return security_page(
+            visit,
+            customer,
+            answer.status if answer.status in (401, 409, 422, 429) else 400,
+            error=answer.code,
+            form="totp",
+        )
     return render(visit, "recovery_codes.html", codes=answer.body.get("recovery_codes", []))
 
 
 @router.get("/security/sessions")
 async def sessions(visit: VisitDep, customer: TokenDep) -> Response:
     answer = still_signed_in(visit, await visit.auth.list_sessions(visit.caller, customer.token))
-    return render(visit, "sessions.html", sessions=answer.body.get("sessions", []),
-                  ended=visit.request.query_params.get("ended"))
+    return render(
+        visit, "sessions.html", sessions=answer.body.get("sessions", []), ended=visit.request.query_params.get("ended")
+    )
 
 
 @router.post("/security/sessions/revoke")
 async def revoke_sessions(visit: VisitDep, customer: TokenDep, form: FormDep) -> Response:
     session_id = form.text("session_id", 64) or None
-    answer = still_signed_in(visit, await visit.auth.revoke_sessions(visit.caller, customer.token,
-                                                                     session_id=session_id))
+    answer = still_signed_in(
+        visit, await visit.auth.revoke_sessions(visit.caller, customer.token, session_id=session_id)
+    )
     if not answer.ok:
         return render(visit, "error.html", 404, reason="not_found")
     return redirect(f"/security/sessions?ended={len(answer.body.get('revoked', []))}")
@@ -139,11 +175,16 @@ async def revoke_sessions(visit: VisitDep, customer: TokenDep, form: FormDep) ->
 async def security_events(
     visit: VisitDep, customer: TokenDep, page: Annotated[int, Query(ge=1, le=10_000)] = 1
 ) -> Response:
-    answer = still_signed_in(visit, await visit.auth.list_security_events(
-        visit.caller, customer.token, EVENTS_PAGE_SIZE, (page - 1) * EVENTS_PAGE_SIZE))
+    answer = still_signed_in(
+        visit,
+        await visit.auth.list_security_events(
+            visit.caller, customer.token, EVENTS_PAGE_SIZE, (page - 1) * EVENTS_PAGE_SIZE
+        ),
+    )
     total = int(answer.body.get("total", 0))
-    return render(visit, "events.html", items=answer.body.get("items", []), page=page,
-                  has_next=page * EVENTS_PAGE_SIZE < total)
+    return render(
+        visit, "events.html", items=answer.body.get("items", []), page=page, has_next=page * EVENTS_PAGE_SIZE < total
+    )
 
 
 @router.post("/security/recheck")

@@ -68,14 +68,32 @@ def refusal_page(visit: Visit, answer: Answer, email: str, next_path: str) -> Re
     """The page for a sign-in that did not end in tokens (shared by password and step-up)."""
     code = answer.code
     if code == "account_locked":
-        return render(visit, "locked.html", 423, email=email, case_id=answer.body.get("case_id"),
-                      locked_until=answer.body.get("locked_until"))
+        return render(
+            visit,
+            "locked.html",
+            423,
+            email=email,
+            case_id=answer.body.get("case_id"),
+            locked_until=answer.body.get("locked_until"),
+        )
     if code == "account_frozen":
-        return render(visit, "frozen.html", 403, case_id=answer.body.get("case_id"),
-                      reset_opens_at=answer.body.get("reset_opens_at"))
+        return render(
+            visit,
+            "frozen.html",
+            403,
+            case_id=answer.body.get("case_id"),
+            reset_opens_at=answer.body.get("reset_opens_at"),
+        )
     status = answer.status if answer.status in (401, 403, 422, 429) else 400
-    return render(visit, "signin.html", status, email=email, next=next_path, error=code,
-                  retry_after=answer.retry_after or answer.body.get("retry_after"))
+    return render(
+        visit,
+        "signin.html",
+        status,
+        email=email,
+        next=next_path,
+        error=code,
+        retry_after=answer.retry_after or answer.body.get("retry_after"),
+    )
 
 
 @router.get("/signin")
@@ -87,14 +105,14 @@ async def sign_in_page(visit: VisitDep, next: str | None = None) -> Response:
 async def sign_in(visit: VisitDep, form: FormDep) -> Response:
     email, password, next_path = form.text("email"), form.secret("password"), safe_next(form.text("next", 200))
     if not email or not password:
-        return render(visit, "signin.html", 422, email=email, next=next_path, error="missing_fields",
-                      retry_after=None)
+        return render(visit, "signin.html", 422, email=email, next=next_path, error="missing_fields", retry_after=None)
     answer = await visit.auth.login(visit.caller, email, password)
     if answer.ok:
         return await start_session(visit, answer, next_path)
     if answer.code == "challenge_required":
-        packed = pack_challenge(str(answer.body.get("challenge_id", "")), list(answer.body.get("methods") or []),
-                                next_path, email)
+        packed = pack_challenge(
+            str(answer.body.get("challenge_id", "")), list(answer.body.get("methods") or []), next_path, email
+        )
         visit.set_cookie(CHALLENGE_COOKIE, packed, CHALLENGE_COOKIE_SECONDS)
         return redirect("/signin/check")
     return refusal_page(visit, answer, email, next_path)
@@ -112,18 +130,24 @@ async def step_up_page(visit: VisitDep) -> Response:
 async def complete_step_up(visit: VisitDep, form: FormDep) -> Response:
     challenge = unpack_challenge(visit.request.cookies.get(CHALLENGE_COOKIE))
     if challenge is None:
-        return render(visit, "signin.html", 401, email="", next="/account", error="challenge_expired",
-                      retry_after=None)
+        return render(visit, "signin.html", 401, email="", next="/account", error="challenge_expired", retry_after=None)
     method, code = form.text("method", 32), form.text("code", 64).replace(" ", "")
     if method not in challenge["methods"] or not code:
-        return render(visit, "challenge.html", 422, methods=challenge["methods"], error="missing_code",
-                      attempts_left=None)
+        return render(
+            visit, "challenge.html", 422, methods=challenge["methods"], error="missing_code", attempts_left=None
+        )
     answer = await visit.auth.complete_challenge(visit.caller, challenge["id"], method, code)
     if answer.ok:
         return await start_session(visit, answer, challenge["next"])
     if answer.code == "invalid_code":
-        return render(visit, "challenge.html", 401, methods=challenge["methods"], error="invalid_code",
-                      attempts_left=answer.body.get("attempts_left"))
+        return render(
+            visit,
+            "challenge.html",
+            401,
+            methods=challenge["methods"],
+            error="invalid_code",
+            attempts_left=answer.body.get("attempts_left"),
+        )
     visit.delete_cookie(CHALLENGE_COOKIE)
     return refusal_page(visit, answer, challenge["email"], challenge["next"])
 

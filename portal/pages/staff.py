@@ -24,8 +24,14 @@ DECISIONS = ("approve", "request_more", "reject")
 
 def reasons_by_decision(language: str) -> dict[str, list[tuple[str, str]]]:
     """The reason catalogue verification checks decisions against: (code, text) per decision."""
-    return {decision: [(code, getattr(reason.text, language)) for code, reason in sorted(REASONS.items())
-                       if decision in reason.decisions] for decision in DECISIONS}
+    return {
+        decision: [
+            (code, getattr(reason.text, language))
+            for code, reason in sorted(REASONS.items())
+            if decision in reason.decisions
+        ]
+        for decision in DECISIONS
+    }
 
 
 def staff_only(visit: Visit, customer: Customer) -> Response | None:
@@ -42,12 +48,14 @@ async def queue(visit: VisitDep, customer: CustomerDep) -> Response:
     if (refused := staff_only(visit, customer)) is not None:
         return refused
     answer = still_signed_in(visit, await visit.staff.list_review_queue(visit.caller, customer.token))
-    return render(visit, "staff_queue.html", items=answer.body.get("items", []) if answer.ok else [],
-                  role=customer.me.get("role"))
+    return render(
+        visit, "staff_queue.html", items=answer.body.get("items", []) if answer.ok else [], role=customer.me.get("role")
+    )
 
 
-async def review_page(visit: Visit, customer: Customer, case_id: str, status: int = 200,
-                      error: str | None = None) -> Response:
+async def review_page(
+    visit: Visit, customer: Customer, case_id: str, status: int = 200, error: str | None = None
+) -> Response:
     if not is_case_id(case_id):
         return render(visit, "error.html", 404, reason="not_found")
     if reviews(customer):
@@ -58,8 +66,16 @@ async def review_page(visit: Visit, customer: Customer, case_id: str, status: in
     if not answer.ok:
         return render(visit, "error.html", 404, reason="not_found")
     notice = visit.request.query_params.get("notice")
-    return render(visit, "staff_case.html", status, case=answer.body, reviewer=reviews(customer), error=error,
-                  reasons=reasons_by_decision(visit.reader.language), notice=notice)
+    return render(
+        visit,
+        "staff_case.html",
+        status,
+        case=answer.body,
+        reviewer=reviews(customer),
+        error=error,
+        reasons=reasons_by_decision(visit.reader.language),
+        notice=notice,
+    )
 
 
 @router.get("/staff/cases/{case_id}")
@@ -77,14 +93,19 @@ async def decide(visit: VisitDep, customer: CustomerDep, case_id: str, form: For
     if decision not in DECISIONS or not reason_code:
         return await review_page(visit, customer, case_id, 422, "missing_fields")
     order_action = "cancel" if form.text("order_action", 8) == "cancel" else "release"
-    answer = still_signed_in(visit, await visit.staff.decide_case(
-        visit.caller, customer.token, case_id, decision, reason_code, order_action, form.text("note", 2000)))
+    answer = still_signed_in(
+        visit,
+        await visit.staff.decide_case(
+            visit.caller, customer.token, case_id, decision, reason_code, order_action, form.text("note", 2000)
+        ),
+    )
     if answer.ok:
         return redirect(f"/staff/cases/{case_id}?notice=decided")
     if answer.status == 404:
         return render(visit, "error.html", 404, reason="not_found")
-    return await review_page(visit, customer, case_id, answer.status if answer.status in (409, 422) else 400,
-                             answer.code)
+    return await review_page(
+        visit, customer, case_id, answer.status if answer.status in (409, 422) else 400, answer.code
+    )
 
 
 @router.get("/staff/documents/{document_id}")
@@ -95,6 +116,8 @@ async def document(visit: VisitDep, customer: CustomerDep, document_id: str) -> 
     download = await visit.staff.download_document(visit.caller, customer.token, document_id)
     if download.status != 200:
         return render(visit, "error.html", 404, reason="not_found")
-    return Response(download.content, media_type=download.content_type or "application/octet-stream",
-                    headers={"content-disposition": f'attachment; filename="{document_id}"',
-                             "x-content-type-options": "nosniff"})
+    return Response(
+        download.content,
+        media_type=download.content_type or "application/octet-stream",
+        headers={"content-disposition": f'attachment; filename="{document_id}"', "x-content-type-options": "nosniff"},
+    )

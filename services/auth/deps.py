@@ -13,11 +13,11 @@ from mamori_common.network import resolve_client_ip
 from mamori_common.problems import Problem
 from mamori_common.tokens import CurrentPrincipal, Principal
 from services.auth.accounts.models import Account, AccountState
-from services.auth.request_context import RequestContext, country_of
 from services.auth.config import AuthSettings
 from services.auth.credentials.codes import CodeHasher
 from services.auth.credentials.encryption import Encryptor
 from services.auth.credentials.passwords import Passwords
+from services.auth.request_context import RequestContext, country_of
 from services.auth.sessions.models import Session
 from services.auth.tokens.keys import SigningKey
 

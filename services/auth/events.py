@@ -18,8 +18,14 @@ from mamori_common.events import EventHandler
 from services.auth.accounts.case_events import CASE_EVENT_HANDLERS
 from services.auth.messages.flows import handle_notify
 
-__all__ = ["ACCOUNT_FROZEN", "ACCOUNT_LOCKED", "ACCOUNT_UNLOCKED", "EVENT_HANDLERS", "EVENT_ROUTES",
-           "SESSION_COMPROMISED"]
+__all__ = [
+    "ACCOUNT_FROZEN",
+    "ACCOUNT_LOCKED",
+    "ACCOUNT_UNLOCKED",
+    "EVENT_HANDLERS",
+    "EVENT_ROUTES",
+    "SESSION_COMPROMISED",
+]
 
 EVENT_ROUTES: dict[str, tuple[str, ...]] = {
     ACCOUNT_LOCKED: ("verification",),

@@ -12,32 +12,32 @@ from starlette.middleware import Middleware
 from mamori_common.app import ServiceSpec, create_service_app
 from mamori_common.tokens import AccessTokenVerifier
 from services.auth.accounts import views as account_views
-from services.auth.audit import views as audit_views
-from services.auth.changes import views as change_views
-from services.auth.resets import views as reset_views
-from services.auth.messages import views as message_views
-from services.auth.sessions import views as session_views
-from services.auth.signin import views as signin_views
-from services.auth.signin.gate import ThrottledClientGate
-from services.auth.staff import views as staff_views
-from services.auth.tokens import views as token_views
-from services.auth.totp import views as totp_views
 from services.auth.accounts.models import Account, AccountRestriction  # noqa: F401  (registers the tables)
+from services.auth.audit import views as audit_views
 from services.auth.audit.models import SecurityEvent  # noqa: F401
+from services.auth.changes import views as change_views
 from services.auth.changes.models import AccountChange  # noqa: F401
-from services.auth.resets.models import ResetToken  # noqa: F401
 from services.auth.config import AuthSettings
 from services.auth.credentials.codes import CodeHasher
 from services.auth.credentials.encryption import Encryptor
 from services.auth.credentials.passwords import Passwords
 from services.auth.database import Base, inbox, outbox
 from services.auth.events import EVENT_HANDLERS, EVENT_ROUTES
+from services.auth.messages import views as message_views
 from services.auth.messages.mailer import install as install_mailer
 from services.auth.messages.mailer import mail_sender_job
 from services.auth.messages.models import Message  # noqa: F401
+from services.auth.resets import views as reset_views
+from services.auth.resets.models import ResetToken  # noqa: F401
+from services.auth.sessions import views as session_views
 from services.auth.sessions.models import RefreshToken, Session  # noqa: F401
+from services.auth.signin import views as signin_views
+from services.auth.signin.gate import ThrottledClientGate
 from services.auth.signin.models import Challenge, KnownDevice, SignInAttempt  # noqa: F401
+from services.auth.staff import views as staff_views
+from services.auth.tokens import views as token_views
 from services.auth.tokens.keys import SigningKey
+from services.auth.totp import views as totp_views
 from services.auth.totp.models import RecoveryCode  # noqa: F401
 
 metadata = Base.metadata

@@ -24,8 +24,15 @@ def code_mails_per_client(settings: AuthSettings) -> Quota:
     return Quota("code-mail-client", settings.email_codes_per_client_per_hour, HOUR)
 
 
-def spend_code_mail(quotas: Quotas, settings: AuthSettings, purpose: str, account_id: str,
-                    context: RequestContext, *, known_client: bool) -> int:
+def spend_code_mail(
+    quotas: Quotas,
+    settings: AuthSettings,
+    purpose: str,
+    account_id: str,
+    context: RequestContext,
+    *,
+    known_client: bool,
+) -> int:
     """Take one code mail for ``account_id`` asked from ``context``: 0, or the seconds to wait.
 
     Why two quotas: one per account alone lets anyone who has the password drain it and starve
@@ -69,14 +76,16 @@ def reset_mails(settings: AuthSettings) -> Quota:
 
 def password_change_failures(settings: AuthSettings) -> Quota:
     """Wrong current passwords one account sends to changePassword within the window."""
-    return Quota("password-change-failure", settings.password_change_failures_per_window,
-                 settings.password_change_failure_window_seconds)
+    return Quota(
+        "password-change-failure",
+        settings.password_change_failures_per_window,
+        settings.password_change_failure_window_seconds,
+    )
 
 
 def totp_code_failures(settings: AuthSettings) -> Quota:
     """Wrong TOTP codes one account sends to confirm or disable TOTP within the window."""
-    return Quota("totp-code-failure", settings.totp_code_failures_per_window,
-                 settings.totp_code_failure_window_seconds)
+    return Quota("totp-code-failure", settings.totp_code_failures_per_window, settings.totp_code_failure_window_seconds)
 
 
 #: Codes are ~49 random bits, so guessing is hopeless anyway; the limit keeps verifyMessage from

@@ -21,10 +21,12 @@ def notify(db: Session, account_id: str, notice: Notice, data: dict[str, Any] | 
     context_of(db).outbox.publish(db, contract.NOTIFY, payload)
 
 
-def case_activity(db: Session, case_id: str, account_id: str, summary_ja: str, summary_en: str,
-                  details: dict[str, Any] | None = None) -> None:
-    event = contract.CaseActivity(case_id=case_id, account_id=account_id, summary_ja=summary_ja,
-                                  summary_en=summary_en, details=details or {})
+def case_activity(
+    db: Session, case_id: str, account_id: str, summary_ja: str, summary_en: str, details: dict[str, Any] | None = None
+) -> None:
+    event = contract.CaseActivity(
+        case_id=case_id, account_id=account_id, summary_ja=summary_ja, summary_en=summary_en, details=details or {}
+    )
     context_of(db).outbox.publish(db, contract.CASE_ACTIVITY, event.model_dump(mode="json"))
 
 

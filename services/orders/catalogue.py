@@ -91,7 +91,9 @@ ACTION_TEXTS: dict[str, Text] = {
     ),
     "subscription_cancelled": Text(ja="定期購入 {order} を解約しました。", en="We cancelled subscription {order}."),
     "held": Text(ja="ご注文 {order} を保留しました。", en="We put order {order} on hold."),
-    "released": Text(ja="確認が終わり、ご注文 {order} を確定しました。", en="Verification is done: order {order} goes ahead."),
+    "released": Text(
+        ja="確認が終わり、ご注文 {order} を確定しました。", en="Verification is done: order {order} goes ahead."
+    ),
     "not_cancellable": Text(
         ja="ご注文 {order} は取り消せませんでした（{why_ja}）。", en="Order {order} could not be cancelled ({why_en})."
     ),
@@ -103,9 +105,11 @@ def intrusion_notice(lines_ja: list[str], lines_en: list[str], case_number: str)
         subject_ja="不正アクセスの疑いがあったご注文を取り消しました",
         subject_en="We cancelled orders placed during a suspected intrusion",
         body_ja="アカウントへの不正アクセスの疑いがあったため、その間のご注文について次の対応をしました。\n"
-        + "\n".join(lines_ja) + f"\nケース番号: {case_number}\nお客様による操作は必要ありません。",
+        + "\n".join(lines_ja)
+        + f"\nケース番号: {case_number}\nお客様による操作は必要ありません。",
         body_en="Someone else may have been in your account. For the orders placed meanwhile we did this:\n"
-        + "\n".join(lines_en) + f"\nCase: {case_number}\nThere is nothing you need to do.",
+        + "\n".join(lines_en)
+        + f"\nCase: {case_number}\nThere is nothing you need to do.",
     )
 
 
@@ -113,23 +117,28 @@ def not_mine_notice(lines_ja: list[str], lines_en: list[str]) -> Notice:
     return Notice(
         subject_ja="「身に覚えのない注文」のご報告を受け付けました",
         subject_en="We received your report of an order you did not place",
-        body_ja="ご報告ありがとうございます。次の対応をしました。\n" + "\n".join(lines_ja)
+        body_ja="ご報告ありがとうございます。次の対応をしました。\n"
+        + "\n".join(lines_ja)
         + "\n次回のサインイン時に追加の本人確認をお願いします。アカウントは凍結していません。",
-        body_en="Thank you for telling us. We did this:\n" + "\n".join(lines_en)
+        body_en="Thank you for telling us. We did this:\n"
+        + "\n".join(lines_en)
         + "\nAt your next sign-in we will ask you to confirm it is you. Your account is not frozen.",
     )
 
 
 def decision_notice(lines_ja: list[str], lines_en: list[str]) -> Notice:
     return Notice(
-        subject_ja="保留中のご注文について", subject_en="About your order on hold",
-        body_ja="\n".join(lines_ja), body_en="\n".join(lines_en),
+        subject_ja="保留中のご注文について",
+        subject_en="About your order on hold",
+        body_ja="\n".join(lines_ja),
+        body_en="\n".join(lines_en),
     )
 
 
 def refund_notice(amount: int, order_label: str) -> Notice:
     return Notice(
-        subject_ja="返金のお知らせ", subject_en="Your refund",
+        subject_ja="返金のお知らせ",
+        subject_en="Your refund",
         body_ja=f"ご注文 {order_label} について {amount}円を返金しました（{{refunded_at}}）。",
         body_en=f"We refunded {amount} yen for order {order_label} ({{refunded_at}}).",
     )

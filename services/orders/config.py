@@ -16,9 +16,7 @@ TenderKind = Literal["points", "gift_balance", "card"]
 
 class OrdersSettings(ServiceSettings):
     service_name: ClassVar[str] = "orders"
-    database_url: str | None = Field(
-        default=None, validation_alias=AliasChoices("MAMORI_ORDERS_DATABASE_URL")
-    )
+    database_url: str | None = Field(default=None, validation_alias=AliasChoices("MAMORI_ORDERS_DATABASE_URL"))
 
     # -- risk/rules.py: holds and blocks (stories S2, S3) --
     #: Gift cards and balance top-ups in one order above this (yen) are held for verification.

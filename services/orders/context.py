@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-
 from typing import TypeVar
 
 from fastapi import FastAPI
@@ -39,9 +38,14 @@ class OrdersContext:
 
     def settle(self, order_ids: list[str] | None = None) -> int:
         """Carry out due payment tasks now (after the commit that queued them)."""
-        return settle(self.database, self.provider, self.now(), order_ids=order_ids,
-                      base_delay=self.settings.refund_retry_base_seconds,
-                      max_delay=self.settings.refund_retry_max_seconds)
+        return settle(
+            self.database,
+            self.provider,
+            self.now(),
+            order_ids=order_ids,
+            base_delay=self.settings.refund_retry_base_seconds,
+            max_delay=self.settings.refund_retry_max_seconds,
+        )
 
 
 def install(app: FastAPI, provider: PaymentProvider) -> OrdersContext:
@@ -62,8 +66,12 @@ def parse_event(model: type[Payload], envelope: EventEnvelope) -> Payload:
     try:
         return model.model_validate(envelope.payload)
     except ValidationError as exc:
-        raise Problem(422, "invalid_event_payload", f"The {envelope.type} payload does not match the contract.",
-                      errors=[error["msg"] for error in exc.errors()]) from exc
+        raise Problem(
+            422,
+            "invalid_event_payload",
+            f"The {envelope.type} payload does not match the contract.",
+            errors=[error["msg"] for error in exc.errors()],
+        ) from exc
 
 
 def context_of(db: Session) -> OrdersContext:

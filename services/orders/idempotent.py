@@ -22,14 +22,29 @@ from services.orders.database import idempotency_keys
 logger = logging.getLogger("mamori.orders")
 
 
-def run_unsafe(request: Request, session: Session, *, key: str | None, scope: str, operation: str, body: Any,
-               work: Work, settle_orders: Callable[[], list[str]] | None = None,
-               after: Callable[[], None] | None = None) -> JSONResponse:
+def run_unsafe(
+    request: Request,
+    session: Session,
+    *,
+    key: str | None,
+    scope: str,
+    operation: str,
+    body: Any,
+    work: Work,
+    settle_orders: Callable[[], list[str]] | None = None,
+    after: Callable[[], None] | None = None,
+) -> JSONResponse:
     context: OrdersContext = request.app.state.orders
     try:
         response = run_idempotent(
-            idempotency_keys, session, key=key, scope=scope, fingerprint=request_fingerprint(operation, body),
-            now=context.now(), work=work, ttl=timedelta(seconds=context.settings.idempotency_ttl_seconds),
+            idempotency_keys,
+            session,
+            key=key,
+            scope=scope,
+            fingerprint=request_fingerprint(operation, body),
+            now=context.now(),
+            work=work,
+            ttl=timedelta(seconds=context.settings.idempotency_ttl_seconds),
         )
     finally:
         if after is not None:
@@ -39,4 +54,3 @@ def run_unsafe(request: Request, session: Session, *, key: str | None, scope: st
     except Exception:  # the change is committed; the payment retry job carries its tasks out later
         logger.exception("settling payment tasks after a request failed")
     return response
-

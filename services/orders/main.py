@@ -76,15 +76,17 @@ SPEC = ServiceSpec(
 )
 
 
-def create_app(settings: OrdersSettings | None = None, *, provider: PaymentProvider | None = None,
-               **options: Any) -> FastAPI:
+def create_app(
+    settings: OrdersSettings | None = None, *, provider: PaymentProvider | None = None, **options: Any
+) -> FastAPI:
     settings = settings or OrdersSettings()
     app = create_service_app(SPEC, settings, **options)
     app.state.token_verifier = AccessTokenVerifier.from_jwks_url(
         f"{settings.service_url('auth')}/api/auth/.well-known/jwks.json", app.state.clock
     )
-    app.state.standing = HttpStandingClient(settings.service_url("auth"), app.state.service_secret,
-                                            settings.standing_timeout_seconds)
+    app.state.standing = HttpStandingClient(
+        settings.service_url("auth"), app.state.service_secret, settings.standing_timeout_seconds
+    )
     context = orders_context.install(app, provider or SandboxProvider(app.state.db))
     app.state.after_event_applied = context.settle
     return app

@@ -71,14 +71,24 @@ def require_can_order(client: StandingClient, account_id: str) -> AccountStandin
     try:
         standing = client.standing(account_id)
     except StandingUnavailable as exc:
-        raise Problem(503, "standing_unavailable",
-                      "We could not confirm your account's standing just now. Nothing was ordered or charged; "
-                      "please try again in a moment.") from exc
+        raise Problem(
+            503,
+            "standing_unavailable",
+            "We could not confirm your account's standing just now. Nothing was ordered or charged; "
+            "please try again in a moment.",
+        ) from exc
     if not standing.can_order:
-        raise Problem(403, "account_restricted",
-                      f"This account cannot place orders while it is {standing.state}"
-                      + (f" (case {', '.join(case_number(c) for c in standing.restricting_case_ids)})."
-                         if standing.restricting_case_ids else "."),
-                      state=standing.state, case_ids=standing.restricting_case_ids,
-                      case_numbers=[case_number(case_id) for case_id in standing.restricting_case_ids])
+        raise Problem(
+            403,
+            "account_restricted",
+            f"This account cannot place orders while it is {standing.state}"
+            + (
+                f" (case {', '.join(case_number(c) for c in standing.restricting_case_ids)})."
+                if standing.restricting_case_ids
+                else "."
+            ),
+            state=standing.state,
+            case_ids=standing.restricting_case_ids,
+            case_numbers=[case_number(case_id) for case_id in standing.restricting_case_ids],
+        )
     return standing

@@ -37,8 +37,12 @@ def action_lines(order: Order, report: UndoReport, index: int = 0) -> tuple[list
         en.append("- " + ACTION_TEXTS["cancelled"].en.format(order=label))
     if report.refund is not None:
         key = f"refunded_{_letters(index)}_at" if index else "refunded_at"
-        ja.append("・" + ACTION_TEXTS["refunded"].ja.format(amount=f"{report.refund.amount:,}", refunded_at="{" + key + "}"))
-        en.append("- " + ACTION_TEXTS["refunded"].en.format(amount=f"{report.refund.amount:,}", refunded_at="{" + key + "}"))
+        ja.append(
+            "・" + ACTION_TEXTS["refunded"].ja.format(amount=f"{report.refund.amount:,}", refunded_at="{" + key + "}")
+        )
+        en.append(
+            "- " + ACTION_TEXTS["refunded"].en.format(amount=f"{report.refund.amount:,}", refunded_at="{" + key + "}")
+        )
         data[key] = report.refund.created_at.isoformat()
     if report.return_id:
         ja.append("・" + ACTION_TEXTS["return_opened"].ja.format(order=label))

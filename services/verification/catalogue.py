@@ -60,18 +60,18 @@ CHECKLIST_ITEMS: dict[str, ItemText] = {
     ),
     "billing_name": ItemText(
         Text("請求先のお名前", "Billing name"),
-        Text("明細書に記載のお名前、または入力でお知らせください（会員名と異なっても構いません）。",
-             "The name on the statement, or type it in (it may differ from the account holder's)."),
+        Text(
+            "明細書に記載のお名前、または入力でお知らせください（会員名と異なっても構いません）。",
+            "The name on the statement, or type it in (it may differ from the account holder's).",
+        ),
     ),
     "billing_address": ItemText(
         Text("請求先のご住所", "Billing address"),
-        Text("明細書に記載がない場合は、入力でお知らせください。",
-             "If the statement does not show it, type it in."),
+        Text("明細書に記載がない場合は、入力でお知らせください。", "If the statement does not show it, type it in."),
     ),
     "cardholder_phone": ItemText(
         Text("カード名義人の電話番号", "Cardholder's phone number"),
-        Text("明細書に記載がない場合は、入力でお知らせください。",
-             "If the statement does not show it, type it in."),
+        Text("明細書に記載がない場合は、入力でお知らせください。", "If the statement does not show it, type it in."),
     ),
 }
 
@@ -89,26 +89,83 @@ _MORE = frozenset({"request_more", "reject"})
 REASONS: dict[str, Reason] = {
     reason.code: reason
     for reason in (
-        Reason("verified", _APPROVE, Text("ご提出いただいた内容でご本人様のお支払いであることを確認できました。",
-                                          "What you sent shows the payment was made by you or with the cardholder's consent.")),
-        Reason("resolved_by_phone", _APPROVE, Text("お電話でご本人様であることを確認しました。",
-                                                   "We confirmed it was you on the phone.")),
-        Reason("statement_unreadable", _MORE, Text("明細書が読み取れませんでした。鮮明な画像かPDFをお送りください。",
-                                                   "We could not read the statement. Please send a sharper image or the PDF.")),
-        Reason("statement_too_old", _MORE, Text("明細書が古すぎます。直近3か月以内のものをお送りください。",
-                                                "The statement is too old. Please send one from the last three months.")),
-        Reason("card_last4_mismatch", _MORE, Text("明細書のカード番号下4桁が、保留中のお支払いのカードと一致しません。",
-                                                  "The last 4 digits on the statement do not match the card of the held payment.")),
-        Reason("name_mismatch", _MORE, Text("明細書のお名前を確認できませんでした。名義人のお名前が分かる明細書をお送りください。",
-                                            "We could not confirm the name on the statement. Please send one showing the cardholder's name.")),
-        Reason("address_unverifiable", _MORE, Text("ご住所を確認できませんでした。明細書に記載のご住所を入力してください。",
-                                                   "We could not confirm the address. Please type the address the statement is sent to.")),
-        Reason("phone_unverifiable", _MORE, Text("お電話番号を確認できませんでした。名義人のお電話番号を入力してください。",
-                                                 "We could not confirm the phone number. Please type the cardholder's number.")),
-        Reason("cardholder_not_confirmed", _REJECT, Text("何度かご提出いただきましたが、カード名義人のご了承を確認できませんでした。",
-                                                         "After several attempts we could not confirm the cardholder agreed to the payment.")),
-        Reason("document_altered", _REJECT, Text("ご提出の書類に加工の跡があり、確認に使用できませんでした。",
-                                                 "The document sent shows signs of alteration and could not be used.")),
+        Reason(
+            "verified",
+            _APPROVE,
+            Text(
+                "ご提出いただいた内容でご本人様のお支払いであることを確認できました。",
+                "What you sent shows the payment was made by you or with the cardholder's consent.",
+            ),
+        ),
+        Reason(
+            "resolved_by_phone",
+            _APPROVE,
+            Text("お電話でご本人様であることを確認しました。", "We confirmed it was you on the phone."),
+        ),
+        Reason(
+            "statement_unreadable",
+            _MORE,
+            Text(
+                "明細書が読み取れませんでした。鮮明な画像かPDFをお送りください。",
+                "We could not read the statement. Please send a sharper image or the PDF.",
+            ),
+        ),
+        Reason(
+            "statement_too_old",
+            _MORE,
+            Text(
+                "明細書が古すぎます。直近3か月以内のものをお送りください。",
+                "The statement is too old. Please send one from the last three months.",
+            ),
+        ),
+        Reason(
+            "card_last4_mismatch",
+            _MORE,
+            Text(
+                "明細書のカード番号下4桁が、保留中のお支払いのカードと一致しません。",
+                "The last 4 digits on the statement do not match the card of the held payment.",
+            ),
+        ),
+        Reason(
+            "name_mismatch",
+            _MORE,
+            Text(
+                "明細書のお名前を確認できませんでした。名義人のお名前が分かる明細書をお送りください。",
+                "We could not confirm the name on the statement. Please send one showing the cardholder's name.",
+            ),
+        ),
+        Reason(
+            "address_unverifiable",
+            _MORE,
+            Text(
+                "ご住所を確認できませんでした。明細書に記載のご住所を入力してください。",
+                "We could not confirm the address. Please type the address the statement is sent to.",
+            ),
+        ),
+        Reason(
+            "phone_unverifiable",
+            _MORE,
+            Text(
+                "お電話番号を確認できませんでした。名義人のお電話番号を入力してください。",
+                "We could not confirm the phone number. Please type the cardholder's number.",
+            ),
+        ),
+        Reason(
+            "cardholder_not_confirmed",
+            _REJECT,
+            Text(
+                "何度かご提出いただきましたが、カード名義人のご了承を確認できませんでした。",
+                "After several attempts we could not confirm the cardholder agreed to the payment.",
+            ),
+        ),
+        Reason(
+            "document_altered",
+            _REJECT,
+            Text(
+                "ご提出の書類に加工の跡があり、確認に使用できませんでした。",
+                "The document sent shows signs of alteration and could not be used.",
+            ),
+        ),
     )
 }
 
@@ -165,7 +222,7 @@ STEPS: dict[str, Text] = {
     ),
     "document_checked": Text(
         "書類「{filename}」を受け付けました（{pages} ページ）。読み取れた内容: {found_ja}",
-        "We received the document \"{filename}\" ({pages} page(s)). What we could read: {found_en}",
+        'We received the document "{filename}" ({pages} page(s)). What we could read: {found_en}',
     ),
     "document_masked": Text(
         "書類に完全なカード番号が写っていたため、その部分を黒塗りにした写しだけを保存しました。",
@@ -173,7 +230,7 @@ STEPS: dict[str, Text] = {
     ),
     "supplement_added": Text(
         "「{item_ja}」の入力を受け付けました。",
-        "We received what you typed for \"{item_en}\".",
+        'We received what you typed for "{item_en}".',
     ),
     "submitted": Text(
         "必要なものがすべて揃いました。担当者が確認します。",
@@ -184,17 +241,25 @@ STEPS: dict[str, Text] = {
         "確認の結果、追加のご提出が必要です。{reason_ja}（残り {left} 回）",
         "We need more from you. {reason_en} ({left} attempt(s) left)",
     ),
-    "rejection_proposed": Text("担当者が却下を提案しました。別の担当者が確認します。",
-                               "A specialist proposed a rejection; a second specialist will check it."),
+    "rejection_proposed": Text(
+        "担当者が却下を提案しました。別の担当者が確認します。",
+        "A specialist proposed a rejection; a second specialist will check it.",
+    ),
     "rejected": Text("承認できませんでした。{reason_ja}", "We could not approve it. {reason_en}"),
-    "account_closed": Text("規定の回数の確認を経て、アカウントを閉鎖します。",
-                           "After the set number of attempts, the account will be closed."),
+    "account_closed": Text(
+        "規定の回数の確認を経て、アカウントを閉鎖します。",
+        "After the set number of attempts, the account will be closed.",
+    ),
     "orders_released": Text("保留していたご注文の手続きを再開します。", "Your held orders go ahead."),
-    "orders_cancelled": Text("保留していたご注文はキャンセルし、お支払いは請求されません。",
-                             "Your held orders are cancelled and the payment is not taken."),
+    "orders_cancelled": Text(
+        "保留していたご注文はキャンセルし、お支払いは請求されません。",
+        "Your held orders are cancelled and the payment is not taken.",
+    ),
     "closed": Text("このケースは終了しました。", "This case is closed."),
-    "escalated": Text("担当部署に引き継ぎました。これまでの内容はそのまま引き継がれます。",
-                      "We passed your case on to the team that handles it, with everything so far."),
+    "escalated": Text(
+        "担当部署に引き継ぎました。これまでの内容はそのまま引き継がれます。",
+        "We passed your case on to the team that handles it, with everything so far.",
+    ),
 }
 
 #: Subjects of the messages, per step family.

@@ -13,9 +13,7 @@ from mamori_common.settings import ServiceSettings
 
 class VerificationSettings(ServiceSettings):
     service_name: ClassVar[str] = "verification"
-    database_url: str | None = Field(
-        default=None, validation_alias=AliasChoices("MAMORI_VERIFICATION_DATABASE_URL")
-    )
+    database_url: str | None = Field(default=None, validation_alias=AliasChoices("MAMORI_VERIFICATION_DATABASE_URL"))
 
     # -- cases/: the promised answer time, per kind, counted from the customer's last input. --
     answer_hours_payment_verification: int = 24
@@ -41,9 +39,7 @@ class VerificationSettings(ServiceSettings):
     mask_images_instead_of_refusing: bool = False
     #: ``kid:base64url-32-byte-key`` pairs, comma separated, the first one encrypts (older ones
     #: still decrypt, so keys rotate). Embedded default: generated once under the data dir.
-    document_keys: str | None = Field(
-        default=None, validation_alias=AliasChoices("MAMORI_VERIFICATION_DOCUMENT_KEYS")
-    )
+    document_keys: str | None = Field(default=None, validation_alias=AliasChoices("MAMORI_VERIFICATION_DOCUMENT_KEYS"))
     #: OCR: the Tesseract program and its languages (Debian's tesseract-ocr with jpn and eng).
     tesseract_command: str = "tesseract"
     ocr_languages: str = "jpn+eng"

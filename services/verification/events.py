@@ -70,9 +70,19 @@ def on_account_locked(db: Session, envelope: EventEnvelope) -> None:
     event = _parse(_Announced, envelope)
     env = env_of(db)
     if _existing(db, event.case_id, event.account_id) is None:
-        flows.open_case(db, env, account_id=event.account_id, kind="lockout", case_id=event.case_id,
-                        reason=event.reason, opening_step="opened_lockout", actor="auth", channel="event",
-                        now=env.clock.now(), fields={"reason": event.reason})
+        flows.open_case(
+            db,
+            env,
+            account_id=event.account_id,
+            kind="lockout",
+            case_id=event.case_id,
+            reason=event.reason,
+            opening_step="opened_lockout",
+            actor="auth",
+            channel="event",
+            now=env.clock.now(),
+            fields={"reason": event.reason},
+        )
 
 
 def on_account_unlocked(db: Session, envelope: EventEnvelope) -> None:
@@ -91,9 +101,18 @@ def _intrusion_case(db: Session, env: VerificationEnv, event: _Announced) -> Cas
     case = _existing(db, event.case_id, event.account_id)
     if case is not None:
         return case
-    return flows.open_case(db, env, account_id=event.account_id, kind="intrusion", case_id=event.case_id,
-                           reason=event.reason, opening_step="opened_intrusion", actor="auth", channel="event",
-                           now=env.clock.now())
+    return flows.open_case(
+        db,
+        env,
+        account_id=event.account_id,
+        kind="intrusion",
+        case_id=event.case_id,
+        reason=event.reason,
+        opening_step="opened_intrusion",
+        actor="auth",
+        channel="event",
+        now=env.clock.now(),
+    )
 
 
 def on_account_frozen(db: Session, envelope: EventEnvelope) -> None:
@@ -101,8 +120,17 @@ def on_account_frozen(db: Session, envelope: EventEnvelope) -> None:
     env = env_of(db)
     case = _intrusion_case(db, env, event)
     case.reason = flows.plain(event.reason, 2000)  # whichever of the pair came first, the freeze says why
-    flows.step(db, env, case, "account_frozen", actor="auth", channel="event", now=env.clock.now(),
-               fields={"reason": event.reason or "-"}, tell=None)
+    flows.step(
+        db,
+        env,
+        case,
+        "account_frozen",
+        actor="auth",
+        channel="event",
+        now=env.clock.now(),
+        fields={"reason": event.reason or "-"},
+        tell=None,
+    )
 
 
 def on_session_compromised(db: Session, envelope: EventEnvelope) -> None:
@@ -110,8 +138,17 @@ def on_session_compromised(db: Session, envelope: EventEnvelope) -> None:
     sessions = envelope.payload.get("session_ids") or []
     env = env_of(db)
     case = _intrusion_case(db, env, event)
-    flows.step(db, env, case, "session_compromised", actor="auth", channel="event", now=env.clock.now(),
-               fields={"count": len(sessions) if isinstance(sessions, list) else 0}, tell=None)
+    flows.step(
+        db,
+        env,
+        case,
+        "session_compromised",
+        actor="auth",
+        channel="event",
+        now=env.clock.now(),
+        fields={"count": len(sessions) if isinstance(sessions, list) else 0},
+        tell=None,
+    )
 
 
 def on_payment_held(db: Session, envelope: EventEnvelope) -> None:
@@ -125,8 +162,17 @@ def on_payment_held(db: Session, envelope: EventEnvelope) -> None:
         if held.order_id not in case.order_ids:
             case.order_ids = [*case.order_ids, held.order_id]
             case.held_amount = (case.held_amount or 0) + held.amount
-            flows.step(db, env, case, "joined_payment_verification", actor="orders", channel="event", now=now,
-                       fields={"amount": amount}, details={"order_id": held.order_id, "reasons": held.reasons})
+            flows.step(
+                db,
+                env,
+                case,
+                "joined_payment_verification",
+                actor="orders",
+                channel="event",
+                now=now,
+                fields={"amount": amount},
+                details={"order_id": held.order_id, "reasons": held.reasons},
+            )
         return
 
     def describe(opened: Case) -> None:
@@ -136,18 +182,37 @@ def on_payment_held(db: Session, envelope: EventEnvelope) -> None:
         opened.held_amount = held.amount
         opened.currency = held.currency[:3]
 
-    flows.open_case(db, env, account_id=held.account_id, kind="payment_verification", reason=", ".join(held.reasons),
-                    opening_step="opened_payment_verification", actor="orders", channel="event", now=now,
-                    fields={"amount": amount}, before_notice=describe)
+    flows.open_case(
+        db,
+        env,
+        account_id=held.account_id,
+        kind="payment_verification",
+        reason=", ".join(held.reasons),
+        opening_step="opened_payment_verification",
+        actor="orders",
+        channel="event",
+        now=now,
+        fields={"amount": amount},
+        before_notice=describe,
+    )
 
 
 def on_order_reported_not_mine(db: Session, envelope: EventEnvelope) -> None:
     report = _parse(contract.OrderReportedNotMine, envelope)
     env = env_of(db)
-    flows.open_case(db, env, account_id=report.account_id, kind="not_me", reason=f"order {report.order_id}",
-                    opening_step="opened_not_me", actor="orders", channel="event", now=env.clock.now(),
-                    fields={"actions": ", ".join(report.actions) or "-"},
-                    before_notice=lambda opened: setattr(opened, "order_ids", [report.order_id]))
+    flows.open_case(
+        db,
+        env,
+        account_id=report.account_id,
+        kind="not_me",
+        reason=f"order {report.order_id}",
+        opening_step="opened_not_me",
+        actor="orders",
+        channel="event",
+        now=env.clock.now(),
+        fields={"actions": ", ".join(report.actions) or "-"},
+        before_notice=lambda opened: setattr(opened, "order_ids", [report.order_id]),
+    )
 
 
 def on_case_activity(db: Session, envelope: EventEnvelope) -> None:
@@ -156,9 +221,16 @@ def on_case_activity(db: Session, envelope: EventEnvelope) -> None:
     if case is None:
         logger.warning("activity for an unknown case", extra={"event_id": envelope.id})
         return
-    service.record(case, at=env_of(db).clock.now(), actor=envelope.source, channel="event", kind="activity",
-                   summary_ja=flows.plain(activity.summary_ja, 2000), summary_en=flows.plain(activity.summary_en, 2000),
-                   details=dict(activity.details))
+    service.record(
+        case,
+        at=env_of(db).clock.now(),
+        actor=envelope.source,
+        channel="event",
+        kind="activity",
+        summary_ja=flows.plain(activity.summary_ja, 2000),
+        summary_en=flows.plain(activity.summary_en, 2000),
+        details=dict(activity.details),
+    )
 
 
 EVENT_HANDLERS: dict[str, EventHandler] = {

@@ -21,8 +21,17 @@ from mamori_common.idempotency import Answer, purge_expired, request_fingerprint
 from services.verification.database import idempotency_keys
 
 
-def run_once(db: Session, *, scope: str, key: str | None, operation: str, request: Any, now: datetime,
-             status_code: int, work: Callable[[], BaseModel]) -> JSONResponse:
+def run_once(
+    db: Session,
+    *,
+    scope: str,
+    key: str | None,
+    operation: str,
+    request: Any,
+    now: datetime,
+    status_code: int,
+    work: Callable[[], BaseModel],
+) -> JSONResponse:
     """Do ``work`` (which must not commit) once per ``scope`` and key; its answer commits with its change.
 
     ``request`` is what makes two calls "the same" (the operation's inputs, JSON-able).
@@ -33,6 +42,12 @@ def run_once(db: Session, *, scope: str, key: str | None, operation: str, reques
         with db.begin():
             purge_expired(idempotency_keys, db, now)
     return run_idempotent(
-        idempotency_keys, db, key=key, scope=scope, fingerprint=request_fingerprint(operation, request), now=now,
-        work=lambda _session: Answer(status_code, work().model_dump(mode="json")), keep_refusals=False,
+        idempotency_keys,
+        db,
+        key=key,
+        scope=scope,
+        fingerprint=request_fingerprint(operation, request),
+        now=now,
+        work=lambda _session: Answer(status_code, work().model_dump(mode="json")),
+        keep_refusals=False,
     )

@@ -40,14 +40,22 @@ SPEC = ServiceSpec(
 
 
 def document_store(settings: VerificationSettings) -> DocumentStore:
-    return DocumentStore(settings.data_dir / "documents", Keyring.from_settings(settings.document_keys, settings.data_dir))
+    return DocumentStore(
+        settings.data_dir / "documents", Keyring.from_settings(settings.document_keys, settings.data_dir)
+    )
 
 
 def create_app(settings: VerificationSettings | None = None, **options: Any) -> FastAPI:
     settings = settings or VerificationSettings()
     app = create_service_app(SPEC, settings, **options)
     app.state.token_verifier = AccessTokenVerifier.from_jwks_url(settings.auth_url + JWKS_PATH, app.state.clock)
-    context.install(app, context.VerificationEnv(
-        settings=settings, clock=app.state.clock, outbox=app.state.outbox, store=document_store(settings),
-    ))
+    context.install(
+        app,
+        context.VerificationEnv(
+            settings=settings,
+            clock=app.state.clock,
+            outbox=app.state.outbox,
+            store=document_store(settings),
+        ),
+    )
     return app

@@ -48,8 +48,16 @@ class AuthHarness:
     settings: AuthSettings
     _seen: set[Path] = field(default_factory=set)
 
-    def call(self, method: str, path: str, *, ip: str = "203.0.113.10", token: str | None = None,
-             device: str | None = None, **kwargs: Any) -> Any:
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        ip: str = "203.0.113.10",
+        token: str | None = None,
+        device: str | None = None,
+        **kwargs: Any,
+    ) -> Any:
         headers = dict(kwargs.pop("headers", {}) or {})
         headers["x-forwarded-for"] = ip
         if token:
@@ -58,10 +66,18 @@ class AuthHarness:
             headers["x-device-id"] = device
         return self.client.request(method, path, headers=headers, **kwargs)
 
-    def register(self, email_address: str = "hana@example.com", password: str = STRONG_PASSWORD,
-                 name: str = "Hana Sato", language: str = "en") -> str:
-        response = self.call("POST", "/api/auth/accounts",
-                             json={"email": email_address, "password": password, "name": name, "language": language})
+    def register(
+        self,
+        email_address: str = "hana@example.com",
+        password: str = STRONG_PASSWORD,
+        name: str = "Hana Sato",
+        language: str = "en",
+    ) -> str:
+        response = self.call(
+            "POST",
+            "/api/auth/accounts",
+            json={"email": email_address, "password": password, "name": name, "language": language},
+        )
         assert response.status_code == 201, response.text
         return str(response.json()["account_id"])
 

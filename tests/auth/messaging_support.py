@@ -4,16 +4,16 @@ messages filed the way every domain files them, and ``notify`` events posted as 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
 
 from mamori_common.service_auth import mint_service_token
 from services.auth.accounts.models import Account, Language
-from services.auth.request_context import RequestContext
 from services.auth.messages.models import Message
 from services.auth.messages.service import file_message
+from services.auth.request_context import RequestContext
 from services.auth.sessions.service import start_session
 
 
@@ -66,9 +66,15 @@ def notice(subject: str = "Your order was cancelled", body: str = "We cancelled 
     return {"subject_ja": f"【注意】{subject}", "subject_en": subject, "body_ja": f"{body}（日本語）", "body_en": body}
 
 
-def notify_envelope(account_id: str, *, event_id: str | None = None, source: str = "orders",
-                    template: str | None = "notice", data: dict[str, Any] | None = None,
-                    payload: dict[str, Any] | None = None) -> dict[str, Any]:
+def notify_envelope(
+    account_id: str,
+    *,
+    event_id: str | None = None,
+    source: str = "orders",
+    template: str | None = "notice",
+    data: dict[str, Any] | None = None,
+    payload: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     if payload is None:
         payload = {"account_id": account_id, "data": data if data is not None else notice()}
         if template is not None:
@@ -77,7 +83,7 @@ def notify_envelope(account_id: str, *, event_id: str | None = None, source: str
         "id": event_id or uuid.uuid4().hex,
         "type": "notify",
         "source": source,
-        "occurred_at": datetime.now(timezone.utc).isoformat(),
+        "occurred_at": datetime.now(UTC).isoformat(),
         "payload": payload,
     }
 

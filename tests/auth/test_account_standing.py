@@ -3,7 +3,7 @@ each standing may do, and every transition with who may make it, as tables."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -24,15 +24,20 @@ from services.auth.accounts.standing import (
     standing_of,
 )
 
-NOW = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 LATER = NOW + timedelta(minutes=10)
 CASE = "a" * 32
 RESTRICTION = Restriction("b" * 32, "payment_verification", "A large gift-card order is being verified.")
 
 
 def account(**facts: object) -> Account:
-    values: dict[str, object] = {"state": AccountState.active, "failure_streak": 0, "failed_step_ups": 0,
-                                 "lock_count": 0, "password_hash": "hash"}
+    values: dict[str, object] = {
+        "state": AccountState.active,
+        "failure_streak": 0,
+        "failed_step_ups": 0,
+        "lock_count": 0,
+        "password_hash": "hash",
+    }
     values.update(facts)
     return Account(**values)
 
@@ -49,8 +54,11 @@ FACTS = {
     "frozen and restricted": ({"state": AccountState.frozen}, (RESTRICTION,), AccountState.frozen),
     "frozen with a lock": ({"state": AccountState.frozen, "locked_until": LATER}, (), AccountState.frozen),
     "closed": ({"state": AccountState.closed}, (), AccountState.closed),
-    "closed and restricted, locked": ({"state": AccountState.closed, "locked_until": LATER}, (RESTRICTION,),
-                                      AccountState.closed),
+    "closed and restricted, locked": (
+        {"state": AccountState.closed, "locked_until": LATER},
+        (RESTRICTION,),
+        AccountState.closed,
+    ),
 }
 
 
@@ -108,8 +116,13 @@ def test_a_forbidden_capability_answers_account_restricted_naming_the_case() -> 
 
 # -- transitions and who may make them -----------------------------------------------------------
 
-A, R, L, F, C = (AccountState.active, AccountState.restricted, AccountState.locked, AccountState.frozen,
-                 AccountState.closed)
+A, R, L, F, C = (
+    AccountState.active,
+    AccountState.restricted,
+    AccountState.locked,
+    AccountState.frozen,
+    AccountState.closed,
+)
 EXPECTED_TRANSITIONS = {
     Transition.lock: ({A, R}, {Actor.system}),
     Transition.unlock: ({L}, {Actor.customer, Actor.specialist, Actor.admin}),

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from tests.auth.conftest import AuthHarness
-from tests.auth.messaging_support import make_customer, sign_in
 from services.auth.audit.service import record
 from services.auth.request_context import SYSTEM, RequestContext
+from tests.auth.conftest import AuthHarness
+from tests.auth.messaging_support import make_customer, sign_in
 
 
 def record_events(auth: AuthHarness, account_id: str, *events: tuple[str, RequestContext, dict]) -> None:
@@ -48,8 +48,9 @@ def test_the_customer_sees_their_security_events_newest_first(auth: AuthHarness)
 def test_staff_actions_show_that_staff_acted_and_why_but_not_who(auth: AuthHarness) -> None:
     hana = make_customer(auth.app, "hana@example.com")
     token = sign_in(auth.app, hana)
-    record_events(auth, hana, ("account_frozen", SYSTEM,
-                               {"actor": "staff:5f1c0ffee", "reason": "Orders from a stolen card."}))
+    record_events(
+        auth, hana, ("account_frozen", SYSTEM, {"actor": "staff:5f1c0ffee", "reason": "Orders from a stolen card."})
+    )
 
     [item] = security_events(auth, token)["items"]
 

@@ -4,7 +4,7 @@ lift and close; orders' step-up request; the account-standing call; case numbers
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -21,15 +21,26 @@ CASE = "c0ffee" + "0" * 26
 OTHER_CASE = "beef" + "1" * 28
 
 
-def envelope(event_type: str, payload: dict[str, Any], *, source: str = "verification",
-             event_id: str | None = None) -> dict[str, Any]:
-    return {"id": event_id or uuid.uuid4().hex, "type": event_type, "source": source,
-            "occurred_at": datetime.now(timezone.utc).isoformat(), "payload": payload}
+def envelope(
+    event_type: str, payload: dict[str, Any], *, source: str = "verification", event_id: str | None = None
+) -> dict[str, Any]:
+    return {
+        "id": event_id or uuid.uuid4().hex,
+        "type": event_type,
+        "source": source,
+        "occurred_at": datetime.now(UTC).isoformat(),
+        "payload": payload,
+    }
 
 
 def case_payload(account_id: str, case_id: str = CASE, **extra: Any) -> dict[str, Any]:
-    return {"case_id": case_id, "case_number": case_number(case_id), "account_id": account_id,
-            "kind": "payment_verification", **extra}
+    return {
+        "case_id": case_id,
+        "case_number": case_number(case_id),
+        "account_id": account_id,
+        "kind": "payment_verification",
+        **extra,
+    }
 
 
 def send(auth: AuthHarness, event_type: str, payload: dict[str, Any], **options: Any) -> Any:
@@ -39,9 +50,12 @@ def send(auth: AuthHarness, event_type: str, payload: dict[str, Any], **options:
 
 
 def opened(auth: AuthHarness, account_id: str, case_id: str = CASE, **options: Any) -> Any:
-    return send(auth, contract.CASE_OPENED,
-                case_payload(account_id, case_id, restricts_account=True, reason="Gift card over 100,000 yen"),
-                **options)
+    return send(
+        auth,
+        contract.CASE_OPENED,
+        case_payload(account_id, case_id, restricts_account=True, reason="Gift card over 100,000 yen"),
+        **options,
+    )
 
 
 def me(auth: AuthHarness, token: str) -> dict[str, Any]:
@@ -57,8 +71,11 @@ def standing(auth: AuthHarness, account_id: str, caller: str = "orders") -> Any:
 
 def audit_kinds(auth: AuthHarness, account_id: str) -> list[str]:
     with auth.app.state.db.session() as db:
-        return list(db.execute(select(SecurityEvent.kind).where(SecurityEvent.account_id == account_id)
-                               .order_by(SecurityEvent.id)).scalars())
+        return list(
+            db.execute(
+                select(SecurityEvent.kind).where(SecurityEvent.account_id == account_id).order_by(SecurityEvent.id)
+            ).scalars()
+        )
 
 
 def test_an_opened_case_restricts_the_account_which_still_signs_in_and_reads(auth: AuthHarness) -> None:
@@ -71,8 +88,14 @@ def test_an_opened_case_restricts_the_account_which_still_signs_in_and_reads(aut
     profile = me(auth, token)
     assert profile["state"] == "restricted"
     assert profile["case_number"] == case_number(CASE)
-    assert profile["restrictions"] == [{"case_id": CASE, "case_number": case_number(CASE),
-                                        "kind": "payment_verification", "reason": "Gift card over 100,000 yen"}]
+    assert profile["restrictions"] == [
+        {
+            "case_id": CASE,
+            "case_number": case_number(CASE),
+            "kind": "payment_verification",
+            "reason": "Gift card over 100,000 yen",
+        }
+    ]
     assert "order" not in profile["may"] and "upload" in profile["may"] and "see_case" in profile["may"]
     assert auth.call("GET", "/api/auth/messages", token=token).status_code == 200
     assert auth.call("GET", "/api/auth/security-events", token=token).status_code == 200
@@ -83,9 +106,15 @@ def test_an_opened_case_restricts_the_account_which_still_signs_in_and_reads(aut
     assert (body["code"], body["case_id"], body["case_number"]) == ("account_restricted", CASE, case_number(CASE))
 
     answer = standing(auth, account_id).json()
-    assert answer == {"account_id": account_id, "state": "restricted", "can_order": False,
-                      "can_change_contact": False, "restricting_case_ids": [CASE], "name": "Hana Sato",
-                      "time_zone": "Asia/Tokyo"}
+    assert answer == {
+        "account_id": account_id,
+        "state": "restricted",
+        "can_order": False,
+        "can_change_contact": False,
+        "restricting_case_ids": [CASE],
+        "name": "Hana Sato",
+        "time_zone": "Asia/Tokyo",
+    }
     assert "account_restricted" in audit_kinds(auth, account_id)
 
 
@@ -131,8 +160,10 @@ def test_a_final_rejection_closes_the_account_and_ends_every_session(auth: AuthH
 
     assert auth.call("GET", "/api/auth/me", token=token).status_code == 401
     with auth.app.state.db.session() as db:
-        assert db.execute(select(Session).where(Session.account_id == account_id,
-                                                Session.revoked_at.is_(None))).all() == []
+        assert (
+            db.execute(select(Session).where(Session.account_id == account_id, Session.revoked_at.is_(None))).all()
+            == []
+        )
     answer = standing(auth, account_id).json()
     assert (answer["state"], answer["can_order"], answer["can_change_contact"]) == ("closed", False, False)
     assert "account_closed" in audit_kinds(auth, account_id)

@@ -7,46 +7,40 @@ The helpers at the top are shared by the reset, staff and S5 story tests.
 from __future__ import annotations
 
 import json
-import re
-import time
 from datetime import timedelta
-from typing import Any
 
 from sqlalchemy import select
 
-from services.auth.accounts.models import Account, AccountState, Role
 from mamori_common.contract import case_number
-from services.auth.accounts.service import add_restriction, create_account
-from services.auth.audit.models import SecurityEvent
-from services.auth.request_context import RequestContext
+from services.auth.accounts.models import Account, AccountState
+from services.auth.accounts.service import add_restriction
 from services.auth.changes.flows import notify_change
-from services.auth.env import AuthEnv
 from services.auth.changes.models import AccountChange, ChangeKind
-from services.auth.database import outbox
-from services.auth.messages.models import Message
+from services.auth.env import AuthEnv
+from services.auth.request_context import RequestContext
 from services.auth.sessions.models import Session
-from services.auth.sessions.service import TokenPair, start_session
 from services.auth.totp.models import RecoveryCode
 from tests.auth.conftest import STRONG_PASSWORD, AuthHarness
 from tests.support.auth_changes import (  # noqa: F401  (helpers shared with other test modules)
-    OWNER,
     NEW_ADDRESS,
-    REVERT_CODE,
+    OWNER,
     RESET_TOKEN,
-    open_session,
-    make_staff,
-    load,
-    rows,
-    messages_to,
-    mail_body,
-    revert_code_in,
-    six_digit_code,
-    reset_token_in,
-    events,
-    outbox_events,
+    REVERT_CODE,
     change_email,
+    events,
+    load,
+    mail_body,
+    make_staff,
     me,
+    messages_to,
+    open_session,
+    outbox_events,
+    reset_token_in,
+    revert_code_in,
+    rows,
+    six_digit_code,
 )
+
 
 def test_email_change_needs_the_code_from_the_new_address_and_notifies_the_old_one(auth: AuthHarness) -> None:
     account_id = auth.register(OWNER)
@@ -58,15 +52,23 @@ def test_email_change_needs_the_code_from_the_new_address_and_notifies_the_old_o
     code = six_digit_code(mail_body(auth, NEW_ADDRESS, "email_change_code"))
     wrong = "000000" if code != "000000" else "111111"
 
-    refused = auth.call("POST", "/api/auth/email/confirm", token=token,
-                        json={"challenge_id": started.json()["challenge_id"], "code": wrong})
+    refused = auth.call(
+        "POST",
+        "/api/auth/email/confirm",
+        token=token,
+        json={"challenge_id": started.json()["challenge_id"], "code": wrong},
+    )
     assert refused.status_code == 422
     assert refused.json()["code"] == "invalid_code"
     assert refused.json()["attempts_left"] == 4
     assert me(auth, token).json()["email"] == OWNER
 
-    confirmed = auth.call("POST", "/api/auth/email/confirm", token=token,
-                          json={"challenge_id": started.json()["challenge_id"], "code": code})
+    confirmed = auth.call(
+        "POST",
+        "/api/auth/email/confirm",
+        token=token,
+        json={"challenge_id": started.json()["challenge_id"], "code": code},
+    )
     assert confirmed.status_code == 200, confirmed.text
     assert confirmed.json() == {"email": NEW_ADDRESS, "notice_sent_to": "h***@example.com"}
     assert me(auth, token).json()["email"] == NEW_ADDRESS
@@ -78,8 +80,12 @@ def test_email_change_needs_the_code_from_the_new_address_and_notifies_the_old_o
     [filed] = messages_to(auth, OWNER, "change_notice")
     assert code_in_notice not in filed.body
     # The same code confirms only once.
-    again = auth.call("POST", "/api/auth/email/confirm", token=token,
-                      json={"challenge_id": started.json()["challenge_id"], "code": code})
+    again = auth.call(
+        "POST",
+        "/api/auth/email/confirm",
+        token=token,
+        json={"challenge_id": started.json()["challenge_id"], "code": code},
+    )
     assert again.status_code == 410 and again.json()["code"] == "code_used"
     assert [e.details["change"] for e in events(auth, account_id, "change_notice_sent")] == ["email"]
 
@@ -112,8 +118,12 @@ def test_a_sensitive_change_needs_a_recent_sign_in(auth: AuthHarness) -> None:
     email = auth.call("POST", "/api/auth/email/change", token=token, json={"new_email": NEW_ADDRESS})
     assert email.status_code == 401
     assert email.json()["code"] == "reauthentication_required"
-    password = auth.call("POST", "/api/auth/password/change", token=token,
-                         json={"current_password": STRONG_PASSWORD, "new_password": "a-quite-new-passphrase-9"})
+    password = auth.call(
+        "POST",
+        "/api/auth/password/change",
+        token=token,
+        json={"current_password": STRONG_PASSWORD, "new_password": "a-quite-new-passphrase-9"},
+    )
     assert password.status_code == 401
     assert password.json()["code"] == "reauthentication_required"
     assert messages_to(auth, NEW_ADDRESS, "email_change_code") == []
@@ -128,8 +138,13 @@ def test_another_accounts_email_challenge_cannot_be_confirmed(auth: AuthHarness)
     started = auth.call("POST", "/api/auth/email/change", token=victim, json={"new_email": NEW_ADDRESS})
     code = six_digit_code(mail_body(auth, NEW_ADDRESS, "email_change_code"))
 
-    response = auth.call("POST", "/api/auth/email/confirm", token=other, ip="198.51.100.7",
-                         json={"challenge_id": started.json()["challenge_id"], "code": code})
+    response = auth.call(
+        "POST",
+        "/api/auth/email/confirm",
+        token=other,
+        ip="198.51.100.7",
+        json={"challenge_id": started.json()["challenge_id"], "code": code},
+    )
     assert response.status_code == 404
     assert response.json()["code"] == "challenge_not_found"
     assert me(auth, victim).json()["email"] == OWNER
@@ -152,8 +167,13 @@ def test_bad_bodies_get_problems_and_change_nothing(auth: AuthHarness) -> None:
         response = auth.call("POST", path, token=token, json=body)
         assert response.status_code == status, (path, response.text)
         assert response.headers["content-type"].startswith("application/problem+json")
-    broken = auth.call("POST", "/api/auth/email/change", token=token, content=b"{not json",
-                       headers={"content-type": "application/json"})
+    broken = auth.call(
+        "POST",
+        "/api/auth/email/change",
+        token=token,
+        content=b"{not json",
+        headers={"content-type": "application/json"},
+    )
     assert broken.status_code == 400
     assert broken.json()["code"] == "malformed_body"
     assert me(auth, token).json()["email"] == OWNER
@@ -184,8 +204,12 @@ def test_password_change_notifies_with_a_revert_code_and_keeps_other_sessions(au
     here = open_session(auth, account_id).access_token
     elsewhere = open_session(auth, account_id, ip="198.51.100.9").access_token
 
-    response = auth.call("POST", "/api/auth/password/change", token=here,
-                         json={"current_password": STRONG_PASSWORD, "new_password": "a-quite-new-passphrase-9"})
+    response = auth.call(
+        "POST",
+        "/api/auth/password/change",
+        token=here,
+        json={"current_password": STRONG_PASSWORD, "new_password": "a-quite-new-passphrase-9"},
+    )
     assert response.status_code == 200, response.text
     assert response.json() == {"status": "password_changed", "sessions_ended": 0}
     assert me(auth, elsewhere).status_code == 200
@@ -205,9 +229,16 @@ def test_password_change_can_end_the_other_sessions(auth: AuthHarness) -> None:
     here = open_session(auth, account_id).access_token
     elsewhere = open_session(auth, account_id, ip="198.51.100.9").access_token
 
-    response = auth.call("POST", "/api/auth/password/change", token=here, json={
-        "current_password": STRONG_PASSWORD, "new_password": "a-quite-new-passphrase-9", "end_other_sessions": True,
-    })
+    response = auth.call(
+        "POST",
+        "/api/auth/password/change",
+        token=here,
+        json={
+            "current_password": STRONG_PASSWORD,
+            "new_password": "a-quite-new-passphrase-9",
+            "end_other_sessions": True,
+        },
+    )
     assert response.json()["sessions_ended"] == 1
     assert me(auth, elsewhere).status_code == 401
     assert me(auth, here).status_code == 200
@@ -221,12 +252,17 @@ def test_wrong_current_passwords_are_refused_then_throttled(auth: AuthHarness) -
         response = auth.call("POST", "/api/auth/password/change", token=token, json=body)
         assert response.status_code == 403
         assert response.json()["code"] == "wrong_password"
-    throttled = auth.call("POST", "/api/auth/password/change", token=token,
-                          json={**body, "current_password": STRONG_PASSWORD})
+    throttled = auth.call(
+        "POST", "/api/auth/password/change", token=token, json={**body, "current_password": STRONG_PASSWORD}
+    )
     assert throttled.status_code == 429
     assert int(throttled.headers["retry-after"]) > 0
-    weak = auth.call("POST", "/api/auth/password/change", token=token,
-                     json={"current_password": STRONG_PASSWORD, "new_password": "password"})
+    weak = auth.call(
+        "POST",
+        "/api/auth/password/change",
+        token=token,
+        json={"current_password": STRONG_PASSWORD, "new_password": "password"},
+    )
     assert weak.status_code == 429
     account = load(auth, Account, account_id)
     assert auth.app.state.passwords.verify(account.password_hash, STRONG_PASSWORD).ok
@@ -259,7 +295,7 @@ def test_a_revert_code_works_once(auth: AuthHarness) -> None:
 
 
 def test_a_revert_code_expires_after_30_days(auth: AuthHarness) -> None:
-    account_id, token, code = _changed_email(auth)
+    account_id, _token, code = _changed_email(auth)
     auth.clock.advance(days=31)
     response = auth.call("POST", "/api/auth/changes/revert", json={"code": code})
     assert response.status_code == 410
@@ -271,7 +307,7 @@ def test_a_revert_code_expires_after_30_days(auth: AuthHarness) -> None:
 
 
 def test_an_unknown_revert_code_changes_nothing_and_guessing_is_throttled_per_address(auth: AuthHarness) -> None:
-    account_id, token, code = _changed_email(auth)
+    _account_id, token, code = _changed_email(auth)
     for _ in range(auth.settings.revert_attempts_per_ip):
         response = auth.call("POST", "/api/auth/changes/revert", ip="192.0.2.66", json={"code": "ABCD-EFGH-JKMN-PQRS"})
         assert response.status_code == 404
@@ -287,8 +323,12 @@ def test_an_unknown_revert_code_changes_nothing_and_guessing_is_throttled_per_ad
 def test_a_revert_also_undoes_the_changes_made_after_it(auth: AuthHarness) -> None:
     account_id, token, email_code = _changed_email(auth)
     auth.clock.advance(minutes=1)
-    changed = auth.call("POST", "/api/auth/password/change", token=token,
-                        json={"current_password": STRONG_PASSWORD, "new_password": "a-quite-new-passphrase-9"})
+    changed = auth.call(
+        "POST",
+        "/api/auth/password/change",
+        token=token,
+        json={"current_password": STRONG_PASSWORD, "new_password": "a-quite-new-passphrase-9"},
+    )
     assert changed.status_code == 200
     password_code = revert_code_in(mail_body(auth, NEW_ADDRESS, "change_notice"))
 
@@ -311,9 +351,15 @@ def test_reverting_a_totp_change_turns_off_the_intruders_authenticator(auth: Aut
         account.totp_enabled_at = auth.clock.now()
         db.add(RecoveryCode(account_id=account_id, code_hash="0" * 64, created_at=auth.clock.now()))
         notify_change(
-            db, AuthEnv.of(auth.app), account, ChangeKind.totp, old_value={"totp_secret_encrypted": None},
-            new_value={"totp_enabled": True}, context=RequestContext(ip="192.0.2.99"),
-            session_id=session.session_id, now=auth.clock.now(),
+            db,
+            AuthEnv.of(auth.app),
+            account,
+            ChangeKind.totp,
+            old_value={"totp_secret_encrypted": None},
+            new_value={"totp_enabled": True},
+            context=RequestContext(ip="192.0.2.99"),
+            session_id=session.session_id,
+            now=auth.clock.now(),
         )
         db.commit()
     notice = mail_body(auth, OWNER, "change_notice")

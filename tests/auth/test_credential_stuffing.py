@@ -76,14 +76,22 @@ def owner_gets_in(auth: AuthHarness, owner: Owner, *, ip: str, device: str) -> t
     how = "password"
     if answer.status_code == 401 and answer.json()["code"] == "challenge_required":
         code = newest_code(auth, owner, "sign-in code")
-        answer = post(auth, COMPLETE, ip, device, challenge_id=answer.json()["challenge_id"], method="email_code",
-                      code=code)
+        answer = post(
+            auth, COMPLETE, ip, device, challenge_id=answer.json()["challenge_id"], method="email_code", code=code
+        )
         how = "step-up"
     if answer.status_code == 423:
         post(auth, SEND_UNLOCK, ip, device, email=owner.email)
         owner.password = f"{owner.password}-renewed"
-        answer = post(auth, UNLOCK, ip, device, email=owner.email, code=newest_code(auth, owner, "unlock code"),
-                      new_password=owner.password)
+        answer = post(
+            auth,
+            UNLOCK,
+            ip,
+            device,
+            email=owner.email,
+            code=newest_code(auth, owner, "unlock code"),
+            new_password=owner.password,
+        )
         how = "unlock"
     return answer.status_code == 200, how if answer.status_code == 200 else answer.json()["code"]
 
@@ -96,8 +104,9 @@ def attack(auth: AuthHarness, email: str, password: str, ip: str, device: str | 
     if answer.status_code == 401 and answer.json()["code"] == "challenge_required":
         challenge_id = answer.json()["challenge_id"]
         for guess in range(auth.settings.email_code_max_attempts):
-            reply = post(auth, COMPLETE, ip, device, challenge_id=challenge_id, method="email_code",
-                         code=f"{guess:06d}")
+            reply = post(
+                auth, COMPLETE, ip, device, challenge_id=challenge_id, method="email_code", code=f"{guess:06d}"
+            )
             if reply.status_code == 200:
                 return "in"
             if reply.json()["code"] != "invalid_code":
@@ -108,8 +117,16 @@ def attack(auth: AuthHarness, email: str, password: str, ip: str, device: str | 
 
 def test_credential_stuffing_gets_no_attacker_in_and_keeps_no_owner_out(stuffed: AuthHarness) -> None:
     auth = stuffed
-    owners = [Owner(f"owner{n}@example.com", f"{STRONG_PASSWORD}-{n}", f"192.0.2.{n + 1}", f"owner-device-{n:04d}",
-                    f"203.0.113.{n + 1}") for n in range(ACCOUNTS)]
+    owners = [
+        Owner(
+            f"owner{n}@example.com",
+            f"{STRONG_PASSWORD}-{n}",
+            f"192.0.2.{n + 1}",
+            f"owner-device-{n:04d}",
+            f"203.0.113.{n + 1}",
+        )
+        for n in range(ACCOUNTS)
+    ]
     for owner in owners:  # registered, and signed in once at home: the account's baseline
         auth.register(owner.email, owner.password)
         assert owner_gets_in(auth, owner, ip=owner.home, device=owner.device)[0]

@@ -29,8 +29,9 @@ def attempt(auth: AuthHarness, email: str, password: str, n: int, hashes: list[i
     """One sign-in from a fresh address (so throttling stays out of the comparison); the answer and
     how many Argon2 verifications it ran."""
     before = len(hashes)
-    response = auth.call("POST", "/api/auth/login", ip=f"198.51.100.{n + 1}",
-                         json={"email": email, "password": password})
+    response = auth.call(
+        "POST", "/api/auth/login", ip=f"198.51.100.{n + 1}", json={"email": email, "password": password}
+    )
     body = dict(response.json())
     body.pop("instance", None)
     return response.status_code, body, len(hashes) - before
@@ -43,11 +44,16 @@ def test_unknown_address_wrong_password_frozen_and_locked_accounts_answer_alike(
     auth.register("frozen@example.com", name="Frozen Owner")
     auth.register("locked@example.com", name="Locked Owner")
     with auth.app.state.db.session() as db:
-        db.execute(update(Account).where(Account.email == "frozen@example.com")
-                   .values(state=AccountState.frozen, password_hash=None))
-        db.execute(update(Account).where(Account.email == "locked@example.com")
-                   .values(lock_case_id="c" * 32,
-                           locked_until=utcnow() + timedelta(days=1)))
+        db.execute(
+            update(Account)
+            .where(Account.email == "frozen@example.com")
+            .values(state=AccountState.frozen, password_hash=None)
+        )
+        db.execute(
+            update(Account)
+            .where(Account.email == "locked@example.com")
+            .values(lock_case_id="c" * 32, locked_until=utcnow() + timedelta(days=1))
+        )
         db.commit()
 
     cases = {

@@ -98,8 +98,12 @@ def test_the_centre_masks_the_code_the_mail_carries_and_the_database_forgets_it(
     asyncio.run(sender.send_once())
 
     [path] = eml_files(data_dir)
-    assert "639150" in email.message_from_bytes(path.read_bytes(), policy=email.policy.default).get_body(
-        preferencelist=("plain",)).get_content()
+    assert (
+        "639150"
+        in email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        .get_body(preferencelist=("plain",))
+        .get_content()
+    )
     stored = message(app, reference)
     assert stored.mailed_at is not None and stored.mail_body_encrypted is None
     assert "639150" not in stored.body and "••••••" in stored.body
@@ -150,7 +154,7 @@ class Inbox:
     def __init__(self) -> None:
         self.mails: list[tuple[list[str], EmailMessage]] = []
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd's name)
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
         self.mails.append((list(envelope.rcpt_tos), parsed))  # type: ignore[arg-type]
         return "250 OK"
@@ -204,8 +208,9 @@ def test_mail_goes_by_smtp_when_an_smtp_url_is_set(data_dir: Path) -> None:
 def test_mail_waits_while_smtp_is_down_and_leaves_when_it_is_back(data_dir: Path) -> None:
     port = free_port()  # nothing listens here yet
     url = f"smtp://mamori:s3cret-pass@127.0.0.1:{port}?starttls=0"
-    with running_app(data_dir, smtp_url=url, smtp_timeout_seconds=2, mail_retry_base_seconds=30,
-                     mail_retry_max_seconds=60) as (_, app, clock):
+    with running_app(
+        data_dir, smtp_url=url, smtp_timeout_seconds=2, mail_retry_base_seconds=30, mail_retry_max_seconds=60
+    ) as (_, app, clock):
         account = make_customer(app, "hana@example.com")
         reference = file(app, account, "login_code", {"code": "918273", "minutes": 10})
 
@@ -260,8 +265,9 @@ class Recorder:
 
 def replicas(app: Any, transport: Recorder, count: int) -> list[MailSender]:
     return [
-        MailSender(app.state.db, app.state.encryptor, app.state.clock, transport, "Mamori <m@mamori.example>",
-                   batch_size=7)
+        MailSender(
+            app.state.db, app.state.encryptor, app.state.clock, transport, "Mamori <m@mamori.example>", batch_size=7
+        )
         for _ in range(count)
     ]
 

@@ -168,8 +168,9 @@ def test_a_pasted_mail_too_long_or_an_unclear_request_is_refused(auth: AuthHarne
 
     too_long = auth.call("POST", "/api/auth/messages/verify", token=token, json={"text": "あ" * (limit // 3 + 1)})
     assert too_long.status_code == 413 and too_long.json()["code"] == "text_too_long"
-    both = auth.call("POST", "/api/auth/messages/verify", token=token,
-                     json={"text": "x", "reference_code": "MMR-ABCDE-FGHJK"})
+    both = auth.call(
+        "POST", "/api/auth/messages/verify", token=token, json={"text": "x", "reference_code": "MMR-ABCDE-FGHJK"}
+    )
     assert both.status_code == 422
     assert auth.call("POST", "/api/auth/messages/verify", token=token, json={}).status_code == 422
     extra = auth.call("POST", "/api/auth/messages/verify", token=token, json={"text": "x", "account_id": "a"})
@@ -200,8 +201,12 @@ def test_a_notify_event_is_filed_and_mailed_once_even_when_replayed(auth: AuthHa
 
 def test_a_notify_event_is_in_the_accounts_language(auth: AuthHarness) -> None:
     ken = make_customer(auth.app, "ken@example.com", language="en", name="Ken Ito")
-    assert deliver_event(auth.client, auth.app, notify_envelope(ken, source="verification",
-                                                               data=notice("Documents received"))).status_code == 200
+    assert (
+        deliver_event(
+            auth.client, auth.app, notify_envelope(ken, source="verification", data=notice("Documents received"))
+        ).status_code
+        == 200
+    )
 
     mail = auth.wait_for_mail("ken@example.com")
 
@@ -283,12 +288,17 @@ def test_a_hostile_paste_cannot_stall_the_search() -> None:
 def test_notice_times_read_in_the_customers_zone_and_language_never_as_utc(auth: AuthHarness) -> None:
     ken = make_customer(auth.app, "ken@example.com", language="ja", name="Ken Sato")
     hana = make_customer(auth.app, "hana@example.com", language="en")
-    data = {"subject_ja": "返金のお知らせ", "subject_en": "Your refund",
-            "body_ja": "{refunded_at} に返金しました。{name} {0} {refunded_at!r}",
-            "body_en": "We refunded you at {refunded_at}. {name} {0}",
-            "refunded_at": "2026-11-23T15:30:00Z"}
+    data = {
+        "subject_ja": "返金のお知らせ",
+        "subject_en": "Your refund",
+        "body_ja": "{refunded_at} に返金しました。{name} {0} {refunded_at!r}",
+        "body_en": "We refunded you at {refunded_at}. {name} {0}",
+        "refunded_at": "2026-11-23T15:30:00Z",
+    }
     for account_id in (ken, hana):
-        assert deliver_event(auth.client, auth.app, notify_envelope(account_id, data=data)).json()["status"] == "applied"
+        assert (
+            deliver_event(auth.client, auth.app, notify_envelope(account_id, data=data)).json()["status"] == "applied"
+        )
 
     ken_body = centre(auth, sign_in(auth.app, ken))["items"][0]["body"]
     hana_body = centre(auth, sign_in(auth.app, hana))["items"][0]["body"]

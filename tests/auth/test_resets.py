@@ -8,11 +8,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from services.auth.accounts.standing import standing_of
 from services.auth.accounts.models import Account, AccountState, Role
+from services.auth.accounts.standing import standing_of
+from services.auth.messages.models import Message
 from services.auth.resets import service
 from services.auth.resets.models import ResetToken
-from services.auth.messages.models import Message
 from tests.auth.conftest import STRONG_PASSWORD, AuthHarness
 from tests.support.auth_changes import (
     OWNER,
@@ -37,8 +37,9 @@ def _request(auth: AuthHarness, email_address: str = OWNER, ip: str = "203.0.113
 
 
 def _confirm(auth: AuthHarness, token: str, password: str = NEW_PASSWORD, **extra: object) -> object:
-    return auth.call("POST", "/api/auth/password/reset/confirm",
-                     json={"token": token, "new_password": password, **extra})
+    return auth.call(
+        "POST", "/api/auth/password/reset/confirm", json={"token": token, "new_password": password, **extra}
+    )
 
 
 def _token(auth: AuthHarness, index: int = -1) -> str:
@@ -136,7 +137,8 @@ def test_reset_mails_to_one_account_are_capped(auth: AuthHarness) -> None:
         auth.clock.advance(seconds=1)
     assert len(messages_to(auth, OWNER, "password_reset")) == cap
     assert [e.details["outcome"] for e in events(auth, account_id, "password_reset_requested")][-2:] == [
-        "suppressed", "suppressed",
+        "suppressed",
+        "suppressed",
     ]
     other = "ken@example.com"
     auth.register(other, name="Ken Sato")
@@ -196,8 +198,12 @@ def test_a_freeze_spends_reset_codes_mailed_before_it(auth: AuthHarness) -> None
     _request(auth)
     before = _token(auth)
     for action in ("freeze", "unlock"):  # frozen, then the reset opened at once by staff
-        response = auth.call("POST", f"/api/auth/staff/accounts/{account_id}/{action}", token=specialist,
-                             json={"reason": "Customer reported an intrusion by phone"})
+        response = auth.call(
+            "POST",
+            f"/api/auth/staff/accounts/{account_id}/{action}",
+            token=specialist,
+            json={"reason": "Customer reported an intrusion by phone"},
+        )
         assert response.status_code == 200
     response = _confirm(auth, before)
     assert response.status_code == 410

@@ -8,20 +8,17 @@ from typing import Any
 
 from sqlalchemy import select
 
-from services.auth.accounts.models import Account, AccountState
-from services.auth.audit.models import SecurityEvent
-from services.auth.request_context import RequestContext
+from services.auth.accounts.models import AccountState
 from services.auth.messages.models import Message
 from services.auth.sessions import service
 from services.auth.sessions.models import Session
-from services.auth.sessions.service import TokenPair, start_session
 from tests.auth.conftest import AuthHarness
-from tests.support.auth_sessions import (  # noqa: F401  (helpers shared with other test modules)
-    sign_in,
-    refresh,
-    me,
+from tests.support.auth_sessions import (
     events,
+    me,
+    refresh,
     set_account,
+    sign_in,
 )
 
 
@@ -64,8 +61,9 @@ def test_reusing_a_rotated_refresh_token_ends_the_whole_session(auth: AuthHarnes
     newest = refresh(auth, stolen.refresh_token).json()  # the owner rotates; the thief kept the old one
     auth.clock.advance(seconds=auth.settings.refresh_reuse_grace_seconds + 1)
 
-    reuse = auth.call("POST", "/api/auth/tokens/refresh", ip="198.51.100.66",
-                      json={"refresh_token": stolen.refresh_token})
+    reuse = auth.call(
+        "POST", "/api/auth/tokens/refresh", ip="198.51.100.66", json={"refresh_token": stolen.refresh_token}
+    )
 
     assert reuse.status_code == 401
     assert reuse.json()["code"] == "refresh_token_reused"
@@ -244,8 +242,9 @@ def test_logout_without_credentials_or_with_another_sessions_token_changes_nothi
     other = sign_in(auth, account_id, ip="203.0.113.20")
 
     assert auth.call("POST", "/api/auth/logout").status_code == 401
-    mismatch = auth.call("POST", "/api/auth/logout", token=pair.access_token,
-                         json={"refresh_token": other.refresh_token})
+    mismatch = auth.call(
+        "POST", "/api/auth/logout", token=pair.access_token, json={"refresh_token": other.refresh_token}
+    )
     assert mismatch.status_code == 400 and mismatch.json()["code"] == "refresh_token_mismatch"
 
     assert me(auth, pair.access_token).status_code == 200
@@ -285,8 +284,9 @@ def test_revoking_another_customers_session_is_not_found_and_changes_nothing(aut
     hana_pair = sign_in(auth, hana)
     ken_pair = sign_in(auth, ken, ip="203.0.113.13")
 
-    response = auth.call("POST", "/api/auth/sessions/revoke", token=hana_pair.access_token,
-                         json={"session_id": ken_pair.session_id})
+    response = auth.call(
+        "POST", "/api/auth/sessions/revoke", token=hana_pair.access_token, json={"session_id": ken_pair.session_id}
+    )
 
     assert response.status_code == 404
     assert response.json()["code"] == "session_not_found"
@@ -300,8 +300,9 @@ def test_revoke_one_own_session(auth: AuthHarness) -> None:
     current = sign_in(auth, account_id)
     lost_phone = sign_in(auth, account_id, ip="203.0.113.20")
 
-    response = auth.call("POST", "/api/auth/sessions/revoke", token=current.access_token,
-                         json={"session_id": lost_phone.session_id})
+    response = auth.call(
+        "POST", "/api/auth/sessions/revoke", token=current.access_token, json={"session_id": lost_phone.session_id}
+    )
 
     assert response.status_code == 200
     assert response.json() == {"revoked": [lost_phone.session_id]}
@@ -311,8 +312,9 @@ def test_revoke_one_own_session(auth: AuthHarness) -> None:
     [event] = events(auth, account_id, "sessions_revoked")
     assert event.details["session_ids"] == [lost_phone.session_id]
     # Ending it twice: it is no longer a live session.
-    again = auth.call("POST", "/api/auth/sessions/revoke", token=current.access_token,
-                      json={"session_id": lost_phone.session_id})
+    again = auth.call(
+        "POST", "/api/auth/sessions/revoke", token=current.access_token, json={"session_id": lost_phone.session_id}
+    )
     assert again.status_code == 404
 
 
@@ -323,8 +325,9 @@ def test_revoke_all_but_current(auth: AuthHarness) -> None:
     others = [sign_in(auth, account_id, ip=f"203.0.113.{20 + i}") for i in range(2)]
     ken_pair = sign_in(auth, ken)
 
-    response = auth.call("POST", "/api/auth/sessions/revoke", token=current.access_token,
-                         json={"all_but_current": True})
+    response = auth.call(
+        "POST", "/api/auth/sessions/revoke", token=current.access_token, json={"all_but_current": True}
+    )
 
     assert response.status_code == 200
     assert sorted(response.json()["revoked"]) == sorted(pair.session_id for pair in others)
@@ -341,8 +344,7 @@ def test_revoke_needs_exactly_one_target(auth: AuthHarness) -> None:
     current = sign_in(auth, account_id)
     other = sign_in(auth, account_id, ip="203.0.113.20")
 
-    for body in ({}, {"all_but_current": False},
-                 {"session_id": other.session_id, "all_but_current": True}):
+    for body in ({}, {"all_but_current": False}, {"session_id": other.session_id, "all_but_current": True}):
         response = auth.call("POST", "/api/auth/sessions/revoke", token=current.access_token, json=body)
         assert response.status_code == 422, body
 

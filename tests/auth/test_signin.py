@@ -3,49 +3,42 @@ only from failed step-ups, are short, and the owner can always lift them by self
 
 from __future__ import annotations
 
-import itertools
-import time
 from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from mamori_common.clock import ManualClock
 from mamori_common.contract import case_number
-from services.auth.accounts.service import add_restriction
-from tests.auth.messaging_support import deliver_event
-from services.auth.accounts.standing import standing_of
 from services.auth.accounts.models import Account, AccountState
-from services.auth.config import AuthSettings
+from services.auth.accounts.service import add_restriction
+from services.auth.accounts.standing import standing_of
 from services.auth.database import outbox as outbox_table
-from services.auth.main import create_app
 from services.auth.messages.models import Message
 from services.auth.signin.models import SignInAttempt
-from tests.auth.conftest import STRONG_PASSWORD, AuthHarness
+from tests.auth.conftest import AuthHarness
+from tests.auth.messaging_support import deliver_event
 from tests.support.auth_signin import (  # noqa: F401  (helpers shared with other test modules)
-    LOGIN,
+    _FRESH_ADDRESSES,
+    ATTACKER,
     COMPLETE,
-    SEND_UNLOCK,
-    UNLOCK,
     EMAIL,
     HOME,
     LAPTOP,
-    ATTACKER,
-    _FRESH_ADDRESSES,
-    login,
-    complete,
-    owner_signs_in_at_home,
-    mails_to,
-    wait_for_code,
+    LOGIN,
+    SEND_UNLOCK,
+    UNLOCK,
     account_row,
+    complete,
     count_hashes,
     harness,
     lock_out,
+    login,
+    mails_to,
+    owner_signs_in_at_home,
+    wait_for_code,
 )
 
 # -- S1: throttling and step-up ------------------------------------------------------------------
@@ -95,8 +88,11 @@ def test_a_throttled_address_is_turned_away_before_validation_or_the_database(
     monkeypatch.setattr(auth.app.state.db, "session", lambda: opened.append(1) or real_session())
 
     garbled = auth.call("POST", LOGIN, ip=ATTACKER, json={"email": 5, "password": None})
-    answers = [garbled, login(auth, "another-guess", ip=ATTACKER, device=None),
-               complete(auth, "no-such-challenge", "123456", ip=ATTACKER, device=None)]
+    answers = [
+        garbled,
+        login(auth, "another-guess", ip=ATTACKER, device=None),
+        complete(auth, "no-such-challenge", "123456", ip=ATTACKER, device=None),
+    ]
 
     assert [(answer.status_code, answer.json()["code"]) for answer in answers] == [(429, "rate_limited")] * 3
     assert all(answer.headers["x-request-id"] for answer in answers)
@@ -292,15 +288,21 @@ def test_the_owner_unlocks_by_self_service_in_minutes(auth: AuthHarness) -> None
     assert sent.status_code == 202
     code = wait_for_code(auth, "unlock code", 1)
 
-    weak = auth.call("POST", UNLOCK, ip=HOME, device=LAPTOP,
-                     json={"email": EMAIL, "code": code, "new_password": "password"})
+    weak = auth.call(
+        "POST", UNLOCK, ip=HOME, device=LAPTOP, json={"email": EMAIL, "code": code, "new_password": "password"}
+    )
     assert weak.status_code == 422 and weak.json()["code"] == "weak_password"
-    wrong = auth.call("POST", UNLOCK, ip=HOME, device=LAPTOP,
-                      json={"email": EMAIL, "code": "000000" if code != "000000" else "111111",
-                            "new_password": new_password})
+    wrong = auth.call(
+        "POST",
+        UNLOCK,
+        ip=HOME,
+        device=LAPTOP,
+        json={"email": EMAIL, "code": "000000" if code != "000000" else "111111", "new_password": new_password},
+    )
     assert wrong.status_code == 401 and wrong.json()["code"] == "invalid_code"
-    unlocked = auth.call("POST", UNLOCK, ip=HOME, device=LAPTOP,
-                         json={"email": EMAIL, "code": code, "new_password": new_password})
+    unlocked = auth.call(
+        "POST", UNLOCK, ip=HOME, device=LAPTOP, json={"email": EMAIL, "code": code, "new_password": new_password}
+    )
 
     assert unlocked.status_code == 200, unlocked.text
     assert unlocked.json()["status"] == "unlocked" and unlocked.json()["revoked_sessions"] == 1
@@ -317,8 +319,10 @@ def test_the_owner_unlocks_by_self_service_in_minutes(auth: AuthHarness) -> None
 
 def test_send_unlock_code_answers_alike_for_any_address_and_mails_only_a_locked_owner(auth: AuthHarness) -> None:
     owner_signs_in_at_home(auth)
-    answers = [auth.call("POST", SEND_UNLOCK, json={"email": address})
-               for address in (EMAIL, "nobody@example.com", "not an address")]
+    answers = [
+        auth.call("POST", SEND_UNLOCK, json={"email": address})
+        for address in (EMAIL, "nobody@example.com", "not an address")
+    ]
     assert {answer.status_code for answer in answers} == {202}
     assert answers[0].json() == answers[1].json() == answers[2].json()
     with auth.app.state.db.session() as db:  # filed messages are what the mailer sends
@@ -336,8 +340,14 @@ def test_a_restricted_account_signs_in_and_a_closed_one_is_told_only_with_the_ri
 ) -> None:
     owner_signs_in_at_home(auth)
     with auth.app.state.db.session() as db:
-        add_restriction(db, db.execute(select(Account)).scalar_one(), case_id="c" * 32, kind="payment_verification",
-                        reason="", now=auth.clock.now())
+        add_restriction(
+            db,
+            db.execute(select(Account)).scalar_one(),
+            case_id="c" * 32,
+            kind="payment_verification",
+            reason="",
+            now=auth.clock.now(),
+        )
         db.commit()
     assert login(auth).status_code == 200
     with auth.app.state.db.session() as db:
@@ -384,8 +394,13 @@ def test_a_thousand_guesses_from_a_hundred_addresses_sign_nobody_in_and_lock_nob
             tried = complete(auth, response.json()["challenge_id"], f"{guess:06d}", ip=ip, device=None)
             answers["challenge:" + str(tried.json().get("code", tried.status_code))] += 1
 
-    assert set(answers) <= {"invalid_credentials", "rate_limited", "challenge_required", "challenge:invalid_code",
-                            "challenge:rate_limited"}, answers
+    assert set(answers) <= {
+        "invalid_credentials",
+        "rate_limited",
+        "challenge_required",
+        "challenge:invalid_code",
+        "challenge:rate_limited",
+    }, answers
     assert answers["challenge_required"] > 0  # the consecutive-failure guard closed the oracle
     account = account_row(auth)
     assert account.failure_streak >= auth.settings.max_consecutive_failures
@@ -426,8 +441,9 @@ def test_with_totp_enrolled_the_step_up_takes_a_fresh_totp_code_or_a_recovery_co
     assert complete(auth, replay["challenge_id"], code, method="totp", device="hana-tablet-02").json()["code"] == (
         "invalid_code"
     )
-    by_recovery = complete(auth, replay["challenge_id"], recovery_codes[0], method="recovery_code",
-                           device="hana-tablet-02")
+    by_recovery = complete(
+        auth, replay["challenge_id"], recovery_codes[0], method="recovery_code", device="hana-tablet-02"
+    )
     assert by_recovery.status_code == 200
     # The tablet passed TOTP: it is known now, and needs no code next time.
     assert login(auth, device="hana-tablet-01").status_code == 200
@@ -499,7 +515,9 @@ def test_lock_and_self_service_unlock_on_postgresql(on_postgres: AuthHarness) ->
     assert login(auth).json()["case_id"] == case_id
     auth.call("POST", SEND_UNLOCK, json={"email": EMAIL})
     code = wait_for_code(auth, "unlock code", 1)
-    unlocked = auth.call("POST", UNLOCK, json={"email": EMAIL, "code": code, "new_password": "cedar-lantern-morning-42"})
+    unlocked = auth.call(
+        "POST", UNLOCK, json={"email": EMAIL, "code": code, "new_password": "cedar-lantern-morning-42"}
+    )
     assert unlocked.status_code == 200, unlocked.text
     assert login(auth, "cedar-lantern-morning-42", ip="203.0.113.10", device=None).status_code == 200
 
@@ -521,9 +539,13 @@ def test_a_step_up_asked_by_another_service_applies_to_the_next_sign_in_even_on_
     owner_signs_in_at_home(auth)
     assert login(auth).status_code == 200  # the known laptop needs no step-up
     account_id = account_row(auth).id
-    envelope = {"id": "stepup-1", "type": "account.stepup_required", "source": "orders",
-                "occurred_at": auth.clock.now().isoformat(),
-                "payload": {"account_id": account_id, "reason": "risky_order", "case_id": None}}
+    envelope = {
+        "id": "stepup-1",
+        "type": "account.stepup_required",
+        "source": "orders",
+        "occurred_at": auth.clock.now().isoformat(),
+        "payload": {"account_id": account_id, "reason": "risky_order", "case_id": None},
+    }
     assert deliver_event(auth.client, auth.app, envelope).json()["status"] == "applied"
 
     asked = login(auth)

@@ -59,7 +59,9 @@ def test_the_lockout_case_named_in_the_423_reaches_verification(
 
     def received() -> list[object]:
         with database.session() as db:
-            return list(db.execute(select(verification_inbox).where(verification_inbox.c.event_type == "account.locked")))
+            return list(
+                db.execute(select(verification_inbox).where(verification_inbox.c.event_type == "account.locked"))
+            )
 
     rows = wait_until(received, timeout=10, what="account.locked in verification's inbox")
     assert len(rows) == 1

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.auth.accounts.standing import lock_in_force
 from services.auth.accounts.models import Account, AccountState
+from services.auth.accounts.standing import lock_in_force
 from services.auth.config import AuthSettings
 from services.auth.signin import policy
 from services.auth.signin.policy import Action, StepUpReason
@@ -18,9 +18,15 @@ from services.auth.signin.risk import RiskSignals
 #: change what a test expects.
 SETTINGS = AuthSettings.model_construct(
     **{name: field.default for name, field in AuthSettings.model_fields.items() if field.default is not None},
-).model_copy(update={"lock_seconds": 900, "lock_max_seconds": 3600, "throttle_client_free_failures": 5,
-                     "throttle_client_base_delay_seconds": 2})
-NOW = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
+).model_copy(
+    update={
+        "lock_seconds": 900,
+        "lock_max_seconds": 3600,
+        "throttle_client_free_failures": 5,
+        "throttle_client_base_delay_seconds": 2,
+    }
+)
+NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 KNOWN = RiskSignals(has_baseline=True, known_device=True, known_ip=True)
 
 
@@ -37,10 +43,12 @@ def account(**fields: object) -> Account:
     return Account(**values)
 
 
-def decide(target: Account | None, *, password_ok: bool = True, signals: RiskSignals = KNOWN,
-           foreign: int = 0) -> policy.Decision:
-    return policy.decide_sign_in(target, password_ok=password_ok, signals=signals, foreign_failures=foreign,
-                                 now=NOW, settings=SETTINGS)
+def decide(
+    target: Account | None, *, password_ok: bool = True, signals: RiskSignals = KNOWN, foreign: int = 0
+) -> policy.Decision:
+    return policy.decide_sign_in(
+        target, password_ok=password_ok, signals=signals, foreign_failures=foreign, now=NOW, settings=SETTINGS
+    )
 
 
 # -- client delays -------------------------------------------------------------------------------
@@ -50,7 +58,12 @@ def test_client_delay_starts_after_the_free_failures_and_doubles() -> None:
     free = SETTINGS.throttle_client_free_failures
     base = SETTINGS.throttle_client_base_delay_seconds
     assert [policy.client_delay_seconds(n, SETTINGS) for n in range(free + 1)] == [0] * (free + 1)
-    assert [policy.client_delay_seconds(free + n, SETTINGS) for n in (1, 2, 3, 4)] == [base, 2 * base, 4 * base, 8 * base]
+    assert [policy.client_delay_seconds(free + n, SETTINGS) for n in (1, 2, 3, 4)] == [
+        base,
+        2 * base,
+        4 * base,
+        8 * base,
+    ]
 
 
 @given(st.integers(min_value=0, max_value=10_000))
@@ -156,11 +169,25 @@ def test_past_the_consecutive_failure_limit_every_password_gets_the_same_challen
 
 def test_an_unknown_address_past_the_same_limit_gets_the_same_decision_as_a_guarded_wrong_password() -> None:
     limit = SETTINGS.max_consecutive_failures
-    decoy = policy.decide_sign_in(None, password_ok=False, signals=KNOWN, foreign_failures=0, now=NOW,
-                                  settings=SETTINGS, unknown_address_failures=limit)
+    decoy = policy.decide_sign_in(
+        None,
+        password_ok=False,
+        signals=KNOWN,
+        foreign_failures=0,
+        now=NOW,
+        settings=SETTINGS,
+        unknown_address_failures=limit,
+    )
     assert decoy == decide(account(failure_streak=limit), password_ok=False)
-    below = policy.decide_sign_in(None, password_ok=False, signals=KNOWN, foreign_failures=0, now=NOW,
-                                  settings=SETTINGS, unknown_address_failures=limit - 1)
+    below = policy.decide_sign_in(
+        None,
+        password_ok=False,
+        signals=KNOWN,
+        foreign_failures=0,
+        now=NOW,
+        settings=SETTINGS,
+        unknown_address_failures=limit - 1,
+    )
     assert below == decide(account(failure_streak=limit - 1), password_ok=False)
 
 

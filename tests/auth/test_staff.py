@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from services.auth.accounts.models import Account, AccountState, Role
 from mamori_common.contract import case_number
+from services.auth.accounts.models import Account, AccountState, Role
 from services.auth.sessions.models import Session
-from tests.auth.messaging_support import deliver_event
 from tests.auth.conftest import AuthHarness
+from tests.auth.messaging_support import deliver_event
 from tests.support.auth_changes import (
     OWNER,
     events,
@@ -28,8 +28,9 @@ REASON = "Card-testing pattern seen from this account's sessions"
 
 
 def _freeze(auth: AuthHarness, account_id: str, token: str | None, **body: object) -> object:
-    return auth.call("POST", f"/api/auth/staff/accounts/{account_id}/freeze", token=token,
-                     json=body or {"reason": REASON})
+    return auth.call(
+        "POST", f"/api/auth/staff/accounts/{account_id}/freeze", token=token, json=body or {"reason": REASON}
+    )
 
 
 def _unlock(auth: AuthHarness, account_id: str, token: str | None, reason: str = "Owner verified by phone") -> object:
@@ -64,7 +65,7 @@ def test_only_specialists_and_admins_freeze_and_it_is_audited(auth: AuthHarness)
     assert status["reset_opens_at"] is not None
 
     assert me(auth, customer.access_token).status_code == 401
-    [frozen] = [e for e in outbox_events(auth, "account.frozen")]
+    [frozen] = list(outbox_events(auth, "account.frozen"))
     assert frozen["payload"]["case_id"] == status["case_id"]
     assert frozen["payload"]["actor"] == f"staff:{specialist_id}"
     compromised = {e["subscriber"]: e["payload"] for e in outbox_events(auth, "session.compromised")}
@@ -141,8 +142,9 @@ def test_unlocking_a_frozen_account_opens_the_reset_but_keeps_the_password_inval
     auth.clock.advance(seconds=1)
     auth.call("POST", "/api/auth/password/reset", json={"email": OWNER})
     token = reset_token_in(mail_body(auth, OWNER, "password_reset"))
-    done = auth.call("POST", "/api/auth/password/reset/confirm",
-                     json={"token": token, "new_password": "lantern-over-the-river-4"})
+    done = auth.call(
+        "POST", "/api/auth/password/reset/confirm", json={"token": token, "new_password": "lantern-over-the-river-4"}
+    )
     assert done.status_code == 200
     assert done.json()["recheck_items"] == ["payment_methods", "addresses", "subscriptions"]
     assert load(auth, Account, account_id).state is AccountState.active
@@ -169,10 +171,19 @@ def test_a_restriction_survives_a_freeze_the_reset_after_it_and_an_unlock(auth: 
     account_id = auth.register(OWNER)
     _, specialist = make_staff(auth, Role.specialist, "specialist@mamori.example")
     case_id = "9" * 32
-    opened = {"id": "case-opened-1", "type": "case.opened", "source": "verification",
-              "occurred_at": auth.clock.now().isoformat(),
-              "payload": {"case_id": case_id, "case_number": case_number(case_id), "account_id": account_id,
-                          "kind": "payment_verification", "restricts_account": True}}
+    opened = {
+        "id": "case-opened-1",
+        "type": "case.opened",
+        "source": "verification",
+        "occurred_at": auth.clock.now().isoformat(),
+        "payload": {
+            "case_id": case_id,
+            "case_number": case_number(case_id),
+            "account_id": account_id,
+            "kind": "payment_verification",
+            "restricts_account": True,
+        },
+    }
     assert deliver_event(auth.client, auth.app, opened).json()["status"] == "applied"
     assert _status(auth, account_id, specialist)["state"] == "restricted"
 
@@ -182,10 +193,14 @@ def test_a_restriction_survives_a_freeze_the_reset_after_it_and_an_unlock(auth: 
     assert _unlock(auth, account_id, specialist).status_code == 200  # opens the reset at once
     auth.call("POST", "/api/auth/password/reset", json={"email": OWNER})
     token = reset_token_in(mail_body(auth, OWNER, "password_reset"))
-    done = auth.call("POST", "/api/auth/password/reset/confirm",
-                     json={"token": token, "new_password": "lantern-over-the-river-4"})
+    done = auth.call(
+        "POST", "/api/auth/password/reset/confirm", json={"token": token, "new_password": "lantern-over-the-river-4"}
+    )
     assert done.status_code == 200
 
     after = _status(auth, account_id, specialist)
     assert (after["state"], after["restricting_case_ids"], after["case_number"]) == (
-        "restricted", [case_id], case_number(case_id))
+        "restricted",
+        [case_id],
+        case_number(case_id),
+    )

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-
-from services.auth.accounts.models import Account, AccountState
 from mamori_common.contract import case_number
+from services.auth.accounts.models import Account, AccountState
 from services.auth.messages.templates import format_time
 from tests.auth.conftest import STRONG_PASSWORD, AuthHarness
 from tests.support.auth_changes import (
@@ -37,8 +36,9 @@ NEW_PASSWORD = "lantern-over-the-river-4"
 
 
 def _login(auth: AuthHarness, password: str, email_address: str = OWNER) -> object:
-    return auth.call("POST", "/api/auth/login", ip=OWNER_IP, device=OWNER_DEVICE,
-                     json={"email": email_address, "password": password})
+    return auth.call(
+        "POST", "/api/auth/login", ip=OWNER_IP, device=OWNER_DEVICE, json={"email": email_address, "password": password}
+    )
 
 
 def test_s5_email_changed_by_someone_else_is_reverted_frozen_and_recovered(auth: AuthHarness) -> None:
@@ -50,12 +50,18 @@ def test_s5_email_changed_by_someone_else_is_reverted_frozen_and_recovered(auth:
     # An intruder holds a session (how they got in is story S1/S2's business) and moves the e-mail.
     auth.clock.advance(days=2)
     intruder = open_session(auth, account_id, ip=INTRUDER_IP)
-    started = auth.call("POST", "/api/auth/email/change", ip=INTRUDER_IP, token=intruder.access_token,
-                        json={"new_email": INTRUDER_MAIL})
+    started = auth.call(
+        "POST", "/api/auth/email/change", ip=INTRUDER_IP, token=intruder.access_token, json={"new_email": INTRUDER_MAIL}
+    )
     assert started.status_code == 202
     code = six_digit_code(mail_body(auth, INTRUDER_MAIL, "email_change_code"))
-    confirmed = auth.call("POST", "/api/auth/email/confirm", ip=INTRUDER_IP, token=intruder.access_token,
-                          json={"challenge_id": started.json()["challenge_id"], "code": code})
+    confirmed = auth.call(
+        "POST",
+        "/api/auth/email/confirm",
+        ip=INTRUDER_IP,
+        token=intruder.access_token,
+        json={"challenge_id": started.json()["challenge_id"], "code": code},
+    )
     assert confirmed.status_code == 200
     changed_at = auth.clock.now()
     assert _login(auth, STRONG_PASSWORD).status_code == 401  # the owner's address no longer signs in
@@ -118,8 +124,9 @@ def test_s5_email_changed_by_someone_else_is_reverted_frozen_and_recovered(auth:
     auth.clock.advance(minutes=2)
     assert auth.call("POST", "/api/auth/password/reset", ip=OWNER_IP, json={"email": OWNER}).status_code == 202
     token = reset_token_in(mail_body(auth, OWNER, "password_reset"))
-    done = auth.call("POST", "/api/auth/password/reset/confirm", ip=OWNER_IP,
-                     json={"token": token, "new_password": NEW_PASSWORD})
+    done = auth.call(
+        "POST", "/api/auth/password/reset/confirm", ip=OWNER_IP, json={"token": token, "new_password": NEW_PASSWORD}
+    )
     assert done.status_code == 200, done.text
     assert "access_token" not in done.json()
     assert done.json()["recheck_items"] == ["payment_methods", "addresses", "subscriptions"]
@@ -138,7 +145,8 @@ def test_s5_email_changed_by_someone_else_is_reverted_frozen_and_recovered(auth:
     for kind in ("email_changed", "change_notice_sent", "change_reverted", "account_frozen", "password_reset"):
         assert events(auth, account_id, kind), kind
     assert [e.details["outcome"] for e in events(auth, account_id, "password_reset_requested")] == [
-        "cooling_down", "token_sent",
+        "cooling_down",
+        "token_sent",
     ]
     assert events(auth, account_id, "email_changed")[0].ip == INTRUDER_IP
     assert events(auth, account_id, "change_reverted")[0].ip == OWNER_IP

@@ -34,8 +34,9 @@ def settings(request: pytest.FixtureRequest, data_dir: Path) -> Iterator[AuthSet
 
 
 def throttle_for(settings: AuthSettings, clock: ManualClock | None = None) -> Throttle:
-    quotas = Quotas.from_url(settings.redis_url, settings.resolved_quota_key_prefix(), registry=CollectorRegistry(),
-                             clock=clock)
+    quotas = Quotas.from_url(
+        settings.redis_url, settings.resolved_quota_key_prefix(), registry=CollectorRegistry(), clock=clock
+    )
     return Throttle(settings, quotas)
 
 
@@ -137,9 +138,13 @@ def test_two_replicas_sharing_redis_share_the_counts(tmp_path: Path, redis_url: 
         settings = AuthSettings(data_dir=tmp_path / name, redis_url=redis_url, quota_key_prefix=prefix)
         apps.append(create_app(settings, migrate=True, clock=ManualClock()))
     with TestClient(apps[0], client=("127.0.0.1", 1)) as first, TestClient(apps[1], client=("127.0.0.1", 2)) as second:
+
         def guess(client: TestClient, n: int) -> int:
-            response = client.post("/api/auth/login", headers={"x-forwarded-for": IP},
-                                   json={"email": "nobody@example.com", "password": f"guess-{n}"})
+            response = client.post(
+                "/api/auth/login",
+                headers={"x-forwarded-for": IP},
+                json={"email": "nobody@example.com", "password": f"guess-{n}"},
+            )
             return response.status_code
 
         free = apps[0].state.settings.throttle_client_free_failures

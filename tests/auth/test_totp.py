@@ -59,8 +59,9 @@ def test_enroll_and_confirm_turns_totp_on_with_ten_recovery_codes(
     assert query["issuer"] == ["Mamori"] and query["secret"] == [enrolment["secret"]]
     assert me(auth, access).json()["totp_enabled"] is False  # pending until confirmed
 
-    response = auth.call("POST", "/api/auth/totp/confirm", token=access,
-                         json={"code": code_now(auth, enrolment["secret"])})
+    response = auth.call(
+        "POST", "/api/auth/totp/confirm", token=access, json={"code": code_now(auth, enrolment["secret"])}
+    )
 
     assert response.status_code == 200, response.text
     codes = response.json()["recovery_codes"]
@@ -148,9 +149,11 @@ def test_the_secret_and_recovery_codes_are_not_stored_in_clear(auth: AuthHarness
 
     with auth.app.state.db.engine.connect() as connection:
         row = connection.execute(text("SELECT * FROM accounts WHERE id = :id"), {"id": account_id}).mappings().one()
-        stored = connection.execute(
-            text("SELECT code_hash FROM recovery_codes WHERE account_id = :id"), {"id": account_id}
-        ).scalars().all()
+        stored = (
+            connection.execute(text("SELECT code_hash FROM recovery_codes WHERE account_id = :id"), {"id": account_id})
+            .scalars()
+            .all()
+        )
 
     assert row["totp_secret_encrypted"] and secret not in row["totp_secret_encrypted"]
     assert all(secret not in str(value) for value in row.values())
@@ -208,8 +211,9 @@ def test_check_totp_refuses_a_pending_secret(auth: AuthHarness, signed_in: tuple
 
     with auth.app.state.db.session() as db:
         account = db.get(Account, account_id)
-        assert not check_totp(db, account, code_now(auth, secret), encryptor=auth.app.state.encryptor,
-                              now=auth.clock.now())
+        assert not check_totp(
+            db, account, code_now(auth, secret), encryptor=auth.app.state.encryptor, now=auth.clock.now()
+        )
 
 
 def test_a_replayed_code_cannot_disable_totp(auth: AuthHarness, signed_in: tuple[str, str]) -> None:
@@ -292,8 +296,9 @@ def test_turning_totp_on_is_mailed_with_a_revert_code_that_turns_it_off(
         [change] = db.execute(select(AccountChange).where(AccountChange.account_id == account_id)).scalars().all()
         assert change.kind is ChangeKind.totp and change.old_value == {"totp_secret_encrypted": None}
 
-    reverted = auth.call("POST", "/api/auth/changes/revert", ip="198.51.100.7",
-                         json={"code": revert_code_in(notice.body)})
+    reverted = auth.call(
+        "POST", "/api/auth/changes/revert", ip="198.51.100.7", json={"code": revert_code_in(notice.body)}
+    )
 
     assert reverted.status_code == 200, reverted.text
     with auth.app.state.db.session() as db:
@@ -301,9 +306,7 @@ def test_turning_totp_on_is_mailed_with_a_revert_code_that_turns_it_off(
         assert account.totp_enabled_at is None and account.totp_secret_encrypted is None
 
 
-def test_turning_totp_off_is_mailed_and_remembers_the_old_secret(
-    auth: AuthHarness, signed_in: tuple[str, str]
-) -> None:
+def test_turning_totp_off_is_mailed_and_remembers_the_old_secret(auth: AuthHarness, signed_in: tuple[str, str]) -> None:
     account_id, access = signed_in
     _, codes = enable_totp(auth, access)
     with auth.app.state.db.session() as db:
@@ -313,8 +316,12 @@ def test_turning_totp_off_is_mailed_and_remembers_the_old_secret(
 
     auth.wait_for_mail("hana@example.com", count=2)
     with auth.app.state.db.session() as db:
-        changes = db.execute(
-            select(AccountChange).where(AccountChange.account_id == account_id).order_by(AccountChange.created_at)
-        ).scalars().all()
+        changes = (
+            db.execute(
+                select(AccountChange).where(AccountChange.account_id == account_id).order_by(AccountChange.created_at)
+            )
+            .scalars()
+            .all()
+        )
         assert [change.new_value for change in changes] == [{"totp_enabled": True}, {"totp_enabled": False}]
         assert changes[1].old_value["totp_secret_encrypted"] == stored

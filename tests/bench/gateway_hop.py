@@ -119,7 +119,9 @@ def wait_for(port: int, path: str, timeout: float = 30.0) -> None:
 
 
 @contextmanager
-def process(command: list[str], env: dict[str, str] | None = None, log: Path | None = None) -> Iterator[subprocess.Popen[bytes]]:
+def process(
+    command: list[str], env: dict[str, str] | None = None, log: Path | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
     """A child in its own session, terminated (then killed) on the way out."""
     output = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115
     child = subprocess.Popen(command, env=env, cwd=ROOT, stdout=output, stderr=output, start_new_session=True)
@@ -288,7 +290,9 @@ def load(
     context = multiprocessing.get_context("spawn")
     results: multiprocessing.Queue = context.Queue()  # type: ignore[type-arg]
     shares = [concurrency // workers + (1 if index < concurrency % workers else 0) for index in range(workers)]
-    children = [context.Process(target=_worker, args=(port, share, warmup, seconds, results)) for share in shares if share]
+    children = [
+        context.Process(target=_worker, args=(port, share, warmup, seconds, results)) for share in shares if share
+    ]
     cpu_before = {server: cpu_seconds(with_children(pid)) for server, pid in servers.items()}
     for child in children:
         child.start()
@@ -300,7 +304,8 @@ def load(
         sent += worker_sent
         errors += worker_errors
     cpu_us = {
-        server: (cpu_seconds(with_children(pid)) - cpu_before[server]) / max(1, sent) * 1e6 for server, pid in servers.items()
+        server: (cpu_seconds(with_children(pid)) - cpu_before[server]) / max(1, sent) * 1e6
+        for server, pid in servers.items()
     }
     for child in children:
         child.join(10)
@@ -362,13 +367,20 @@ def main() -> int:
             *(sys.executable, str(Path(__file__).resolve())),
             *("--serve-upstream", str(upstream_port), "--upstream", args.upstream),
         ]
-        with process(upstream_cmd, env=env) as upstream, process(
-            gateway_command(gateway_port), env=env, log=Path(tmp) / "gateway.log"
-        ) as gateway:
+        with (
+            process(upstream_cmd, env=env) as upstream,
+            process(gateway_command(gateway_port), env=env, log=Path(tmp) / "gateway.log") as gateway,
+        ):
             wait_for(upstream_port, PING_PATH)
             wait_for(gateway_port, PING_PATH)
             direct = load(
-                "direct", upstream_port, args.concurrency, args.workers, args.warmup, args.seconds, {"upstream": upstream.pid}
+                "direct",
+                upstream_port,
+                args.concurrency,
+                args.workers,
+                args.warmup,
+                args.seconds,
+                {"upstream": upstream.pid},
             )
             print(direct.line(), flush=True)
             results.append(direct)

@@ -93,8 +93,9 @@ def hashing_rate(memory_kib: int, time_cost: int, processes: int, seconds: float
     """Verifications per second, all ``processes`` together, and the CPU time of one."""
     context = multiprocessing.get_context("spawn")
     results: multiprocessing.Queue = context.Queue()  # type: ignore[type-arg]
-    workers = [context.Process(target=_hash_worker, args=(memory_kib, time_cost, seconds, results))
-               for _ in range(processes)]
+    workers = [
+        context.Process(target=_hash_worker, args=(memory_kib, time_cost, seconds, results)) for _ in range(processes)
+    ]
     for worker in workers:
         worker.start()
     outcomes = [results.get(timeout=seconds + 60) for _ in workers]
@@ -148,7 +149,9 @@ async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
     return status, closing
 
 
-async def _connection(port: int, request: bytes, expect: int, warmup_until: float, until: float) -> tuple[int, int, int]:
+async def _connection(
+    port: int, request: bytes, expect: int, warmup_until: float, until: float
+) -> tuple[int, int, int]:
     """One keep-alive connection sending back to back: (answers as expected, others) after the
     warm-up, and all answers (for CPU time per answer). A connection the server closed (nginx
     after ``keepalive_requests``, uvicorn after some errors) is opened again."""
@@ -178,8 +181,7 @@ async def _connection(port: int, request: bytes, expect: int, warmup_until: floa
     return good, bad, total
 
 
-async def _drive(port: int, requests: list[bytes], expect: int, warmup: float,
-                 seconds: float) -> tuple[int, int, int]:
+async def _drive(port: int, requests: list[bytes], expect: int, warmup: float, seconds: float) -> tuple[int, int, int]:
     now = time.perf_counter()
     counts = await asyncio.gather(
         *(_connection(port, request, expect, now + warmup, now + warmup + seconds) for request in requests)
@@ -187,8 +189,9 @@ async def _drive(port: int, requests: list[bytes], expect: int, warmup: float,
     return sum(item[0] for item in counts), sum(item[1] for item in counts), sum(item[2] for item in counts)
 
 
-def _load_worker(port: int, requests: list[bytes], expect: int, warmup: float, seconds: float,
-                 results: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+def _load_worker(
+    port: int, requests: list[bytes], expect: int, warmup: float, seconds: float, results: multiprocessing.Queue
+) -> None:  # type: ignore[type-arg]
     try:
         import uvloop
 
@@ -228,8 +231,7 @@ class Rate:
         return self.good / self.seconds
 
 
-def load(port: int, requests: list[bytes], expect: int, warmup: float, seconds: float,
-         servers: dict[str, int]) -> Rate:
+def load(port: int, requests: list[bytes], expect: int, warmup: float, seconds: float, servers: dict[str, int]) -> Rate:
     """Run the load in a process of its own, so it does not share this one's interpreter."""
     before = {name: cpu_seconds(pid) for name, pid in servers.items()}
     context = multiprocessing.get_context("spawn")
@@ -268,14 +270,19 @@ def main() -> int:
 
     defaults = AuthSettings()
     memory, passes = defaults.argon2_memory_kib, defaults.argon2_time_cost
-    print(f"{cores} CPUs; Argon2id m={memory} KiB t={passes} p=1; concurrency {args.concurrency}; "
-          f"{args.seconds:.0f} s per load after {args.warmup:.0f} s warm-up", flush=True)
+    print(
+        f"{cores} CPUs; Argon2id m={memory} KiB t={passes} p=1; concurrency {args.concurrency}; "
+        f"{args.seconds:.0f} s per load after {args.warmup:.0f} s warm-up",
+        flush=True,
+    )
     before = hashing_rate(memory, passes, cores, args.seconds)
     one = hashing_rate(memory, passes, 1, args.seconds / 2)
     keycloak = hashing_rate(7 * 1024, 5, 1, args.seconds / 2)
-    print(f"bare hashing: {before.per_second:.1f} verifications/s on {cores} processes, {before.cpu_ms:.1f} CPU ms "
-          f"each ({one.per_second:.1f}/s on one; {keycloak.per_second:.1f}/s on one at Keycloak's 7 MiB, t=5)",
-          flush=True)
+    print(
+        f"bare hashing: {before.per_second:.1f} verifications/s on {cores} processes, {before.cpu_ms:.1f} CPU ms "
+        f"each ({one.per_second:.1f}/s on one; {keycloak.per_second:.1f}/s on one at Keycloak's 7 MiB, t=5)",
+        flush=True,
+    )
 
     with tempfile.TemporaryDirectory(prefix="mamori-login-bench-") as tmp:
         os.environ["MAMORI_DATA_DIR"] = tmp
@@ -293,8 +300,9 @@ def main() -> int:
         try:
             auth = next(child.url for child in launcher.children if child.name == "auth")
             gateway = next(child.url for child in launcher.children if child.name == "gateway")
-            status, body = call(public, "/api/auth/accounts", {"email": EMAIL, "password": PASSWORD, "name": "Bench"},
-                                OWNER_ADDRESS)
+            status, body = call(
+                public, "/api/auth/accounts", {"email": EMAIL, "password": PASSWORD, "name": "Bench"}, OWNER_ADDRESS
+            )
             assert status == 201, body
             owners = OWNER_ADDRESSES[: args.concurrency]
             for address in owners:  # the baseline: this device and these addresses are the owner's
@@ -302,21 +310,27 @@ def main() -> int:
                 assert status == 200, body
             free = defaults.throttle_client_free_failures
             for n in range(free + 1):
-                status, body = call(public, "/api/auth/login", {"email": GUESSED, "password": f"guess-{n}-xyz"},
-                                    GUESSER_ADDRESS)
+                status, body = call(
+                    public, "/api/auth/login", {"email": GUESSED, "password": f"guess-{n}-xyz"}, GUESSER_ADDRESS
+                )
                 assert status == 401, body
             status, body = call(public, "/api/auth/login", {"email": GUESSED, "password": "guess-x"}, GUESSER_ADDRESS)
             assert status == 429, body
 
-            servers = {child.name: child.process.pid for child in launcher.children
-                       if child.name in ("auth", "gateway", "edge")}
+            servers = {
+                child.name: child.process.pid
+                for child in launcher.children
+                if child.name in ("auth", "gateway", "edge")
+            }
             targets = [("nginx", public)] if launcher.edge == "nginx" else []
             targets += [("gateway", gateway), ("auth direct", auth)]
             results: dict[str, Rate] = {}
             for target, url in targets:
                 port = int(url.rsplit(":", 1)[1])
                 good = [_request(port, {"email": EMAIL, "password": PASSWORD}, address, DEVICE) for address in owners]
-                guess = [_request(port, {"email": GUESSED, "password": "another-guess-1"}, GUESSER_ADDRESS, None)] * len(owners)
+                guess = [
+                    _request(port, {"email": GUESSED, "password": "another-guess-1"}, GUESSER_ADDRESS, None)
+                ] * len(owners)
                 results[f"logins via {target}"] = load(port, good, 200, args.warmup, args.seconds, servers)
                 results[f"throttled via {target}"] = load(port, guess, 429, args.warmup, args.seconds, servers)
         finally:
@@ -328,24 +342,32 @@ def main() -> int:
     print()
     for name, rate in results.items():
         cpu = ", ".join(f"{server} {value:.3f}" for server, value in rate.cpu_ms.items())
-        print(f"{name:<24} {rate.per_second:9.1f} /s   ({rate.good} answers as expected, {rate.bad} others; "
-              f"CPU ms per answer: {cpu})")
+        print(
+            f"{name:<24} {rate.per_second:9.1f} /s   ({rate.good} answers as expected, {rate.bad} others; "
+            f"CPU ms per answer: {cpu})"
+        )
     print()
     for target, _url in targets:
         logins = max(results[f"logins via {target}"].per_second, 1e-9)
         throttled = results[f"throttled via {target}"]
         auth_cpu = throttled.cpu_ms.get("auth", 0.0)
-        print(f"{target:<12} logins / bare hashing {logins / bare:6.1%} (aim >= 85%)   "
-              f"throttled / logins {throttled.per_second / logins:7.1f}x (aim >= 50x)   "
-              f"auth CPU per rejection {auth_cpu:.3f} ms (aim < 0.1 ms)")
+        print(
+            f"{target:<12} logins / bare hashing {logins / bare:6.1%} (aim >= 85%)   "
+            f"throttled / logins {throttled.per_second / logins:7.1f}x (aim >= 50x)   "
+            f"auth CPU per rejection {auth_cpu:.3f} ms (aim < 0.1 ms)"
+        )
     edge = targets[0][0]
     login_rate = max(results[f"logins via {edge}"].per_second, 1e-9)
     login_cpu = sum(results[f"logins via {edge}"].cpu_ms.values())
-    print(f"CPU: a login costs {login_cpu:.1f} ms in auth + gateway + edge, of which one verification is "
-          f"{before.cpu_ms:.1f} ms ({before.cpu_ms / login_cpu:.0%})")
-    print(f"per core: {login_rate / cores:.1f} logins/s (Argon2id 19 MiB, t=2) beside Keycloak's "
-          f"{KEYCLOAK_LOGINS_PER_VCPU:.0f}/vCPU (7 MiB, t=5); bare hashing here at Keycloak's parameters: "
-          f"{keycloak.per_second:.1f}/s per core")
+    print(
+        f"CPU: a login costs {login_cpu:.1f} ms in auth + gateway + edge, of which one verification is "
+        f"{before.cpu_ms:.1f} ms ({before.cpu_ms / login_cpu:.0%})"
+    )
+    print(
+        f"per core: {login_rate / cores:.1f} logins/s (Argon2id 19 MiB, t=2) beside Keycloak's "
+        f"{KEYCLOAK_LOGINS_PER_VCPU:.0f}/vCPU (7 MiB, t=5); bare hashing here at Keycloak's parameters: "
+        f"{keycloak.per_second:.1f}/s per core"
+    )
     return 0 if all(rate.bad == 0 for rate in results.values()) else 1
 
 

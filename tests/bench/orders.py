@@ -40,21 +40,33 @@ PASSWORD = "quiet-harbour-lantern-58"
 NAME = "Bench Customer"
 ORDER = {
     "lines": [{"kind": "physical", "description": "Bench item", "unit_amount": 1_000}],
-    "tenders": [{"kind": "card", "amount": 1_000,
-                 "card": {"token": "tok_visa_4242", "last4": "4242", "expiry": "04/29", "holder_name": NAME}}],
+    "tenders": [
+        {
+            "kind": "card",
+            "amount": 1_000,
+            "card": {"token": "tok_visa_4242", "last4": "4242", "expiry": "04/29", "holder_name": NAME},
+        }
+    ],
 }
 
 
-async def _drive(base_url: str, token: str, concurrency: int, seconds: float,
-                 request: Callable[[httpx.AsyncClient], Awaitable[httpx.Response]]) -> tuple[int, int, list[float], list[httpx.Response]]:
+async def _drive(
+    base_url: str,
+    token: str,
+    concurrency: int,
+    seconds: float,
+    request: Callable[[httpx.AsyncClient], Awaitable[httpx.Response]],
+) -> tuple[int, int, list[float], list[httpx.Response]]:
     """``concurrency`` clients sending back to back for ``seconds``; (done, errors, latencies, responses)."""
     headers = {"authorization": f"Bearer {token}"}
     latencies: list[float] = []
     responses: list[httpx.Response] = []
     errors = 0
     deadline = time.perf_counter() + seconds
-    async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=60,
-                                 limits=httpx.Limits(max_connections=concurrency)) as client:
+    async with httpx.AsyncClient(
+        base_url=base_url, headers=headers, timeout=60, limits=httpx.Limits(max_connections=concurrency)
+    ) as client:
+
         async def worker() -> None:
             nonlocal errors
             while time.perf_counter() < deadline:
@@ -70,21 +82,28 @@ async def _drive(base_url: str, token: str, concurrency: int, seconds: float,
     return len(latencies), errors, latencies, responses
 
 
-async def _cancel_all(base_url: str, token: str, order_ids: list[str], concurrency: int
-                      ) -> tuple[int, int, float, list[float]]:
+async def _cancel_all(
+    base_url: str, token: str, order_ids: list[str], concurrency: int
+) -> tuple[int, int, float, list[float]]:
     """Cancel every order once, ``concurrency`` at a time; (refunded, errors, seconds, latencies)."""
     queue = list(order_ids)
     latencies: list[float] = []
     errors = 0
-    async with httpx.AsyncClient(base_url=base_url, headers={"authorization": f"Bearer {token}"}, timeout=60,
-                                 limits=httpx.Limits(max_connections=concurrency)) as client:
+    async with httpx.AsyncClient(
+        base_url=base_url,
+        headers={"authorization": f"Bearer {token}"},
+        timeout=60,
+        limits=httpx.Limits(max_connections=concurrency),
+    ) as client:
+
         async def worker() -> None:
             nonlocal errors
             while queue:
                 order_id = queue.pop()
                 started = time.perf_counter()
-                response = await client.post(f"/api/orders/orders/{order_id}/cancel",
-                                             headers={"Idempotency-Key": f"cancel-{order_id}"})
+                response = await client.post(
+                    f"/api/orders/orders/{order_id}/cancel", headers={"Idempotency-Key": f"cancel-{order_id}"}
+                )
                 if response.status_code == 200 and response.json()["refund"]:
                     latencies.append(time.perf_counter() - started)
                 else:
@@ -98,16 +117,24 @@ async def _cancel_all(base_url: str, token: str, order_ids: list[str], concurren
 def bare_hop(seconds: float) -> list[gateway_hop.Result]:
     """gateway_hop.py's trivial upstream, straight and through the gateway, on this machine now."""
     upstream_port, gateway_port = gateway_hop.free_port(), gateway_hop.free_port()
-    env = {**os.environ, "MAMORI_ORDERS_UPSTREAMS": f"http://{gateway_hop.HOST}:{upstream_port}",
-           "MAMORI_GATEWAY_PORT": str(gateway_port), "MAMORI_LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT)}
+    env = {
+        **os.environ,
+        "MAMORI_ORDERS_UPSTREAMS": f"http://{gateway_hop.HOST}:{upstream_port}",
+        "MAMORI_GATEWAY_PORT": str(gateway_port),
+        "MAMORI_LOG_LEVEL": "WARNING",
+        "PYTHONPATH": str(ROOT),
+    }
     upstream_cmd = [sys.executable, str(Path(gateway_hop.__file__).resolve()), "--serve-upstream", str(upstream_port)]
-    with gateway_hop.process(upstream_cmd, env=env) as upstream, \
-            gateway_hop.process(gateway_hop.gateway_command(gateway_port), env=env) as gateway:
+    with (
+        gateway_hop.process(upstream_cmd, env=env) as upstream,
+        gateway_hop.process(gateway_hop.gateway_command(gateway_port), env=env) as gateway,
+    ):
         gateway_hop.wait_for(upstream_port, gateway_hop.PING_PATH)
         gateway_hop.wait_for(gateway_port, gateway_hop.PING_PATH)
         direct = gateway_hop.load("direct", upstream_port, 32, 1, 1.0, seconds, {"upstream": upstream.pid})
-        through = gateway_hop.load("through the gateway", gateway_port, 32, 1, 1.0, seconds,
-                                   {"upstream": upstream.pid, "gateway": gateway.pid})
+        through = gateway_hop.load(
+            "through the gateway", gateway_port, 32, 1, 1.0, seconds, {"upstream": upstream.pid, "gateway": gateway.pid}
+        )
     return [direct, through]
 
 
@@ -115,7 +142,9 @@ def _line(name: str, done: int, errors: int, seconds: float, latencies: list[flo
     latencies = sorted(latencies) or [0.0]
     p50 = latencies[len(latencies) // 2] * 1000
     p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000
-    return f"{name:<34} {done / seconds:>8.1f} /s   p50 {p50:7.2f} ms   p99 {p99:7.2f} ms   ({done} ok, {errors} errors)"
+    return (
+        f"{name:<34} {done / seconds:>8.1f} /s   p50 {p50:7.2f} ms   p99 {p99:7.2f} ms   ({done} ok, {errors} errors)"
+    )
 
 
 def main() -> int:
@@ -131,14 +160,18 @@ def main() -> int:
             orders_url = next(child.url for child in run.children if child.name == "orders")
             with httpx.Client(base_url=run.gateway_url, timeout=30) as gateway:
                 email = f"bench-{uuid.uuid4().hex[:8]}@example.com"
-                registered = gateway.post("/api/auth/accounts", json={"email": email, "password": PASSWORD, "name": NAME})
+                registered = gateway.post(
+                    "/api/auth/accounts", json={"email": email, "password": PASSWORD, "name": NAME}
+                )
                 assert registered.status_code in (200, 201), registered.text
                 signed_in = gateway.post("/api/auth/login", json={"email": email, "password": PASSWORD})
                 assert signed_in.status_code == 200, signed_in.text
                 token = signed_in.json()["access_token"]
 
             def place(client: httpx.AsyncClient) -> Awaitable[httpx.Response]:
-                return client.post("/api/orders/orders", json=ORDER, headers={"Idempotency-Key": f"bench-{uuid.uuid4().hex}"})
+                return client.post(
+                    "/api/orders/orders", json=ORDER, headers={"Idempotency-Key": f"bench-{uuid.uuid4().hex}"}
+                )
 
             print(f"{os.cpu_count()} CPUs, concurrency {args.concurrency}, {args.seconds:.0f} s per figure, SQLite")
             direct = asyncio.run(_drive(orders_url, token, args.concurrency, args.seconds, place))
@@ -147,7 +180,9 @@ def main() -> int:
             print(_line("placeOrder through the gateway", through[0], through[1], args.seconds, through[2]), flush=True)
 
             placed = [response.json()["id"] for response in through[3]]
-            refunded, errors, elapsed, latencies = asyncio.run(_cancel_all(run.gateway_url, token, placed, args.concurrency))
+            refunded, errors, elapsed, latencies = asyncio.run(
+                _cancel_all(run.gateway_url, token, placed, args.concurrency)
+            )
             print(_line("cancel + refund through the gateway", refunded, errors, elapsed, latencies), flush=True)
         finally:
             run.close()
@@ -156,9 +191,11 @@ def main() -> int:
     print("\nThe bare hop on this run (a trivial ASGI upstream, as in gateway_hop.py):")
     for result in hop:
         print("  " + result.line())
-    print(f"\nplaceOrder through the gateway keeps {100 * through[0] / max(1, direct[0]):.0f}% of the direct rate; "
-          f"the bare hop keeps {100 * hop[1].rate / hop[0].rate:.0f}% "
-          f"(adds {hop[1].p50_ms - hop[0].p50_ms:.2f} ms at p50)")
+    print(
+        f"\nplaceOrder through the gateway keeps {100 * through[0] / max(1, direct[0]):.0f}% of the direct rate; "
+        f"the bare hop keeps {100 * hop[1].rate / hop[0].rate:.0f}% "
+        f"(adds {hop[1].p50_ms - hop[0].p50_ms:.2f} ms at p50)"
+    )
     return 0
 
 

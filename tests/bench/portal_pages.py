@@ -60,30 +60,38 @@ def main() -> None:
         browser = httpx.Client(base_url=run.gateway_url, headers={"accept": "text/html"})
         api = httpx.Client(base_url=run.gateway_url)
         address = f"bench-{uuid.uuid4().hex[:8]}@example.com"
-        api.post("/api/auth/accounts", json={"email": address, "password": PASSWORD, "name": "Bench",
-                                             "language": "ja"}).raise_for_status()
+        api.post(
+            "/api/auth/accounts", json={"email": address, "password": PASSWORD, "name": "Bench", "language": "ja"}
+        ).raise_for_status()
         token = CSRF.search(browser.get("/signin").text)
         assert token is not None
-        signed = browser.post("/signin", data={"email": address, "password": PASSWORD, "next": "/account",
-                                               "csrf_token": token.group(1)})
+        signed = browser.post(
+            "/signin", data={"email": address, "password": PASSWORD, "next": "/account", "csrf_token": token.group(1)}
+        )
         assert signed.status_code == 303, signed.status_code
         login = api.post("/api/auth/login", json={"email": address, "password": PASSWORD}).json()
         bearer = {"authorization": f"Bearer {login['access_token']}"}
 
         pairs = {
             "/account": (lambda: browser.get("/account"), [lambda: api.get("/api/auth/me", headers=bearer)]),
-            "/messages": (lambda: browser.get("/messages"),
-                          [lambda: api.get("/api/auth/messages", headers=bearer, params={"limit": 20})]),
-            "/security/sessions": (lambda: browser.get("/security/sessions"),
-                                   [lambda: api.get("/api/auth/sessions", headers=bearer)]),
+            "/messages": (
+                lambda: browser.get("/messages"),
+                [lambda: api.get("/api/auth/messages", headers=bearer, params={"limit": 20})],
+            ),
+            "/security/sessions": (
+                lambda: browser.get("/security/sessions"),
+                [lambda: api.get("/api/auth/sessions", headers=bearer)],
+            ),
         }
         print(f"{'page':22} {'page p50':>9} {'page p95':>9} {'api p50':>8} {'api p95':>8} {'p50 ratio':>10}")
         for name, (page, calls) in pairs.items():
             page_times = timings(page, args.requests)
-            api_times = [sum(parts) for parts in zip(*(timings(call, args.requests) for call in calls))]
+            api_times = [sum(parts) for parts in zip(*(timings(call, args.requests) for call in calls), strict=False)]
             ratio = statistics.median(page_times) / statistics.median(api_times)
-            print(f"{name:22} {statistics.median(page_times):8.1f}ms {percentile(page_times, .95):8.1f}ms "
-                  f"{statistics.median(api_times):7.1f}ms {percentile(api_times, .95):7.1f}ms {ratio:9.2f}x")
+            print(
+                f"{name:22} {statistics.median(page_times):8.1f}ms {percentile(page_times, 0.95):8.1f}ms "
+                f"{statistics.median(api_times):7.1f}ms {percentile(api_times, 0.95):7.1f}ms {ratio:9.2f}x"
+            )
     finally:
         run.close()
 

@@ -27,19 +27,33 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from services.verification.config import VerificationSettings  # noqa: E402
-from services.verification.documents.inspection import inspect  # noqa: E402
-from services.verification.scanning.detector import find_card_numbers, luhn_valid  # noqa: E402
-from services.verification.scanning.ocr import read_words  # noqa: E402
-from services.verification.scanning.lines import lines_of  # noqa: E402
-from services.verification.scanning.scan import scan  # noqa: E402
-from tests.verification import documents_support as docs  # noqa: E402
+from services.verification.config import VerificationSettings
+from services.verification.documents.inspection import inspect
+from services.verification.scanning.detector import find_card_numbers, luhn_valid
+from services.verification.scanning.lines import lines_of
+from services.verification.scanning.ocr import read_words
+from services.verification.scanning.scan import scan
+from tests.verification import documents_support as docs
 
 #: The regex most card scanners start from: bare digits, the classic issuer prefixes.
-PLAIN_ISSUER_REGEX = re.compile(r"\b(?:4[0-9]{12}(?:[0-9]{3})?|5[1-5][0-9]{14}|3[47][0-9]{13}|6(?:011|5[0-9]{2})[0-9]{12})\b")
+PLAIN_ISSUER_REGEX = re.compile(
+    r"\b(?:4[0-9]{12}(?:[0-9]{3})?|5[1-5][0-9]{14}|3[47][0-9]{13}|6(?:011|5[0-9]{2})[0-9]{12})\b"
+)
 FULLWIDTH = str.maketrans("0123456789 -", "０１２３４５６７８９　－")
-PREFIXES = [("4", 16), ("4", 19), ("51", 16), ("55", 16), ("2221", 16), ("2720", 16), ("34", 15), ("37", 15),
-            ("3528", 16), ("6011", 16), ("65", 16), ("62", 16)]
+PREFIXES = [
+    ("4", 16),
+    ("4", 19),
+    ("51", 16),
+    ("55", 16),
+    ("2221", 16),
+    ("2720", 16),
+    ("34", 15),
+    ("37", 15),
+    ("3528", 16),
+    ("6011", 16),
+    ("65", 16),
+    ("62", 16),
+]
 
 
 def card(rng: random.Random, prefix: str, length: int) -> str:
@@ -67,7 +81,9 @@ def negatives(rng: random.Random) -> list[str]:
         found.append(" ".join(wrong[i : i + 4] for i in range(0, len(wrong), 4)))
         found.append(wrong)
         found.append(f"03-{rng.randint(1000, 9999)}-{rng.randint(1000, 9999)}")
-        found.append(f"注文番号 {rng.randint(100, 999)}-{rng.randint(1000000, 9999999)}-{rng.randint(1000000, 9999999)}")
+        found.append(
+            f"注文番号 {rng.randint(100, 999)}-{rng.randint(1000000, 9999999)}-{rng.randint(1000000, 9999999)}"
+        )
         found.append(f"**** **** **** {rng.randint(1000, 9999)}")
         found.append(rng.choice("01789") + "".join(rng.choice("0123456789") for _ in range(15)))
     return found
@@ -109,8 +125,10 @@ def main() -> int:
     redacted = ("Monthly statement", "Card: **** **** **** 4242", "Name: Yuki Tanaka", "Tel: 03-1234-5678")
     pdf_ms = timed("one-page text PDF", docs.text_pdf(*redacted), args.runs, settings)
     png_ms = timed("one-page PNG (OCR jpn+eng)", docs.png("ご利用明細書", *redacted), max(3, args.runs // 3), settings)
-    print(f"aims: text PDF under 50 ms -> {pdf_ms:.1f} ms ({pdf_ms / 50:.2f}x the aim); "
-          f"image under 2000 ms -> {png_ms:.0f} ms ({png_ms / 2000:.2f}x the aim)")
+    print(
+        f"aims: text PDF under 50 ms -> {pdf_ms:.1f} ms ({pdf_ms / 50:.2f}x the aim); "
+        f"image under 2000 ms -> {png_ms:.0f} ms ({png_ms / 2000:.2f}x the aim)"
+    )
 
     print("\n== Text corpus: recall (full numbers found) and false positives (others flagged)")
     positives = [f"カード {written(rng, card(rng, *rng.choice(PREFIXES)))} ご利用" for _ in range(600)]
@@ -118,8 +136,10 @@ def main() -> int:
     for name, finder in (("our detector", ours), ("plain issuer regex", plain)):
         found = sum(1 for text in positives if finder(text))
         false = sum(1 for text in others if finder(text))
-        print(f"{name:<20} recall {found}/{len(positives)} ({found / len(positives):.1%})   "
-              f"false positives {false}/{len(others)}")
+        print(
+            f"{name:<20} recall {found}/{len(positives)} ({found / len(positives):.1%})   "
+            f"false positives {false}/{len(others)}"
+        )
 
     print(f"\n== Image corpus ({args.images} with a full number, {args.images} without; OCR then detection)")
     image_positive = [written(rng, card(rng, *rng.choice(PREFIXES))) for _ in range(args.images)]
@@ -127,15 +147,21 @@ def main() -> int:
     results = {"our detector": [0, 0], "plain issuer regex": [0, 0]}
     for index, line in enumerate(image_positive + image_negative):
         image = docs.drawn("ご利用明細書 Statement", f"カード番号 {line}")
-        words, _ = read_words(image, command=settings.tesseract_command, languages=settings.ocr_languages,
-                              timeout=settings.ocr_timeout_seconds)
+        words, _ = read_words(
+            image,
+            command=settings.tesseract_command,
+            languages=settings.ocr_languages,
+            timeout=settings.ocr_timeout_seconds,
+        )
         text = "\n".join(item.text for item in lines_of(words))
         for name, finder in (("our detector", ours), ("plain issuer regex", plain)):
             if finder(text):
                 results[name][0 if index < args.images else 1] += 1
     for name, (found, false) in results.items():
-        print(f"{name:<20} recall {found}/{args.images} ({found / args.images:.1%})   "
-              f"false positives {false}/{args.images}")
+        print(
+            f"{name:<20} recall {found}/{args.images} ({found / args.images:.1%})   "
+            f"false positives {false}/{args.images}"
+        )
     return 0
 
 

@@ -78,8 +78,9 @@ class Account:
         return f"owner-device-{RUN}-{self.n:05d}"
 
 
-ACCOUNT_LIST = [Account(n, f"stuff{RUN}-{n}@example.com", f"harbour-lantern-{RUN}-{n}", threading.Lock())
-                for n in range(ACCOUNTS)]
+ACCOUNT_LIST = [
+    Account(n, f"stuff{RUN}-{n}@example.com", f"harbour-lantern-{RUN}-{n}", threading.Lock()) for n in range(ACCOUNTS)
+]
 ATTACKING = [f"172.16.{n // 250}.{n % 250 + 1}" for n in range(ADDRESSES)]
 tally: Counter[str] = Counter()
 tally_lock = threading.Lock()
@@ -136,11 +137,23 @@ def register_accounts(environment: Environment, **_: Any) -> None:
 
     def prepare(account: Account) -> None:
         with requests.Session() as http:
-            http.post(f"{host}/api/auth/accounts", headers=headers(account.home, None), timeout=60, json={
-                "email": account.email, "password": account.password, "name": "Stuffing Owner", "language": "en",
-            }).raise_for_status()
-            http.post(f"{host}{LOGIN}", headers=headers(account.home, account.device), timeout=60,
-                      json={"email": account.email, "password": account.password}).raise_for_status()
+            http.post(
+                f"{host}/api/auth/accounts",
+                headers=headers(account.home, None),
+                timeout=60,
+                json={
+                    "email": account.email,
+                    "password": account.password,
+                    "name": "Stuffing Owner",
+                    "language": "en",
+                },
+            ).raise_for_status()
+            http.post(
+                f"{host}{LOGIN}",
+                headers=headers(account.home, account.device),
+                timeout=60,
+                json={"email": account.email, "password": account.password},
+            ).raise_for_status()
 
     started = time.monotonic()
     with ThreadPoolExecutor(max_workers=4) as pool:
@@ -174,8 +187,13 @@ class Stuffer(HttpUser):
         account = next(self.lines)
         password = account.password if account.n % REUSED_EVERY == 0 else f"breached-{random.getrandbits(32)}"
         device = random.choice([None, f"stuffer-{random.getrandbits(40):010x}"])
-        with self.client.post(LOGIN, headers=headers(self.ip, device), name="attacker: login", catch_response=True,
-                              json={"email": account.email, "password": password}) as answer:
+        with self.client.post(
+            LOGIN,
+            headers=headers(self.ip, device),
+            name="attacker: login",
+            catch_response=True,
+            json={"email": account.email, "password": password},
+        ) as answer:
             expected(answer, 401, 429)
         body = answer.json() if answer.headers.get("content-type", "").endswith("json") else {}
         if answer.status_code == 200:
@@ -185,10 +203,17 @@ class Stuffer(HttpUser):
             count(f"attacker {body.get('code', answer.status_code)}")
             return
         for guess in range(5):
-            with self.client.post(COMPLETE, headers=headers(self.ip, device), name="attacker: guess code",
-                                  catch_response=True, json={"challenge_id": body["challenge_id"],
-                                                             "method": "email_code",
-                                                             "code": f"{random.randrange(10**6):06d}"}) as reply:
+            with self.client.post(
+                COMPLETE,
+                headers=headers(self.ip, device),
+                name="attacker: guess code",
+                catch_response=True,
+                json={
+                    "challenge_id": body["challenge_id"],
+                    "method": "email_code",
+                    "code": f"{random.randrange(10**6):06d}",
+                },
+            ) as reply:
                 expected(reply, 401, 429)
             if reply.status_code == 200:
                 count("attacker in")
@@ -230,29 +255,49 @@ class Owner(HttpUser):
     def _attempt(self, account: Account, ip: str, device: str) -> str | None:
         """How the owner got in, or None."""
         seen = len(codes_to(account.email, "sign-in code"))
-        with self.client.post(LOGIN, headers=headers(ip, device), name="owner: login", catch_response=True,
-                              json={"email": account.email, "password": account.password}) as answer:
+        with self.client.post(
+            LOGIN,
+            headers=headers(ip, device),
+            name="owner: login",
+            catch_response=True,
+            json={"email": account.email, "password": account.password},
+        ) as answer:
             expected(answer, 200, 401, 423)  # 401 challenge_required and 423 locked are answered next
         how = "password"
         if answer.status_code == 401 and answer.json().get("code") == "challenge_required":
             code = next_code(account.email, "sign-in code", seen)
             if code is None:
                 return None
-            answer = self.client.post(COMPLETE, headers=headers(ip, device), name="owner: step-up", json={
-                "challenge_id": answer.json()["challenge_id"], "method": "email_code", "code": code,
-            })
+            answer = self.client.post(
+                COMPLETE,
+                headers=headers(ip, device),
+                name="owner: step-up",
+                json={
+                    "challenge_id": answer.json()["challenge_id"],
+                    "method": "email_code",
+                    "code": code,
+                },
+            )
             how = "step-up"
         if answer.status_code == 423:
             seen = len(codes_to(account.email, "unlock code"))
-            self.client.post(SEND_UNLOCK, headers=headers(ip, device), name="owner: unlock code",
-                             json={"email": account.email})
+            self.client.post(
+                SEND_UNLOCK, headers=headers(ip, device), name="owner: unlock code", json={"email": account.email}
+            )
             code = next_code(account.email, "unlock code", seen)
             if code is None:
                 return None
             account.password = f"{account.password}-renewed"
-            answer = self.client.post(UNLOCK, headers=headers(ip, device), name="owner: unlock", json={
-                "email": account.email, "code": code, "new_password": account.password,
-            })
+            answer = self.client.post(
+                UNLOCK,
+                headers=headers(ip, device),
+                name="owner: unlock",
+                json={
+                    "email": account.email,
+                    "code": code,
+                    "new_password": account.password,
+                },
+            )
             how = "unlock"
         return how if answer.status_code == 200 else None
 
@@ -273,7 +318,9 @@ def verdict(environment: Environment, **_: Any) -> None:
     print(f"  attacker successes: {tally['attacker in']} (must be 0)")
     print(f"  owners who got in: {owners_in}/{tried} = {share:.1%} (aim >= 99%)")
     print(f"  owners kept out past the maximum lock: {tally['owner kept out past the maximum lock']} (must be 0)")
-    print(f"  owners' sign-in p95 during the attack: login {login.get_response_time_percentile(0.95):.0f} ms, "
-          f"step-up {step_up.get_response_time_percentile(0.95):.0f} ms")
+    print(
+        f"  owners' sign-in p95 during the attack: login {login.get_response_time_percentile(0.95):.0f} ms, "
+        f"step-up {step_up.get_response_time_percentile(0.95):.0f} ms"
+    )
     if tally["attacker in"] or share < 0.99 or tally["owner kept out past the maximum lock"]:
         environment.process_exit_code = 1

@@ -29,8 +29,13 @@ CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 CASE_LINK = re.compile(r'href="(/cases/[A-Za-z0-9_-]+)"')
 HELD_GIFT_CARD = {
     "lines": [{"kind": "gift_card", "description": "Gift card", "unit_amount": 100_000, "quantity": 1}],
-    "tenders": [{"kind": "card", "amount": 100_000,
-                 "card": {"token": "tok_visa_4242", "last4": "4242", "expiry": "04/29", "holder_name": "Yuki Tanaka"}}],
+    "tenders": [
+        {
+            "kind": "card",
+            "amount": 100_000,
+            "card": {"token": "tok_visa_4242", "last4": "4242", "expiry": "04/29", "holder_name": "Yuki Tanaka"},
+        }
+    ],
 }
 PASSWORD = os.environ.get("MAMORI_LOAD_PASSWORD", "steady-harbour-lantern-90")
 
@@ -66,12 +71,19 @@ class SignedInCustomer(HttpUser):
         self.case_path: str | None = None
         # The store's app signs in from the same device (its id is the portal's device cookie), so auth
         # asks no step-up; it places the order that orders holds.
-        login = self.client.post("/api/auth/login", json={"email": address, "password": PASSWORD},
-                                 headers={"x-device-id": self.client.cookies.get("mamori_device", "")},
-                                 name="setup: API sign-in")
+        login = self.client.post(
+            "/api/auth/login",
+            json={"email": address, "password": PASSWORD},
+            headers={"x-device-id": self.client.cookies.get("mamori_device", "")},
+            name="setup: API sign-in",
+        )
         login.raise_for_status()
-        held = self.client.post("/api/orders/orders", json=HELD_GIFT_CARD, name="setup: held gift-card order",
-                                headers={"authorization": f"Bearer {login.json()['access_token']}"})
+        held = self.client.post(
+            "/api/orders/orders",
+            json=HELD_GIFT_CARD,
+            name="setup: held gift-card order",
+            headers={"authorization": f"Bearer {login.json()['access_token']}"},
+        )
         held.raise_for_status()
 
     def _page(self, path: str, must_contain: str) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import jwt
@@ -59,16 +59,35 @@ class OrdersHarness:
     # -- who calls ------------------------------------------------------------------------------
     def token(self, account_id: str, session_id: str, role: str = "customer") -> str:
         now = int(self.clock.now().timestamp())
-        claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": account_id, "sid": session_id, "role": role,
-                  "iat": now, "exp": now + 600}
+        claims = {
+            "iss": ISSUER,
+            "aud": AUDIENCE,
+            "sub": account_id,
+            "sid": session_id,
+            "role": role,
+            "iat": now,
+            "exp": now + 600,
+        }
         return jwt.encode(claims, self.private_key, algorithm="EdDSA", headers={"kid": KID})
 
-    def customer(self, name: str = "Hana Sato", state: str = "active", session_id: str | None = None,
-                 account_id: str | None = None) -> Customer:
+    def customer(
+        self,
+        name: str = "Hana Sato",
+        state: str = "active",
+        session_id: str | None = None,
+        account_id: str | None = None,
+    ) -> Customer:
         account_id = account_id or uuid.uuid4().hex
         session_id = session_id or uuid.uuid4().hex
-        self.standing.record(AccountStanding(account_id=account_id, state=state, can_order=state == "active",
-                                             can_change_contact=state == "active", name=name))
+        self.standing.record(
+            AccountStanding(
+                account_id=account_id,
+                state=state,
+                can_order=state == "active",
+                can_change_contact=state == "active",
+                name=name,
+            )
+        )
         return Customer(account_id, session_id, self.token)
 
     def staff(self, role: str = "support") -> dict[str, str]:
@@ -85,15 +104,27 @@ class OrdersHarness:
             return ledgers.balance(db, account_id, ledger)
 
     # -- calls ----------------------------------------------------------------------------------
-    def place(self, customer: Customer, lines: list[dict[str, Any]], tenders: list[dict[str, Any]],
-              key: str | None = None, **headers: str) -> Any:
-        return self.client.post("/api/orders/orders", json={"lines": lines, "tenders": tenders},
-                                headers=customer.headers(key, **headers))
+    def place(
+        self,
+        customer: Customer,
+        lines: list[dict[str, Any]],
+        tenders: list[dict[str, Any]],
+        key: str | None = None,
+        **headers: str,
+    ) -> Any:
+        return self.client.post(
+            "/api/orders/orders", json={"lines": lines, "tenders": tenders}, headers=customer.headers(key, **headers)
+        )
 
     def event(self, event_type: str, payload: dict[str, Any], source: str = "auth", event_id: str | None = None) -> Any:
         token = mint_service_token(self.app.state.service_secret, source, "orders")
-        envelope = {"id": event_id or uuid.uuid4().hex, "type": event_type, "source": source,
-                    "occurred_at": datetime.now(timezone.utc).isoformat(), "payload": payload}
+        envelope = {
+            "id": event_id or uuid.uuid4().hex,
+            "type": event_type,
+            "source": source,
+            "occurred_at": datetime.now(UTC).isoformat(),
+            "payload": payload,
+        }
         return self.client.post("/internal/events", json=envelope, headers={"authorization": f"Bearer {token}"})
 
     def published(self, event_type: str | None = None) -> list[dict[str, Any]]:
@@ -119,7 +150,9 @@ def line(kind: str, amount: int, description: str = "item", quantity: int = 1) -
     return {"kind": kind, "description": description, "unit_amount": amount, "quantity": quantity}
 
 
-def build(settings: OrdersSettings, clock: ManualClock | None = None) -> tuple[FastAPI, RecordedStanding, Ed25519PrivateKey, ManualClock]:
+def build(
+    settings: OrdersSettings, clock: ManualClock | None = None
+) -> tuple[FastAPI, RecordedStanding, Ed25519PrivateKey, ManualClock]:
     clock = clock or ManualClock()
     app = create_app(settings, migrate=True, clock=clock, run_background=False)
     private_key = Ed25519PrivateKey.generate()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -31,7 +31,9 @@ def test_gift_cards_cancel_until_redeemed() -> None:
 
 def test_a_top_up_cancels_only_while_its_balance_is_still_there() -> None:
     assert cancel_refusal(LineFacts("balance_top_up", "open", balance_left=50_000, amount=50_000)) is None
-    assert cancel_refusal(LineFacts("balance_top_up", "open", balance_left=49_999, amount=50_000)) is Refusal.top_up_spent
+    assert (
+        cancel_refusal(LineFacts("balance_top_up", "open", balance_left=49_999, amount=50_000)) is Refusal.top_up_spent
+    )
 
 
 def test_nothing_is_cancelled_twice() -> None:
@@ -39,7 +41,7 @@ def test_nothing_is_cancelled_twice() -> None:
     assert cancel_refusal(LineFacts("physical", "returned")) is Refusal.already_cancelled
 
 
-START = datetime(2026, 1, 1, tzinfo=timezone.utc)
+START = datetime(2026, 1, 1, tzinfo=UTC)
 END = START + timedelta(days=30)
 
 

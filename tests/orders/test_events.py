@@ -36,8 +36,13 @@ def test_a_case_decision_for_another_account_touches_nothing(orders: OrdersHarne
     owner = orders.customer(name="Kenji Tanaka")
     held = orders.place(owner, [line("gift_card", 100_000)], [card_tender(100_000, holder_name="Yumi Tanaka")]).json()
     stranger = orders.customer()
-    decision = {"case_id": "x", "case_number": contract.case_number("x"), "account_id": stranger.account_id,
-                "kind": "payment_verification", "order_ids": [held["id"]]}
+    decision = {
+        "case_id": "x",
+        "case_number": contract.case_number("x"),
+        "account_id": stranger.account_id,
+        "kind": "payment_verification",
+        "order_ids": [held["id"]],
+    }
 
     assert orders.event(contract.CASE_REJECTED, decision, source="verification").status_code == 200
     assert orders.client.get(f"/api/orders/orders/{held['id']}", headers=owner.headers()).json()["state"] == "held"

@@ -37,7 +37,9 @@ def test_a_key_reused_with_another_body_is_422_and_changes_nothing(orders: Order
     reused = orders.place(customer, [line("physical", 901)], [card_tender(901)], key="place-2")
 
     assert (reused.status_code, reused.json()["code"]) == (422, "idempotency_key_reused")
-    assert [order["total"] for order in orders.client.get("/api/orders/orders", headers=customer.headers()).json()["items"]] == [900]
+    assert [
+        order["total"] for order in orders.client.get("/api/orders/orders", headers=customer.headers()).json()["items"]
+    ] == [900]
 
 
 def test_a_refused_call_is_replayed_as_refused(orders: OrdersHarness) -> None:
@@ -90,13 +92,17 @@ def served(request: pytest.FixtureRequest, data_dir: Path) -> Iterator[tuple[Ord
 def _cancel_fifty(url: str, order_id: str, headers: dict[str, str]) -> list[httpx.Response]:
     with httpx.Client(base_url=url, timeout=60, limits=httpx.Limits(max_connections=50)) as client:
         with ThreadPoolExecutor(max_workers=50) as pool:
-            return list(pool.map(lambda _: client.post(f"/api/orders/orders/{order_id}/cancel", headers=headers), range(50)))
+            return list(
+                pool.map(lambda _: client.post(f"/api/orders/orders/{order_id}/cancel", headers=headers), range(50))
+            )
 
 
 def _money_moved(harness: OrdersHarness, order_id: str) -> tuple[int, int]:
     with harness.app.state.db.session() as db:
         refunds = db.scalar(select(func.count()).select_from(Refund).where(Refund.order_id == order_id))
-        provider_refunds = db.scalar(select(func.count()).select_from(SandboxOperation).where(SandboxOperation.kind == "refund"))
+        provider_refunds = db.scalar(
+            select(func.count()).select_from(SandboxOperation).where(SandboxOperation.kind == "refund")
+        )
     return int(refunds or 0), int(provider_refunds or 0)
 
 
@@ -123,5 +129,7 @@ def test_fifty_parallel_cancels_with_one_key_make_exactly_one_refund(served: tup
     assert {response.status_code for response in responses} <= {200, 409}
     successes = [response.json() for response in responses if response.status_code == 200]
     assert successes and all(body == successes[0] for body in successes), "every 200 is the same first answer"
-    assert all(response.json()["code"] == "idempotency_in_progress" for response in responses if response.status_code == 409)
+    assert all(
+        response.json()["code"] == "idempotency_in_progress" for response in responses if response.status_code == 409
+    )
     assert _money_moved(harness, order_id) == (1, 1)

@@ -48,7 +48,9 @@ def test_when_auth_cannot_answer_orders_fails_closed_and_charges_nothing(orders:
 
 def test_the_order_remembers_session_device_and_address(orders: OrdersHarness) -> None:
     customer = orders.customer()
-    order_id = orders.place(customer, [line("physical", 500)], [card_tender(500)], **{"x-device-id": "phone-1"}).json()["id"]
+    order_id = orders.place(customer, [line("physical", 500)], [card_tender(500)], **{"x-device-id": "phone-1"}).json()[
+        "id"
+    ]
     with orders.app.state.db.session() as db:
         order = db.get(Order, order_id)
         assert order is not None
@@ -75,9 +77,12 @@ def test_one_click_off_needs_a_confirmation_before_anything_is_charged(orders: O
 def test_another_customers_order_answers_404_everywhere(orders: OrdersHarness) -> None:
     owner, other = orders.customer(), orders.customer()
     order_id = orders.place(owner, [line("physical", 500)], [card_tender(500)]).json()["id"]
-    for method, path in (("GET", f"/api/orders/orders/{order_id}"), ("POST", f"/api/orders/orders/{order_id}/cancel"),
-                         ("POST", f"/api/orders/orders/{order_id}/not-mine"),
-                         ("GET", f"/api/orders/orders/{order_id}/refund-confirmation")):
+    for method, path in (
+        ("GET", f"/api/orders/orders/{order_id}"),
+        ("POST", f"/api/orders/orders/{order_id}/cancel"),
+        ("POST", f"/api/orders/orders/{order_id}/not-mine"),
+        ("GET", f"/api/orders/orders/{order_id}/refund-confirmation"),
+    ):
         response = orders.client.request(method, path, headers=other.headers())
         assert response.status_code == 404, (method, path, response.text)
     assert orders.client.get(f"/api/orders/orders/{order_id}", headers=owner.headers()).json()["state"] == "placed"
@@ -90,8 +95,9 @@ def test_bad_input_is_a_clear_4xx_and_changes_nothing(orders: OrdersHarness) -> 
     assert (broken.status_code, broken.json()["code"]) == (400, "malformed_body")
     short = orders.place(customer, [line("physical", 500)], [card_tender(400)])
     assert (short.status_code, short.json()["code"]) == (422, "validation_error")
-    full_number = orders.place(customer, [line("physical", 500)],
-                               [{"kind": "card", "amount": 500, "card": {"number": "4111111111111111"}}])
+    full_number = orders.place(
+        customer, [line("physical", 500)], [{"kind": "card", "amount": 500, "card": {"number": "4111111111111111"}}]
+    )
     assert full_number.status_code == 422
     assert "4111111111111111" not in full_number.text, "a full card number is never echoed"
     nobody = orders.client.post("/api/orders/orders", json={"lines": [], "tenders": []})
@@ -146,8 +152,9 @@ def test_staff_routes_refuse_customers_and_customer_routes_refuse_staff(orders: 
     assert (as_customer.status_code, as_customer.json()["code"]) == (403, "forbidden")
     as_specialist = orders.client.post(f"/api/orders/staff/orders/{order_id}/ship", headers=orders.staff("specialist"))
     assert as_specialist.status_code == 403
-    staff_places = orders.client.post("/api/orders/orders", json={"lines": [line("physical", 1)],
-                                                                  "tenders": [card_tender(1)]}, headers=orders.staff())
+    staff_places = orders.client.post(
+        "/api/orders/orders", json={"lines": [line("physical", 1)], "tenders": [card_tender(1)]}, headers=orders.staff()
+    )
     assert staff_places.status_code == 403
 
 
@@ -157,8 +164,11 @@ def test_a_return_is_refunded_once_when_staff_receive_it(orders: OrdersHarness) 
     orders.client.post(f"/api/orders/staff/orders/{order['id']}/ship", headers=orders.staff())
     early = orders.client.post(f"/api/orders/orders/{order['id']}/cancel", headers=customer.headers())
     assert (early.status_code, early.json()["code"]) == (409, "already_shipped")
-    opened = orders.client.post(f"/api/orders/orders/{order['id']}/returns",
-                                json={"line_ids": [order["lines"][0]["id"]]}, headers=customer.headers())
+    opened = orders.client.post(
+        f"/api/orders/orders/{order['id']}/returns",
+        json={"line_ids": [order["lines"][0]["id"]]},
+        headers=customer.headers(),
+    )
     assert opened.status_code == 201, opened.text
     first = orders.client.post(f"/api/orders/staff/returns/{opened.json()['id']}/receive", headers=orders.staff())
     second = orders.client.post(f"/api/orders/staff/returns/{opened.json()['id']}/receive", headers=orders.staff())
@@ -172,10 +182,12 @@ def test_cancel_subscription_refunds_the_unused_share(orders: OrdersHarness) -> 
     customer = orders.customer()
     order = orders.place(customer, [line("subscription", 3_000, "Prime")], [card_tender(3_000)]).json()
     orders.clock.advance(days=10)
-    cancelled = orders.client.post(f"/api/orders/subscriptions/{order['subscription_ids'][0]}/cancel",
-                                   headers=customer.headers())
+    cancelled = orders.client.post(
+        f"/api/orders/subscriptions/{order['subscription_ids'][0]}/cancel", headers=customer.headers()
+    )
     assert cancelled.status_code == 200, cancelled.text
     assert cancelled.json()["state"] == "cancelled" and cancelled.json()["refund"]["amount"] == 2_000
-    again = orders.client.post(f"/api/orders/subscriptions/{order['subscription_ids'][0]}/cancel",
-                               headers=customer.headers())
+    again = orders.client.post(
+        f"/api/orders/subscriptions/{order['subscription_ids'][0]}/cancel", headers=customer.headers()
+    )
     assert (again.status_code, again.json()["code"]) == (409, "already_cancelled")

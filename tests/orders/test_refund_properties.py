@@ -38,12 +38,16 @@ KINDS = st.sampled_from(["physical", "digital", "subscription", "gift_card", "ph
 
 
 class RefundMachine(RuleBasedStateMachine):
-    @initialize(kinds=st.lists(KINDS, min_size=1, max_size=4), amounts=st.lists(st.integers(1, 20_000), min_size=4, max_size=4),
-                points=st.integers(0, 3_000), balance=st.integers(0, 3_000))
+    @initialize(
+        kinds=st.lists(KINDS, min_size=1, max_size=4),
+        amounts=st.lists(st.integers(1, 20_000), min_size=4, max_size=4),
+        points=st.integers(0, 3_000),
+        balance=st.integers(0, 3_000),
+    )
     def place(self, kinds: list[str], amounts: list[int], points: int, balance: int) -> None:
         self.h = harness()
         self.customer = self.h.customer(session_id=uuid.uuid4().hex)
-        lines = [line(kind, amount) for kind, amount in zip(kinds, amounts)]
+        lines = [line(kind, amount) for kind, amount in zip(kinds, amounts, strict=False)]
         total = sum(item["unit_amount"] for item in lines)
         points, balance = min(points, total), min(balance, max(0, total - points))
         self.h.grant(self.customer.account_id, "points", points)
@@ -79,12 +83,14 @@ class RefundMachine(RuleBasedStateMachine):
     def return_and_receive(self, data: st.DataObject) -> None:
         ids = [item["id"] for item in self.order["lines"]]
         chosen = data.draw(st.lists(st.sampled_from(ids), min_size=1, max_size=len(ids), unique=True))
-        response = self.h.client.post(f"/api/orders/orders/{self.order['id']}/returns", json={"line_ids": chosen},
-                                      headers=self.customer.headers())
+        response = self.h.client.post(
+            f"/api/orders/orders/{self.order['id']}/returns", json={"line_ids": chosen}, headers=self.customer.headers()
+        )
         assert response.status_code < 500
         if response.status_code == 201:
-            received = self.h.client.post(f"/api/orders/staff/returns/{response.json()['id']}/receive",
-                                          headers=self.h.staff())
+            received = self.h.client.post(
+                f"/api/orders/staff/returns/{response.json()['id']}/receive", headers=self.h.staff()
+            )
             assert received.status_code < 500
 
     @rule(days=st.integers(0, 40))
@@ -99,9 +105,14 @@ class RefundMachine(RuleBasedStateMachine):
 
     @rule()
     def intrusion(self) -> None:
-        response = self.h.event(contract.SESSION_COMPROMISED, {
-            "account_id": self.customer.account_id, "case_id": uuid.uuid4().hex,
-            "session_ids": [self.customer.session_id]})
+        response = self.h.event(
+            contract.SESSION_COMPROMISED,
+            {
+                "account_id": self.customer.account_id,
+                "case_id": uuid.uuid4().hex,
+                "session_ids": [self.customer.session_id],
+            },
+        )
         assert response.status_code == 200
 
     @rule(times=st.integers(1, 3), timeout=st.booleans())
@@ -122,8 +133,9 @@ class RefundMachine(RuleBasedStateMachine):
             assert order is not None
             for tender in order.tenders:
                 assert 0 <= tender.refunded <= tender.captured <= tender.amount, tender.kind
-                parts = db.scalar(select(func.coalesce(func.sum(RefundPart.amount), 0)).where(
-                    RefundPart.tender_id == tender.id))
+                parts = db.scalar(
+                    select(func.coalesce(func.sum(RefundPart.amount), 0)).where(RefundPart.tender_id == tender.id)
+                )
                 assert parts == tender.refunded, "every refunded yen is in exactly one refund part"
                 if tender.authorisation_id:
                     provider = db.get(SandboxAuthorisation, tender.authorisation_id)
@@ -133,5 +145,6 @@ class RefundMachine(RuleBasedStateMachine):
 
 
 TestRefundProperties = RefundMachine.TestCase
-TestRefundProperties.settings = settings(max_examples=40, stateful_step_count=12, deadline=None,
-                                         suppress_health_check=[HealthCheck.too_slow])
+TestRefundProperties.settings = settings(
+    max_examples=40, stateful_step_count=12, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)

@@ -35,8 +35,9 @@ tenders = st.dictionaries(st.sampled_from(["points", "gift_balance", "card"]), s
 
 
 @given(tenders, st.data(), st.permutations(list(DEFAULT)))
-def test_split_sums_to_the_amount_and_never_exceeds_a_tender(held: dict[str, int], data: st.DataObject,
-                                                             preferred: list[str]) -> None:
+def test_split_sums_to_the_amount_and_never_exceeds_a_tender(
+    held: dict[str, int], data: st.DataObject, preferred: list[str]
+) -> None:
     amount = data.draw(st.integers(0, sum(held.values())))
     parts = split_refund(amount, held, preferred)
     assert sum(parts.values()) == amount
@@ -44,8 +45,9 @@ def test_split_sums_to_the_amount_and_never_exceeds_a_tender(held: dict[str, int
 
 
 @given(tenders, st.data(), st.permutations(list(DEFAULT)))
-def test_a_later_tender_is_touched_only_when_the_earlier_ones_are_empty(held: dict[str, int], data: st.DataObject,
-                                                                        preferred: list[str]) -> None:
+def test_a_later_tender_is_touched_only_when_the_earlier_ones_are_empty(
+    held: dict[str, int], data: st.DataObject, preferred: list[str]
+) -> None:
     amount = data.draw(st.integers(0, sum(held.values())))
     parts = split_refund(amount, held, preferred)
     order = refund_order(list(held), preferred)

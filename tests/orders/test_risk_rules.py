@@ -12,9 +12,16 @@ from services.orders.risk import rules
 from services.orders.risk.rules import OrderFacts, Outcome
 
 SETTINGS = OrdersSettings()
-PLAIN = OrderFacts(total=3_000, gift_and_top_up_amount=0, has_gift_card=False, account_holder_name="Hana Sato",
-                   card_holder_name="Hana Sato", recent_gift_card_orders=0, device_first_seen_today=False,
-                   country_first_seen_today=False)
+PLAIN = OrderFacts(
+    total=3_000,
+    gift_and_top_up_amount=0,
+    has_gift_card=False,
+    account_holder_name="Hana Sato",
+    card_holder_name="Hana Sato",
+    recent_gift_card_orders=0,
+    device_first_seen_today=False,
+    country_first_seen_today=False,
+)
 
 
 def test_an_ordinary_order_is_allowed() -> None:
@@ -62,10 +69,17 @@ def test_high_value_from_a_new_device_or_country_is_held_low_value_is_not() -> N
 def test_block_wins_over_hold_and_holds_keep_every_reason() -> None:
     huge = replace(PLAIN, total=3_000_000, gift_and_top_up_amount=3_000_000, card_holder_name="Someone Else")
     assert rules.evaluate(huge, SETTINGS) == rules.Decision(Outcome.block, ["amount_over_block_limit"])
-    s3 = replace(PLAIN, total=100_000, gift_and_top_up_amount=100_000, has_gift_card=True,
-                 card_holder_name="Yumi Tanaka", account_holder_name="Kenji Tanaka")
+    s3 = replace(
+        PLAIN,
+        total=100_000,
+        gift_and_top_up_amount=100_000,
+        has_gift_card=True,
+        card_holder_name="Yumi Tanaka",
+        account_holder_name="Kenji Tanaka",
+    )
     assert rules.evaluate(s3, SETTINGS) == rules.Decision(
-        Outcome.hold, ["gift_or_top_up_over_limit", "cardholder_name_differs"])
+        Outcome.hold, ["gift_or_top_up_over_limit", "cardholder_name_differs"]
+    )
 
 
 def test_thresholds_come_from_settings() -> None:
@@ -76,9 +90,15 @@ def test_thresholds_come_from_settings() -> None:
 
 
 @given(st.integers(0, 5_000_000), st.integers(0, 5_000_000), st.booleans(), st.booleans())
-def test_every_hold_or_block_names_a_reason_and_allow_names_none(total: int, gift: int, new_device: bool,
-                                                                 other_name: bool) -> None:
-    facts = replace(PLAIN, total=total, gift_and_top_up_amount=min(gift, total), device_first_seen_today=new_device,
-                    card_holder_name="Someone Else" if other_name else "Hana Sato")
+def test_every_hold_or_block_names_a_reason_and_allow_names_none(
+    total: int, gift: int, new_device: bool, other_name: bool
+) -> None:
+    facts = replace(
+        PLAIN,
+        total=total,
+        gift_and_top_up_amount=min(gift, total),
+        device_first_seen_today=new_device,
+        card_holder_name="Someone Else" if other_name else "Hana Sato",
+    )
     decision = rules.evaluate(facts, SETTINGS)
     assert (decision.outcome is Outcome.allow) == (decision.reasons == [])

@@ -11,8 +11,11 @@ from tests.orders.harness import OrdersHarness, card_tender, line
 def test_s3_gift_card_paid_with_a_card_in_another_name_is_held_and_announced(orders: OrdersHarness) -> None:
     customer = orders.customer(name="Kenji Tanaka")
 
-    response = orders.place(customer, [line("gift_card", 100_000, "Gift card")],
-                            [card_tender(100_000, holder_name="Yumi Tanaka", last4="1881")])
+    response = orders.place(
+        customer,
+        [line("gift_card", 100_000, "Gift card")],
+        [card_tender(100_000, holder_name="Yumi Tanaka", last4="1881")],
+    )
 
     assert response.status_code == 201, response.text
     order = response.json()
@@ -35,10 +38,18 @@ def test_s3_gift_card_paid_with_a_card_in_another_name_is_held_and_announced(ord
 
 def test_s3_case_approved_releases_the_held_order_and_rejected_cancels_and_voids(orders: OrdersHarness) -> None:
     customer = orders.customer(name="Kenji Tanaka")
-    first = orders.place(customer, [line("gift_card", 100_000)], [card_tender(100_000, holder_name="Yumi Tanaka")]).json()
-    second = orders.place(customer, [line("gift_card", 60_000)], [card_tender(60_000, holder_name="Yumi Tanaka")]).json()
-    case = {"case_id": "case-s3", "case_number": contract.case_number("case-s3"), "account_id": customer.account_id,
-            "kind": "payment_verification"}
+    first = orders.place(
+        customer, [line("gift_card", 100_000)], [card_tender(100_000, holder_name="Yumi Tanaka")]
+    ).json()
+    second = orders.place(
+        customer, [line("gift_card", 60_000)], [card_tender(60_000, holder_name="Yumi Tanaka")]
+    ).json()
+    case = {
+        "case_id": "case-s3",
+        "case_number": contract.case_number("case-s3"),
+        "account_id": customer.account_id,
+        "kind": "payment_verification",
+    }
 
     approved = orders.event(contract.CASE_APPROVED, {**case, "order_ids": [first["id"]]}, source="verification")
     rejected = orders.event(contract.CASE_REJECTED, {**case, "order_ids": [second["id"]]}, source="verification")
@@ -58,8 +69,11 @@ def test_s4_digital_order_paid_with_points_and_gift_balance_reported_not_mine_is
     customer = orders.customer()
     orders.grant(customer.account_id, "points", 300)
     orders.grant(customer.account_id, "gift_balance", 2_000)
-    placed = orders.place(customer, [line("digital", 1_200, "E-book")],
-                          [{"kind": "points", "amount": 300}, {"kind": "gift_balance", "amount": 900}])
+    placed = orders.place(
+        customer,
+        [line("digital", 1_200, "E-book")],
+        [{"kind": "points", "amount": 300}, {"kind": "gift_balance", "amount": 900}],
+    )
     assert placed.status_code == 201, placed.text
     order = placed.json()
     assert orders.balance(customer.account_id, "points") == 0
@@ -89,8 +103,9 @@ def test_s4_digital_order_paid_with_points_and_gift_balance_reported_not_mine_is
 def test_s4_a_used_digital_item_is_not_cancelled_and_says_why(orders: OrdersHarness) -> None:
     customer = orders.customer()
     order = orders.place(customer, [line("digital", 800)], [card_tender(800)]).json()
-    used = orders.client.post(f"/api/orders/staff/orders/{order['id']}/lines/{order['lines'][0]['id']}/use",
-                              headers=orders.staff())
+    used = orders.client.post(
+        f"/api/orders/staff/orders/{order['id']}/lines/{order['lines'][0]['id']}/use", headers=orders.staff()
+    )
     assert used.status_code == 200, used.text
 
     response = orders.client.post(f"/api/orders/orders/{order['id']}/cancel", headers=customer.headers())
@@ -112,10 +127,16 @@ def test_s2_compromised_session_orders_are_cancelled_returned_and_refunded_with_
     assert [order["state"] for order in (top_up, prime, item)] == ["placed"] * 3
     assert orders.client.post(f"/api/orders/staff/orders/{item['id']}/ship", headers=orders.staff()).status_code == 200
 
-    delivered = orders.event(contract.SESSION_COMPROMISED, {
-        "account_id": owner.account_id, "case_id": "intrusion-1", "session_ids": [intruder.session_id],
-        "suspicious_session_ids": [intruder.session_id], "window": {"from": "2026-01-01T00:00:00+00:00",
-                                                                   "to": "2026-01-02T00:00:00+00:00"}})
+    delivered = orders.event(
+        contract.SESSION_COMPROMISED,
+        {
+            "account_id": owner.account_id,
+            "case_id": "intrusion-1",
+            "session_ids": [intruder.session_id],
+            "suspicious_session_ids": [intruder.session_id],
+            "window": {"from": "2026-01-01T00:00:00+00:00", "to": "2026-01-02T00:00:00+00:00"},
+        },
+    )
     assert delivered.status_code == 200, delivered.text
 
     def get(order_id: str) -> dict:
@@ -127,10 +148,11 @@ def test_s2_compromised_session_orders_are_cancelled_returned_and_refunded_with_
     assert get(mine["id"])["state"] == "placed", "the owner's own order is untouched"
     refunds = orders.client.get("/api/orders/refunds", headers=owner.headers()).json()["items"]
     assert sorted((refund["order_id"], refund["amount"]) for refund in refunds) == sorted(
-        [(top_up["id"], 50_000), (prime["id"], 600)]), "the subscription is refunded in full"
+        [(top_up["id"], 50_000), (prime["id"], 600)]
+    ), "the subscription is refunded in full"
     assert all(part["state"] == "done" for refund in refunds for part in refund["parts"]), "the card refunds settled"
 
-    returns = [event for event in orders.published(contract.CASE_ACTIVITY)]
+    returns = list(orders.published(contract.CASE_ACTIVITY))
     assert len(returns) == 3 and {event["case_id"] for event in returns} == {"intrusion-1"}
     return_id = next(event["details"]["return_id"] for event in returns if event["details"]["return_id"])
     received = orders.client.post(f"/api/orders/staff/returns/{return_id}/receive", headers=orders.staff())
@@ -150,7 +172,7 @@ def test_s2_compromised_session_orders_are_cancelled_returned_and_refunded_with_
     placeholders = [key for key in data if key.startswith("refunded_") and key.endswith("_at")]
     assert len(placeholders) == 2, "one refund time per refunded order, rendered by auth in the customer's zone"
     for key in placeholders:
-        assert "{%s}" % key in data["body_ja"] and "{%s}" % key in data["body_en"]
+        assert f"{{{key}}}" in data["body_ja"] and f"{{{key}}}" in data["body_en"]
         assert data[key].endswith("+00:00"), "the value is UTC ISO 8601"
     rendered = localise_notice(data, "Asia/Tokyo")  # what auth does with it before mailing
     assert "{" not in rendered["body_ja"] + rendered["body_en"]

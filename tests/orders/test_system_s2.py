@@ -21,7 +21,7 @@ import pytest
 
 from tests.support.processes import MamoriRun
 from tests.support.servers import wait_until
-from tests.test_system import deployment, demo_credentials, operations, sign_in  # noqa: F401  (deployment: a fixture)
+from tests.test_system import demo_credentials, deployment, operations, sign_in  # noqa: F401  (deployment: a fixture)
 
 pytestmark = pytest.mark.system
 
@@ -51,8 +51,9 @@ def test_s2_orders_from_a_compromised_session_are_undone_and_the_customer_told(d
     with httpx.Client(base_url=deployment.gateway_url, timeout=30) as gateway:
         paths = operations(gateway.get("/openapi.json").json())
 
-        def call(operation: str, token: str | None = None, path_args: dict[str, str] | None = None,
-                 **kwargs: object) -> httpx.Response:
+        def call(
+            operation: str, token: str | None = None, path_args: dict[str, str] | None = None, **kwargs: object
+        ) -> httpx.Response:
             method, path = paths[operation]
             headers = {"authorization": f"Bearer {token}"} if token else {}
             return gateway.request(method, path.format(**(path_args or {})), headers=headers, **kwargs)  # type: ignore[arg-type]
@@ -64,9 +65,14 @@ def test_s2_orders_from_a_compromised_session_are_undone_and_the_customer_told(d
         card = {"token": "tok_visa_4242", "last4": "4242", "expiry": "04/29", "holder_name": NAME}
 
         def place(kind: str, amount: int, description: str) -> dict:
-            response = call("placeOrder", token, json={
-                "lines": [{"kind": kind, "description": description, "unit_amount": amount}],
-                "tenders": [{"kind": "card", "amount": amount, "card": card}]})
+            response = call(
+                "placeOrder",
+                token,
+                json={
+                    "lines": [{"kind": kind, "description": description, "unit_amount": amount}],
+                    "tenders": [{"kind": "card", "amount": amount, "card": card}],
+                },
+            )
             assert response.status_code == 201, response.text
             assert response.json()["state"] == "placed", response.json()
             return response.json()
@@ -82,8 +88,11 @@ def test_s2_orders_from_a_compromised_session_are_undone_and_the_customer_told(d
         # The intruder changes the password; the owner reverts it from the notice mail.
         changed = call("changePassword", token, json={"current_password": PASSWORD, "new_password": INTRUDER_PASSWORD})
         assert changed.status_code == 200, changed.text
-        notice = wait_until(lambda: [m for m in mails_to(deployment.data_dir, address) if REVERT_CODE.search(body_of(m))],
-                            timeout=30, what="the change notice with its revert code")[0]
+        notice = wait_until(
+            lambda: [m for m in mails_to(deployment.data_dir, address) if REVERT_CODE.search(body_of(m))],
+            timeout=30,
+            what="the change notice with its revert code",
+        )[0]
         reverted = call("revertChange", json={"code": REVERT_CODE.search(body_of(notice)).group(0)})  # type: ignore[union-attr]
         assert reverted.status_code == 200, reverted.text
 
@@ -92,8 +101,12 @@ def test_s2_orders_from_a_compromised_session_are_undone_and_the_customer_told(d
             assert response.status_code == 200, response.text
             return response.json()
 
-        wait_until(lambda: order(item["id"])["return_ids"], timeout=60, interval=0.5,
-                   what="orders applying session.compromised")
+        wait_until(
+            lambda: order(item["id"])["return_ids"],
+            timeout=60,
+            interval=0.5,
+            what="orders applying session.compromised",
+        )
         assert order(top_up["id"])["state"] == "cancelled"
         assert order(prime["id"])["state"] == "cancelled"
         return_id = order(item["id"])["return_ids"][0]
@@ -104,18 +117,28 @@ def test_s2_orders_from_a_compromised_session_are_undone_and_the_customer_told(d
 
         refunds = call("listRefunds", token).json()["items"]
         assert sorted((refund["order_id"], refund["amount"]) for refund in refunds) == sorted(
-            [(top_up["id"], 50_000), (prime["id"], 600), (item["id"], 500)])
-        wait_until(lambda: all(part["state"] == "done" for refund in call("listRefunds", token).json()["items"]
-                               for part in refund["parts"]), timeout=30, what="card refunds confirmed by the provider")
+            [(top_up["id"], 50_000), (prime["id"], 600), (item["id"], 500)]
+        )
+        wait_until(
+            lambda: all(
+                part["state"] == "done"
+                for refund in call("listRefunds", token).json()["items"]
+                for part in refund["parts"]
+            ),
+            timeout=30,
+            what="card refunds confirmed by the provider",
+        )
 
         confirmation = call("getRefundConfirmation", token, {"order_id": item["id"]})
         assert confirmation.status_code == 200 and confirmation.json()["refunded_total"] == 500
         pdf = call("getRefundConfirmation", token, {"order_id": item["id"]}, params={"format": "pdf"})
         assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
 
-        told = wait_until(lambda: [m for m in mails_to(deployment.data_dir, address)
-                                   if "suspected intrusion" in str(m["Subject"])], timeout=30,
-                          what="the customer's notice of the clean-up")
+        told = wait_until(
+            lambda: [m for m in mails_to(deployment.data_dir, address) if "suspected intrusion" in str(m["Subject"])],
+            timeout=30,
+            what="the customer's notice of the clean-up",
+        )
         text = body_of(told[0])
         assert "50,000" in text and "return" in text
         assert "{" not in text, "refund times rendered in the customer's zone"

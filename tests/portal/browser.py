@@ -22,7 +22,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -114,8 +114,12 @@ LOCALES = {"ja": "ja-JP", "en": "en-GB"}
 
 def register(suite: MamoriRun, language: str, story: str) -> str:
     address = f"{story}-{language}-{uuid.uuid4().hex[:8]}@example.com"
-    body = {"email": address, "password": PASSWORD, "name": "Sato Hana" if language == "en" else "佐藤花",
-            "language": language}
+    body = {
+        "email": address,
+        "password": PASSWORD,
+        "name": "Sato Hana" if language == "en" else "佐藤花",
+        "language": language,
+    }
     response = httpx.post(f"{suite.gateway_url}/api/auth/accounts", json=body, timeout=30)
     assert response.status_code == 201, response.text
     return address
@@ -150,8 +154,9 @@ def api_sign_in(suite: MamoriRun, address: str, password: str = PASSWORD) -> str
     Earlier journeys on this suite fail step-ups from the same address on purpose (S1), so auth may
     ask this client to wait a few seconds: it waits as told, like any well-behaved app."""
     for _ in range(5):
-        response = httpx.post(f"{suite.gateway_url}/api/auth/login", json={"email": address, "password": password},
-                              timeout=30)
+        response = httpx.post(
+            f"{suite.gateway_url}/api/auth/login", json={"email": address, "password": password}, timeout=30
+        )
         if response.status_code != 429:
             break
         time.sleep(int(response.headers.get("retry-after", "1")))
@@ -162,14 +167,32 @@ def api_sign_in(suite: MamoriRun, address: str, password: str = PASSWORD) -> str
 def make_staff(suite: MamoriRun, role: str) -> str:
     """A staff account made as an operator makes one (``mamori staff create``); its e-mail."""
     address = f"{role}-{uuid.uuid4().hex[:8]}@example.com"
-    subprocess.run([sys.executable, "-m", "infra.cli", "staff", "create", "--email", address, "--password", PASSWORD,
-                    "--role", role], env=suite.env, cwd=Path(__file__).resolve().parents[2], check=True,
-                   capture_output=True, timeout=60)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "infra.cli",
+            "staff",
+            "create",
+            "--email",
+            address,
+            "--password",
+            PASSWORD,
+            "--role",
+            role,
+        ],
+        env=suite.env,
+        cwd=Path(__file__).resolve().parents[2],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
     return address
 
 
-def sign_in_with_mailed_code(page: Any, suite: MamoriRun, mailbox: Mailbox, address: str,
-                             password: str = PASSWORD) -> None:
+def sign_in_with_mailed_code(
+    page: Any, suite: MamoriRun, mailbox: Mailbox, address: str, password: str = PASSWORD
+) -> None:
     """Sign in on a device auth has not seen: the step-up code comes from the mailbox."""
     mails_before = len(mailbox.mails(address))
     sign_in(page, suite, address, password)
@@ -188,7 +211,7 @@ def grant_in_orders(suite: MamoriRun, account_id: str, ledger: str, amount: int)
     database = Database(OrdersSettings(data_dir=suite.data_dir).resolved_database_url())
     try:
         with database.session() as db, db.begin():
-            ledgers.credit(db, account_id, ledger, amount, "earned_before_the_story", datetime.now(timezone.utc))
+            ledgers.credit(db, account_id, ledger, amount, "earned_before_the_story", datetime.now(UTC))
     finally:
         database.dispose()
 

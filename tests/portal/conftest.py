@@ -22,12 +22,12 @@ from fastapi.testclient import TestClient
 from mamori_common.contract import AccountStanding
 from mamori_common.tokens import AccessTokenVerifier
 from portal.config import PortalSettings
-from services.orders.config import OrdersSettings
 from portal.main import create_app
+from services.orders.config import OrdersSettings
 from tests.auth.conftest import STRONG_PASSWORD, AuthHarness, auth  # noqa: F401 - the auth fixture, reused
+from tests.orders.harness import OrdersHarness, build
 from tests.portal.browser import CHROMIUM_ARGS, LOCK_AFTER, Mailbox, chromium_path
 from tests.support.processes import MamoriRun
-from tests.orders.harness import OrdersHarness, build
 from tests.verification.conftest import VerificationHarness, harness_for
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -62,18 +62,20 @@ class PortalHarness:
         return found.group(1)
 
     def post(self, path: str, data: dict[str, Any], form_page: str = "/signin", **kwargs: Any) -> httpx.Response:
-        return self.browser.post(path, data={**data, "csrf_token": self.csrf(form_page)}, follow_redirects=False,
-                                 **kwargs)
+        return self.browser.post(
+            path, data={**data, "csrf_token": self.csrf(form_page)}, follow_redirects=False, **kwargs
+        )
 
     def sign_in(self, email: str, password: str = STRONG_PASSWORD, next_path: str = "/account") -> httpx.Response:
         return self.post("/signin", {"email": email, "password": password, "next": next_path})
 
 
 @pytest.fixture
-def portal(auth: AuthHarness, data_dir: Path) -> Iterator[PortalHarness]:  # noqa: F811 - the imported fixture
+def portal(auth: AuthHarness, data_dir: Path) -> Iterator[PortalHarness]:
     app = create_app(PortalSettings(data_dir=data_dir), transports={"auth": ThreadedTransport(auth.client)})
-    with TestClient(app, base_url="http://portal.test", client=("127.0.0.1", 50001),
-                    headers={"accept-language": "en"}) as browser:
+    with TestClient(
+        app, base_url="http://portal.test", client=("127.0.0.1", 50001), headers={"accept-language": "en"}
+    ) as browser:
         yield PortalHarness(browser, auth)
 
 
@@ -87,22 +89,28 @@ class CasePortal(PortalHarness):
     def customer(self, email_address: str) -> str:
         """A registered, signed-in customer in good standing (as orders hears it); their account id."""
         account_id = self.auth.register(email_address)
-        self.orders.standing.record(AccountStanding(account_id=account_id, state="active", can_order=True,
-                                                    can_change_contact=True, name="Hana Sato"))
+        self.orders.standing.record(
+            AccountStanding(
+                account_id=account_id, state="active", can_order=True, can_change_contact=True, name="Hana Sato"
+            )
+        )
         answer = self.sign_in(email_address)
         assert answer.status_code == 303, answer.text
         return account_id
 
     def place(self, account_id: str, lines: list[dict[str, Any]], tenders: list[dict[str, Any]]) -> dict[str, Any]:
         """An order placed through orders' API with a token auth signed (as the store would)."""
-        answer = self.orders.client.post("/api/orders/orders", json={"lines": lines, "tenders": tenders},
-                                         headers=self.verification.as_user(account_id))
+        answer = self.orders.client.post(
+            "/api/orders/orders",
+            json={"lines": lines, "tenders": tenders},
+            headers=self.verification.as_user(account_id),
+        )
         assert answer.status_code in (201, 202), answer.text  # 202: waits for a confirmation (1-Click off)
         return dict(answer.json())
 
 
 @pytest.fixture
-def case_portal(auth: AuthHarness, data_dir: Path) -> Iterator[CasePortal]:  # noqa: F811 - the imported fixture
+def case_portal(auth: AuthHarness, data_dir: Path) -> Iterator[CasePortal]:
     verification = harness_for(data_dir / "verification")
     verification.key = auth.app.state.signing_key  # the harness's own calls sign as auth does
     verification.app.state.token_verifier = AccessTokenVerifier(auth.app.state.signing_key.resolve, auth.clock)
@@ -111,11 +119,15 @@ def case_portal(auth: AuthHarness, data_dir: Path) -> Iterator[CasePortal]:  # n
     orders_app.state.token_verifier = AccessTokenVerifier(auth.app.state.signing_key.resolve, auth.clock)
     with verification.client, TestClient(orders_app) as orders_client:
         orders = OrdersHarness(orders_app, orders_client, orders_clock, standing, orders_key)
-        transports = {"auth": ThreadedTransport(auth.client), "verification": ThreadedTransport(verification.client),
-                      "orders": ThreadedTransport(orders_client)}
+        transports = {
+            "auth": ThreadedTransport(auth.client),
+            "verification": ThreadedTransport(verification.client),
+            "orders": ThreadedTransport(orders_client),
+        }
         app = create_app(PortalSettings(data_dir=data_dir), transports=transports)
-        with TestClient(app, base_url="http://portal.test", client=("127.0.0.1", 50001),
-                        headers={"accept-language": "en"}) as browser:
+        with TestClient(
+            app, base_url="http://portal.test", client=("127.0.0.1", 50001), headers={"accept-language": "en"}
+        ) as browser:
             yield CasePortal(browser, auth, verification, orders)
 
 
@@ -134,8 +146,11 @@ def playwright_browser() -> Iterator[Any]:
 
 @pytest.fixture(scope="module")
 def suite(tmp_path_factory: pytest.TempPathFactory, playwright_browser: Any) -> Iterator[MamoriRun]:
-    run = MamoriRun(tmp_path_factory.mktemp("portal-browser") / "var", args=["--no-demo"],
-                    env={"MAMORI_LOCK_AFTER_FAILED_STEP_UPS": LOCK_AFTER})
+    run = MamoriRun(
+        tmp_path_factory.mktemp("portal-browser") / "var",
+        args=["--no-demo"],
+        env={"MAMORI_LOCK_AFTER_FAILED_STEP_UPS": LOCK_AFTER},
+    )
     try:
         yield run.start()
     finally:

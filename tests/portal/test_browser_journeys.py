@@ -22,10 +22,10 @@ from tests.portal.browser import (
     PASSWORD,
     Mailbox,
     api_sign_in,
-    make_staff,
     assert_accessible,
     device,
     grant_in_orders,
+    make_staff,
     register,
     reload_until,
     save_screenshot,
@@ -39,6 +39,7 @@ from tests.verification import documents_support as docs
 REDACTED = ("Monthly statement", "Card: **** **** **** 4242", "Name: Yuki Tanaka", "Tel: 03-1234-5678")
 
 pytestmark = [pytest.mark.system, pytest.mark.browser]
+
 
 @pytest.mark.parametrize("language", ["ja", "en"])
 def test_s1_a_locked_customer_unlocks_herself_in_minutes(
@@ -58,8 +59,9 @@ def test_s1_a_locked_customer_unlocks_herself_in_minutes(
             submit(new_laptop, "/signin/check")
 
         # Locked: she sees why, until when (in Tokyo time), her case number, and the way out.
-        assert new_laptop.locator("h1").inner_text() == ("アカウントはロックされています" if language == "ja"
-                                                          else "Your account is locked")
+        assert new_laptop.locator("h1").inner_text() == (
+            "アカウントはロックされています" if language == "ja" else "Your account is locked"
+        )
         assert new_laptop.locator(".case-number").inner_text().startswith("C-")
         assert ("日本標準時" if language == "ja" else "Japan Standard Time") in new_laptop.locator("main").inner_text()
         assert_accessible(new_laptop)
@@ -115,14 +117,17 @@ def test_s5_the_owner_reverts_an_email_change_with_the_code_from_his_old_mailbox
 
         text = owner.locator("main").inner_text()
         assert owner.locator(".case-number").inner_text().startswith("C-")
-        assert ("日本標準時" if language == "ja" else "Japan Standard Time") in text, "the reset opens at a time in his zone"
+        assert ("日本標準時" if language == "ja" else "Japan Standard Time") in text, (
+            "the reset opens at a time in his zone"
+        )
         assert ("メールアドレス" if language == "ja" else "e-mail address") in text
         assert_accessible(owner)
         save_screenshot(owner, f"s5-reverted-{language}")
 
     # The intruder's session ended, and the old address is the account's again.
-    refused = httpx.post(f"{suite.gateway_url}/api/auth/login", json={"email": intruders_address,
-                                                                      "password": PASSWORD}, timeout=30)
+    refused = httpx.post(
+        f"{suite.gateway_url}/api/auth/login", json={"email": intruders_address, "password": PASSWORD}, timeout=30
+    )
     assert refused.status_code == 401
 
 
@@ -133,11 +138,15 @@ def test_s3_a_held_gift_card_payment_is_verified_from_the_case_page_and_the_acco
     address = register(suite, language, "s3")
     token = api_sign_in(suite, address)
     card = {"token": "tok_visa_4242", "last4": "4242", "expiry": "04/29", "holder_name": "Yuki Tanaka"}
-    placed = httpx.post(f"{suite.gateway_url}/api/orders/orders", timeout=30,
-                        headers={"authorization": f"Bearer {token}"},
-                        json={"lines": [{"kind": "gift_card", "description": "Gift card", "unit_amount": 100_000,
-                                         "quantity": 1}],
-                              "tenders": [{"kind": "card", "amount": 100_000, "card": card}]})
+    placed = httpx.post(
+        f"{suite.gateway_url}/api/orders/orders",
+        timeout=30,
+        headers={"authorization": f"Bearer {token}"},
+        json={
+            "lines": [{"kind": "gift_card", "description": "Gift card", "unit_amount": 100_000, "quantity": 1}],
+            "tenders": [{"kind": "card", "amount": 100_000, "card": card}],
+        },
+    )
     assert placed.status_code in (201, 202) and placed.json()["state"] == "held", placed.text
 
     with device(playwright_browser, language) as phone:
@@ -147,17 +156,28 @@ def test_s3_a_held_gift_card_payment_is_verified_from_the_case_page_and_the_acco
         case_path = phone.url.split(suite.gateway_url, 1)[1]
         assert_accessible(phone)
 
-        phone.set_input_files("#f-file", files=[{"name": "statement.pdf", "mimeType": "application/pdf",
-                                                 "buffer": docs.text_pdf("Statement", "Card 4242 4242 4242 4242")}])
+        phone.set_input_files(
+            "#f-file",
+            files=[
+                {
+                    "name": "statement.pdf",
+                    "mimeType": "application/pdf",
+                    "buffer": docs.text_pdf("Statement", "Card 4242 4242 4242 4242"),
+                }
+            ],
+        )
         submit(phone, f"{case_path}/documents")
         phone.wait_for_selector("main .error")
-        assert ("カード番号がすべて見えています" if language == "ja" else "A full card number is visible") in \
-            phone.locator("h1").inner_text()
+        assert (
+            "カード番号がすべて見えています" if language == "ja" else "A full card number is visible"
+        ) in phone.locator("h1").inner_text()
         assert_accessible(phone)
 
         phone.goto(f"{suite.gateway_url}{case_path}")
-        phone.set_input_files("#f-file", files=[{"name": "redacted.pdf", "mimeType": "application/pdf",
-                                                 "buffer": docs.text_pdf(*REDACTED)}])
+        phone.set_input_files(
+            "#f-file",
+            files=[{"name": "redacted.pdf", "mimeType": "application/pdf", "buffer": docs.text_pdf(*REDACTED)}],
+        )
         submit(phone, f"{case_path}/documents")
         phone.wait_for_url("**notice=uploaded")
         phone.select_option("#f-item", "billing_address")
@@ -196,9 +216,15 @@ def test_s4_not_me_on_a_digital_order_refunds_points_and_gift_balance(
     account_id = httpx.get(f"{suite.gateway_url}/api/auth/me", headers=headers, timeout=30).json()["account_id"]
     grant_in_orders(suite, account_id, "points", 300)
     grant_in_orders(suite, account_id, "gift_balance", 2_000)
-    placed = httpx.post(f"{suite.gateway_url}/api/orders/orders", timeout=30, headers=headers, json={
-        "lines": [{"kind": "digital", "description": "E-book", "unit_amount": 1_200, "quantity": 1}],
-        "tenders": [{"kind": "points", "amount": 300}, {"kind": "gift_balance", "amount": 900}]})
+    placed = httpx.post(
+        f"{suite.gateway_url}/api/orders/orders",
+        timeout=30,
+        headers=headers,
+        json={
+            "lines": [{"kind": "digital", "description": "E-book", "unit_amount": 1_200, "quantity": 1}],
+            "tenders": [{"kind": "points", "amount": 300}, {"kind": "gift_balance", "amount": 900}],
+        },
+    )
     assert placed.status_code in (201, 202), placed.text
     order_id = placed.json()["id"]
 

@@ -22,8 +22,7 @@ from tests.support.processes import MamoriRun
 pytestmark = [pytest.mark.system, pytest.mark.browser]
 
 SIGNED_OUT_PAGES = ("/", "/signin", "/unlock", "/not-me", "/reset", "/messages/check", "/no-such-page")
-SIGNED_IN_PAGES = ("/account", "/messages", "/security", "/security/sessions", "/security/events",
-                   "/messages/check")
+SIGNED_IN_PAGES = ("/account", "/messages", "/security", "/security/sessions", "/security/events", "/messages/check")
 
 
 def assert_fits(page: Any) -> None:

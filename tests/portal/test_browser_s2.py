@@ -38,8 +38,11 @@ RESET_TOKEN = r"(?m)^\s{4}([A-Za-z0-9_-]{40,})\s*$"
 
 @pytest.fixture(scope="module")
 def suite(tmp_path_factory: pytest.TempPathFactory, playwright_browser: Any) -> Iterator[MamoriRun]:
-    run = MamoriRun(tmp_path_factory.mktemp("portal-s2") / "var", args=["--no-demo"],
-                    env={"MAMORI_RESET_COOLDOWN_AFTER_FREEZE_SECONDS": "0"})
+    run = MamoriRun(
+        tmp_path_factory.mktemp("portal-s2") / "var",
+        args=["--no-demo"],
+        env={"MAMORI_RESET_COOLDOWN_AFTER_FREEZE_SECONDS": "0"},
+    )
     try:
         yield run.start()
     finally:
@@ -52,14 +55,29 @@ def test_s2_a_revert_freezes_and_the_orders_page_shows_the_intruders_order_cance
 ) -> None:
     address = register(suite, language, "s2")
     intruder = {"authorization": f"Bearer {api_sign_in(suite, address)}"}
-    card = {"token": "tok_visa_4242", "last4": "4242", "expiry": "04/29", "holder_name": "Sato Hana" if language == "en" else "佐藤花"}  # as registered
-    placed = httpx.post(f"{suite.gateway_url}/api/orders/orders", timeout=30, headers=intruder, json={
-        "lines": [{"kind": "balance_top_up", "description": "Balance top-up", "unit_amount": 5_000, "quantity": 1}],
-        "tenders": [{"kind": "card", "amount": 5_000, "card": card}]})  # captured at once: it is refunded
+    card = {
+        "token": "tok_visa_4242",
+        "last4": "4242",
+        "expiry": "04/29",
+        "holder_name": "Sato Hana" if language == "en" else "佐藤花",
+    }  # as registered
+    placed = httpx.post(
+        f"{suite.gateway_url}/api/orders/orders",
+        timeout=30,
+        headers=intruder,
+        json={
+            "lines": [{"kind": "balance_top_up", "description": "Balance top-up", "unit_amount": 5_000, "quantity": 1}],
+            "tenders": [{"kind": "card", "amount": 5_000, "card": card}],
+        },
+    )  # captured at once: it is refunded
     assert placed.status_code in (201, 202), placed.text
     order_id = placed.json()["id"]
-    changed = httpx.post(f"{suite.gateway_url}/api/auth/password/change", timeout=30, headers=intruder, json={
-        "current_password": PASSWORD, "new_password": "intruders-own-secret-77", "end_other_sessions": True})
+    changed = httpx.post(
+        f"{suite.gateway_url}/api/auth/password/change",
+        timeout=30,
+        headers=intruder,
+        json={"current_password": PASSWORD, "new_password": "intruders-own-secret-77", "end_other_sessions": True},
+    )
     assert changed.status_code == 200, changed.text
 
     revert_code = mailbox.wait_for(address, REVERT_CODE).group(1)

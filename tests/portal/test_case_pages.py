@@ -31,8 +31,12 @@ def statement_with_the_number_on_page_2() -> bytes:
 
 def upload(portal: CasePortal, case_id: str, filename: str, content: bytes, csrf_token: str | None = None) -> object:
     token = csrf_token or portal.csrf(f"/cases/{case_id}")
-    return portal.browser.post(f"/cases/{case_id}/documents", data={"csrf_token": token},
-                               files={"file": (filename, content, "application/pdf")}, follow_redirects=False)
+    return portal.browser.post(
+        f"/cases/{case_id}/documents",
+        data={"csrf_token": token},
+        files={"file": (filename, content, "application/pdf")},
+        follow_redirects=False,
+    )
 
 
 def test_the_case_page_shows_state_checklist_promised_time_in_tokyo_and_timeline(case_portal: CasePortal) -> None:
@@ -82,10 +86,16 @@ def test_a_typed_supplement_and_a_callback_request_join_the_case(case_portal: Ca
     account_id, case_id = held_case(case_portal)
     token = case_portal.csrf(f"/cases/{case_id}")
 
-    typed = case_portal.browser.post(f"/cases/{case_id}/supplements", follow_redirects=False, data={
-        "csrf_token": token, "item": "billing_address", "value": "1-2-3 Shibuya, Tokyo"})
-    called = case_portal.browser.post(f"/cases/{case_id}/callback", follow_redirects=False, data={
-        "csrf_token": token, "phone": "090-1234-5678", "note": "Evenings"})
+    typed = case_portal.browser.post(
+        f"/cases/{case_id}/supplements",
+        follow_redirects=False,
+        data={"csrf_token": token, "item": "billing_address", "value": "1-2-3 Shibuya, Tokyo"},
+    )
+    called = case_portal.browser.post(
+        f"/cases/{case_id}/callback",
+        follow_redirects=False,
+        data={"csrf_token": token, "phone": "090-1234-5678", "note": "Evenings"},
+    )
 
     assert typed.status_code == 303 and called.status_code == 303
     case = case_portal.verification.case(account_id, case_id)
@@ -98,14 +108,19 @@ def test_a_typed_supplement_and_a_callback_request_join_the_case(case_portal: Ca
 def test_a_supplement_holding_a_card_number_is_refused_and_not_echoed(case_portal: CasePortal) -> None:
     account_id, case_id = held_case(case_portal)
 
-    answer = case_portal.post(f"/cases/{case_id}/supplements", {"item": "billing_name",
-                                                                "value": "4111 1111 1111 1111"},
-                              form_page=f"/cases/{case_id}")
+    answer = case_portal.post(
+        f"/cases/{case_id}/supplements",
+        {"item": "billing_name", "value": "4111 1111 1111 1111"},
+        form_page=f"/cases/{case_id}",
+    )
 
     assert answer.status_code == 422 and "holds a full card number" in answer.text
     assert "4111" not in answer.text
-    name = next(item for item in case_portal.verification.case(account_id, case_id)["checklist"]
-                if item["code"] == "billing_name")
+    name = next(
+        item
+        for item in case_portal.verification.case(account_id, case_id)["checklist"]
+        if item["code"] == "billing_name"
+    )
     assert name["status"] == "missing"
 
 
@@ -113,8 +128,11 @@ def test_forms_without_the_csrf_token_change_nothing(case_portal: CasePortal) ->
     account_id, case_id = held_case(case_portal)
 
     forged_upload = upload(case_portal, case_id, "redacted.pdf", docs.text_pdf(*REDACTED), csrf_token="0" * 64)
-    forged_supplement = case_portal.browser.post(f"/cases/{case_id}/supplements", follow_redirects=False, data={
-        "csrf_token": "0" * 64, "item": "billing_address", "value": "1-2-3 Shibuya"})
+    forged_supplement = case_portal.browser.post(
+        f"/cases/{case_id}/supplements",
+        follow_redirects=False,
+        data={"csrf_token": "0" * 64, "item": "billing_address", "value": "1-2-3 Shibuya"},
+    )
 
     assert forged_upload.status_code == 403 and forged_supplement.status_code == 403  # type: ignore[attr-defined]
     case = case_portal.verification.case(account_id, case_id)
@@ -128,8 +146,10 @@ def test_another_customers_case_is_not_found_and_takes_nothing(case_portal: Case
     case_portal.customer("mallory@example.com")
 
     assert case_portal.browser.get(f"/cases/{case_id}").status_code == 404
-    assert upload(case_portal, case_id, "redacted.pdf", docs.text_pdf(*REDACTED),
-                  case_portal.csrf("/account")).status_code == 404  # type: ignore[attr-defined]
+    assert (
+        upload(case_portal, case_id, "redacted.pdf", docs.text_pdf(*REDACTED), case_portal.csrf("/account")).status_code
+        == 404
+    )  # type: ignore[attr-defined]
     answer = case_portal.post(f"/cases/{case_id}/callback", {"phone": "090-1234-5678"}, form_page="/account")
     assert answer.status_code == 404
     assert f'href="/cases/{case_id}"' not in case_portal.browser.get("/cases").text

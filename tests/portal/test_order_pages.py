@@ -14,8 +14,11 @@ def ebook_paid_with_points_and_gift_balance(portal: CasePortal, email_address: s
     account_id = portal.customer(email_address)
     portal.orders.grant(account_id, "points", 300)
     portal.orders.grant(account_id, "gift_balance", 2_000)
-    order = portal.place(account_id, [line("digital", 1_200, "E-book")],
-                         [{"kind": "points", "amount": 300}, {"kind": "gift_balance", "amount": 900}])
+    order = portal.place(
+        account_id,
+        [line("digital", 1_200, "E-book")],
+        [{"kind": "points", "amount": 300}, {"kind": "gift_balance", "amount": 900}],
+    )
     return str(order["id"])
 
 
@@ -53,16 +56,22 @@ def test_a_refusal_is_shown_in_orders_own_words_in_japanese(case_portal: CasePor
     order = case_portal.place(account_id, [line("digital", 800, "E-book")], [card_tender(800)])
     used = case_portal.orders.client.post(
         f"/api/orders/staff/orders/{order['id']}/lines/{order['lines'][0]['id']}/use",
-        headers=case_portal.verification.as_user("s" * 32, "support"))
+        headers=case_portal.verification.as_user("s" * 32, "support"),
+    )
     assert used.status_code == 200
 
-    refused = case_portal.post(f"/orders/{order['id']}/cancel", {}, form_page=f"/orders/{order['id']}",
-                               headers={"accept-language": "ja"})
+    refused = case_portal.post(
+        f"/orders/{order['id']}/cancel", {}, form_page=f"/orders/{order['id']}", headers={"accept-language": "ja"}
+    )
 
     assert refused.status_code == 409 and 'lang="ja"' in refused.text
     assert re.search(r'<div class="error" role="alert"><p>[^<]*[ぁ-んァ-ン一-龥][^<]*</p>', refused.text)
-    assert case_portal.orders.client.get(f"/api/orders/orders/{order['id']}", headers=case_portal.verification
-                                         .as_user(account_id)).json()["state"] != "cancelled"
+    assert (
+        case_portal.orders.client.get(
+            f"/api/orders/orders/{order['id']}", headers=case_portal.verification.as_user(account_id)
+        ).json()["state"]
+        != "cancelled"
+    )
 
 
 def test_another_customers_order_is_not_found_and_cannot_be_cancelled(case_portal: CasePortal) -> None:
@@ -80,8 +89,9 @@ def test_another_customers_order_is_not_found_and_cannot_be_cancelled(case_porta
 def test_cancel_without_the_csrf_token_changes_nothing(case_portal: CasePortal) -> None:
     order_id = ebook_paid_with_points_and_gift_balance(case_portal)
 
-    forged = case_portal.browser.post(f"/orders/{order_id}/cancel", data={"csrf_token": "0" * 64},
-                                      follow_redirects=False)
+    forged = case_portal.browser.post(
+        f"/orders/{order_id}/cancel", data={"csrf_token": "0" * 64}, follow_redirects=False
+    )
 
     assert forged.status_code == 403
     assert "Cancelled" not in case_portal.browser.get(f"/orders/{order_id}").text.split("<caption>")[0]

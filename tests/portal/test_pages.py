@@ -40,8 +40,11 @@ def test_a_form_without_the_right_csrf_token_is_refused_and_signs_nobody_in(port
     portal.auth.register("hana@example.com")
     portal.browser.get("/signin")
 
-    forged = portal.browser.post("/signin", data={"email": "hana@example.com", "password": STRONG_PASSWORD,
-                                                  "csrf_token": "0" * 64}, follow_redirects=False)
+    forged = portal.browser.post(
+        "/signin",
+        data={"email": "hana@example.com", "password": STRONG_PASSWORD, "csrf_token": "0" * 64},
+        follow_redirects=False,
+    )
 
     assert forged.status_code == 403
     assert "This form has expired" in forged.text or "有効期限" in forged.text
@@ -53,8 +56,9 @@ def test_the_browser_holds_only_the_refresh_token_in_an_httponly_lax_cookie(port
 
     answer = portal.sign_in("hana@example.com")
 
-    session_cookie = next(value for value in answer.headers.get_list("set-cookie")
-                          if value.startswith(SESSION_COOKIE + "="))
+    session_cookie = next(
+        value for value in answer.headers.get_list("set-cookie") if value.startswith(SESSION_COOKIE + "=")
+    )
     assert "HttpOnly" in session_cookie and "SameSite=lax" in session_cookie and "Path=/" in session_cookie
     assert "Secure" not in session_cookie  # plain HTTP in local development; https turns it on
     assert "token" not in answer.headers["location"]
@@ -143,10 +147,15 @@ def test_check_a_mail_signed_out_says_only_that_the_code_is_ours(portal: PortalH
     hana = portal.auth.register("hana@example.com")
     reference = file(portal.auth.app, hana, "account_locked", {"until": "12:00", "case_id": "c"})
 
-    genuine = portal.post("/messages/check", {"reference_code": reference}, form_page="/messages/check",
-                          headers={"accept-language": "en"})
-    forged = portal.post("/messages/check", {"reference_code": "MMR-ABCDE-FGHJK"}, form_page="/messages/check",
-                         headers={"accept-language": "en"})
+    genuine = portal.post(
+        "/messages/check", {"reference_code": reference}, form_page="/messages/check", headers={"accept-language": "en"}
+    )
+    forged = portal.post(
+        "/messages/check",
+        {"reference_code": "MMR-ABCDE-FGHJK"},
+        form_page="/messages/check",
+        headers={"accept-language": "en"},
+    )
 
     assert genuine.status_code == 200 and "This reference code is one we issued." in genuine.text
     assert "temporarily locked" not in genuine.text and "hana@example.com" not in genuine.text
@@ -172,8 +181,11 @@ def test_totp_enrolment_shows_a_qr_code_and_gives_recovery_codes(portal: PortalH
     assert enrolment.status_code == 200 and "<svg" in enrolment.text
     secret = re.search(r'<code class="secret">([A-Z2-7]+)</code>', enrolment.text)
     assert secret
-    confirmed = portal.post("/security/totp/confirm", {"code": pyotp.TOTP(secret.group(1)).at(portal.auth.clock.now())},
-                            form_page="/security")
+    confirmed = portal.post(
+        "/security/totp/confirm",
+        {"code": pyotp.TOTP(secret.group(1)).at(portal.auth.clock.now())},
+        form_page="/security",
+    )
 
     codes = re.findall(r"<li><code>([^<]+)</code></li>", confirmed.text)
     assert confirmed.status_code == 200 and len(codes) == 10
@@ -184,14 +196,24 @@ def test_a_stale_sign_in_is_asked_to_sign_in_again_before_a_password_change(port
     signed_in(portal)
     portal.auth.clock.advance(minutes=11)
 
-    answer = portal.post("/security/password", {"current_password": STRONG_PASSWORD,
-                                                "new_password": "another-quiet-river-42"}, form_page="/security")
+    answer = portal.post(
+        "/security/password",
+        {"current_password": STRONG_PASSWORD, "new_password": "another-quiet-river-42"},
+        form_page="/security",
+    )
 
     assert answer.status_code == 401 and "Sign in again to make this change" in answer.text
     # The password did not change: it still signs in (from the browser's address, which auth knows:
     # a client naming no device elsewhere would be asked for a step-up, as a new device).
-    assert portal.auth.call("POST", "/api/auth/login", ip="127.0.0.1", json={"email": "hana-en@example.com",
-                                                                             "password": STRONG_PASSWORD}).status_code == 200
+    assert (
+        portal.auth.call(
+            "POST",
+            "/api/auth/login",
+            ip="127.0.0.1",
+            json={"email": "hana-en@example.com", "password": STRONG_PASSWORD},
+        ).status_code
+        == 200
+    )
 
 
 def test_unknown_pages_and_bad_query_values_are_pages_not_errors(portal: PortalHarness) -> None:

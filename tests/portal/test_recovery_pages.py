@@ -36,8 +36,9 @@ def test_the_owner_recovers_from_an_intruders_email_change_and_rechecks(portal: 
     challenge = re.search(r'name="challenge_id" value="([^"]+)"', started.text)
     assert started.status_code == 200 and challenge
     code = portal.auth.wait_for_mail("elsewhere@example.net").code()
-    changed = portal.post("/security/email/confirm", {"challenge_id": challenge.group(1), "code": code},
-                          form_page="/security")
+    changed = portal.post(
+        "/security/email/confirm", {"challenge_id": challenge.group(1), "code": code}, form_page="/security"
+    )
     assert changed.headers["location"] == "/security?notice=email_changed"
     portal.browser.cookies.clear()  # the owner, on her own device, signed out
 
@@ -54,8 +55,9 @@ def test_the_owner_recovers_from_an_intruders_email_change_and_rechecks(portal: 
     asked = portal.post("/reset", {"email": "hana@example.com"}, form_page="/reset")
     assert asked.status_code == 200
     reset_mail = mail_with_subject(portal, "hana@example.com", "Your password reset code")
-    done = portal.post("/reset/confirm", {"code": indented_code(reset_mail.body), "new_password": NEW_PASSWORD},
-                       form_page="/reset")
+    done = portal.post(
+        "/reset/confirm", {"code": indented_code(reset_mail.body), "new_password": NEW_PASSWORD}, form_page="/reset"
+    )
     assert done.status_code == 200 and "Your new password is set" in done.text
 
     assert portal.sign_in("hana@example.com", STRONG_PASSWORD).status_code == 401

@@ -78,8 +78,16 @@ def test_the_memory_is_bounded() -> None:
 
 def test_only_paths_on_this_site_are_followed_after_sign_in() -> None:
     assert safe_next("/security") == "/security"
-    for hostile in ("//evil.example", "https://evil.example", "/\\evil.example", "javascript:alert(1)", "", None,
-                    "/" + "a" * 300, "/x\r\nSet-Cookie: a=b"):
+    for hostile in (
+        "//evil.example",
+        "https://evil.example",
+        "/\\evil.example",
+        "javascript:alert(1)",
+        "",
+        None,
+        "/" + "a" * 300,
+        "/x\r\nSet-Cookie: a=b",
+    ):
         assert safe_next(hostile) == "/account"
 
 

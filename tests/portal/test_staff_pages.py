@@ -18,9 +18,11 @@ def case_with_a_statement(portal: CasePortal) -> tuple[str, str]:
     case_id = portal.verification.hold_payment(account_id)
     sent = portal.verification.upload(account_id, case_id, docs.text_pdf(*REDACTED), "redacted.pdf")
     assert sent.status_code == 201, sent.text
-    typed = portal.verification.client.post(f"/api/verification/cases/{case_id}/supplements",
-                                             json={"item": "billing_address", "value": "1-2-3 Shibuya, Tokyo"},
-                                             headers=portal.verification.as_user(account_id))
+    typed = portal.verification.client.post(
+        f"/api/verification/cases/{case_id}/supplements",
+        json={"item": "billing_address", "value": "1-2-3 Shibuya, Tokyo"},
+        headers=portal.verification.as_user(account_id),
+    )
     assert typed.status_code == 200, typed.text
     assert portal.verification.case(account_id, case_id)["state"] == "in_review"
     portal.browser.cookies.clear()
@@ -47,8 +49,11 @@ def test_a_specialist_reviews_the_documents_and_approves_with_a_catalogue_reason
     assert download.status_code == 200 and download.content.startswith(b"%PDF")
     assert "attachment" in download.headers["content-disposition"]
 
-    decided = case_portal.post(f"/staff/cases/{case_id}/decision", {"decision": "approve", "reason_code": "verified"},
-                               form_page=f"/staff/cases/{case_id}")
+    decided = case_portal.post(
+        f"/staff/cases/{case_id}/decision",
+        {"decision": "approve", "reason_code": "verified"},
+        form_page=f"/staff/cases/{case_id}",
+    )
 
     assert decided.status_code == 303, decided.text
     assert case_portal.verification.case(account_id, case_id)["state"] == "approved"
@@ -58,9 +63,11 @@ def test_a_reason_that_does_not_fit_the_decision_is_refused_and_decides_nothing(
     account_id, case_id = case_with_a_statement(case_portal)
     staff_signs_in(case_portal, Role.specialist, "specialist@example.com")
 
-    refused = case_portal.post(f"/staff/cases/{case_id}/decision", {"decision": "approve",
-                                                                    "reason_code": "statement_unreadable"},
-                               form_page=f"/staff/cases/{case_id}")
+    refused = case_portal.post(
+        f"/staff/cases/{case_id}/decision",
+        {"decision": "approve", "reason_code": "statement_unreadable"},
+        form_page=f"/staff/cases/{case_id}",
+    )
 
     assert refused.status_code == 422 and "does not go with this decision" in refused.text
     assert case_portal.verification.case(account_id, case_id)["state"] != "approved"
@@ -76,8 +83,11 @@ def test_support_sees_state_checklist_and_timeline_but_never_documents(case_port
     assert "/staff/documents/" not in page.text and 'id="docs-h"' not in page.text
     document_id = case_portal.verification.case(account_id, case_id)["documents"][0]["id"]
     assert case_portal.browser.get(f"/staff/documents/{document_id}").status_code == 404
-    refused = case_portal.post(f"/staff/cases/{case_id}/decision", {"decision": "approve", "reason_code": "verified"},
-                               form_page=f"/staff/cases/{case_id}")
+    refused = case_portal.post(
+        f"/staff/cases/{case_id}/decision",
+        {"decision": "approve", "reason_code": "verified"},
+        form_page=f"/staff/cases/{case_id}",
+    )
     assert refused.status_code == 404
     assert case_portal.verification.case(account_id, case_id)["state"] != "approved"
 

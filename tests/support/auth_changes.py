@@ -2,27 +2,20 @@
 
 from __future__ import annotations
 
-import json
 import re
 import time
-from datetime import timedelta
 from typing import Any
+
 from sqlalchemy import select
-from services.auth.accounts.models import Account, AccountState, Role
-from mamori_common.contract import case_number
-from services.auth.accounts.service import add_restriction, create_account
+
+from services.auth.accounts.models import Account, Role
+from services.auth.accounts.service import create_account
 from services.auth.audit.models import SecurityEvent
-from services.auth.request_context import RequestContext
-from services.auth.changes.flows import notify_change
-from services.auth.env import AuthEnv
-from services.auth.changes.models import AccountChange, ChangeKind
 from services.auth.database import outbox
 from services.auth.messages.models import Message
-from services.auth.sessions.models import Session
+from services.auth.request_context import RequestContext
 from services.auth.sessions.service import TokenPair, start_session
-from services.auth.totp.models import RecoveryCode
 from tests.auth.conftest import STRONG_PASSWORD, AuthHarness
-
 
 OWNER = "hana@example.com"
 NEW_ADDRESS = "hana.new@example.org"
@@ -39,8 +32,12 @@ def open_session(auth: AuthHarness, account_id: str, *, ip: str = "203.0.113.10"
         account = db.get(Account, account_id)
         assert account is not None
         pair = start_session(
-            db, account, RequestContext(ip=ip), now=auth.clock.now(),
-            key=auth.app.state.signing_key, settings=auth.app.state.settings,
+            db,
+            account,
+            RequestContext(ip=ip),
+            now=auth.clock.now(),
+            key=auth.app.state.signing_key,
+            settings=auth.app.state.settings,
         )
         db.commit()
     return pair
@@ -50,8 +47,12 @@ def make_staff(auth: AuthHarness, role: Role, email_address: str) -> tuple[str, 
     """A staff account (as the CLI makes them) and an access token of a session of it."""
     with auth.app.state.db.session() as db:
         account = create_account(
-            db, auth.app.state.passwords, email=email_address, password=STRONG_PASSWORD,
-            name=f"{role.value.title()} Staff", role=role,
+            db,
+            auth.app.state.passwords,
+            email=email_address,
+            password=STRONG_PASSWORD,
+            name=f"{role.value.title()} Staff",
+            role=role,
         )
         db.commit()
         account_id = account.id
@@ -137,7 +138,10 @@ def change_email(auth: AuthHarness, token: str, new: str = NEW_ADDRESS, ip: str 
     assert started.status_code == 202, started.text
     code = six_digit_code(mail_body(auth, new, "email_change_code"))
     return auth.call(
-        "POST", "/api/auth/email/confirm", token=token, ip=ip,
+        "POST",
+        "/api/auth/email/confirm",
+        token=token,
+        ip=ip,
         json={"challenge_id": started.json()["challenge_id"], "code": code},
     )
 

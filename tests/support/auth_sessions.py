@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import threading
-from datetime import timedelta
 from typing import Any
+
 from sqlalchemy import select
-from services.auth.accounts.models import Account, AccountState
+
+from services.auth.accounts.models import Account
 from services.auth.audit.models import SecurityEvent
 from services.auth.request_context import RequestContext
-from services.auth.messages.models import Message
-from services.auth.sessions import service
-from services.auth.sessions.models import Session
 from services.auth.sessions.service import TokenPair, start_session
 from tests.auth.conftest import AuthHarness
 

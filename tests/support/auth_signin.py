@@ -4,27 +4,19 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections import Counter
 from collections.abc import Iterator
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
+
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
-from mamori_common.clock import ManualClock
-from mamori_common.contract import case_number
-from services.auth.accounts.service import add_restriction
-from tests.auth.messaging_support import deliver_event
-from services.auth.accounts.standing import standing_of
-from services.auth.accounts.models import Account, AccountState
-from services.auth.config import AuthSettings
-from services.auth.database import outbox as outbox_table
-from services.auth.main import create_app
-from services.auth.messages.models import Message
-from services.auth.signin.models import SignInAttempt
-from tests.auth.conftest import STRONG_PASSWORD, AuthHarness
 
+from mamori_common.clock import ManualClock
+from services.auth.accounts.models import Account
+from services.auth.config import AuthSettings
+from services.auth.main import create_app
+from tests.auth.conftest import STRONG_PASSWORD, AuthHarness
 
 LOGIN = "/api/auth/login"
 COMPLETE = "/api/auth/challenges/complete"
@@ -40,15 +32,29 @@ _FRESH_ADDRESSES = itertools.count(1000)
 # -- helpers shared by the sign-in test modules ----------------------------------------------------
 
 
-def login(auth: AuthHarness, password: str = STRONG_PASSWORD, *, ip: str = HOME, device: str | None = LAPTOP,
-          email: str = EMAIL) -> Any:
+def login(
+    auth: AuthHarness,
+    password: str = STRONG_PASSWORD,
+    *,
+    ip: str = HOME,
+    device: str | None = LAPTOP,
+    email: str = EMAIL,
+) -> Any:
     return auth.call("POST", LOGIN, ip=ip, device=device, json={"email": email, "password": password})
 
 
-def complete(auth: AuthHarness, challenge_id: str, code: str, *, method: str = "email_code", ip: str = HOME,
-             device: str | None = LAPTOP) -> Any:
-    return auth.call("POST", COMPLETE, ip=ip, device=device,
-                     json={"challenge_id": challenge_id, "method": method, "code": code})
+def complete(
+    auth: AuthHarness,
+    challenge_id: str,
+    code: str,
+    *,
+    method: str = "email_code",
+    ip: str = HOME,
+    device: str | None = LAPTOP,
+) -> Any:
+    return auth.call(
+        "POST", COMPLETE, ip=ip, device=device, json={"challenge_id": challenge_id, "method": method, "code": code}
+    )
 
 
 def owner_signs_in_at_home(auth: AuthHarness) -> str:

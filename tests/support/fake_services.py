@@ -96,7 +96,12 @@ class FakeService:
             return Response(
                 b"{}",
                 media_type="application/json",
-                headers={"keep-alive": "timeout=99", "x-upstream-hop": "1", "connection": "x-upstream-hop", "x-kept": "1"},
+                headers={
+                    "keep-alive": "timeout=99",
+                    "x-upstream-hop": "1",
+                    "connection": "x-upstream-hop",
+                    "x-kept": "1",
+                },
             )
 
         async def readyz(request: Request) -> Response:
@@ -133,7 +138,12 @@ class GatewayServer:
         self.url = f"http://{LOOPBACK}:{self.port}"
         self.metrics_url = f"http://{LOOPBACK}:{settings.gateway_metrics_port}/metrics"
         config = uvicorn.Config(
-            create_app(settings), host=LOOPBACK, port=self.port, proxy_headers=False, log_level="warning", access_log=False
+            create_app(settings),
+            host=LOOPBACK,
+            port=self.port,
+            proxy_headers=False,
+            log_level="warning",
+            access_log=False,
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, daemon=True)

@@ -37,18 +37,32 @@ class VerificationHarness:
 
     def token(self, account_id: str, role: str = "customer") -> str:
         now = int(self.clock.now().timestamp())
-        claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": account_id, "sid": uuid.uuid4().hex, "role": role,
-                  "auth_time": now, "iat": now, "exp": now + 600}
+        claims = {
+            "iss": ISSUER,
+            "aud": AUDIENCE,
+            "sub": account_id,
+            "sid": uuid.uuid4().hex,
+            "role": role,
+            "auth_time": now,
+            "iat": now,
+            "exp": now + 600,
+        }
         return jwt.encode(claims, self.key.private_key, algorithm="EdDSA", headers={"kid": self.key.kid})
 
     def as_user(self, account_id: str, role: str = "customer") -> dict[str, str]:
         return {"authorization": f"Bearer {self.token(account_id, role)}"}
 
-    def publish(self, event_type: str, payload: dict[str, Any], source: str = "auth",
-                event_id: str | None = None) -> Any:
+    def publish(
+        self, event_type: str, payload: dict[str, Any], source: str = "auth", event_id: str | None = None
+    ) -> Any:
         token = mint_service_token(self.app.state.service_secret, source, "verification")
-        envelope = {"id": event_id or uuid.uuid4().hex, "type": event_type, "source": source,
-                    "occurred_at": self.clock.now().isoformat(), "payload": payload}
+        envelope = {
+            "id": event_id or uuid.uuid4().hex,
+            "type": event_type,
+            "source": source,
+            "occurred_at": self.clock.now().isoformat(),
+            "payload": payload,
+        }
         response = self.client.post("/internal/events", json=envelope, headers={"authorization": f"Bearer {token}"})
         assert response.status_code == 200, response.text
         return response.json()
@@ -58,8 +72,12 @@ class VerificationHarness:
         query = select(outbox.c.event_type, outbox.c.subscriber, outbox.c.payload).order_by(outbox.c.id)
         with self.app.state.db.session() as db:
             rows = db.execute(query).all()
-        return [row.payload for row in rows
-                if (event_type is None or row.event_type == event_type) and (subscriber is None or row.subscriber == subscriber)]
+        return [
+            row.payload
+            for row in rows
+            if (event_type is None or row.event_type == event_type)
+            and (subscriber is None or row.subscriber == subscriber)
+        ]
 
     def notices(self, account_id: str) -> list[dict[str, Any]]:
         return [payload["data"] for payload in self.sent("notify") if payload["account_id"] == account_id]
@@ -74,18 +92,43 @@ class VerificationHarness:
         assert response.status_code == 200, response.text
         return dict(response.json())
 
-    def upload(self, account_id: str, case_id: str, content: bytes, filename: str = "statement.pdf",
-               content_type: str = "application/pdf") -> Any:
-        return self.client.post(f"/api/verification/cases/{case_id}/documents", headers=self.as_user(account_id),
-                                files={"file": (filename, content, content_type)})
+    def upload(
+        self,
+        account_id: str,
+        case_id: str,
+        content: bytes,
+        filename: str = "statement.pdf",
+        content_type: str = "application/pdf",
+    ) -> Any:
+        return self.client.post(
+            f"/api/verification/cases/{case_id}/documents",
+            headers=self.as_user(account_id),
+            files={"file": (filename, content, content_type)},
+        )
 
-    def hold_payment(self, account_id: str, *, order_id: str | None = None, amount: int = 100_000,
-                     card_last4: str = "4242", holder_name: str = "Yuki Tanaka") -> str:
+    def hold_payment(
+        self,
+        account_id: str,
+        *,
+        order_id: str | None = None,
+        amount: int = 100_000,
+        card_last4: str = "4242",
+        holder_name: str = "Yuki Tanaka",
+    ) -> str:
         """orders' ``payment.held``; returns the payment-verification case id."""
-        self.publish("payment.held", {"order_id": order_id or uuid.uuid4().hex, "account_id": account_id,
-                                      "amount": amount, "currency": "JPY", "card_last4": card_last4,
-                                      "holder_name": holder_name, "reasons": ["gift_card", "amount"]},
-                     source="orders")
+        self.publish(
+            "payment.held",
+            {
+                "order_id": order_id or uuid.uuid4().hex,
+                "account_id": account_id,
+                "amount": amount,
+                "currency": "JPY",
+                "card_last4": card_last4,
+                "holder_name": holder_name,
+                "reasons": ["gift_card", "amount"],
+            },
+            source="orders",
+        )
         return next(case["id"] for case in self.cases(account_id) if case["kind"] == "payment_verification")
 
 
@@ -93,8 +136,9 @@ def harness_for(data_dir: Path, **settings: Any) -> VerificationHarness:
     """A migrated app and a client that is not started yet (enter ``harness.client`` to run it)."""
     clock = ManualClock()
     key = SigningKey.load_or_create(data_dir / "test-signing.pem")
-    app = create_app(VerificationSettings(data_dir=data_dir, **settings), migrate=True, clock=clock,
-                     run_background=False)
+    app = create_app(
+        VerificationSettings(data_dir=data_dir, **settings), migrate=True, clock=clock, run_background=False
+    )
     app.state.token_verifier = AccessTokenVerifier(key.resolve, clock)
     client = TestClient(app, client=("127.0.0.1", 50000))
     return VerificationHarness(client=client, app=app, clock=clock, key=key, data_dir=data_dir)
@@ -114,5 +158,3 @@ def verification(data_dir: Path) -> Iterator[VerificationHarness]:
 @pytest.fixture
 def masking_verification(data_dir: Path) -> Iterator[VerificationHarness]:
     yield from make_harness(data_dir, mask_images_instead_of_refusing=True)
-
-

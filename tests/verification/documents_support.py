@@ -16,7 +16,9 @@ from PIL import Image, ImageDraw, ImageFont
 
 @functools.cache
 def cjk_font_file() -> str:
-    found = subprocess.run(["fc-match", "-f", "%{file}", "Noto Sans CJK JP"], capture_output=True, text=True, check=True)
+    found = subprocess.run(
+        ["fc-match", "-f", "%{file}", "Noto Sans CJK JP"], capture_output=True, text=True, check=True
+    )
     return found.stdout.strip()
 
 

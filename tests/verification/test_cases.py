@@ -13,8 +13,16 @@ ALICE, BOB = "a" * 32, "b" * 32
 
 def test_a_lock_opens_a_lockout_case_under_auths_id_and_the_unlock_closes_it(verification: VerificationHarness) -> None:
     case_id = uuid.uuid4().hex
-    verification.publish("account.locked", {"case_id": case_id, "account_id": ALICE, "reason": "Too many wrong codes",
-                                            "locked_until": "2026-11-23T10:00:00+00:00", "kind": "lockout"})
+    verification.publish(
+        "account.locked",
+        {
+            "case_id": case_id,
+            "account_id": ALICE,
+            "reason": "Too many wrong codes",
+            "locked_until": "2026-11-23T10:00:00+00:00",
+            "kind": "lockout",
+        },
+    )
     [summary] = verification.cases(ALICE)
     assert summary["id"] == case_id and summary["kind"] == "lockout" and summary["state"] == "awaiting_customer"
     assert summary["number"] == contract.case_number(case_id)
@@ -31,13 +39,21 @@ def test_a_lock_opens_a_lockout_case_under_auths_id_and_the_unlock_closes_it(ver
 
 
 def test_freeze_and_compromised_sessions_make_one_intrusion_case_and_a_redelivery_changes_nothing(
-        verification: VerificationHarness) -> None:
+    verification: VerificationHarness,
+) -> None:
     case_id = uuid.uuid4().hex
     compromised = {"account_id": ALICE, "case_id": case_id, "session_ids": ["s1", "s2"]}
     verification.publish("session.compromised", compromised, event_id="evt-1")
     assert verification.publish("session.compromised", compromised, event_id="evt-1")["status"] == "duplicate"
-    verification.publish("account.frozen", {"case_id": case_id, "account_id": ALICE, "kind": "intrusion",
-                                            "reason": "The e-mail change was reported as not yours."})
+    verification.publish(
+        "account.frozen",
+        {
+            "case_id": case_id,
+            "account_id": ALICE,
+            "kind": "intrusion",
+            "reason": "The e-mail change was reported as not yours.",
+        },
+    )
     [case] = verification.cases(ALICE)
     assert case["kind"] == "intrusion" and case["id"] == case_id
     kinds = [entry["kind"] for entry in verification.case(ALICE, case_id)["timeline"]]
@@ -45,7 +61,9 @@ def test_freeze_and_compromised_sessions_make_one_intrusion_case_and_a_redeliver
     assert len(verification.sent("case.opened")) == 1
 
 
-def test_a_held_payment_opens_a_restricting_case_and_tells_auth_and_the_customer(verification: VerificationHarness) -> None:
+def test_a_held_payment_opens_a_restricting_case_and_tells_auth_and_the_customer(
+    verification: VerificationHarness,
+) -> None:
     case_id = verification.hold_payment(ALICE, amount=100_000)
     [opened] = verification.sent("case.opened")
     assert opened["case_id"] == case_id and opened["restricts_account"] is True
@@ -59,8 +77,12 @@ def test_a_held_payment_opens_a_restricting_case_and_tells_auth_and_the_customer
     assert "Card statement" in notice["body_en"] and "カードのご利用明細書" in notice["body_ja"]
 
     detail = verification.case(ALICE, case_id)
-    assert [item["code"] for item in detail["checklist"]] == ["statement", "billing_name", "billing_address",
-                                                              "cardholder_phone"]
+    assert [item["code"] for item in detail["checklist"]] == [
+        "statement",
+        "billing_name",
+        "billing_address",
+        "cardholder_phone",
+    ]
     assert {item["status"] for item in detail["checklist"]} == {"missing"}
     assert detail["card_last4"] == "4242"
 
@@ -79,8 +101,11 @@ def test_another_customers_case_is_404_like_an_unknown_one(verification: Verific
     for path in (f"/api/verification/cases/{case_id}", "/api/verification/cases/unknown"):
         response = verification.client.get(path, headers=verification.as_user(BOB))
         assert response.status_code == 404 and response.json()["code"] == "case_not_found"
-    response = verification.client.post(f"/api/verification/cases/{case_id}/supplements", headers=verification.as_user(BOB),
-                                        json={"item": "billing_address", "value": "Tokyo"})
+    response = verification.client.post(
+        f"/api/verification/cases/{case_id}/supplements",
+        headers=verification.as_user(BOB),
+        json={"item": "billing_address", "value": "Tokyo"},
+    )
     assert response.status_code == 404
     assert verification.cases(BOB) == []
 
@@ -93,55 +118,81 @@ def test_no_token_is_401(verification: VerificationHarness) -> None:
 def test_a_typed_supplement_meets_its_item_but_never_holds_a_card_number(verification: VerificationHarness) -> None:
     case_id = verification.hold_payment(ALICE)
     url = f"/api/verification/cases/{case_id}/supplements"
-    refused = verification.client.post(url, headers=verification.as_user(ALICE),
-                                       json={"item": "billing_address", "value": "4111 1111 1111 1111 Tokyo"})
+    refused = verification.client.post(
+        url, headers=verification.as_user(ALICE), json={"item": "billing_address", "value": "4111 1111 1111 1111 Tokyo"}
+    )
     assert refused.status_code == 422 and refused.json()["code"] == "card_number_visible"
     assert verification.case(ALICE, case_id)["checklist"][2]["status"] == "missing"
 
-    response = verification.client.post(url, headers=verification.as_user(ALICE),
-                                        json={"item": "billing_address", "value": "1-2-3 Shibuya, Tokyo 150-0002"})
+    response = verification.client.post(
+        url,
+        headers=verification.as_user(ALICE),
+        json={"item": "billing_address", "value": "1-2-3 Shibuya, Tokyo 150-0002"},
+    )
     assert response.status_code == 200, response.text
     address = response.json()["checklist"][2]
     assert (address["code"], address["status"], address["source"]) == ("billing_address", "received", "supplement")
-    statement_only = verification.client.post(url, headers=verification.as_user(ALICE),
-                                              json={"item": "statement", "value": "it is fine"})
+    statement_only = verification.client.post(
+        url, headers=verification.as_user(ALICE), json={"item": "statement", "value": "it is fine"}
+    )
     assert statement_only.status_code == 422
 
 
 def test_a_callback_joins_the_case_and_the_staff_queue(verification: VerificationHarness) -> None:
     case_id = verification.hold_payment(ALICE)
-    response = verification.client.post("/api/verification/callbacks", headers=verification.as_user(ALICE),
-                                        json={"phone": "+81 90-1234-5678", "case_id": case_id})
+    response = verification.client.post(
+        "/api/verification/callbacks",
+        headers=verification.as_user(ALICE),
+        json={"phone": "+81 90-1234-5678", "case_id": case_id},
+    )
     assert response.status_code == 201, response.text
     assert response.json()["id"] == case_id
     queue = verification.client.get("/api/verification/staff/queue", headers=verification.as_user("s" * 32, "support"))
     assert [item["id"] for item in queue.json()["items"]] == [case_id]
     assert queue.json()["items"][0]["needs_staff"] is True
 
-    new = verification.client.post("/api/verification/callbacks", headers=verification.as_user(BOB),
-                                   json={"phone": "03-1234-5678"})
+    new = verification.client.post(
+        "/api/verification/callbacks", headers=verification.as_user(BOB), json={"phone": "03-1234-5678"}
+    )
     assert new.status_code == 201 and new.json()["kind"] == "callback"
-    other = verification.client.post("/api/verification/callbacks", headers=verification.as_user(BOB),
-                                     json={"phone": "03-1234-5678", "case_id": case_id})
+    other = verification.client.post(
+        "/api/verification/callbacks",
+        headers=verification.as_user(BOB),
+        json={"phone": "03-1234-5678", "case_id": case_id},
+    )
     assert other.status_code == 404
 
 
 def test_not_me_reports_and_activity_from_orders_show_on_the_case(verification: VerificationHarness) -> None:
-    verification.publish("order.reported_not_mine", {"order_id": "o-9", "account_id": ALICE,
-                                                     "actions": ["cancelled", "refunded"]}, source="orders")
+    verification.publish(
+        "order.reported_not_mine",
+        {"order_id": "o-9", "account_id": ALICE, "actions": ["cancelled", "refunded"]},
+        source="orders",
+    )
     [case] = verification.cases(ALICE)
     assert case["kind"] == "not_me"
-    verification.publish("case.activity", {"case_id": case["id"], "account_id": ALICE, "summary_ja": "返金しました",
-                                           "summary_en": "Refunded 500 JPY"}, source="orders")
+    verification.publish(
+        "case.activity",
+        {"case_id": case["id"], "account_id": ALICE, "summary_ja": "返金しました", "summary_en": "Refunded 500 JPY"},
+        source="orders",
+    )
     timeline = verification.case(ALICE, case["id"])["timeline"]
     assert timeline[-1]["summary"]["en"] == "Refunded 500 JPY" and timeline[-1]["actor"] == "orders"
 
 
 def test_a_broken_event_payload_is_refused_and_changes_nothing(verification: VerificationHarness) -> None:
     token = mint_service_token(verification.app.state.service_secret, "orders", "verification")
-    response = verification.client.post("/internal/events", headers={"authorization": f"Bearer {token}"}, json={
-        "id": "bad-1", "type": "payment.held", "source": "orders", "occurred_at": "2026-11-23T00:00:00Z",
-        "payload": {"account_id": ALICE, "amount": "lots"}})
+    response = verification.client.post(
+        "/internal/events",
+        headers={"authorization": f"Bearer {token}"},
+        json={
+            "id": "bad-1",
+            "type": "payment.held",
+            "source": "orders",
+            "occurred_at": "2026-11-23T00:00:00Z",
+            "payload": {"account_id": ALICE, "amount": "lots"},
+        },
+    )
     assert response.status_code == 422 and response.json()["code"] == "invalid_event_payload"
     assert verification.cases(ALICE) == [] and verification.sent() == []
 
@@ -153,9 +204,17 @@ def test_a_lock_announced_without_a_case_id_still_opens_and_closes_one(verificat
     verification.publish("account.unlocked", {"account_id": ALICE})
     assert verification.case(ALICE, case["id"])["state"] == "closed"
     token = mint_service_token(verification.app.state.service_secret, "auth", "verification")
-    too_long = verification.client.post("/internal/events", headers={"authorization": f"Bearer {token}"}, json={
-        "id": "long-1", "type": "account.locked", "source": "auth", "occurred_at": "2026-11-23T00:00:00Z",
-        "payload": {"account_id": ALICE, "case_id": "x" * 40}})
+    too_long = verification.client.post(
+        "/internal/events",
+        headers={"authorization": f"Bearer {token}"},
+        json={
+            "id": "long-1",
+            "type": "account.locked",
+            "source": "auth",
+            "occurred_at": "2026-11-23T00:00:00Z",
+            "payload": {"account_id": ALICE, "case_id": "x" * 40},
+        },
+    )
     assert too_long.status_code == 422
 
 
@@ -165,8 +224,11 @@ def test_the_promised_time_counts_from_the_customers_last_input(verification: Ve
     case_id = verification.hold_payment(ALICE)
     opened = datetime.fromisoformat(verification.case(ALICE, case_id)["due_at"].replace("Z", "+00:00"))
     verification.clock.advance(hours=3)
-    verification.client.post(f"/api/verification/cases/{case_id}/supplements", headers=verification.as_user(ALICE),
-                             json={"item": "cardholder_phone", "value": "090-1234-5678"})
+    verification.client.post(
+        f"/api/verification/cases/{case_id}/supplements",
+        headers=verification.as_user(ALICE),
+        json={"item": "cardholder_phone", "value": "090-1234-5678"},
+    )
     later = datetime.fromisoformat(verification.case(ALICE, case_id)["due_at"].replace("Z", "+00:00"))
     assert later - opened == timedelta(hours=3)
     assert later == verification.clock.now().replace(microsecond=later.microsecond) + timedelta(hours=24)

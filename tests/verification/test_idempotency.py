@@ -29,25 +29,31 @@ def test_a_replayed_upload_keeps_one_document_and_answers_the_same(verification:
     assert len(verification.case(ALICE, case_id)["documents"]) == 1
     assert len(list((verification.data_dir / "documents").glob("*.bin"))) == 1
 
-    other = verification.client.post(url, headers=headers,
-                                     files={"file": ("other.pdf", docs.text_pdf("Another"), "application/pdf")})
+    other = verification.client.post(
+        url, headers=headers, files={"file": ("other.pdf", docs.text_pdf("Another"), "application/pdf")}
+    )
     assert (other.status_code, other.json()["code"]) == (422, "idempotency_key_reused")
 
 
 def test_a_replayed_decision_decides_once(verification: VerificationHarness) -> None:
     case_id = verification.hold_payment(ALICE)
     verification.upload(ALICE, case_id, docs.text_pdf(*REDACTED))
-    verification.client.post(f"/api/verification/cases/{case_id}/supplements",
-                             headers={**verification.as_user(ALICE), "Idempotency-Key": "address"},
-                             json={"item": "billing_address", "value": "Tokyo"})
+    verification.client.post(
+        f"/api/verification/cases/{case_id}/supplements",
+        headers={**verification.as_user(ALICE), "Idempotency-Key": "address"},
+        json={"item": "billing_address", "value": "Tokyo"},
+    )
     url = f"/api/verification/staff/cases/{case_id}/decision"
     headers = {**verification.as_user(SPECIALIST, "specialist"), "Idempotency-Key": "decide-1"}
     first = verification.client.post(url, headers=headers, json={"decision": "approve", "reason_code": "verified"})
     again = verification.client.post(url, headers=headers, json={"decision": "approve", "reason_code": "verified"})
     assert first.status_code == again.status_code == 200 and again.json()["state"] == "approved"
     assert len(verification.sent("case.approved", subscriber="orders")) == 1
-    without_key = verification.client.post(url, headers=verification.as_user(SPECIALIST, "specialist"),
-                                           json={"decision": "approve", "reason_code": "verified"})
+    without_key = verification.client.post(
+        url,
+        headers=verification.as_user(SPECIALIST, "specialist"),
+        json={"decision": "approve", "reason_code": "verified"},
+    )
     assert (without_key.status_code, without_key.json()["code"]) == (409, "invalid_transition")
 
 
@@ -55,8 +61,9 @@ def test_a_refused_request_is_not_remembered(verification: VerificationHarness) 
     case_id = verification.hold_payment(ALICE)
     url = f"/api/verification/cases/{case_id}/supplements"
     headers = {**verification.as_user(ALICE), "Idempotency-Key": "retry-me"}
-    refused = verification.client.post(url, headers=headers, json={"item": "billing_address",
-                                                                   "value": "4111 1111 1111 1111"})
+    refused = verification.client.post(
+        url, headers=headers, json={"item": "billing_address", "value": "4111 1111 1111 1111"}
+    )
     assert refused.status_code == 422
     fixed = verification.client.post(url, headers=headers, json={"item": "billing_address", "value": "Tokyo"})
     assert fixed.status_code == 200, fixed.text  # the refusal changed nothing, the key included
@@ -64,7 +71,8 @@ def test_a_refused_request_is_not_remembered(verification: VerificationHarness) 
 
 
 def test_a_duplicate_sent_while_the_first_still_runs_gets_409_and_changes_nothing(
-        verification: VerificationHarness, monkeypatch: pytest.MonkeyPatch) -> None:
+    verification: VerificationHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
     case_id = verification.hold_payment(ALICE)
     url = f"/api/verification/cases/{case_id}/supplements"
     headers = {**verification.as_user(ALICE), "Idempotency-Key": "double-click"}

@@ -20,14 +20,20 @@ def _upload(harness: VerificationHarness, account: str) -> tuple[str, str]:
 
 
 def test_purge_deletes_only_documents_past_retention_after_their_case_ended(
-        verification: VerificationHarness, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    verification: VerificationHarness, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     ended_case, ended_document = _upload(verification, ALICE)
     _, open_document = _upload(verification, BOB)
-    verification.client.post(f"/api/verification/cases/{ended_case}/supplements", headers=verification.as_user(ALICE),
-                             json={"item": "billing_address", "value": "Tokyo"})
-    decided = verification.client.post(f"/api/verification/staff/cases/{ended_case}/decision",
-                                       headers=verification.as_user(SPECIALIST, "specialist"),
-                                       json={"decision": "approve", "reason_code": "verified"})
+    verification.client.post(
+        f"/api/verification/cases/{ended_case}/supplements",
+        headers=verification.as_user(ALICE),
+        json={"item": "billing_address", "value": "Tokyo"},
+    )
+    decided = verification.client.post(
+        f"/api/verification/staff/cases/{ended_case}/decision",
+        headers=verification.as_user(SPECIALIST, "specialist"),
+        json={"decision": "approve", "reason_code": "verified"},
+    )
     assert decided.json()["state"] == "approved"
     folder = verification.data_dir / "documents"
 
@@ -42,12 +48,16 @@ def test_purge_deletes_only_documents_past_retention_after_their_case_ended(
     specialist = verification.as_user(SPECIALIST, "specialist")
     gone = verification.client.get(f"/api/verification/staff/documents/{ended_document}", headers=specialist)
     assert gone.status_code == 404
-    assert verification.client.get(f"/api/verification/staff/documents/{open_document}", headers=specialist).status_code == 200
+    assert (
+        verification.client.get(f"/api/verification/staff/documents/{open_document}", headers=specialist).status_code
+        == 200
+    )
     assert verification.case(ALICE, ended_case)["documents"][0]["purged"] is True
 
 
-def test_purge_sweeps_files_an_upload_left_without_a_row(verification: VerificationHarness,
-                                                        capsys: pytest.CaptureFixture[str]) -> None:
+def test_purge_sweeps_files_an_upload_left_without_a_row(
+    verification: VerificationHarness, capsys: pytest.CaptureFixture[str]
+) -> None:
     """A file written just before its transaction failed: unreadable without its row, and deleted."""
     import os
     import time

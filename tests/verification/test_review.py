@@ -15,18 +15,24 @@ FIRST, SECOND, SUPPORT = "p" * 32, "q" * 32, "s" * 32
 REDACTED = ("Monthly statement", "Card: **** **** **** 4242", "Name: Yuki Tanaka", "Tel: 03-1234-5678")
 
 
-def decide(harness: VerificationHarness, case_id: str, specialist: str, decision: str, reason: str,
-           **extra: Any) -> Any:
-    return harness.client.post(f"/api/verification/staff/cases/{case_id}/decision",
-                               headers=harness.as_user(specialist, "specialist"),
-                               json={"decision": decision, "reason_code": reason, **extra})
+def decide(
+    harness: VerificationHarness, case_id: str, specialist: str, decision: str, reason: str, **extra: Any
+) -> Any:
+    return harness.client.post(
+        f"/api/verification/staff/cases/{case_id}/decision",
+        headers=harness.as_user(specialist, "specialist"),
+        json={"decision": decision, "reason_code": reason, **extra},
+    )
 
 
 def ready_case(harness: VerificationHarness) -> str:
     case_id = harness.hold_payment(ALICE, order_id="order-1")
     assert harness.upload(ALICE, case_id, docs.text_pdf(*REDACTED)).status_code == 201
-    response = harness.client.post(f"/api/verification/cases/{case_id}/supplements", headers=harness.as_user(ALICE),
-                                   json={"item": "billing_address", "value": "1-2-3 Shibuya, Tokyo"})
+    response = harness.client.post(
+        f"/api/verification/cases/{case_id}/supplements",
+        headers=harness.as_user(ALICE),
+        json={"item": "billing_address", "value": "1-2-3 Shibuya, Tokyo"},
+    )
     assert response.status_code == 200 and response.json()["state"] == "in_review"
     return case_id
 
@@ -39,9 +45,13 @@ def test_s3_in_process_upload_supplement_review_approve(verification: Verificati
     queue = verification.client.get("/api/verification/staff/queue", headers=verification.as_user(FIRST, "specialist"))
     [item] = queue.json()["items"]
     assert item["id"] == case_id and item["outstanding"] == []
-    assert {"document_checked", "supplement_added", "submitted"} <= {entry["kind"] for entry in item["changes_since_review"]}
+    assert {"document_checked", "supplement_added", "submitted"} <= {
+        entry["kind"] for entry in item["changes_since_review"]
+    }
 
-    review = verification.client.get(f"/api/verification/staff/cases/{case_id}", headers=verification.as_user(FIRST, "specialist"))
+    review = verification.client.get(
+        f"/api/verification/staff/cases/{case_id}", headers=verification.as_user(FIRST, "specialist")
+    )
     assert review.status_code == 200
     assert len(review.json()["documents"]) == 1
     assert review.json()["supplements"] == [{"item": "billing_address", "value": "1-2-3 Shibuya, Tokyo"}]
@@ -59,7 +69,9 @@ def test_s3_in_process_upload_supplement_review_approve(verification: Verificati
     assert "approved" in told["body_en"] and "Your held orders go ahead." in told["body_en"]
     assert "ご提出いただいた内容" in told["body_ja"]
     # Audited: who reviewed and decided, invisible to the customer.
-    staff_view = verification.client.get(f"/api/verification/staff/cases/{case_id}", headers=verification.as_user(FIRST, "specialist"))
+    staff_view = verification.client.get(
+        f"/api/verification/staff/cases/{case_id}", headers=verification.as_user(FIRST, "specialist")
+    )
     assert {"reviewed", "decision"} <= {entry["kind"] for entry in staff_view.json()["timeline"]}
     customer_view = verification.case(ALICE, case_id)
     assert not {"reviewed", "decision"} & {entry["kind"] for entry in customer_view["timeline"]}
@@ -94,13 +106,17 @@ def test_rounds_then_a_final_rejection_by_two_specialists_closes_the_account(ver
 
 def test_decisions_are_for_specialists_and_need_a_catalogue_reason(verification: VerificationHarness) -> None:
     case_id = ready_case(verification)
-    support = verification.client.post(f"/api/verification/staff/cases/{case_id}/decision",
-                                       headers=verification.as_user(SUPPORT, "support"),
-                                       json={"decision": "approve", "reason_code": "verified"})
+    support = verification.client.post(
+        f"/api/verification/staff/cases/{case_id}/decision",
+        headers=verification.as_user(SUPPORT, "support"),
+        json={"decision": "approve", "reason_code": "verified"},
+    )
     assert support.status_code == 403
-    customer = verification.client.post(f"/api/verification/staff/cases/{case_id}/decision",
-                                        headers=verification.as_user(ALICE),
-                                        json={"decision": "approve", "reason_code": "verified"})
+    customer = verification.client.post(
+        f"/api/verification/staff/cases/{case_id}/decision",
+        headers=verification.as_user(ALICE),
+        json={"decision": "approve", "reason_code": "verified"},
+    )
     assert customer.status_code == 403
     wrong = decide(verification, case_id, FIRST, "approve", "statement_unreadable")
     assert (wrong.status_code, wrong.json()["code"]) == (422, "unknown_reason")
@@ -110,11 +126,15 @@ def test_decisions_are_for_specialists_and_need_a_catalogue_reason(verification:
 def test_support_notes_and_escalation_stay_on_the_one_case(verification: VerificationHarness) -> None:
     case_id = verification.hold_payment(ALICE)
     support = verification.as_user(SUPPORT, "support")
-    note = verification.client.post(f"/api/verification/staff/cases/{case_id}/notes", headers=support,
-                                    json={"note": "Customer called, statement coming by post"})
+    note = verification.client.post(
+        f"/api/verification/staff/cases/{case_id}/notes",
+        headers=support,
+        json={"note": "Customer called, statement coming by post"},
+    )
     assert note.status_code == 201
-    escalated = verification.client.post(f"/api/verification/staff/cases/{case_id}/escalation", headers=support,
-                                         json={"note": "Please review today"})
+    escalated = verification.client.post(
+        f"/api/verification/staff/cases/{case_id}/escalation", headers=support, json={"note": "Please review today"}
+    )
     assert escalated.status_code == 200
     queue = verification.client.get("/api/verification/staff/queue", headers=verification.as_user(FIRST, "specialist"))
     assert [item["id"] for item in queue.json()["items"]] == [case_id]
@@ -130,26 +150,35 @@ def test_the_queue_is_ordered_by_promised_time(verification: VerificationHarness
     late_account = "c" * 32
     late = verification.hold_payment(late_account, order_id="order-9")
     verification.upload(late_account, late, docs.text_pdf(*REDACTED))
-    verification.client.post(f"/api/verification/cases/{late}/supplements", headers=verification.as_user(late_account),
-                             json={"item": "billing_address", "value": "Osaka"})
+    verification.client.post(
+        f"/api/verification/cases/{late}/supplements",
+        headers=verification.as_user(late_account),
+        json={"item": "billing_address", "value": "Osaka"},
+    )
     queue = verification.client.get("/api/verification/staff/queue", headers=verification.as_user(FIRST, "specialist"))
     assert [item["id"] for item in queue.json()["items"]] == [early, late]
 
 
 def test_notes_and_callback_requests_never_hold_a_card_number(verification: VerificationHarness) -> None:
     case_id = verification.hold_payment(ALICE)
-    before = verification.client.get(f"/api/verification/staff/cases/{case_id}/status",
-                                     headers=verification.as_user(SUPPORT, "support")).json()["timeline"]
-    note = verification.client.post(f"/api/verification/staff/cases/{case_id}/notes",
-                                    headers=verification.as_user(SUPPORT, "support"),
-                                    json={"note": "caller read out 4111 1111 1111 1111"})
+    before = verification.client.get(
+        f"/api/verification/staff/cases/{case_id}/status", headers=verification.as_user(SUPPORT, "support")
+    ).json()["timeline"]
+    note = verification.client.post(
+        f"/api/verification/staff/cases/{case_id}/notes",
+        headers=verification.as_user(SUPPORT, "support"),
+        json={"note": "caller read out 4111 1111 1111 1111"},
+    )
     assert (note.status_code, note.json()["code"]) == (422, "card_number_visible")
-    callback = verification.client.post("/api/verification/callbacks", headers=verification.as_user(ALICE),
-                                        json={"phone": "03-1234-5678", "case_id": case_id,
-                                              "note": "my card is 5555 5555 5555 4444"})
+    callback = verification.client.post(
+        "/api/verification/callbacks",
+        headers=verification.as_user(ALICE),
+        json={"phone": "03-1234-5678", "case_id": case_id, "note": "my card is 5555 5555 5555 4444"},
+    )
     assert (callback.status_code, callback.json()["code"]) == (422, "card_number_visible")
-    after = verification.client.get(f"/api/verification/staff/cases/{case_id}/status",
-                                    headers=verification.as_user(SUPPORT, "support")).json()["timeline"]
+    after = verification.client.get(
+        f"/api/verification/staff/cases/{case_id}/status", headers=verification.as_user(SUPPORT, "support")
+    ).json()["timeline"]
     assert [entry["kind"] for entry in after] == [entry["kind"] for entry in before] + ["status_viewed"]
 
 

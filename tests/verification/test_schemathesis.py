@@ -42,7 +42,9 @@ def _running() -> Iterator[None]:
 def test_no_operation_answers_5xx(case) -> None:  # type: ignore[no-untyped-def]
     role = "specialist" if "/staff/" in case.path else "customer"
     response = case.call(headers={"authorization": f"Bearer {HARNESS.token(ACCOUNT, role)}"})
-    assert response.status_code < 500, f"{case.method} {case.formatted_path}: {response.status_code} {response.text[:500]}"
+    assert response.status_code < 500, (
+        f"{case.method} {case.formatted_path}: {response.status_code} {response.text[:500]}"
+    )
     if response.status_code >= 400:
         content_type = response.headers["content-type"]
         assert "".join(content_type).startswith("application/problem+json")

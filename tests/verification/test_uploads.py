@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import io
-import zlib
 import struct
+import zlib
 
 import pytest
 from PIL import Image
@@ -30,8 +30,12 @@ def test_a_redacted_statement_is_kept_encrypted_and_meets_what_it_shows(verifica
     assert response.json()["pages"] == 1 and response.json()["content_type"] == "application/pdf"
 
     statuses = {item["code"]: item["status"] for item in verification.case(ALICE, case_id)["checklist"]}
-    assert statuses == {"statement": "received", "billing_name": "received", "billing_address": "missing",
-                        "cardholder_phone": "received"}
+    assert statuses == {
+        "statement": "received",
+        "billing_name": "received",
+        "billing_address": "missing",
+        "cardholder_phone": "received",
+    }
     notice = verification.notices(ALICE)[-1]
     assert "Still needed: Billing address" in notice["body_en"] and "4242" in notice["body_en"]
     assert "まだ必要なもの: 請求先のご住所" in notice["body_ja"]
@@ -39,8 +43,9 @@ def test_a_redacted_statement_is_kept_encrypted_and_meets_what_it_shows(verifica
     [stored] = stored_files(verification)
     assert b"Yuki Tanaka" not in stored and b"%PDF" not in stored  # encrypted at rest
     document_id = response.json()["id"]
-    download = verification.client.get(f"/api/verification/staff/documents/{document_id}",
-                                       headers=verification.as_user(SPECIALIST, "specialist"))
+    download = verification.client.get(
+        f"/api/verification/staff/documents/{document_id}", headers=verification.as_user(SPECIALIST, "specialist")
+    )
     assert download.status_code == 200 and download.content == pdf
 
 
@@ -48,25 +53,33 @@ def test_support_staff_never_see_documents_but_see_the_status(verification: Veri
     case_id = verification.hold_payment(ALICE)
     document_id = verification.upload(ALICE, case_id, docs.text_pdf(*REDACTED)).json()["id"]
     support = verification.as_user(SUPPORT, "support")
-    assert verification.client.get(f"/api/verification/staff/documents/{document_id}", headers=support).status_code == 403
+    assert (
+        verification.client.get(f"/api/verification/staff/documents/{document_id}", headers=support).status_code == 403
+    )
     assert verification.client.get(f"/api/verification/staff/cases/{case_id}", headers=support).status_code == 403
     status = verification.client.get(f"/api/verification/staff/cases/{case_id}/status", headers=support)
     assert status.status_code == 200 and status.json()["documents"] == []
     assert status.json()["checklist"][0]["status"] == "received"
-    customer = verification.client.get(f"/api/verification/staff/documents/{document_id}", headers=verification.as_user(ALICE))
+    customer = verification.client.get(
+        f"/api/verification/staff/documents/{document_id}", headers=verification.as_user(ALICE)
+    )
     assert customer.status_code == 403
 
 
-@pytest.mark.parametrize(("name", "content", "content_type"), [
-    ("text.pdf", docs.text_pdf("Statement", "Card 4111 1111 1111 1111"), "application/pdf"),
-    ("fullwidth.pdf", docs.text_pdf("Statement", "Card 5555-5555-5555-4444 exp 03/27"), "application/pdf"),
-    ("scan.pdf", docs.image_pdf("ご利用明細", "カード番号 ２２２１ ００００ ００００ ０００９"), "application/pdf"),
-    ("photo.png", docs.png("ご利用明細書", "カード 4111-1111-1111-1111"), "image/png"),
-    ("photo.jpg", docs.jpeg("Statement", "Card ５５５５ ５５５５ ５５５５ ４４４４"), "image/jpeg"),
-    ("nineteen.png", docs.png("Statement", "4000 0000 0000 0000 006"), "image/png"),
-])
-def test_a_full_card_number_is_refused_and_nothing_is_kept(verification: VerificationHarness, name: str,
-                                                         content: bytes, content_type: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "content", "content_type"),
+    [
+        ("text.pdf", docs.text_pdf("Statement", "Card 4111 1111 1111 1111"), "application/pdf"),
+        ("fullwidth.pdf", docs.text_pdf("Statement", "Card 5555-5555-5555-4444 exp 03/27"), "application/pdf"),
+        ("scan.pdf", docs.image_pdf("ご利用明細", "カード番号 ２２２１ ００００ ００００ ０００９"), "application/pdf"),
+        ("photo.png", docs.png("ご利用明細書", "カード 4111-1111-1111-1111"), "image/png"),
+        ("photo.jpg", docs.jpeg("Statement", "Card ５５５５ ５５５５ ５５５５ ４４４４"), "image/jpeg"),
+        ("nineteen.png", docs.png("Statement", "4000 0000 0000 0000 006"), "image/png"),
+    ],
+)
+def test_a_full_card_number_is_refused_and_nothing_is_kept(
+    verification: VerificationHarness, name: str, content: bytes, content_type: str
+) -> None:
     case_id = verification.hold_payment(ALICE)
     before = verification.case(ALICE, case_id)
     response = verification.upload(ALICE, case_id, content, name, content_type)
@@ -106,8 +119,9 @@ def test_images_are_masked_instead_when_so_configured(masking_verification: Veri
     response = harness.upload(ALICE, case_id, docs.png("Statement", "Card 4111 1111 1111 1111"), "s.png", "image/png")
     assert response.status_code == 201, response.text
     assert response.json()["masked"] is True
-    download = harness.client.get(f"/api/verification/staff/documents/{response.json()['id']}",
-                                  headers=harness.as_user(SPECIALIST, "specialist"))
+    download = harness.client.get(
+        f"/api/verification/staff/documents/{response.json()['id']}", headers=harness.as_user(SPECIALIST, "specialist")
+    )
     image = Image.open(io.BytesIO(download.content))
     assert image.format == "PNG"
     from services.verification.config import VerificationSettings
@@ -122,8 +136,10 @@ def test_images_are_masked_instead_when_so_configured(masking_verification: Veri
 
 def _png_bomb(width: int, height: int) -> bytes:
     """A valid PNG header announcing a huge image, with a tiny compressed body."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
     header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
     rows = zlib.compress(b"\x00" * (width + 1) * 16, 9)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", rows) + chunk(b"IEND", b"")
@@ -133,18 +149,22 @@ def _truncated_jpeg() -> bytes:
     return docs.jpeg("Statement")[:300]
 
 
-@pytest.mark.parametrize(("content", "status", "code"), [
-    (b"", 422, "empty_file"),
-    (b"GIF89a" + b"\x00" * 100, 415, "unsupported_file"),
-    (b"PK\x03\x04 a zip pretending to be a statement", 415, "unsupported_file"),
-    (b"%PDF-1.7\n garbage that is not a pdf", 422, "file_corrupt"),
-    (docs.encrypted_pdf("Statement"), 422, "file_encrypted"),
-    (_png_bomb(30_000, 30_000), 422, "decompression_bomb"),
-    (_truncated_jpeg(), 422, "file_corrupt"),
-    (docs.text_pdf("Statement page", pages=11), 422, "too_many_pages"),
-])
-def test_bad_files_get_a_clear_problem_and_nothing_is_kept(verification: VerificationHarness, content: bytes,
-                                                           status: int, code: str) -> None:
+@pytest.mark.parametrize(
+    ("content", "status", "code"),
+    [
+        (b"", 422, "empty_file"),
+        (b"GIF89a" + b"\x00" * 100, 415, "unsupported_file"),
+        (b"PK\x03\x04 a zip pretending to be a statement", 415, "unsupported_file"),
+        (b"%PDF-1.7\n garbage that is not a pdf", 422, "file_corrupt"),
+        (docs.encrypted_pdf("Statement"), 422, "file_encrypted"),
+        (_png_bomb(30_000, 30_000), 422, "decompression_bomb"),
+        (_truncated_jpeg(), 422, "file_corrupt"),
+        (docs.text_pdf("Statement page", pages=11), 422, "too_many_pages"),
+    ],
+)
+def test_bad_files_get_a_clear_problem_and_nothing_is_kept(
+    verification: VerificationHarness, content: bytes, status: int, code: str
+) -> None:
     case_id = verification.hold_payment(ALICE)
     response = verification.upload(ALICE, case_id, content, "upload.pdf", "application/pdf")
     assert (response.status_code, response.json()["code"]) == (status, code), response.text
@@ -162,8 +182,9 @@ def test_a_file_over_ten_megabytes_is_413(verification: VerificationHarness) -> 
 def test_no_file_field_or_not_multipart(verification: VerificationHarness) -> None:
     case_id = verification.hold_payment(ALICE)
     url = f"/api/verification/cases/{case_id}/documents"
-    wrong_field = verification.client.post(url, headers=verification.as_user(ALICE),
-                                           files={"other": ("x.pdf", docs.text_pdf("x"), "application/pdf")})
+    wrong_field = verification.client.post(
+        url, headers=verification.as_user(ALICE), files={"other": ("x.pdf", docs.text_pdf("x"), "application/pdf")}
+    )
     assert (wrong_field.status_code, wrong_field.json()["code"]) == (422, "file_missing")
     as_json = verification.client.post(url, headers=verification.as_user(ALICE), json={"file": "x"})
     assert (as_json.status_code, as_json.json()["code"]) == (415, "multipart_required")

@@ -27,8 +27,8 @@ from services.auth.accounts import service, standing
 from services.auth.accounts.models import Account
 from services.auth.accounts.standing import Actor, Transition
 from services.auth.audit.service import record
-from services.auth.request_context import SYSTEM
 from services.auth.messages.service import message_services
+from services.auth.request_context import SYSTEM
 from services.auth.sessions.service import revoke_sessions
 
 logger = logging.getLogger("mamori.auth.accounts")
@@ -40,25 +40,40 @@ def _parse(envelope: EventEnvelope, model: type[Payload]) -> Payload:
     try:
         return model.model_validate(envelope.payload)
     except ValidationError as exc:
-        raise Problem(422, "invalid_event_payload", f"The {envelope.type} payload does not fit the contract.",
-                      errors=[error["msg"] for error in exc.errors()]) from exc
+        raise Problem(
+            422,
+            "invalid_event_payload",
+            f"The {envelope.type} payload does not fit the contract.",
+            errors=[error["msg"] for error in exc.errors()],
+        ) from exc
 
 
 def _account(db: DbSession, envelope: EventEnvelope, account_id: str) -> Account | None:
     account = db.get(Account, account_id)
     if account is None:
-        logger.warning("case event for an unknown account",
-                       extra={"event_id": envelope.id, "event_type": envelope.type, "account_id": account_id})
+        logger.warning(
+            "case event for an unknown account",
+            extra={"event_id": envelope.id, "event_type": envelope.type, "account_id": account_id},
+        )
     return account
 
 
-def _audit(db: DbSession, account: Account, kind: str, envelope: EventEnvelope, case_id: str | None,
-           reason: str | None = None) -> None:
+def _audit(
+    db: DbSession, account: Account, kind: str, envelope: EventEnvelope, case_id: str | None, reason: str | None = None
+) -> None:
     details = {"event_id": envelope.id, "event_type": envelope.type, "source": envelope.source}
     if case_id:
         details |= {"case_id": case_id, "case_number": contract.case_number(case_id)}
-    record(db, account.id, kind, SYSTEM, at=message_services(db).clock.now(), actor="system", reason=reason,
-           details=details)
+    record(
+        db,
+        account.id,
+        kind,
+        SYSTEM,
+        at=message_services(db).clock.now(),
+        actor="system",
+        reason=reason,
+        details=details,
+    )
 
 
 def handle_case_opened(db: DbSession, envelope: EventEnvelope) -> None:

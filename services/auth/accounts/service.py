@@ -77,9 +77,7 @@ def standing_for(db: DbSession, account: Account, *, now: datetime) -> standing.
     return standing.standing_of(account, open_restrictions(db, account.id), now=now)
 
 
-def add_restriction(
-    db: DbSession, account: Account, *, case_id: str, kind: str, reason: str, now: datetime
-) -> bool:
+def add_restriction(db: DbSession, account: Account, *, case_id: str, kind: str, reason: str, now: datetime) -> bool:
     """Record the case's restriction; False when this case is already known (open, or lifted before
     its opening arrived: then it stays lifted). Caller commits."""
     if db.get(AccountRestriction, case_id) is not None:
@@ -94,8 +92,11 @@ def lift_restriction(db: DbSession, account: Account, *, case_id: str, kind: str
     ``case.opened`` leaves a lifted row, so the late opening restricts nothing. Caller commits."""
     row = db.get(AccountRestriction, case_id)
     if row is None:
-        db.add(AccountRestriction(case_id=case_id, account_id=account.id, kind=kind, reason="",
-                                  opened_at=now, lifted_at=now, lifted_by=by))
+        db.add(
+            AccountRestriction(
+                case_id=case_id, account_id=account.id, kind=kind, reason="", opened_at=now, lifted_at=now, lifted_by=by
+            )
+        )
         db.flush()
         return False
     if row.lifted_at is not None or row.account_id != account.id:
@@ -119,8 +120,13 @@ def start_lock(db: DbSession, account: Account, *, now: datetime, until: datetim
             Account.state == AccountState.active,
             or_(Account.locked_until.is_(None), Account.locked_until <= now),
         )
-        .values(locked_until=until, lock_case_id=case_id, lock_reason=reason,
-                lock_count=Account.lock_count + 1, failed_step_ups=0)
+        .values(
+            locked_until=until,
+            lock_case_id=case_id,
+            lock_reason=reason,
+            lock_count=Account.lock_count + 1,
+            failed_step_ups=0,
+        )
         .execution_options(synchronize_session=False)
     ).rowcount  # type: ignore[attr-defined]
     db.refresh(account)

@@ -200,8 +200,9 @@ def ensure_may_make(transition: Transition, actor: Actor, standing: Standing) ->
     if standing.state is AccountState.closed:
         raise Problem(409, "account_closed", "This account is closed.")
     code, detail = _WRONG_STANDING[transition]
-    raise Problem(409, code, detail, state=standing.state.value, case_id=standing.case_id,
-                  case_number=standing.case_number)
+    raise Problem(
+        409, code, detail, state=standing.state.value, case_id=standing.case_id, case_number=standing.case_number
+    )
 
 
 _REFUSALS = {

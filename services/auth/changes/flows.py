@@ -189,7 +189,13 @@ _CODE_PROBLEMS = {
 
 
 def confirm_email_change(
-    db: DbSession, env: AuthEnv, account: Account, challenge_id: str, code: str, *, session: Session,
+    db: DbSession,
+    env: AuthEnv,
+    account: Account,
+    challenge_id: str,
+    code: str,
+    *,
+    session: Session,
     context: RequestContext,
 ) -> tuple[str, str]:
     """Switch to the confirmed address and notify the old one; return (new, old). Caller commits.

@@ -10,7 +10,6 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field
 from services.auth.changes.models import ChangeKind
 
 
-
 class ChangeEmailRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

@@ -18,6 +18,7 @@ from services.auth.changes.models import AccountChange, ChangeKind
 from services.auth.config import AuthSettings
 from services.auth.credentials.codes import new_readable_code, normalise_readable_code, sha256_hex
 
+
 def mask_email(address: str) -> str:
     """``h***@example.com``: enough for the owner to recognise, little for anyone else."""
     local, _, domain = address.partition("@")

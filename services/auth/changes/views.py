@@ -98,8 +98,14 @@ def change_password(
     env: EnvDep,
 ) -> PasswordChanged:
     ended = flows.change_password(
-        db, env, account, body.current_password, body.new_password,
-        end_other_sessions=body.end_other_sessions, session=session, context=context,
+        db,
+        env,
+        account,
+        body.current_password,
+        body.new_password,
+        end_other_sessions=body.end_other_sessions,
+        session=session,
+        context=context,
     )
     db.commit()
     return PasswordChanged(sessions_ended=ended)

@@ -75,7 +75,9 @@ def password_problems(password: str, *, email: str, name: str) -> list[str]:
         return [f"at most {MAX_LENGTH} characters are allowed"]
     candidate = _normalise(password)
     problems = []
-    if candidate in common_passwords() or _strip_digits(candidate) in common_passwords() and len(_strip_digits(candidate)) >= 6:
+    if candidate in common_passwords() or (
+        _strip_digits(candidate) in common_passwords() and len(_strip_digits(candidate)) >= 6
+    ):
         problems.append("it is one of the most commonly used passwords")
     if _too_close_to_identity(candidate, email=email, name=name):
         problems.append("it is too close to your e-mail address or name")
@@ -97,6 +99,6 @@ def _too_close_to_identity(candidate: str, *, email: str, name: str) -> bool:
         piece = re.sub(r"[^\w]", "", piece)
         if len(piece) < 4:
             continue
-        if compact == piece or piece in compact and len(compact) - len(piece) <= 4:
+        if compact == piece or (piece in compact and len(compact) - len(piece) <= 4):
             return True
     return False

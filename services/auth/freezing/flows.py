@@ -62,8 +62,9 @@ def freeze_account(
     session_ids = sorted(set(revoked) | suspects)
 
     cool_down = timedelta(seconds=env.settings.reset_cooldown_after_freeze_seconds)
-    standing.freeze(account, case_id=case_id, reason=reason, now=now,
-                    reset_opens_at=None if hold_reset else now + cool_down)
+    standing.freeze(
+        account, case_id=case_id, reason=reason, now=now, reset_opens_at=None if hold_reset else now + cool_down
+    )
     voided = void_reset_tokens(db, account.id, now=now)
     opens_at = account.reset_opens_at.isoformat() if account.reset_opens_at else None
 

@@ -71,7 +71,9 @@ def parse_notify(payload: dict[str, Any]) -> NotifyPayload:
         try:
             NoticeData.model_validate(notify.data)
         except ValidationError as exc:
-            raise _invalid("The notice data needs subject_ja, subject_en, body_ja and body_en.", errors=_errors(exc)) from exc
+            raise _invalid(
+                "The notice data needs subject_ja, subject_en, body_ja and body_en.", errors=_errors(exc)
+            ) from exc
         try:
             notice_time_values(notify.data)
         except ValueError as exc:
@@ -92,8 +94,7 @@ def parse_notify(payload: dict[str, Any]) -> NotifyPayload:
 
 def _errors(exc: ValidationError) -> list[dict[str, str]]:
     return [
-        {"location": ".".join(str(part) for part in error["loc"]), "message": error["msg"]}
-        for error in exc.errors()
+        {"location": ".".join(str(part) for part in error["loc"]), "message": error["msg"]} for error in exc.errors()
     ]
 
 
@@ -146,9 +147,7 @@ _DETAILS = {
 }
 
 
-def _answer(
-    reason: VerdictReason, reference_code: str | None, message: Message | None = None
-) -> VerifyMessageResponse:
+def _answer(reason: VerdictReason, reference_code: str | None, message: Message | None = None) -> VerifyMessageResponse:
     verdict = {
         VerdictReason.sent_to_you: Verdict.genuine,
         VerdictReason.sent_to_another_account: Verdict.not_for_you,

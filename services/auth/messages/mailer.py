@@ -293,7 +293,9 @@ class MailSender:
         )
         rows.sort(key=lambda row: row.queued_at)
         return [
-            OutgoingMail(row.id, row.reference_code, row.recipient, row.subject, self._plaintext(row), row.mail_attempts)
+            OutgoingMail(
+                row.id, row.reference_code, row.recipient, row.subject, self._plaintext(row), row.mail_attempts
+            )
             for row in rows
         ]
 

@@ -14,7 +14,6 @@ from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session as DbSession
 
 from mamori_common.clock import Clock
-
 from services.auth.accounts.models import Account
 from services.auth.credentials.encryption import Encryptor
 from services.auth.messages.models import Message

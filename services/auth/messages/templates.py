@@ -114,8 +114,9 @@ def localise_notice(data: dict[str, Any], time_zone: str | None) -> dict[str, An
     for key in NOTICE_TEXTS:
         if key in data:
             language = key.rsplit("_", 1)[1]
-            texts[key] = NOTICE_TIME.sub(lambda match: format_time(times[match.group(1)], language, time_zone),
-                                         str(data[key]))
+            texts[key] = NOTICE_TIME.sub(
+                lambda match, language=language: format_time(times[match.group(1)], language, time_zone), str(data[key])
+            )
     return {**data, **texts}
 
 
@@ -172,7 +173,7 @@ TEMPLATES: dict[str, dict[str, Template]] = {
         "en": Template(
             "Your account's {what_en} was changed",
             "Dear {name},\n\nYour account's {what_en} was changed at {at}.\n"
-            "If this was not you, enter this revert code in the portal under \"This was not me\": it undoes "
+            'If this was not you, enter this revert code in the portal under "This was not me": it undoes '
             "the change and protects your account (valid {days} days):\n\n    {revert_code}\n",
         ),
     },
@@ -198,7 +199,7 @@ TEMPLATES: dict[str, dict[str, Template]] = {
         "en": Template(
             "Your account is temporarily locked",
             "Dear {name},\n\nAfter repeated failed checks we locked your account until {until}. Case: {case_number}\n"
-            "If this is you, unlock it right away under \"Unlock\" in the portal with a mailed code and a new "
+            'If this is you, unlock it right away under "Unlock" in the portal with a mailed code and a new '
             "password.",
         ),
     },

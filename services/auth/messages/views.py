@@ -10,8 +10,8 @@ from mamori_common.db import SessionDep
 from mamori_common.problems import PROBLEM_MEDIA_TYPE
 from mamori_common.quotas import rate_limited
 from mamori_common.tokens import access_token_from
-from services.auth.accounts.models import Account
 from services.auth import quotas
+from services.auth.accounts.models import Account
 from services.auth.deps import ClientIp, CurrentAccount, SettingsDep, current_account, current_session
 from services.auth.messages import flows, service
 from services.auth.messages.schemas import (

@@ -160,6 +160,12 @@ def acknowledge_recheck(
     current = json.loads(account.recheck_items) if account.recheck_items else []
     left = [] if items is None else [item for item in current if item not in set(items)]
     account.recheck_items = json.dumps(left) if left else None
-    record(db, account.id, "recheck_acknowledged", context, at=env.clock.now(),
-           details={"items": items or current, "left": left})
+    record(
+        db,
+        account.id,
+        "recheck_acknowledged",
+        context,
+        at=env.clock.now(),
+        details={"items": items or current, "left": left},
+    )
     return left

@@ -20,9 +20,7 @@ class PasswordResetAccepted(BaseModel):
     """The same for every address, known or not."""
 
     status: Literal["accepted"] = "accepted"
-    detail: str = (
-        "If an account uses this address, we sent it a message: a reset code, or when a reset opens."
-    )
+    detail: str = "If an account uses this address, we sent it a message: a reset code, or when a reset opens."
 
 
 class ConfirmPasswordResetRequest(BaseModel):

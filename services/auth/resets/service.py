@@ -29,9 +29,7 @@ def new_reset_token(db: DbSession, account: Account, *, now: datetime, settings:
 
 
 def find_reset_token(db: DbSession, token: str) -> ResetToken | None:
-    return db.execute(
-        select(ResetToken).where(ResetToken.token_hash == sha256_hex(token.strip()))
-    ).scalar_one_or_none()
+    return db.execute(select(ResetToken).where(ResetToken.token_hash == sha256_hex(token.strip()))).scalar_one_or_none()
 
 
 def claim_reset_token(db: DbSession, token: ResetToken, *, now: datetime) -> bool:

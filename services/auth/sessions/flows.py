@@ -18,10 +18,10 @@ from mamori_common.problems import Problem
 from services.auth.accounts.models import Account, AccountState
 from services.auth.accounts.standing import standing_of
 from services.auth.audit.service import record
-from services.auth.request_context import RequestContext
 from services.auth.config import AuthSettings
 from services.auth.credentials.encryption import Encryptor
 from services.auth.messages.service import file_message
+from services.auth.request_context import RequestContext
 from services.auth.sessions import service
 from services.auth.sessions.models import Session
 from services.auth.sessions.service import TokenPair

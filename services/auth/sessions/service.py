@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session as DbSession
 
 from mamori_common.tokens import AUDIENCE, ISSUER
 from services.auth.accounts.models import Account
-from services.auth.request_context import RequestContext
 from services.auth.config import AuthSettings
+from services.auth.request_context import RequestContext
 from services.auth.sessions.models import RefreshToken, Session
 from services.auth.tokens.keys import SigningKey
 
@@ -131,8 +131,9 @@ def issue_tokens(
     return pair_with(account, session, refresh, now=now, key=key, settings=settings)
 
 
-def pair_with(account: Account, session: Session, refresh: str, *, now: datetime, key: SigningKey,
-              settings: AuthSettings) -> TokenPair:
+def pair_with(
+    account: Account, session: Session, refresh: str, *, now: datetime, key: SigningKey, settings: AuthSettings
+) -> TokenPair:
     """A fresh access token beside an existing refresh token."""
     access = mint_access_token(key, account, session, now, settings.access_token_seconds)
     return TokenPair(access, refresh, settings.access_token_seconds, session.id)
@@ -147,9 +148,7 @@ def revoke_sessions(
         query = query.where(Session.id != keep_session_id)
     ids = list(db.execute(query).scalars())
     if ids:
-        db.execute(
-            update(Session).where(Session.id.in_(ids)).values(revoked_at=now, revoked_reason=reason)
-        )
+        db.execute(update(Session).where(Session.id.in_(ids)).values(revoked_at=now, revoked_reason=reason))
     return ids
 
 

@@ -20,26 +20,25 @@ from typing import Any
 from fastapi import FastAPI
 from sqlalchemy.orm import Session as DbSession
 
+from mamori_common.contract import case_number
 from mamori_common.problems import Problem
 from mamori_common.quotas import rate_limited
 from services.auth import quotas
-from mamori_common.contract import case_number
 from services.auth.accounts import standing
 from services.auth.accounts.models import Account, AccountState
 from services.auth.accounts.service import check_new_password, find_by_email, normalise_email, start_lock
 from services.auth.accounts.standing import standing_of
 from services.auth.audit.service import record
-from services.auth.request_context import RequestContext
 from services.auth.env import AuthEnv
 from services.auth.events import ACCOUNT_LOCKED, ACCOUNT_UNLOCKED
 from services.auth.messages.service import file_message
+from services.auth.request_context import RequestContext
 from services.auth.sessions.service import TokenPair, revoke_sessions, start_session
 from services.auth.signin import policy, risk, service
 from services.auth.signin.challenges import CodeCheck, check_code, create_challenge
 from services.auth.signin.models import Challenge, ChallengePurpose, SignInOutcome
 from services.auth.signin.policy import Action, Decision
 from services.auth.signin.throttle import Throttle, account_key, throttle_of
-
 
 
 @dataclass(frozen=True)
@@ -142,8 +141,13 @@ def sign_in(db: DbSession, env: SignInEnv, *, email: str, password: str, context
     foreign = throttle.foreign_failure_count(key) if account else 0
     unknown_failures = service.unknown_address_failures(db, key) if account is None else 0
     decision = policy.decide_sign_in(
-        account, password_ok=verification.ok, signals=signals, foreign_failures=foreign, now=now,
-        settings=env.settings, unknown_address_failures=unknown_failures,
+        account,
+        password_ok=verification.ok,
+        signals=signals,
+        foreign_failures=foreign,
+        now=now,
+        settings=env.settings,
+        unknown_address_failures=unknown_failures,
     )
     if account is not None and verification.ok and verification.needs_rehash:
         account.password_hash = env.passwords.hash(password)  # parameters changed since it was set
@@ -206,8 +210,9 @@ def _open_step_up(
     methods = policy.step_up_methods(account)
     mail = "email_code" in methods and decision.password_ok
     if mail:
-        wait = quotas.spend_code_mail(env.quotas, env.settings, "login", account.id, context,
-                                      known_client=signals.known_client)
+        wait = quotas.spend_code_mail(
+            env.quotas, env.settings, "login", account.id, context, known_client=signals.known_client
+        )
         if wait:
             return rate_limited(wait)
     challenge, code = create_challenge(
@@ -241,9 +246,19 @@ def _open_decoy(
     guard challenge of a real account's wrong password (no code, five tries), so answering it
     goes the same way; it belongs to no account and nobody can pass it."""
     challenge, _ = create_challenge(
-        db, None, ChallengePurpose.login, ["email_code"], hasher=env.code_hasher, settings=env.settings, now=now,
-        context={"password_ok": False, "reasons": [reason.value for reason in decision.reasons],
-                 "ip": context.ip, "account_key": key},
+        db,
+        None,
+        ChallengePurpose.login,
+        ["email_code"],
+        hasher=env.code_hasher,
+        settings=env.settings,
+        now=now,
+        context={
+            "password_ok": False,
+            "reasons": [reason.value for reason in decision.reasons],
+            "ip": context.ip,
+            "account_key": key,
+        },
         with_email_code=False,
     )
     return challenge_required(challenge, decision.reasons)
@@ -270,8 +285,14 @@ def _finish_sign_in(
     service.remember_device(db, account.id, context, now=now)
     service.record_attempt(db, account.id, outcome, context, now=now, signals={**signals.as_dict(), **(notes or {})})
     if signals.new_device or signals.new_country:  # the customer's trail shows where they were new
-        record(db, account.id, service.SIGNED_IN, context, at=now,
-               details={"new_device": signals.new_device, "new_country": signals.new_country})
+        record(
+            db,
+            account.id,
+            service.SIGNED_IN,
+            context,
+            at=now,
+            details={"new_device": signals.new_device, "new_country": signals.new_country},
+        )
         file_message(
             db,
             account,
@@ -315,30 +336,56 @@ def complete_challenge(
 
     result = _check_answer(db, env, account, challenge, method, code, now=now)
     key = account_key(account.email)
-    signals = risk.RiskSignals(**{name: bool(value) for name, value in challenge.context.get("signals", {}).items()
-                                  if name in risk.RiskSignals.__dataclass_fields__})
+    signals = risk.RiskSignals(
+        **{
+            name: bool(value)
+            for name, value in challenge.context.get("signals", {}).items()
+            if name in risk.RiskSignals.__dataclass_fields__
+        }
+    )
     if result is CodeCheck.accepted:
         if not password_ok or current.state in (AccountState.closed, AccountState.frozen):
             # The consecutive-failure guard asked this of a wrong password: the code proves the
             # mailbox or the phone, but the password still was wrong.
-            service.record_attempt(db, account.id, SignInOutcome.bad_credentials, context, now=now,
-                                   signals={"guard_challenge": challenge.id})
+            service.record_attempt(
+                db,
+                account.id,
+                SignInOutcome.bad_credentials,
+                context,
+                now=now,
+                signals={"guard_challenge": challenge.id},
+            )
             db.commit()
             raise invalid_credentials()
         if locked:  # shown only now: before the code, a 423 would have told the password was right
-            service.record_attempt(db, account.id, SignInOutcome.locked, context, now=now,
-                                   signals={"challenge_id": challenge.id})
+            service.record_attempt(
+                db, account.id, SignInOutcome.locked, context, now=now, signals={"challenge_id": challenge.id}
+            )
             db.commit()
             raise account_locked(account)
-        tokens = _finish_sign_in(db, env, account, context, signals, now=now,
-                                 outcome=SignInOutcome.challenge_passed, key=key,
-                                 notes={"challenge_id": challenge.id, "method": method})
+        tokens = _finish_sign_in(
+            db,
+            env,
+            account,
+            context,
+            signals,
+            now=now,
+            outcome=SignInOutcome.challenge_passed,
+            key=key,
+            notes={"challenge_id": challenge.id, "method": method},
+        )
         db.commit()
         return tokens
 
     env.throttle.record_failure(context.ip, key, foreign=True)
-    service.record_attempt(db, account.id, SignInOutcome.challenge_failed, context, now=now,
-                           signals={"challenge_id": challenge.id, "method": method, "password_ok": password_ok})
+    service.record_attempt(
+        db,
+        account.id,
+        SignInOutcome.challenge_failed,
+        context,
+        now=now,
+        signals={"challenge_id": challenge.id, "method": method, "password_ok": password_ok},
+    )
     if password_ok and not locked:
         failed = service.count_failed_step_up(db, account.id)
         if policy.should_lock(failed, env.settings):
@@ -362,8 +409,14 @@ def _fail_decoy(
     check_code(challenge, code, hasher=env.code_hasher, now=now)  # no code was issued: never accepted
     key = str(challenge.context.get("account_key", ""))
     env.throttle.record_failure(context.ip, key or None, foreign=True)
-    service.record_attempt(db, None, SignInOutcome.challenge_failed, context, now=now,
-                           signals={"challenge_id": challenge.id, "method": "email_code", "password_ok": False})
+    service.record_attempt(
+        db,
+        None,
+        SignInOutcome.challenge_failed,
+        context,
+        now=now,
+        signals={"challenge_id": challenge.id, "method": "email_code", "password_ok": False},
+    )
     db.commit()
     return wrong_code(challenge)
 
@@ -397,8 +450,9 @@ def _check_answer(
     return CodeCheck.exhausted if challenge.attempts >= challenge.max_attempts else CodeCheck.wrong
 
 
-def lock(db: DbSession, env: SignInEnv, account: Account, context: RequestContext, *, now: datetime,
-         reason: str) -> str | None:
+def lock(
+    db: DbSession, env: SignInEnv, account: Account, context: RequestContext, *, now: datetime, reason: str
+) -> str | None:
     """Lock for a while, open a lockout case (event to verification), tell the owner, audit it.
 
     Returns the case id, or None when a lock already held (a concurrent failure opened it).
@@ -410,13 +464,25 @@ def lock(db: DbSession, env: SignInEnv, account: Account, context: RequestContex
     env.outbox.publish(
         db,
         ACCOUNT_LOCKED,
-        {"case_id": case_id, "account_id": account.id, "reason": reason, "locked_until": until.isoformat(),
-         "kind": "lockout"},
+        {
+            "case_id": case_id,
+            "account_id": account.id,
+            "reason": reason,
+            "locked_until": until.isoformat(),
+            "kind": "lockout",
+        },
     )
-    file_message(db, account, "account_locked", {"until": until, "case_id": case_id},
-                 encryptor=env.encryptor, now=now)
-    record(db, account.id, service.ACCOUNT_LOCKED, context, at=now, actor="system", reason=reason,
-           details={"case_id": case_id, "locked_until": until.isoformat()})
+    file_message(db, account, "account_locked", {"until": until, "case_id": case_id}, encryptor=env.encryptor, now=now)
+    record(
+        db,
+        account.id,
+        service.ACCOUNT_LOCKED,
+        context,
+        at=now,
+        actor="system",
+        reason=reason,
+        details={"case_id": case_id, "locked_until": until.isoformat()},
+    )
     return case_id
 
 
@@ -436,12 +502,24 @@ def send_unlock_code(db: DbSession, env: SignInEnv, *, email: str, context: Requ
     if quotas.spend_code_mail(env.quotas, env.settings, "unlock", account.id, context, known_client=known_client):
         return  # the codes mailed within the hour still work: nothing is lost by not sending more
     _, code = create_challenge(
-        db, account.id, ChallengePurpose.unlock, ["email_code"], hasher=env.code_hasher, settings=env.settings,
-        now=now, context={"ip": context.ip, "country": context.country, "device_id": context.device_id},
+        db,
+        account.id,
+        ChallengePurpose.unlock,
+        ["email_code"],
+        hasher=env.code_hasher,
+        settings=env.settings,
+        now=now,
+        context={"ip": context.ip, "country": context.country, "device_id": context.device_id},
     )
     assert code is not None
-    file_message(db, account, "unlock_code", {"code": code, "minutes": env.settings.email_code_seconds // 60},
-                 encryptor=env.encryptor, now=now)
+    file_message(
+        db,
+        account,
+        "unlock_code",
+        {"code": code, "minutes": env.settings.email_code_seconds // 60},
+        encryptor=env.encryptor,
+        now=now,
+    )
     db.commit()
 
 
@@ -485,10 +563,26 @@ def request_unlock(
     revoked = revoke_sessions(db, account.id, now=now, reason="unlocked")
     if case_id:
         env.outbox.publish(db, ACCOUNT_UNLOCKED, {"case_id": case_id, "account_id": account.id, "how": "self_service"})
-    record(db, account.id, service.ACCOUNT_UNLOCKED, context, at=now, reason="Unlocked with a mailed code and a new password.",
-           details={"case_id": case_id, "revoked_sessions": len(revoked)})
+    record(
+        db,
+        account.id,
+        service.ACCOUNT_UNLOCKED,
+        context,
+        at=now,
+        reason="Unlocked with a mailed code and a new password.",
+        details={"case_id": case_id, "revoked_sessions": len(revoked)},
+    )
     signals = risk.assess(db, account.id, context)
-    tokens = _finish_sign_in(db, env, account, context, signals, now=now, outcome=SignInOutcome.challenge_passed,
-                             key=key, notes={"via": "unlock"})
+    tokens = _finish_sign_in(
+        db,
+        env,
+        account,
+        context,
+        signals,
+        now=now,
+        outcome=SignInOutcome.challenge_passed,
+        key=key,
+        notes={"via": "unlock"},
+    )
     db.commit()
     return tokens, len(revoked)

@@ -55,8 +55,9 @@ class ThrottledClientGate:
         throttle = self._throttle_of(scope)
         peer = scope["client"][0] if scope.get("client") else None
         forwarded = headers.get(b"x-forwarded-for")
-        ip = resolve_client_ip(peer, forwarded.decode("latin-1") if forwarded else None,
-                               throttle.settings.trusted_proxies)
+        ip = resolve_client_ip(
+            peer, forwarded.decode("latin-1") if forwarded else None, throttle.settings.trusted_proxies
+        )
         if throttle.shared:  # a network round trip: not on the event loop
             wait = await anyio.to_thread.run_sync(throttle.client_wait, ip)
         else:

@@ -55,7 +55,9 @@ def client_delay_seconds(failures: int, settings: AuthSettings) -> int:
     if beyond <= 0:
         return 0
     exponent = min(beyond - 1, 30)  # 2^30 s is far past any sane maximum; keeps the number small
-    return int(min(settings.throttle_client_base_delay_seconds * 2**exponent, settings.throttle_client_max_delay_seconds))
+    return int(
+        min(settings.throttle_client_base_delay_seconds * 2**exponent, settings.throttle_client_max_delay_seconds)
+    )
 
 
 def lock_duration(account: Account, settings: AuthSettings) -> timedelta:

@@ -9,7 +9,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.auth.sessions.schemas import TokenResponse
 
 
-
 class LoginRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -18,8 +17,6 @@ class LoginRequest(BaseModel):
     password: str = Field(min_length=1, max_length=1024)
     #: Overrides the ``X-Device-ID`` header and the ``mamori_device`` cookie when given.
     device_id: str | None = Field(default=None, min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:-]+$")
-
-
 
 
 class CompleteChallengeRequest(BaseModel):

@@ -99,8 +99,10 @@ def count_failed_step_up(db: DbSession, account_id: str) -> int:
 
 def unknown_address_failures(db: DbSession, key: str) -> int:
     """Consecutive failed sign-ins to the address no account has, under its digest ``key``."""
-    return int(db.execute(select(UnknownAddressStreak.failures).where(UnknownAddressStreak.key == key))
-               .scalar_one_or_none() or 0)
+    return int(
+        db.execute(select(UnknownAddressStreak.failures).where(UnknownAddressStreak.key == key)).scalar_one_or_none()
+        or 0
+    )
 
 
 def count_unknown_address_failure(db: DbSession, key: str, *, now: datetime) -> None:
@@ -111,10 +113,12 @@ def count_unknown_address_failure(db: DbSession, key: str, *, now: datetime) -> 
     else:
         from sqlalchemy.dialects.sqlite import insert as upsert
     statement = upsert(UnknownAddressStreak).values(key=key, failures=1, updated_at=now)
-    db.execute(statement.on_conflict_do_update(
-        index_elements=[UnknownAddressStreak.key],
-        set_={"failures": UnknownAddressStreak.failures + 1, "updated_at": now},
-    ))
+    db.execute(
+        statement.on_conflict_do_update(
+            index_elements=[UnknownAddressStreak.key],
+            set_={"failures": UnknownAddressStreak.failures + 1, "updated_at": now},
+        )
+    )
 
 
 def clear_failures(account: Account, *, now: datetime) -> None:

@@ -15,6 +15,8 @@ from fastapi import APIRouter, Depends, Request, status
 from mamori_common.db import SessionDep
 from mamori_common.problems import PROBLEM_MEDIA_TYPE
 from services.auth.deps import RequestContextDep, client_ip, request_context
+from services.auth.sessions.schemas import TokenResponse
+from services.auth.sessions.service import TokenPair
 from services.auth.signin import flows
 from services.auth.signin.flows import SignInEnv
 from services.auth.signin.schemas import (
@@ -25,8 +27,6 @@ from services.auth.signin.schemas import (
     Unlocked,
     UnlockRequest,
 )
-from services.auth.sessions.schemas import TokenResponse
-from services.auth.sessions.service import TokenPair
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
@@ -115,8 +115,10 @@ def send_unlock_code(
     body: SendUnlockCodeRequest, db: SessionDep, env: SignInEnvDep, context: RequestContextDep
 ) -> Accepted:
     flows.send_unlock_code(db, env, email=body.email, context=context)
-    return Accepted(detail="If this address belongs to a locked account, we mailed it a code. It is valid for "
-                    f"{env.settings.email_code_seconds // 60} minutes.")
+    return Accepted(
+        detail="If this address belongs to a locked account, we mailed it a code. It is valid for "
+        f"{env.settings.email_code_seconds // 60} minutes."
+    )
 
 
 @router.post(
@@ -139,4 +141,3 @@ def request_unlock(body: UnlockRequest, db: SessionDep, env: SignInEnvDep, conte
         db, env, email=body.email, code=body.code, new_password=body.new_password, context=context
     )
     return Unlocked.from_pair(pair, revoked_sessions=revoked)
-

@@ -18,11 +18,11 @@ from services.auth.accounts.models import Account, AccountState, Role
 from services.auth.accounts.service import standing_for
 from services.auth.accounts.standing import Actor, Transition, ensure_may_make
 from services.auth.audit.service import record
-from services.auth.request_context import RequestContext
-from services.auth.freezing.flows import freeze_account
 from services.auth.changes.service import mask_email
 from services.auth.env import AuthEnv
+from services.auth.freezing.flows import freeze_account
 from services.auth.messages.service import file_message
+from services.auth.request_context import RequestContext
 from services.auth.staff.schemas import AccountStatus
 
 
@@ -49,8 +49,9 @@ def ensure_may_act_on(staff: Account, target: Account) -> None:
         raise Problem(403, "forbidden", "Only an admin acts on a staff account.")
 
 
-def freeze(db: DbSession, env: AuthEnv, target: Account, staff: Account, reason: str, *,
-           context: RequestContext) -> str:
+def freeze(
+    db: DbSession, env: AuthEnv, target: Account, staff: Account, reason: str, *, context: RequestContext
+) -> str:
     """Freeze as after a reported intrusion; return the case id. Caller commits."""
     now = env.clock.now()
     ensure_may_act_on(staff, target)
@@ -74,8 +75,9 @@ _UNLOCKED_NOTICE = {
 }
 
 
-def unlock(db: DbSession, env: AuthEnv, target: Account, staff: Account, reason: str, *,
-           context: RequestContext) -> None:
+def unlock(
+    db: DbSession, env: AuthEnv, target: Account, staff: Account, reason: str, *, context: RequestContext
+) -> None:
     """Lift a lock; for a frozen account, open the reset at once. Caller commits.
 
     A freeze invalidated the password, so unlocking a frozen account does not make it usable by
@@ -116,4 +118,3 @@ def status_of(db: DbSession, account: Account, *, now: datetime) -> AccountStatu
         recheck_items=json.loads(account.recheck_items) if account.recheck_items else [],
         created_at=account.created_at,
     )
-

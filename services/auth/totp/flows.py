@@ -43,13 +43,16 @@ def _refuse_when_too_many_wrong_codes(env: AuthEnv, account: Account) -> None:
         raise rate_limited(wait, "Too many wrong codes. Wait before trying again.")
 
 
-def _reject(db: DbSession, env: AuthEnv, account: Account, *, context: RequestContext, now: datetime,
-            purpose: str) -> KeptRefusal:
+def _reject(
+    db: DbSession, env: AuthEnv, account: Account, *, context: RequestContext, now: datetime, purpose: str
+) -> KeptRefusal:
     """Count and record the wrong code (kept, though the request fails) and build the answer."""
     db.rollback()
     env.quotas.add(quotas.totp_code_failures(env.settings), account.id)
     record(db, account.id, CODE_REJECTED, context, at=now, details={"purpose": purpose})
-    return KeptRefusal(422, "invalid_code", "This code is not valid. Enter the current code from your authenticator app.")
+    return KeptRefusal(
+        422, "invalid_code", "This code is not valid. Enter the current code from your authenticator app."
+    )
 
 
 def enroll(db: DbSession, env: AuthEnv, account: Account, *, context: RequestContext) -> tuple[str, str]:
@@ -83,8 +86,9 @@ def confirm(
     account.totp_enabled_at = now
     codes = service.replace_recovery_codes(db, account, count=env.settings.recovery_code_count, now=now)
     record(db, account.id, "totp_enabled", context, at=now, details={"session_id": session.id})
-    _notify(db, env, account, old_secret=None, old_enabled_at=None, enabled=True, context=context,
-            session=session, now=now)
+    _notify(
+        db, env, account, old_secret=None, old_enabled_at=None, enabled=True, context=context, session=session, now=now
+    )
     return codes
 
 
@@ -109,8 +113,17 @@ def disable(
     account.totp_last_step = None
     service.delete_recovery_codes(db, account)
     record(db, account.id, "totp_disabled", context, at=now, details={"session_id": session.id})
-    _notify(db, env, account, old_secret=previous, old_enabled_at=previous_enabled_at, enabled=False,
-            context=context, session=session, now=now)
+    _notify(
+        db,
+        env,
+        account,
+        old_secret=previous,
+        old_enabled_at=previous_enabled_at,
+        enabled=False,
+        context=context,
+        session=session,
+        now=now,
+    )
 
 
 def _notify(

@@ -39,12 +39,26 @@ class CancelOutcome:
 
 def line_facts(db: Session, order: Order, line: OrderLine) -> LineFacts:
     balance_left = ledgers.balance(db, order.account_id, "gift_balance") if line.kind == LineKind.balance_top_up else 0
-    return LineFacts(kind=line.kind, state=line.state, used=line.used, redeemed=line.redeemed,
-                     balance_left=balance_left, amount=line.amount)
+    return LineFacts(
+        kind=line.kind,
+        state=line.state,
+        used=line.used,
+        redeemed=line.redeemed,
+        balance_left=balance_left,
+        amount=line.amount,
+    )
 
 
-def cancel_lines(db: Session, context: OrdersContext, order: Order, lines: list[OrderLine], *, reason: str,
-                 fraudulent: bool, strict: bool) -> CancelOutcome:
+def cancel_lines(
+    db: Session,
+    context: OrdersContext,
+    order: Order,
+    lines: list[OrderLine],
+    *,
+    reason: str,
+    fraudulent: bool,
+    strict: bool,
+) -> CancelOutcome:
     """Cancel ``lines`` (subscription lines too: an order-level cancellation ends them).
 
     ``strict``: any line that may not be cancelled refuses the whole call (409, its code), changing
@@ -88,14 +102,20 @@ def _line_refund(db: Session, line: OrderLine, now: datetime, *, fraudulent: boo
         return line.amount if subscription is None else 0
     subscription.state = "cancelled"
     subscription.cancelled_at = now
-    return refund_on_cancel(subscription.amount, subscription.period_start, subscription.period_end, now,
-                            fraudulent=fraudulent)
+    return refund_on_cancel(
+        subscription.amount, subscription.period_start, subscription.period_end, now, fraudulent=fraudulent
+    )
 
 
 def void_uncaptured_card(db: Session, order: Order, now: datetime) -> bool:
     """A held order's card was only authorised: release the authorisation instead of refunding."""
     for tender in order.tenders:
-        if tender.kind == TenderKind.card.value and tender.captured == 0 and not tender.voided and tender.authorisation_id:
+        if (
+            tender.kind == TenderKind.card.value
+            and tender.captured == 0
+            and not tender.voided
+            and tender.authorisation_id
+        ):
             tender.voided = True
             queue_task(db, tender, TaskAction.void, 0, now)
             return True

@@ -22,8 +22,9 @@ from services.orders.summaries import action_lines
 def report_not_mine(db: Session, context: OrdersContext, account_id: str, order_id: str) -> UndoReport:
     order = lock_order(db, order_id, account_id)
     report = undo_fraudulent_order(db, context, order, "not_mine")
-    announce.reported_not_mine(db, contract.OrderReportedNotMine(order_id=order.id, account_id=account_id,
-                                                                 actions=report.actions()))
+    announce.reported_not_mine(
+        db, contract.OrderReportedNotMine(order_id=order.id, account_id=account_id, actions=report.actions())
+    )
     announce.step_up_required(db, contract.StepUpRequired(account_id=account_id, reason="order_reported_not_mine"))
     lines_ja, lines_en, data = action_lines(order, report)
     announce.notify(db, account_id, not_mine_notice(lines_ja, lines_en), data)

@@ -11,8 +11,9 @@ from services.orders.refunds.schemas import RefundOut
 class CancelRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    line_ids: list[str] | None = Field(default=None, max_length=50,
-                                       description="Lines to cancel; all lines not yet cancelled when omitted.")
+    line_ids: list[str] | None = Field(
+        default=None, max_length=50, description="Lines to cancel; all lines not yet cancelled when omitted."
+    )
 
 
 class CancelResult(BaseModel):
@@ -23,6 +24,8 @@ class CancelResult(BaseModel):
 
 class NotMineResult(BaseModel):
     order: OrderOut
-    actions: list[str] = Field(description="What orders did: cancelled, refunded, return_opened, not_cancellable:<code>.")
+    actions: list[str] = Field(
+        description="What orders did: cancelled, refunded, return_opened, not_cancellable:<code>."
+    )
     refund: RefundOut | None
     return_id: str | None

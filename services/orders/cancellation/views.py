@@ -24,17 +24,29 @@ router = APIRouter(prefix="/api/orders", tags=["orders"])
 OrderId = Annotated[str, Path(min_length=1, max_length=64)]
 
 
-@router.post("/orders/{order_id}/cancel", operation_id="cancelOrder", response_model=CancelResult,
-             summary="Cancel an order (or some lines) and refund each tender")
-def cancel_order(order_id: OrderId, principal: Customer, session: SessionDep, request: Request,
-                 body: Annotated[CancelRequest | None, Body()] = None, key: IdempotencyKey = None) -> JSONResponse:
+@router.post(
+    "/orders/{order_id}/cancel",
+    operation_id="cancelOrder",
+    response_model=CancelResult,
+    summary="Cancel an order (or some lines) and refund each tender",
+)
+def cancel_order(
+    order_id: OrderId,
+    principal: Customer,
+    session: SessionDep,
+    request: Request,
+    body: Annotated[CancelRequest | None, Body()] = None,
+    key: IdempotencyKey = None,
+) -> JSONResponse:
     wanted = body.line_ids if body else None
 
     def work(db: Session) -> Answer:
         context = request.app.state.orders
         order = lock_order(db, order_id, principal.account_id)
         if wanted is None:
-            lines = [line for line in order.lines if line.state not in (LineState.cancelled.value, LineState.returned.value)]
+            lines = [
+                line for line in order.lines if line.state not in (LineState.cancelled.value, LineState.returned.value)
+            ]
             if not lines:
                 raise Problem(409, "already_cancelled", "This order has already been cancelled.")
         else:
@@ -44,25 +56,52 @@ def cancel_order(order_id: OrderId, principal: Customer, session: SessionDep, re
                 raise Problem(422, "unknown_line", "Name lines of this order.", line_ids=unknown)
             lines = [by_id[line_id] for line_id in dict.fromkeys(wanted)]
         outcome = cancel_lines(db, context, order, lines, reason="cancelled", fraudulent=False, strict=True)
-        result = CancelResult(order=order_out(db, order), refund=refund_out(outcome.refund, order) if outcome.refund else None,
-                              authorisation_voided=outcome.voided)
+        result = CancelResult(
+            order=order_out(db, order),
+            refund=refund_out(outcome.refund, order) if outcome.refund else None,
+            authorisation_voided=outcome.voided,
+        )
         return Answer(200, result.model_dump(mode="json"))
 
-    return run_unsafe(request, session, key=key, scope=f"account:{principal.account_id}", operation="cancelOrder",
-                      body={"order_id": order_id, "line_ids": wanted}, work=work, settle_orders=lambda: [order_id])
+    return run_unsafe(
+        request,
+        session,
+        key=key,
+        scope=f"account:{principal.account_id}",
+        operation="cancelOrder",
+        body={"order_id": order_id, "line_ids": wanted},
+        work=work,
+        settle_orders=lambda: [order_id],
+    )
 
 
-@router.post("/orders/{order_id}/not-mine", operation_id="reportNotMine", response_model=NotMineResult,
-             summary="Report an order you did not place: undone, refunded, a case opened")
-def not_mine(order_id: OrderId, principal: Customer, session: SessionDep, request: Request,
-             key: IdempotencyKey = None) -> JSONResponse:
+@router.post(
+    "/orders/{order_id}/not-mine",
+    operation_id="reportNotMine",
+    response_model=NotMineResult,
+    summary="Report an order you did not place: undone, refunded, a case opened",
+)
+def not_mine(
+    order_id: OrderId, principal: Customer, session: SessionDep, request: Request, key: IdempotencyKey = None
+) -> JSONResponse:
     def work(db: Session) -> Answer:
         report = report_not_mine(db, request.app.state.orders, principal.account_id, order_id)
         order = lock_order(db, order_id, principal.account_id)
-        result = NotMineResult(order=order_out(db, order), actions=report.actions(),
-                               refund=refund_out(report.refund, order) if report.refund else None,
-                               return_id=report.return_id)
+        result = NotMineResult(
+            order=order_out(db, order),
+            actions=report.actions(),
+            refund=refund_out(report.refund, order) if report.refund else None,
+            return_id=report.return_id,
+        )
         return Answer(200, result.model_dump(mode="json"))
 
-    return run_unsafe(request, session, key=key, scope=f"account:{principal.account_id}", operation="reportNotMine",
-                      body={"order_id": order_id}, work=work, settle_orders=lambda: [order_id])
+    return run_unsafe(
+        request,
+        session,
+        key=key,
+        scope=f"account:{principal.account_id}",
+        operation="reportNotMine",
+        body={"order_id": order_id},
+        work=work,
+        settle_orders=lambda: [order_id],
+    )

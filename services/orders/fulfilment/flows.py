@@ -20,7 +20,9 @@ def ship(db: Session, context: OrdersContext, order_id: str) -> Order:
         raise Problem(409, "order_held", "A held order is not shipped until its verification case approves it.")
     if order.state != OrderState.placed.value:
         raise Problem(409, "order_not_placed", f"This order is {order.state}: nothing to ship.")
-    physical = [line for line in order.lines if line.kind == LineKind.physical.value and line.state == LineState.open.value]
+    physical = [
+        line for line in order.lines if line.kind == LineKind.physical.value and line.state == LineState.open.value
+    ]
     if not physical:
         raise Problem(409, "nothing_to_ship", "This order has no physical line waiting to ship.")
     for line in physical:

@@ -20,23 +20,49 @@ router = APIRouter(prefix="/api/orders/staff", tags=["orders staff"])
 Id = Annotated[str, Path(min_length=1, max_length=64)]
 
 
-@router.post("/orders/{order_id}/ship", operation_id="shipOrder", response_model=OrderOut,
-             summary="Staff: the physical lines of an order left the warehouse")
-def ship_order(order_id: Id, principal: Staff, session: SessionDep, request: Request,
-               key: IdempotencyKey = None) -> JSONResponse:
+@router.post(
+    "/orders/{order_id}/ship",
+    operation_id="shipOrder",
+    response_model=OrderOut,
+    summary="Staff: the physical lines of an order left the warehouse",
+)
+def ship_order(
+    order_id: Id, principal: Staff, session: SessionDep, request: Request, key: IdempotencyKey = None
+) -> JSONResponse:
     def work(db: Session) -> Answer:
         return Answer(200, order_out(db, flows.ship(db, request.app.state.orders, order_id)).model_dump(mode="json"))
 
-    return run_unsafe(request, session, key=key, scope=f"staff:{principal.account_id}", operation="shipOrder",
-                      body={"order_id": order_id}, work=work, settle_orders=lambda: [])
+    return run_unsafe(
+        request,
+        session,
+        key=key,
+        scope=f"staff:{principal.account_id}",
+        operation="shipOrder",
+        body={"order_id": order_id},
+        work=work,
+        settle_orders=list,
+    )
 
 
-@router.post("/orders/{order_id}/lines/{line_id}/use", operation_id="recordLineUse", response_model=OrderOut,
-             summary="Staff: a digital line was first used, or a gift card redeemed")
-def record_line_use(order_id: Id, line_id: Id, principal: Staff, session: SessionDep, request: Request,
-                    key: IdempotencyKey = None) -> JSONResponse:
+@router.post(
+    "/orders/{order_id}/lines/{line_id}/use",
+    operation_id="recordLineUse",
+    response_model=OrderOut,
+    summary="Staff: a digital line was first used, or a gift card redeemed",
+)
+def record_line_use(
+    order_id: Id, line_id: Id, principal: Staff, session: SessionDep, request: Request, key: IdempotencyKey = None
+) -> JSONResponse:
     def work(db: Session) -> Answer:
         return Answer(200, order_out(db, flows.record_use(db, order_id, line_id)).model_dump(mode="json"))
 
-    return run_unsafe(request, session, key=key, scope=f"staff:{principal.account_id}", operation="recordLineUse",
-                      body={"order_id": order_id, "line_id": line_id}, work=work, settle_orders=lambda: [])
+    return run_unsafe(
+        request,
+        session,
+        key=key,
+        scope=f"staff:{principal.account_id}",
+        operation="recordLineUse",
+        body={"order_id": order_id, "line_id": line_id},
+        work=work,
+        settle_orders=list,
+    )

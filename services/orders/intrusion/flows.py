@@ -38,7 +38,8 @@ def handle_session_compromised(db: Session, envelope: EventEnvelope) -> None:
     account_id, case_id, session_ids = event.account_id, event.case_id, event.session_ids
     context = context_of(db)
     order_ids = db.scalars(
-        select(Order.id).where(Order.account_id == account_id, Order.session_id.in_(session_ids))
+        select(Order.id)
+        .where(Order.account_id == account_id, Order.session_id.in_(session_ids))
         .order_by(Order.created_at, Order.id)
     ).all()
     lines_ja: list[str] = []
@@ -57,17 +58,27 @@ def handle_session_compromised(db: Session, envelope: EventEnvelope) -> None:
         if case_id:
             _report_to_case(db, case_id, account_id, order, report)
     if lines_ja:
-        announce.notify(db, account_id, intrusion_notice(lines_ja, lines_en, contract.case_number(case_id)
-                                                         if case_id else "-"), data)
+        announce.notify(
+            db,
+            account_id,
+            intrusion_notice(lines_ja, lines_en, contract.case_number(case_id) if case_id else "-"),
+            data,
+        )
 
 
 def _report_to_case(db: Session, case_id: str, account_id: str, order: Order, report: UndoReport) -> None:
     label = order_label(order)
     refund = report.refund.amount if report.refund else 0
     announce.case_activity(
-        db, case_id, account_id,
+        db,
+        case_id,
+        account_id,
         summary_ja=f"注文 {label}: " + "、".join(report.actions()) + (f"（返金 {refund}円）" if refund else ""),
         summary_en=f"Order {label}: " + ", ".join(report.actions()) + (f" (refund {refund} yen)" if refund else ""),
-        details={"order_id": order.id, "actions": report.actions(), "refund_amount": refund,
-                 "return_id": report.return_id},
+        details={
+            "order_id": order.id,
+            "actions": report.actions(),
+            "refund_amount": refund,
+            "return_id": report.return_id,
+        },
     )

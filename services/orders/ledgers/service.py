@@ -34,17 +34,25 @@ def _lock(db: Session, account_id: str, ledger: str) -> None:
         db.execute(update(LedgerHead).where(mine).values(version=LedgerHead.version + 1))
 
 
-def credit(db: Session, account_id: str, ledger: str, amount: int, reason: str, now: datetime,
-           order_id: str | None = None) -> None:
-    db.add(LedgerEntry(account_id=account_id, ledger=ledger, amount=amount, reason=reason, order_id=order_id,
-                       created_at=now))
+def credit(
+    db: Session, account_id: str, ledger: str, amount: int, reason: str, now: datetime, order_id: str | None = None
+) -> None:
+    db.add(
+        LedgerEntry(
+            account_id=account_id, ledger=ledger, amount=amount, reason=reason, order_id=order_id, created_at=now
+        )
+    )
 
 
-def debit(db: Session, account_id: str, ledger: str, amount: int, reason: str, now: datetime,
-          order_id: str | None = None) -> None:
+def debit(
+    db: Session, account_id: str, ledger: str, amount: int, reason: str, now: datetime, order_id: str | None = None
+) -> None:
     """Take ``amount`` off the ledger, or 409 ``insufficient_<ledger>`` and nothing changes."""
     _lock(db, account_id, ledger)
     if balance(db, account_id, ledger) < amount:
         raise Problem(409, f"insufficient_{ledger}", f"The {ledger.replace('_', ' ')} does not cover {amount} yen.")
-    db.add(LedgerEntry(account_id=account_id, ledger=ledger, amount=-amount, reason=reason, order_id=order_id,
-                       created_at=now))
+    db.add(
+        LedgerEntry(
+            account_id=account_id, ledger=ledger, amount=-amount, reason=reason, order_id=order_id, created_at=now
+        )
+    )

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -30,7 +31,16 @@ from services.orders.catalogue import reason_text
 from services.orders.context import OrdersContext
 from services.orders.deps import Origin
 from services.orders.ledgers import service as ledgers
-from services.orders.ordering.models import LineKind, LineState, Order, OrderLine, OrderState, Tender, TenderKind, new_id
+from services.orders.ordering.models import (
+    LineKind,
+    LineState,
+    Order,
+    OrderLine,
+    OrderState,
+    Tender,
+    TenderKind,
+    new_id,
+)
 from services.orders.ordering.schemas import PlaceOrderRequest
 from services.orders.ordering.service import one_click_enabled, order_out
 from services.orders.payments.models import TaskAction
@@ -52,39 +62,71 @@ class Compensation:
             with context.database.session() as db:
                 if db.scalar(select(Tender.id).where(Tender.authorisation_id == authorisation_id)) is not None:
                     continue  # committed with its order: nothing to undo
-            try:
+            # An unvoided authorisation lapses at the issuer by itself; nothing was captured.
+            with contextlib.suppress(ProviderError, ProviderUnavailable):
                 context.provider.void(f"{authorisation_id}:void-after-rollback", authorisation_id)
-            except (ProviderError, ProviderUnavailable):
-                # An unvoided authorisation lapses at the issuer by itself; nothing was captured.
-                pass
 
 
-def new_order(request: PlaceOrderRequest, account_id: str, origin: Origin, standing: AccountStanding,
-              now: datetime) -> Order:
-    order = Order(id=new_id(), account_id=account_id, state=OrderState.awaiting_confirmation.value,
-                  total=sum(line.unit_amount * line.quantity for line in request.lines), currency="JPY",
-                  risk_outcome="pending", risk_reasons=[], session_id=origin.session_id, device_id=origin.device_id,
-                  client_ip=origin.client_ip, country=origin.country, time_zone=standing.time_zone or "Asia/Tokyo",
-                  created_at=now, lock_version=0)
+def new_order(
+    request: PlaceOrderRequest, account_id: str, origin: Origin, standing: AccountStanding, now: datetime
+) -> Order:
+    order = Order(
+        id=new_id(),
+        account_id=account_id,
+        state=OrderState.awaiting_confirmation.value,
+        total=sum(line.unit_amount * line.quantity for line in request.lines),
+        currency="JPY",
+        risk_outcome="pending",
+        risk_reasons=[],
+        session_id=origin.session_id,
+        device_id=origin.device_id,
+        client_ip=origin.client_ip,
+        country=origin.country,
+        time_zone=standing.time_zone or "Asia/Tokyo",
+        created_at=now,
+        lock_version=0,
+    )
     order.lines = [
-        OrderLine(position=position, kind=line.kind, description=line.description, quantity=line.quantity,
-                  unit_amount=line.unit_amount, amount=line.unit_amount * line.quantity, state=LineState.open.value,
-                  used=False, redeemed=False)
+        OrderLine(
+            position=position,
+            kind=line.kind,
+            description=line.description,
+            quantity=line.quantity,
+            unit_amount=line.unit_amount,
+            amount=line.unit_amount * line.quantity,
+            state=LineState.open.value,
+            used=False,
+            redeemed=False,
+        )
         for position, line in enumerate(request.lines)
     ]
     order.tenders = [
-        Tender(position=position, kind=tender.kind, amount=tender.amount, captured=0, refunded=0, voided=False,
-               card_token=tender.card.token if tender.card else None,
-               card_last4=tender.card.last4 if tender.card else None,
-               card_expiry=tender.card.expiry if tender.card else None,
-               card_holder=tender.card.holder_name if tender.card else None)
+        Tender(
+            position=position,
+            kind=tender.kind,
+            amount=tender.amount,
+            captured=0,
+            refunded=0,
+            voided=False,
+            card_token=tender.card.token if tender.card else None,
+            card_last4=tender.card.last4 if tender.card else None,
+            card_expiry=tender.card.expiry if tender.card else None,
+            card_holder=tender.card.holder_name if tender.card else None,
+        )
         for position, tender in enumerate(request.tenders)
     ]
     return order
 
 
-def place(db: Session, context: OrdersContext, request: PlaceOrderRequest, account_id: str, origin: Origin,
-          standing: AccountStanding, compensation: Compensation) -> Answer:
+def place(
+    db: Session,
+    context: OrdersContext,
+    request: PlaceOrderRequest,
+    account_id: str,
+    origin: Origin,
+    standing: AccountStanding,
+    compensation: Compensation,
+) -> Answer:
     now = context.now()
     order = new_order(request, account_id, origin, standing, now)
     if not one_click_enabled(db, account_id):
@@ -98,8 +140,9 @@ def place(db: Session, context: OrdersContext, request: PlaceOrderRequest, accou
     return Answer(201, order_out(db, order).model_dump(mode="json"))
 
 
-def confirm(db: Session, context: OrdersContext, order: Order, standing: AccountStanding,
-            compensation: Compensation) -> Answer:
+def confirm(
+    db: Session, context: OrdersContext, order: Order, standing: AccountStanding, compensation: Compensation
+) -> Answer:
     """The explicit step one-click-off orders need; an order waits ``confirmation_window_seconds``."""
     now = context.now()
     if order.state != OrderState.awaiting_confirmation.value:
@@ -108,7 +151,8 @@ def confirm(db: Session, context: OrdersContext, order: Order, standing: Account
         raise Problem(409, "confirmation_expired", "This order waited too long; place it again.")
     _take_payment(db, context, order, standing, compensation, now, attempt=uuid.uuid4().hex)
     claimed = db.execute(
-        update(Order).where(Order.id == order.id, Order.lock_version == order.lock_version)
+        update(Order)
+        .where(Order.id == order.id, Order.lock_version == order.lock_version)
         .values(lock_version=Order.lock_version + 1)
     ).rowcount
     if not claimed:
@@ -119,33 +163,65 @@ def confirm(db: Session, context: OrdersContext, order: Order, standing: Account
     return Answer(200, order_out(db, order).model_dump(mode="json"))
 
 
-def _take_payment(db: Session, context: OrdersContext, order: Order, standing: AccountStanding,
-                  compensation: Compensation, now: datetime, attempt: str = "") -> None:
+def _take_payment(
+    db: Session,
+    context: OrdersContext,
+    order: Order,
+    standing: AccountStanding,
+    compensation: Compensation,
+    now: datetime,
+    attempt: str = "",
+) -> None:
     """Risk decision, then authorise and (when allowed) capture. Reads first, provider next, writes last."""
     card = next((tender for tender in order.tenders if tender.kind == TenderKind.card.value), None)
     with db.no_autoflush:
-        facts = order_facts(db, account_id=order.account_id, lines=[(line.kind, line.amount) for line in order.lines],
-                            total=order.total, account_holder=standing.name,
-                            card_holder=card.card_holder if card else None, device_id=order.device_id,
-                            country=order.country, now=now, settings=context.settings)
+        facts = order_facts(
+            db,
+            account_id=order.account_id,
+            lines=[(line.kind, line.amount) for line in order.lines],
+            total=order.total,
+            account_holder=standing.name,
+            card_holder=card.card_holder if card else None,
+            device_id=order.device_id,
+            country=order.country,
+            now=now,
+            settings=context.settings,
+        )
         decision = evaluate(facts, context.settings)
         if decision.outcome is Outcome.block:
-            raise Problem(403, "order_blocked", "We cannot accept this order.", reasons=decision.reasons,
-                          explanations=[reason_text(code).model_dump() for code in decision.reasons])
+            raise Problem(
+                403,
+                "order_blocked",
+                "We cannot accept this order.",
+                reasons=decision.reasons,
+                explanations=[reason_text(code).model_dump() for code in decision.reasons],
+            )
         for tender in order.tenders:
-            if tender.kind != TenderKind.card.value and ledgers.balance(db, order.account_id, tender.kind) < tender.amount:
-                raise Problem(409, f"insufficient_{tender.kind}", f"The {tender.kind.replace('_', ' ')} does not cover "
-                              f"{tender.amount} yen.")
+            if (
+                tender.kind != TenderKind.card.value
+                and ledgers.balance(db, order.account_id, tender.kind) < tender.amount
+            ):
+                raise Problem(
+                    409,
+                    f"insufficient_{tender.kind}",
+                    f"The {tender.kind.replace('_', ' ')} does not cover {tender.amount} yen.",
+                )
         if card is not None:
             assert card.card_token is not None
             try:
-                card.authorisation_id = context.provider.authorise(f"{order.id}:authorise{attempt}", card.card_token, card.amount)
+                card.authorisation_id = context.provider.authorise(
+                    f"{order.id}:authorise{attempt}", card.card_token, card.amount
+                )
             except ProviderError as exc:
-                raise Problem(402, "payment_declined", "The card was declined; nothing was charged.",
-                              provider_code=exc.code) from exc
+                raise Problem(
+                    402, "payment_declined", "The card was declined; nothing was charged.", provider_code=exc.code
+                ) from exc
             except ProviderUnavailable as exc:
-                raise Problem(503, "payment_unavailable",
-                              "The payment provider did not answer; nothing was charged. Please try again.") from exc
+                raise Problem(
+                    503,
+                    "payment_unavailable",
+                    "The payment provider did not answer; nothing was charged. Please try again.",
+                ) from exc
             compensation.authorisations.append(card.authorisation_id)
     held = decision.outcome is Outcome.hold
     order.state = OrderState.held.value if held else OrderState.placed.value
@@ -161,11 +237,17 @@ def _take_payment(db: Session, context: OrdersContext, order: Order, standing: A
     if held:
         db.add(order)
         db.flush()
-        announce.payment_held(db, contract.PaymentHeld(
-            order_id=order.id, account_id=order.account_id, amount=order.total,
-            card_last4=card.card_last4 if card else None, holder_name=card.card_holder if card else None,
-            reasons=decision.reasons,
-        ))
+        announce.payment_held(
+            db,
+            contract.PaymentHeld(
+                order_id=order.id,
+                account_id=order.account_id,
+                amount=order.total,
+                card_last4=card.card_last4 if card else None,
+                holder_name=card.card_holder if card else None,
+                reasons=decision.reasons,
+            ),
+        )
 
 
 def _start_what_the_order_bought(db: Session, order: Order, now: datetime, context: OrdersContext) -> None:
@@ -187,7 +269,16 @@ def release(db: Session, order: Order, now: datetime, context: OrdersContext) ->
         if line.kind == LineKind.balance_top_up.value:
             ledgers.credit(db, order.account_id, "gift_balance", line.amount, "top_up", now, order_id=order.id)
         elif line.kind == LineKind.subscription.value:
-            db.add(Subscription(account_id=order.account_id, order_id=order.id, line_id=line.id,
-                                plan=line.description, amount=line.amount, state="active", period_start=now,
-                                period_end=now + timedelta(days=context.settings.subscription_period_days)))
+            db.add(
+                Subscription(
+                    account_id=order.account_id,
+                    order_id=order.id,
+                    line_id=line.id,
+                    plan=line.description,
+                    amount=line.amount,
+                    state="active",
+                    period_start=now,
+                    period_end=now + timedelta(days=context.settings.subscription_period_days),
+                )
+            )
     db.flush()

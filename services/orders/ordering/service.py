@@ -68,13 +68,37 @@ def order_out(db: Session, order: Order) -> OrderOut:
         state=order.state,
         total=order.total,
         currency=order.currency,
-        risk=RiskOut(outcome=order.risk_outcome, reasons=list(order.risk_reasons),
-                     explanations=[reason_text(code) for code in order.risk_reasons]),
-        lines=[LineOut(id=line.id, kind=line.kind, description=line.description, quantity=line.quantity,
-                       unit_amount=line.unit_amount, amount=line.amount, state=line.state, used=line.used,
-                       redeemed=line.redeemed, shipped_at=line.shipped_at) for line in order.lines],
-        tenders=[TenderOut(kind=tender.kind, amount=tender.amount, captured=tender.captured, refunded=tender.refunded,
-                           card_last4=tender.card_last4, card_holder=tender.card_holder) for tender in order.tenders],
+        risk=RiskOut(
+            outcome=order.risk_outcome,
+            reasons=list(order.risk_reasons),
+            explanations=[reason_text(code) for code in order.risk_reasons],
+        ),
+        lines=[
+            LineOut(
+                id=line.id,
+                kind=line.kind,
+                description=line.description,
+                quantity=line.quantity,
+                unit_amount=line.unit_amount,
+                amount=line.amount,
+                state=line.state,
+                used=line.used,
+                redeemed=line.redeemed,
+                shipped_at=line.shipped_at,
+            )
+            for line in order.lines
+        ],
+        tenders=[
+            TenderOut(
+                kind=tender.kind,
+                amount=tender.amount,
+                captured=tender.captured,
+                refunded=tender.refunded,
+                card_last4=tender.card_last4,
+                card_holder=tender.card_holder,
+            )
+            for tender in order.tenders
+        ],
         created_at=order.created_at,
         placed_at=order.placed_at,
         cancelled_at=order.cancelled_at,

@@ -63,7 +63,9 @@ class SandboxProvider:
                 session.commit()
             except IntegrityError:
                 session.rollback()
-                return str(session.scalar(select(SandboxAuthorisation.id).where(SandboxAuthorisation.idempotency_key == key)))
+                return str(
+                    session.scalar(select(SandboxAuthorisation.id).where(SandboxAuthorisation.idempotency_key == key))
+                )
             return authorisation.id
 
     def capture(self, key: str, authorisation_id: str, amount: int) -> None:
@@ -85,8 +87,15 @@ class SandboxProvider:
         with self.database.session() as session:
             try:
                 with session.begin():
-                    session.add(SandboxOperation(idempotency_key=key, authorisation_id=authorisation_id, kind=kind,
-                                                 amount=amount, created_at=utcnow()))
+                    session.add(
+                        SandboxOperation(
+                            idempotency_key=key,
+                            authorisation_id=authorisation_id,
+                            kind=kind,
+                            amount=amount,
+                            created_at=utcnow(),
+                        )
+                    )
                     session.flush()
                     if not session.execute(_RULES[kind](authorisation_id, amount)).rowcount:
                         raise ProviderError(_REFUSALS[kind])
@@ -99,10 +108,18 @@ class SandboxProvider:
 
 _A = SandboxAuthorisation
 _RULES = {
-    "capture": lambda id_, amount: update(_A).where(
-        _A.id == id_, _A.state == "authorised", _A.captured + amount <= _A.amount).values(captured=_A.captured + amount),
+    "capture": lambda id_, amount: (
+        update(_A)
+        .where(_A.id == id_, _A.state == "authorised", _A.captured + amount <= _A.amount)
+        .values(captured=_A.captured + amount)
+    ),
     "void": lambda id_, amount: update(_A).where(_A.id == id_).values(state="voided"),
-    "refund": lambda id_, amount: update(_A).where(
-        _A.id == id_, _A.refunded + amount <= _A.captured).values(refunded=_A.refunded + amount),
+    "refund": lambda id_, amount: (
+        update(_A).where(_A.id == id_, _A.refunded + amount <= _A.captured).values(refunded=_A.refunded + amount)
+    ),
 }
-_REFUSALS = {"capture": "capture_exceeds_authorisation", "void": "unknown_authorisation", "refund": "refund_exceeds_capture"}
+_REFUSALS = {
+    "capture": "capture_exceeds_authorisation",
+    "void": "unknown_authorisation",
+    "refund": "refund_exceeds_capture",
+}

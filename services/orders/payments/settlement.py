@@ -27,12 +27,21 @@ from services.orders.refunds.models import RefundPart
 logger = logging.getLogger("mamori.orders.settlement")
 
 
-def queue_task(db: Session, tender: Tender, action: TaskAction, amount: int, now: datetime,
-               refund_part_id: str | None = None) -> PaymentTask:
+def queue_task(
+    db: Session, tender: Tender, action: TaskAction, amount: int, now: datetime, refund_part_id: str | None = None
+) -> PaymentTask:
     """Queue a provider call in the caller's transaction (which holds the order's lock)."""
     last = db.scalar(select(func.max(PaymentTask.seq)).where(PaymentTask.tender_id == tender.id))
-    task = PaymentTask(tender_id=tender.id, seq=(last or 0) + 1, action=action, amount=amount,
-                       refund_part_id=refund_part_id, state="pending", attempts=0, next_attempt_at=now)
+    task = PaymentTask(
+        tender_id=tender.id,
+        seq=(last or 0) + 1,
+        action=action,
+        amount=amount,
+        refund_part_id=refund_part_id,
+        state="pending",
+        attempts=0,
+        next_attempt_at=now,
+    )
     db.add(task)
     return task
 
@@ -41,12 +50,21 @@ def retry_delay(attempts: int, base: float, cap: float) -> timedelta:
     return timedelta(seconds=min(cap, base * 2 ** max(0, attempts - 1)))
 
 
-def settle(database: Database, provider: PaymentProvider, now: datetime, *, base_delay: float = 2.0,
-           max_delay: float = 300.0, order_ids: Iterable[str] | None = None) -> int:
+def settle(
+    database: Database,
+    provider: PaymentProvider,
+    now: datetime,
+    *,
+    base_delay: float = 2.0,
+    max_delay: float = 300.0,
+    order_ids: Iterable[str] | None = None,
+) -> int:
     """Run the due pending tasks (of ``order_ids`` only, when given); how many were completed."""
     with database.session() as session:
-        query = select(PaymentTask, Tender).join(Tender, Tender.id == PaymentTask.tender_id).where(
-            PaymentTask.state == "pending", PaymentTask.next_attempt_at <= now
+        query = (
+            select(PaymentTask, Tender)
+            .join(Tender, Tender.id == PaymentTask.tender_id)
+            .where(PaymentTask.state == "pending", PaymentTask.next_attempt_at <= now)
         )
         if order_ids is not None:
             query = query.where(Tender.order_id.in_(list(order_ids)))
@@ -63,8 +81,15 @@ def settle(database: Database, provider: PaymentProvider, now: datetime, *, base
     return completed
 
 
-def _run(database: Database, provider: PaymentProvider, task: PaymentTask, tender: Tender, now: datetime,
-         base_delay: float, max_delay: float) -> bool:
+def _run(
+    database: Database,
+    provider: PaymentProvider,
+    task: PaymentTask,
+    tender: Tender,
+    now: datetime,
+    base_delay: float,
+    max_delay: float,
+) -> bool:
     assert tender.authorisation_id is not None, "only card tenders have provider tasks"
     try:
         if task.action == TaskAction.capture:
@@ -94,8 +119,9 @@ def _run(database: Database, provider: PaymentProvider, task: PaymentTask, tende
     return True
 
 
-def _record_failure(database: Database, task_id: str, error: str, now: datetime, base_delay: float,
-                    max_delay: float, *, final: bool) -> None:
+def _record_failure(
+    database: Database, task_id: str, error: str, now: datetime, base_delay: float, max_delay: float, *, final: bool
+) -> None:
     with database.session() as session, session.begin():
         stored = session.get(PaymentTask, task_id)
         if stored is None or stored.state != "pending":

@@ -26,7 +26,11 @@ FONT_CANDIDATES = (
     "/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc",
     "/usr/share/fonts/google-noto-cjk/NotoSansCJK-Regular.ttc",
 )
-TENDER_NAMES = {"points": ("ポイント", "Points"), "gift_balance": ("ギフト残高", "Gift balance"), "card": ("カード", "Card")}
+TENDER_NAMES = {
+    "points": ("ポイント", "Points"),
+    "gift_balance": ("ギフト残高", "Gift balance"),
+    "card": ("カード", "Card"),
+}
 
 
 @lru_cache(maxsize=1)
@@ -41,21 +45,39 @@ def reference_code(order_id: str) -> str:
 
 def refund_out(refund: Refund, order: Order) -> RefundOut:
     last4 = {tender.id: tender.card_last4 for tender in order.tenders}
-    return RefundOut(id=refund.id, order_id=refund.order_id, reason=refund.reason, amount=refund.amount,
-                     created_at=refund.created_at,
-                     parts=[RefundPartOut(tender=part.tender_kind, amount=part.amount, state=part.state,
-                                          card_last4=last4.get(part.tender_id), settled_at=part.settled_at)
-                            for part in refund.parts])
+    return RefundOut(
+        id=refund.id,
+        order_id=refund.order_id,
+        reason=refund.reason,
+        amount=refund.amount,
+        created_at=refund.created_at,
+        parts=[
+            RefundPartOut(
+                tender=part.tender_kind,
+                amount=part.amount,
+                state=part.state,
+                card_last4=last4.get(part.tender_id),
+                settled_at=part.settled_at,
+            )
+            for part in refund.parts
+        ],
+    )
 
 
 def confirmation_for(db: Session, order: Order, now: datetime) -> RefundConfirmation:
     refunds = refunds_of(db, order.account_id, order.id)
     return RefundConfirmation(
-        reference_code=reference_code(order.id), order_id=order.id, order_placed_at=order.placed_at,
-        order_total=order.total, refunded_total=sum(refund.amount for refund in refunds),
-        tenders=[TenderTotal(tender=tender.kind, paid=tender.amount, refunded=tender.refunded,
-                             card_last4=tender.card_last4) for tender in order.tenders],
-        refunds=[refund_out(refund, order) for refund in refunds], issued_at=now,
+        reference_code=reference_code(order.id),
+        order_id=order.id,
+        order_placed_at=order.placed_at,
+        order_total=order.total,
+        refunded_total=sum(refund.amount for refund in refunds),
+        tenders=[
+            TenderTotal(tender=tender.kind, paid=tender.amount, refunded=tender.refunded, card_last4=tender.card_last4)
+            for tender in order.tenders
+        ],
+        refunds=[refund_out(refund, order) for refund in refunds],
+        issued_at=now,
     )
 
 
@@ -83,20 +105,27 @@ def render_pdf(confirmation: RefundConfirmation, zone: str) -> bytes:
     line("返金確認書", "Refund confirmation", 18)
     line(f"参照コード: {confirmation.reference_code}", f"Reference code: {confirmation.reference_code}")
     line(f"注文番号: {confirmation.order_id}", f"Order: {confirmation.order_id}")
-    line(f"注文日時: {_local(confirmation.order_placed_at, zone)}", f"Ordered: {_local(confirmation.order_placed_at, zone)}")
+    line(
+        f"注文日時: {_local(confirmation.order_placed_at, zone)}",
+        f"Ordered: {_local(confirmation.order_placed_at, zone)}",
+    )
     line(f"注文金額: {confirmation.order_total:,}円", f"Order total: JPY {confirmation.order_total:,}")
     line(f"返金合計: {confirmation.refunded_total:,}円", f"Refunded in total: JPY {confirmation.refunded_total:,}")
     pdf.ln(3)
     for tender in confirmation.tenders:
         ja_name, en_name = TENDER_NAMES.get(tender.tender, (tender.tender, tender.tender))
         card = f" ****{tender.card_last4}" if tender.card_last4 else ""
-        line(f"{ja_name}{card}: 支払 {tender.paid:,}円 / 返金 {tender.refunded:,}円",
-             f"{en_name}{card}: paid JPY {tender.paid:,}, refunded JPY {tender.refunded:,}")
+        line(
+            f"{ja_name}{card}: 支払 {tender.paid:,}円 / 返金 {tender.refunded:,}円",
+            f"{en_name}{card}: paid JPY {tender.paid:,}, refunded JPY {tender.refunded:,}",
+        )
     pdf.ln(3)
     for refund in confirmation.refunds:
         parts = ", ".join(f"{part.tender} {part.amount:,}" for part in refund.parts)
-        line(f"返金 {_local(refund.created_at, zone)}: {refund.amount:,}円 ({parts})",
-             f"Refund {_local(refund.created_at, zone)}: JPY {refund.amount:,} ({parts})")
+        line(
+            f"返金 {_local(refund.created_at, zone)}: {refund.amount:,}円 ({parts})",
+            f"Refund {_local(refund.created_at, zone)}: JPY {refund.amount:,} ({parts})",
+        )
     pdf.ln(3)
     line(f"発行日時: {_local(confirmation.issued_at, zone)}", f"Issued: {_local(confirmation.issued_at, zone)}")
     if not japanese:

@@ -20,8 +20,9 @@ def refundable(order: Order) -> dict[str, int]:
     return {tender.kind: tender.captured - tender.refunded for tender in order.tenders}
 
 
-def issue_refund(db: Session, order: Order, amount: int, reason: str, now: datetime,
-                 preferred: tuple[str, ...]) -> Refund | None:
+def issue_refund(
+    db: Session, order: Order, amount: int, reason: str, now: datetime, preferred: tuple[str, ...]
+) -> Refund | None:
     """Refund ``amount`` (capped at what the tenders hold: an uncaptured card has nothing to give back,
     it is voided instead). The caller holds the order's lock and commits. None when nothing is due."""
     amount = min(amount, sum(refundable(order).values()))
@@ -36,9 +37,15 @@ def issue_refund(db: Session, order: Order, amount: int, reason: str, now: datet
         tender = tenders[kind]
         tender.refunded += part_amount
         is_card = kind == TenderKind.card
-        part = RefundPart(refund_id=refund.id, position=position, tender_id=tender.id, tender_kind=kind,
-                          amount=part_amount, state="pending" if is_card else "done",
-                          settled_at=None if is_card else now)
+        part = RefundPart(
+            refund_id=refund.id,
+            position=position,
+            tender_id=tender.id,
+            tender_kind=kind,
+            amount=part_amount,
+            state="pending" if is_card else "done",
+            settled_at=None if is_card else now,
+        )
         db.add(part)
         db.flush()
         if is_card:

@@ -19,10 +19,15 @@ from services.orders.refunds.service import refunds_of
 router = APIRouter(prefix="/api/orders", tags=["orders"])
 
 
-@router.get("/refunds", operation_id="listRefunds", response_model=RefundList,
-            summary="The caller's refunds, each split by tender")
-def list_refunds(principal: Customer, session: SessionDep,
-                 order_id: Annotated[str | None, Query(max_length=64)] = None) -> RefundList:
+@router.get(
+    "/refunds",
+    operation_id="listRefunds",
+    response_model=RefundList,
+    summary="The caller's refunds, each split by tender",
+)
+def list_refunds(
+    principal: Customer, session: SessionDep, order_id: Annotated[str | None, Query(max_length=64)] = None
+) -> RefundList:
     items = []
     orders: dict[str, Order] = {}
     for refund in refunds_of(session, principal.account_id, order_id):
@@ -32,18 +37,28 @@ def list_refunds(principal: Customer, session: SessionDep,
     return RefundList(items=items)
 
 
-@router.get("/orders/{order_id}/refund-confirmation", operation_id="getRefundConfirmation",
-            response_model=RefundConfirmation,
-            responses={200: {"content": {"application/pdf": {}}, "description": "JSON, or a PDF with format=pdf."}},
-            summary="A confirmation of the order's refunds, to hand to a card issuer")
-def get_refund_confirmation(order_id: Annotated[str, Path(min_length=1, max_length=64)], principal: Customer,
-                            session: SessionDep, request: Request,
-                            format: Literal["json", "pdf"] = "json") -> Response:
+@router.get(
+    "/orders/{order_id}/refund-confirmation",
+    operation_id="getRefundConfirmation",
+    response_model=RefundConfirmation,
+    responses={200: {"content": {"application/pdf": {}}, "description": "JSON, or a PDF with format=pdf."}},
+    summary="A confirmation of the order's refunds, to hand to a card issuer",
+)
+def get_refund_confirmation(
+    order_id: Annotated[str, Path(min_length=1, max_length=64)],
+    principal: Customer,
+    session: SessionDep,
+    request: Request,
+    format: Literal["json", "pdf"] = "json",
+) -> Response:
     order = order_of(session, order_id, principal.account_id)
     confirmation = confirmation_for(session, order, request.app.state.orders.now())
     if not confirmation.refunds:
         raise Problem(404, "no_refunds", "This order has no refunds to confirm yet.")
     if format == "pdf":
-        return Response(render_pdf(confirmation, order.time_zone), media_type="application/pdf",
-                        headers={"content-disposition": f'inline; filename="refund-{confirmation.reference_code}.pdf"'})
+        return Response(
+            render_pdf(confirmation, order.time_zone),
+            media_type="application/pdf",
+            headers={"content-disposition": f'inline; filename="refund-{confirmation.reference_code}.pdf"'},
+        )
     return Response(confirmation.model_dump_json(), media_type="application/json")

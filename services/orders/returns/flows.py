@@ -25,8 +25,14 @@ def open_return(db: Session, context: OrdersContext, order: Order, lines: list[O
             raise Problem(409, refusal.value, text.en, line_id=line.id, detail_ja=text.ja)
     for line in lines:
         line.state = LineState.return_requested.value
-    opened = Return(order_id=order.id, account_id=order.account_id, line_ids=[line.id for line in lines],
-                    reason=reason, state="requested", requested_at=context.now())
+    opened = Return(
+        order_id=order.id,
+        account_id=order.account_id,
+        line_ids=[line.id for line in lines],
+        reason=reason,
+        state="requested",
+        requested_at=context.now(),
+    )
     db.add(opened)
     db.flush()
     return opened
@@ -48,8 +54,14 @@ def receive_return(db: Session, context: OrdersContext, return_id: str) -> Retur
         line.state = LineState.returned.value
     received.state = "received"
     received.received_at = now
-    refund = issue_refund(db, order, sum(line.amount for line in lines), f"returned_{received.reason}"[:32], now,
-                          context.settings.refund_tender_order)
+    refund = issue_refund(
+        db,
+        order,
+        sum(line.amount for line in lines),
+        f"returned_{received.reason}"[:32],
+        now,
+        context.settings.refund_tender_order,
+    )
     received.refund_id = refund.id if refund else None
     if all(line.state in (LineState.cancelled.value, LineState.returned.value) for line in order.lines):
         order.state = OrderState.cancelled.value

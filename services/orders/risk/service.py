@@ -20,23 +20,41 @@ def _first_seen_today(db: Session, account_id: str, column: object, value: str |
         return False
     day_ago = now - timedelta(days=1)
     earlier = db.scalar(
-        select(func.count()).select_from(Order).where(
-            Order.account_id == account_id, column == value, Order.created_at < day_ago  # type: ignore[operator]
+        select(func.count())
+        .select_from(Order)
+        .where(
+            Order.account_id == account_id,
+            column == value,
+            Order.created_at < day_ago,  # type: ignore[operator]
         )
     )
     return not earlier
 
 
-def order_facts(db: Session, *, account_id: str, lines: list[tuple[str, int]], total: int, account_holder: str,
-                card_holder: str | None, device_id: str | None, country: str | None, now: datetime,
-                settings: OrdersSettings) -> OrderFacts:
+def order_facts(
+    db: Session,
+    *,
+    account_id: str,
+    lines: list[tuple[str, int]],
+    total: int,
+    account_holder: str,
+    card_holder: str | None,
+    device_id: str | None,
+    country: str | None,
+    now: datetime,
+    settings: OrdersSettings,
+) -> OrderFacts:
     """``lines``: (kind, amount) of the order being placed."""
     window_start = now - timedelta(seconds=settings.risk_gift_card_window_seconds)
     has_gift_line = exists().where(OrderLine.order_id == Order.id, OrderLine.kind == LineKind.gift_card.value)
     recent_gift = db.scalar(
-        select(func.count()).select_from(Order).where(
-            Order.account_id == account_id, Order.created_at >= window_start,
-            Order.state != OrderState.awaiting_confirmation.value, has_gift_line,
+        select(func.count())
+        .select_from(Order)
+        .where(
+            Order.account_id == account_id,
+            Order.created_at >= window_start,
+            Order.state != OrderState.awaiting_confirmation.value,
+            has_gift_line,
         )
     )
     any_earlier = db.scalar(select(func.count()).select_from(Order).where(Order.account_id == account_id))
@@ -48,6 +66,7 @@ def order_facts(db: Session, *, account_id: str, lines: list[tuple[str, int]], t
         card_holder_name=card_holder,
         recent_gift_card_orders=int(recent_gift or 0),
         # A first order ever has no history to compare with: not "new" on that ground alone.
-        device_first_seen_today=bool(any_earlier) and _first_seen_today(db, account_id, Order.device_id, device_id, now),
+        device_first_seen_today=bool(any_earlier)
+        and _first_seen_today(db, account_id, Order.device_id, device_id, now),
         country_first_seen_today=bool(any_earlier) and _first_seen_today(db, account_id, Order.country, country, now),
     )

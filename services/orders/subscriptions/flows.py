@@ -11,8 +11,12 @@ from services.orders.ordering.service import lock_order
 from services.orders.subscriptions.models import Subscription
 
 
-def cancel_subscription(db: Session, context: OrdersContext, account_id: str, subscription_id: str,
-                        ) -> tuple[Subscription, CancelOutcome]:
+def cancel_subscription(
+    db: Session,
+    context: OrdersContext,
+    account_id: str,
+    subscription_id: str,
+) -> tuple[Subscription, CancelOutcome]:
     found = db.get(Subscription, subscription_id)
     if found is None or found.account_id != account_id:
         raise Problem(404, "subscription_not_found", "No such subscription.")

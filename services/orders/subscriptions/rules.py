@@ -11,8 +11,9 @@ from __future__ import annotations
 from datetime import datetime
 
 
-def refund_on_cancel(paid: int, period_start: datetime, period_end: datetime, now: datetime, *,
-                     fraudulent: bool) -> int:
+def refund_on_cancel(
+    paid: int, period_start: datetime, period_end: datetime, now: datetime, *, fraudulent: bool
+) -> int:
     if fraudulent:
         return paid
     total = (period_end - period_start).total_seconds()

@@ -28,10 +28,19 @@ class SubscriptionCancelled(BaseModel):
     refund: RefundOut | None
 
 
-@router.post("/subscriptions/{subscription_id}/cancel", operation_id="cancelSubscription",
-             response_model=SubscriptionCancelled, summary="End a subscription; the unused part is refunded")
-def cancel(subscription_id: Annotated[str, Path(min_length=1, max_length=64)], principal: Customer,
-           session: SessionDep, request: Request, key: IdempotencyKey = None) -> JSONResponse:
+@router.post(
+    "/subscriptions/{subscription_id}/cancel",
+    operation_id="cancelSubscription",
+    response_model=SubscriptionCancelled,
+    summary="End a subscription; the unused part is refunded",
+)
+def cancel(
+    subscription_id: Annotated[str, Path(min_length=1, max_length=64)],
+    principal: Customer,
+    session: SessionDep,
+    request: Request,
+    key: IdempotencyKey = None,
+) -> JSONResponse:
     order_ids: list[str] = []
 
     def work(db: Session) -> Answer:
@@ -39,10 +48,21 @@ def cancel(subscription_id: Annotated[str, Path(min_length=1, max_length=64)], p
         order_ids.append(subscription.order_id)
         order = db.get(Order, subscription.order_id)
         assert order is not None
-        result = SubscriptionCancelled(id=subscription.id, order_id=subscription.order_id, state=subscription.state,
-                                       refund=refund_out(outcome.refund, order) if outcome.refund else None)
+        result = SubscriptionCancelled(
+            id=subscription.id,
+            order_id=subscription.order_id,
+            state=subscription.state,
+            refund=refund_out(outcome.refund, order) if outcome.refund else None,
+        )
         return Answer(200, result.model_dump(mode="json"))
 
-    return run_unsafe(request, session, key=key, scope=f"account:{principal.account_id}",
-                      operation="cancelSubscription", body={"subscription_id": subscription_id}, work=work,
-                      settle_orders=lambda: order_ids)
+    return run_unsafe(
+        request,
+        session,
+        key=key,
+        scope=f"account:{principal.account_id}",
+        operation="cancelSubscription",
+        body={"subscription_id": subscription_id},
+        work=work,
+        settle_orders=lambda: order_ids,
+    )

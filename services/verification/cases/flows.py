@@ -48,8 +48,17 @@ def step(
     """Record step ``name`` on the timeline and, unless ``tell`` is None, message the customer."""
     fields = {key: plain(value) for key, value in (fields or {}).items()}
     text = catalogue.STEPS[name]
-    service.record(case, at=now, actor=actor, actor_id=actor_id, channel=channel, kind=name,
-                   summary_ja=text.ja.format(**fields), summary_en=text.en.format(**fields), details=details)
+    service.record(
+        case,
+        at=now,
+        actor=actor,
+        actor_id=actor_id,
+        channel=channel,
+        kind=name,
+        summary_ja=text.ja.format(**fields),
+        summary_en=text.en.format(**fields),
+        details=details,
+    )
     if tell is not None:
         db.flush()
         env.outbox.publish(db, contract.NOTIFY, notices.notify_payload(case, name, tell, fields))
@@ -71,15 +80,31 @@ def open_case(
     before_notice: Callable[[Case], None] | None = None,
 ) -> Case:
     """Open a case (under ``case_id`` when another service minted it), tell auth and the customer."""
-    case = service.new_case(db, account_id=account_id, kind=kind, now=now, settings=env.settings, case_id=case_id,
-                            reason=reason, restricts_account=kind in RESTRICTING_KINDS)
+    case = service.new_case(
+        db,
+        account_id=account_id,
+        kind=kind,
+        now=now,
+        settings=env.settings,
+        case_id=case_id,
+        reason=reason,
+        restricts_account=kind in RESTRICTING_KINDS,
+    )
     if before_notice is not None:
         before_notice(case)
     db.flush()
-    env.outbox.publish(db, contract.CASE_OPENED, contract.CaseOpened(
-        case_id=case.id, case_number=case.number, account_id=account_id, kind=kind,
-        restricts_account=case.restricts_account, reason=plain(reason),
-    ).model_dump())
+    env.outbox.publish(
+        db,
+        contract.CASE_OPENED,
+        contract.CaseOpened(
+            case_id=case.id,
+            case_number=case.number,
+            account_id=account_id,
+            kind=kind,
+            restricts_account=case.restricts_account,
+            reason=plain(reason),
+        ).model_dump(),
+    )
     step(db, env, case, opening_step, actor=actor, channel=channel, now=now, fields=fields, tell="opened")
     return case
 
@@ -91,18 +116,33 @@ def submit_if_complete(db: Session, env: VerificationEnv, case: Case, *, now: da
         step(db, env, case, "submitted", actor="system", channel=channel, now=now)
 
 
-def close(db: Session, env: VerificationEnv, case: Case, *, actor: str, channel: str, now: datetime,
-          actor_id: str | None = None, closing_step: str = "closed") -> None:
+def close(
+    db: Session,
+    env: VerificationEnv,
+    case: Case,
+    *,
+    actor: str,
+    channel: str,
+    now: datetime,
+    actor_id: str | None = None,
+    closing_step: str = "closed",
+) -> None:
     """Close without a decision on the account: auth lifts whatever this case restricted."""
     service.move(case, CaseAction.close, now)
-    env.outbox.publish(db, contract.CASE_CLOSED, contract.CaseClosed(
-        case_id=case.id, case_number=case.number, account_id=case.account_id, kind=case.kind,  # type: ignore[arg-type]
-    ).model_dump())
+    env.outbox.publish(
+        db,
+        contract.CASE_CLOSED,
+        contract.CaseClosed(
+            case_id=case.id,
+            case_number=case.number,
+            account_id=case.account_id,
+            kind=case.kind,  # type: ignore[arg-type]
+        ).model_dump(),
+    )
     step(db, env, case, closing_step, actor=actor, actor_id=actor_id, channel=channel, now=now)
 
 
-def add_supplement(db: Session, env: VerificationEnv, *, account_id: str, case_id: str, item: str,
-                   value: str) -> Case:
+def add_supplement(db: Session, env: VerificationEnv, *, account_id: str, case_id: str, item: str, value: str) -> Case:
     """A typed answer for an item the statement lacks; never a card number (refused, nothing kept)."""
     case = service.customer_case(db, account_id, case_id)
     service.ensure_accepts_input(case)
@@ -114,14 +154,25 @@ def add_supplement(db: Session, env: VerificationEnv, *, account_id: str, case_i
     service.set_item(entry, checklist.ItemStatus.received, now, source="supplement", value=value.strip())
     service.customer_input(case, now, env.settings)
     texts = catalogue.CHECKLIST_ITEMS[item].label
-    step(db, env, case, "supplement_added", actor="customer", actor_id=account_id, channel="portal", now=now,
-         fields={"item_ja": texts.ja, "item_en": texts.en}, tell=None if checklist.ready_for_review(case.items) else "update")
+    step(
+        db,
+        env,
+        case,
+        "supplement_added",
+        actor="customer",
+        actor_id=account_id,
+        channel="portal",
+        now=now,
+        fields={"item_ja": texts.ja, "item_en": texts.en},
+        tell=None if checklist.ready_for_review(case.items) else "update",
+    )
     submit_if_complete(db, env, case, now=now, channel="portal")
     return case
 
 
-def request_callback(db: Session, env: VerificationEnv, *, account_id: str, case_id: str | None, phone: str,
-                     note: str) -> Case:
+def request_callback(
+    db: Session, env: VerificationEnv, *, account_id: str, case_id: str | None, phone: str, note: str
+) -> Case:
     """Join the named case (404 if not the customer's) or open a callback case; either way staff owe a call."""
     ensure_no_card_number(note, "note")
     now = env.clock.now()
@@ -131,11 +182,28 @@ def request_callback(db: Session, env: VerificationEnv, *, account_id: str, case
         if case.ended_at is not None:
             raise Problem(409, "case_not_open", "This case is closed; ask for a callback without a case.")
         case.needs_staff = True
-        step(db, env, case, "callback_requested", actor="customer", actor_id=account_id, channel="portal", now=now,
-             details=details)
+        step(
+            db,
+            env,
+            case,
+            "callback_requested",
+            actor="customer",
+            actor_id=account_id,
+            channel="portal",
+            now=now,
+            details=details,
+        )
         return case
-    case = open_case(db, env, account_id=account_id, kind="callback", opening_step="opened_callback",
-                     actor="customer", channel="portal", now=now,
-                     before_notice=lambda opened: setattr(opened, "needs_staff", True))
+    case = open_case(
+        db,
+        env,
+        account_id=account_id,
+        kind="callback",
+        opening_step="opened_callback",
+        actor="customer",
+        channel="portal",
+        now=now,
+        before_notice=lambda opened: setattr(opened, "needs_staff", True),
+    )
     case.timeline[-1].details = details
     return case

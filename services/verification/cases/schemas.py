@@ -35,9 +35,16 @@ class ChecklistItemView(BaseModel):
     def of(cls, item: ChecklistItem) -> ChecklistItemView:
         texts = catalogue.CHECKLIST_ITEMS[item.code]
         reason = catalogue.REASONS.get(item.reason_code or "")
-        return cls(code=item.code, label=_text(texts.label), how=_text(texts.how), status=item.status,  # type: ignore[arg-type]
-                   status_label=_text(catalogue.ITEM_STATUS_NAMES[item.status]), reason_code=item.reason_code,
-                   reason=_text(reason.text) if reason else None, source=item.source)
+        return cls(
+            code=item.code,
+            label=_text(texts.label),
+            how=_text(texts.how),
+            status=item.status,  # type: ignore[arg-type]
+            status_label=_text(catalogue.ITEM_STATUS_NAMES[item.status]),
+            reason_code=item.reason_code,
+            reason=_text(reason.text) if reason else None,
+            source=item.source,
+        )
 
 
 class TimelineView(BaseModel):
@@ -49,8 +56,13 @@ class TimelineView(BaseModel):
 
     @classmethod
     def of(cls, entry: TimelineEntry) -> TimelineView:
-        return cls(at=entry.at, actor=entry.actor, channel=entry.channel, kind=entry.kind,
-                   summary=Bilingual(ja=entry.summary_ja, en=entry.summary_en))
+        return cls(
+            at=entry.at,
+            actor=entry.actor,
+            channel=entry.channel,
+            kind=entry.kind,
+            summary=Bilingual(ja=entry.summary_ja, en=entry.summary_en),
+        )
 
 
 class CaseSummary(BaseModel):
@@ -67,10 +79,18 @@ class CaseSummary(BaseModel):
 
     @classmethod
     def fields_of(cls, case: Case) -> dict[str, object]:
-        return dict(id=case.id, number=case.number, kind=case.kind, kind_label=_text(catalogue.KIND_NAMES[case.kind]),
-                    state=case.state, state_label=_text(catalogue.STATE_NAMES[case.state]),
-                    restricts_account=case.restricts_account, opened_at=case.opened_at, updated_at=case.updated_at,
-                    due_at=case.due_at)
+        return {
+            "id": case.id,
+            "number": case.number,
+            "kind": case.kind,
+            "kind_label": _text(catalogue.KIND_NAMES[case.kind]),
+            "state": case.state,
+            "state_label": _text(catalogue.STATE_NAMES[case.state]),
+            "restricts_account": case.restricts_account,
+            "opened_at": case.opened_at,
+            "updated_at": case.updated_at,
+            "due_at": case.due_at,
+        }
 
     @classmethod
     def of(cls, case: Case) -> CaseSummary:
@@ -89,9 +109,16 @@ class DocumentView(BaseModel):
 
     @classmethod
     def of(cls, document: Document) -> DocumentView:
-        return cls(id=document.id, filename=document.filename, content_type=document.content_type, size=document.size,
-                   pages=document.pages, masked=document.masked, uploaded_at=document.uploaded_at,
-                   purged=document.purged_at is not None)
+        return cls(
+            id=document.id,
+            filename=document.filename,
+            content_type=document.content_type,
+            size=document.size,
+            pages=document.pages,
+            masked=document.masked,
+            uploaded_at=document.uploaded_at,
+            purged=document.purged_at is not None,
+        )
 
 
 class CaseDetail(CaseSummary):
@@ -128,6 +155,10 @@ class CallbackRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     phone: str = Field(min_length=6, max_length=32, pattern=r"^\+?[0-9][0-9 \-()]{4,30}$")
-    case_id: str | None = Field(default=None, min_length=1, max_length=32,
-                                description="Join an existing case; without it a callback case is opened.")
+    case_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=32,
+        description="Join an existing case; without it a callback case is opened.",
+    )
     note: str = Field(default="", max_length=1000)

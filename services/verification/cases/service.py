@@ -151,12 +151,23 @@ def item(case: Case, code: str) -> ChecklistItem:
     for candidate in case.items:
         if candidate.code == code:
             return candidate
-    raise Problem(422, "unknown_checklist_item", f"This case has no checklist item {code!r}.",
-                  items=[candidate.code for candidate in case.items])
+    raise Problem(
+        422,
+        "unknown_checklist_item",
+        f"This case has no checklist item {code!r}.",
+        items=[candidate.code for candidate in case.items],
+    )
 
 
-def set_item(entry: ChecklistItem, status: checklist.ItemStatus, now: datetime, *, source: str | None = None,
-             reason_code: str | None = None, value: str | None = None) -> None:
+def set_item(
+    entry: ChecklistItem,
+    status: checklist.ItemStatus,
+    now: datetime,
+    *,
+    source: str | None = None,
+    reason_code: str | None = None,
+    value: str | None = None,
+) -> None:
     entry.status = status.value
     entry.reason_code = reason_code
     entry.updated_at = now
@@ -169,5 +180,4 @@ def set_item(entry: ChecklistItem, status: checklist.ItemStatus, now: datetime, 
 def ensure_accepts_input(case: Case) -> None:
     """Documents, supplements and callbacks only while the case is open (409 once decided)."""
     if case.case_state not in ACCEPTS_CUSTOMER_INPUT:
-        raise Problem(409, "case_not_open", "This case is decided or closed: it takes no more input.",
-                      state=case.state)
+        raise Problem(409, "case_not_open", "This case is decided or closed: it takes no more input.", state=case.state)

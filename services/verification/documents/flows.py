@@ -37,7 +37,11 @@ def _found_text(findings: StatementFindings, card_last4: str | None, language: s
     for last4 in findings.last4:
         key = "last4_found" if card_last4 in (None, last4) else "last4_other"
         found.append(getattr(lines[key], language).format(last4=last4))
-    for flag, key in ((findings.name, "name_found"), (findings.address, "address_found"), (findings.phone, "phone_found")):
+    for flag, key in (
+        (findings.name, "name_found"),
+        (findings.address, "address_found"),
+        (findings.phone, "phone_found"),
+    ):
         if flag:
             found.append(getattr(lines[key], language))
     separator = "、" if language == "ja" else ", "
@@ -58,9 +62,15 @@ def upload_document(db: Session, env: VerificationEnv, *, account_id: str, case_
     findings = read_statement("\n".join(result.page_texts), case.holder_name)
     filename = safe_filename(upload.filename)
     document = Document(
-        case_id=case.id, account_id=account_id, content_type=inspected.content_type, filename=filename,
-        size=len(result.masked if result.masked is not None else upload.data), pages=inspected.pages,
-        key_id="", masked=result.masked is not None, uploaded_at=now,
+        case_id=case.id,
+        account_id=account_id,
+        content_type=inspected.content_type,
+        filename=filename,
+        size=len(result.masked if result.masked is not None else upload.data),
+        pages=inspected.pages,
+        key_id="",
+        masked=result.masked is not None,
+        uploaded_at=now,
         findings={"last4": findings.last4, "name": findings.name, "address": findings.address, "phone": findings.phone},
     )
     db.add(document)
@@ -74,14 +84,35 @@ def upload_document(db: Session, env: VerificationEnv, *, account_id: str, case_
                 continue
             case_service.set_item(entry, update.status, now, source="document", reason_code=update.reason_code)
     fields = {
-        "filename": filename, "pages": inspected.pages,
-        "found_ja": _found_text(findings, case.card_last4, "ja"), "found_en": _found_text(findings, case.card_last4, "en"),
+        "filename": filename,
+        "pages": inspected.pages,
+        "found_ja": _found_text(findings, case.card_last4, "ja"),
+        "found_en": _found_text(findings, case.card_last4, "en"),
     }
     if document.masked:
-        case_flows.step(db, env, case, "document_masked", actor="customer", actor_id=account_id, channel="portal",
-                        now=now, tell=None)
+        case_flows.step(
+            db,
+            env,
+            case,
+            "document_masked",
+            actor="customer",
+            actor_id=account_id,
+            channel="portal",
+            now=now,
+            tell=None,
+        )
     case_service.customer_input(case, now, settings)
-    case_flows.step(db, env, case, "document_checked", actor="customer", actor_id=account_id, channel="portal",
-                    now=now, fields=fields, details={"document_id": document.id})
+    case_flows.step(
+        db,
+        env,
+        case,
+        "document_checked",
+        actor="customer",
+        actor_id=account_id,
+        channel="portal",
+        now=now,
+        fields=fields,
+        details={"document_id": document.id},
+    )
     case_flows.submit_if_complete(db, env, case, now=now, channel="portal")
     return document

@@ -93,8 +93,9 @@ def _open_image(data: bytes, content_type: str, *, max_pages: int, max_pixels: i
             image = Image.open(io.BytesIO(data))
             width, height = image.size
             if width * height > max_pixels:
-                raise refuse("decompression_bomb", "The image has far more pixels than a statement photo.",
-                             max_pixels=max_pixels)
+                raise refuse(
+                    "decompression_bomb", "The image has far more pixels than a statement photo.", max_pixels=max_pixels
+                )
             frames = getattr(image, "n_frames", 1)
             if frames > max_pages:
                 raise refuse("too_many_pages", f"Send at most {max_pages} pages.", max_pages=max_pages)

@@ -43,7 +43,7 @@ async def read_upload(request: Request, limit: int) -> Upload:
     content_type, params = parse_options_header(request.headers.get("content-type", ""))
     boundary = params.get(b"boundary")
     if content_type != b"multipart/form-data" or not boundary:
-        raise Problem(415, "multipart_required", "Send the file as multipart/form-data in the field \"file\".")
+        raise Problem(415, "multipart_required", 'Send the file as multipart/form-data in the field "file".')
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit + _FRAMING_ALLOWANCE:
         raise too_large(limit)
@@ -73,10 +73,16 @@ async def read_upload(request: Request, limit: int) -> Upload:
             raise too_large(limit)
         part.chunks.append(data[start:end])
 
-    parser = MultipartParser(boundary, {
-        "on_part_begin": on_part_begin, "on_header_field": on_header_field, "on_header_value": on_header_value,
-        "on_header_end": on_header_end, "on_part_data": on_part_data,
-    })
+    parser = MultipartParser(
+        boundary,
+        {
+            "on_part_begin": on_part_begin,
+            "on_header_field": on_header_field,
+            "on_header_value": on_header_value,
+            "on_header_end": on_header_end,
+            "on_part_data": on_part_data,
+        },
+    )
     received = 0
     try:
         async for chunk in request.stream():
@@ -99,4 +105,4 @@ def _file_part(parts: list[_Part]) -> Upload:
             filename = options[b"filename"].decode("utf-8", errors="replace")
             client_type = part.headers.get(b"content-type", b"").decode("latin-1")
             return Upload(filename=filename, data=b"".join(part.chunks), client_type=client_type)
-    raise Problem(422, "file_missing", "Attach the document as a file in the field \"file\".")
+    raise Problem(422, "file_missing", 'Attach the document as a file in the field "file".')

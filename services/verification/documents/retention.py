@@ -20,11 +20,13 @@ from services.verification.documents.storage import DocumentStore
 
 def due_for_purge(db: Session, *, now: datetime, retention_days: int) -> list[Document]:
     cutoff = now - timedelta(days=retention_days)
-    return list(db.scalars(
-        select(Document)
-        .join(Case, Case.id == Document.case_id)
-        .where(Document.purged_at.is_(None), Case.ended_at.is_not(None), Case.ended_at <= cutoff)
-    ))
+    return list(
+        db.scalars(
+            select(Document)
+            .join(Case, Case.id == Document.case_id)
+            .where(Document.purged_at.is_(None), Case.ended_at.is_not(None), Case.ended_at <= cutoff)
+        )
+    )
 
 
 #: A stored file with no row after this long is left over from an upload whose transaction failed.

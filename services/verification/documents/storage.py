@@ -12,7 +12,7 @@ import base64
 import os
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
@@ -99,8 +99,7 @@ class DocumentStore:
         """(document id, last modified) of every stored file."""
         if not self.root.is_dir():
             return []
-        return [(path.stem, datetime.fromtimestamp(path.stat().st_mtime, timezone.utc))
-                for path in self.root.glob("*.bin")]
+        return [(path.stem, datetime.fromtimestamp(path.stat().st_mtime, UTC)) for path in self.root.glob("*.bin")]
 
     def delete(self, document_id: str) -> bool:
         try:

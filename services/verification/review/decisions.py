@@ -32,12 +32,23 @@ class Ruling:
     rounds_left: int
 
 
-def rule(decision: catalogue.Decision, reason_code: str, *, rounds_used: int, rounds_allowed: int,
-         specialist_id: str, proposed_by: str | None) -> Ruling:
+def rule(
+    decision: catalogue.Decision,
+    reason_code: str,
+    *,
+    rounds_used: int,
+    rounds_allowed: int,
+    specialist_id: str,
+    proposed_by: str | None,
+) -> Ruling:
     reason = catalogue.REASONS.get(reason_code)
     if reason is None or decision not in reason.decisions:
-        raise Problem(422, "unknown_reason", f"{reason_code!r} is not a reason for {decision}.",
-                      reasons=catalogue.reasons_for(decision))
+        raise Problem(
+            422,
+            "unknown_reason",
+            f"{reason_code!r} is not a reason for {decision}.",
+            reasons=catalogue.reasons_for(decision),
+        )
     left = max(0, rounds_allowed - rounds_used)
     if decision == "approve":
         return Ruling(Outcome.approve, left)
@@ -46,6 +57,9 @@ def rule(decision: catalogue.Decision, reason_code: str, *, rounds_used: int, ro
     if proposed_by is None:
         return Ruling(Outcome.propose_final_rejection, 0)
     if proposed_by == specialist_id:
-        raise Problem(409, "second_specialist_required",
-                      "A final rejection closes the account: another specialist must confirm it.")
+        raise Problem(
+            409,
+            "second_specialist_required",
+            "A final rejection closes the account: another specialist must confirm it.",
+        )
     return Ruling(Outcome.final_rejection, 0)

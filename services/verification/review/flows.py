@@ -17,9 +17,8 @@ from sqlalchemy.orm import Session
 from mamori_common import contract
 from mamori_common.tokens import Principal
 from services.verification import catalogue
-from services.verification.cases import checklist
+from services.verification.cases import checklist, notices
 from services.verification.cases import flows as case_flows
-from services.verification.cases import notices
 from services.verification.cases import service as case_service
 from services.verification.cases.models import Case, TimelineEntry
 from services.verification.cases.states import OPEN_STATES, CaseAction, CaseState
@@ -46,8 +45,18 @@ def changes_since_review(case: Case) -> list[TimelineEntry]:
 
 
 def audit(case: Case, staff: Principal, kind: str, ja: str, en: str, now: datetime, **details: object) -> None:
-    case_service.record(case, at=now, actor=staff.role, actor_id=staff.account_id, channel="staff", kind=kind,
-                        summary_ja=ja, summary_en=en, visible_to_customer=False, details=dict(details))
+    case_service.record(
+        case,
+        at=now,
+        actor=staff.role,
+        actor_id=staff.account_id,
+        channel="staff",
+        kind=kind,
+        summary_ja=ja,
+        summary_en=en,
+        visible_to_customer=False,
+        details=dict(details),
+    )
 
 
 def open_for_review(db: Session, env: VerificationEnv, case: Case, staff: Principal) -> None:
@@ -59,12 +68,25 @@ def open_for_review(db: Session, env: VerificationEnv, case: Case, staff: Princi
 def decide(db: Session, env: VerificationEnv, case: Case, staff: Principal, body: DecisionRequest) -> decisions.Ruling:
     ensure_no_card_number(body.note, "note")
     now = env.clock.now()
-    ruling = decisions.rule(body.decision, body.reason_code, rounds_used=case.rounds,
-                            rounds_allowed=env.settings.rounds_before_final_rejection,
-                            specialist_id=staff.account_id, proposed_by=case.rejection_proposed_by)
+    ruling = decisions.rule(
+        body.decision,
+        body.reason_code,
+        rounds_used=case.rounds,
+        rounds_allowed=env.settings.rounds_before_final_rejection,
+        specialist_id=staff.account_id,
+        proposed_by=case.rejection_proposed_by,
+    )
     reason = catalogue.REASONS[body.reason_code].text
-    audit(case, staff, "decision", f"判断: {body.decision}（{body.reason_code}）",
-          f"Decision: {body.decision} ({body.reason_code})", now, note=body.note, reason_code=body.reason_code)
+    audit(
+        case,
+        staff,
+        "decision",
+        f"判断: {body.decision}（{body.reason_code}）",
+        f"Decision: {body.decision} ({body.reason_code})",
+        now,
+        note=body.note,
+        reason_code=body.reason_code,
+    )
     fields = {"reason_ja": reason.ja, "reason_en": reason.en}
     who = {"actor": staff.role, "actor_id": staff.account_id, "channel": "staff", "now": now}
     case.last_reviewed_at = now
@@ -75,7 +97,9 @@ def decide(db: Session, env: VerificationEnv, case: Case, staff: Principal, body
         case.rounds += 1
         case.rejection_proposed_by = None
         for item in case.items:
-            if item.status == checklist.ItemStatus.received.value and body.reason_code in _ITEM_OF_REASON.get(item.code, ()):
+            if item.status == checklist.ItemStatus.received.value and body.reason_code in _ITEM_OF_REASON.get(
+                item.code, ()
+            ):
                 case_service.set_item(item, checklist.ItemStatus.rejected, now, reason_code=body.reason_code)
         case_service.restart_promise(case, now, env.settings)
         case_flows.step(db, env, case, "more_needed", fields={**fields, "left": ruling.rounds_left}, **who)
@@ -98,15 +122,24 @@ _ITEM_OF_REASON: dict[str, tuple[str, ...]] = {
 }
 
 
-def _approve(db: Session, env: VerificationEnv, case: Case, body: DecisionRequest, fields: dict[str, str],
-             who: dict[str, Any]) -> None:
+def _approve(
+    db: Session, env: VerificationEnv, case: Case, body: DecisionRequest, fields: dict[str, str], who: dict[str, Any]
+) -> None:
     case_service.move(case, CaseAction.approve, who["now"])
     for item in case.items:
         case_service.set_item(item, checklist.ItemStatus.accepted, who["now"])
-    env.outbox.publish(db, contract.CASE_APPROVED, contract.CaseApproved(
-        case_id=case.id, case_number=case.number, account_id=case.account_id, kind=case.kind,  # type: ignore[arg-type]
-        order_ids=list(case.order_ids or []), order_action=body.order_action,
-    ).model_dump())
+    env.outbox.publish(
+        db,
+        contract.CASE_APPROVED,
+        contract.CaseApproved(
+            case_id=case.id,
+            case_number=case.number,
+            account_id=case.account_id,
+            kind=case.kind,  # type: ignore[arg-type]
+            order_ids=list(case.order_ids or []),
+            order_action=body.order_action,
+        ).model_dump(),
+    )
     case_flows.step(db, env, case, "approved", tell=None, fields=fields, **who)
     steps = ["approved"]
     if case.order_ids:
@@ -115,14 +148,24 @@ def _approve(db: Session, env: VerificationEnv, case: Case, body: DecisionReques
     _tell_decision(db, env, case, steps, fields)
 
 
-def _reject(db: Session, env: VerificationEnv, case: Case, body: DecisionRequest, fields: dict[str, str],
-            who: dict[str, Any]) -> None:
+def _reject(
+    db: Session, env: VerificationEnv, case: Case, body: DecisionRequest, fields: dict[str, str], who: dict[str, Any]
+) -> None:
     case_service.move(case, CaseAction.reject, who["now"])
     close_account = case.kind == "payment_verification"
-    env.outbox.publish(db, contract.CASE_REJECTED, contract.CaseRejected(
-        case_id=case.id, case_number=case.number, account_id=case.account_id, kind=case.kind,  # type: ignore[arg-type]
-        order_ids=list(case.order_ids or []), close_account=close_account, reason_code=body.reason_code,
-    ).model_dump())
+    env.outbox.publish(
+        db,
+        contract.CASE_REJECTED,
+        contract.CaseRejected(
+            case_id=case.id,
+            case_number=case.number,
+            account_id=case.account_id,
+            kind=case.kind,  # type: ignore[arg-type]
+            order_ids=list(case.order_ids or []),
+            close_account=close_account,
+            reason_code=body.reason_code,
+        ).model_dump(),
+    )
     case_flows.step(db, env, case, "rejected", tell=None, fields=fields, **who)
     steps = ["rejected"]
     if case.order_ids:

@@ -48,8 +48,12 @@ class DecisionRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     decision: Literal["approve", "reject", "request_more"]
-    reason_code: str = Field(min_length=1, max_length=64, description="From the reason catalogue; the customer reads its text.")
-    order_action: Literal["release", "cancel"] = Field(default="release", description="On approval: what orders does with held orders.")
+    reason_code: str = Field(
+        min_length=1, max_length=64, description="From the reason catalogue; the customer reads its text."
+    )
+    order_action: Literal["release", "cancel"] = Field(
+        default="release", description="On approval: what orders does with held orders."
+    )
     note: str = Field(default="", max_length=2000, description="Internal note (not shown to the customer).")
 
 

@@ -24,7 +24,7 @@ MAX_DIGITS = 19
 
 #: Dashes people and OCR put between digit groups, beyond ASCII '-' (after NFKC).
 _DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u30fc\uff70\u2500"
-_DASH_TABLE = str.maketrans({dash: "-" for dash in _DASHES})
+_DASH_TABLE = str.maketrans(dict.fromkeys(_DASHES, "-"))
 #: Digit groups separated by at most one separator (a space or a dash, maybe with spaces round it).
 _RUN = re.compile(r"[0-9]+(?:(?: ?- ?| )[0-9]+)*")
 _GROUP = re.compile(r"[0-9]+")

@@ -48,7 +48,10 @@ def read_words(image: Image.Image, *, command: str, languages: str, timeout: flo
     try:
         result = subprocess.run(
             [command, "stdin", "stdout", "-l", languages, "--psm", "11", "tsv"],
-            input=buffer.getvalue(), capture_output=True, timeout=timeout, check=False,
+            input=buffer.getvalue(),
+            capture_output=True,
+            timeout=timeout,
+            check=False,
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise OcrUnavailable(f"tesseract did not run: {type(exc).__name__}") from exc
@@ -63,12 +66,14 @@ def _parse_tsv(tsv: str, scale: float) -> list[Word]:
         text = (row.get("text") or "").strip()
         if row.get("level") != "5" or not text:
             continue
-        words.append(Word(
-            text=text,
-            left=int(int(row["left"]) / scale),
-            top=int(int(row["top"]) / scale),
-            width=int(int(row["width"]) / scale) + 1,
-            height=int(int(row["height"]) / scale) + 1,
-            line=(int(row["block_num"]), int(row["par_num"]), int(row["line_num"])),
-        ))
+        words.append(
+            Word(
+                text=text,
+                left=int(int(row["left"]) / scale),
+                top=int(int(row["top"]) / scale),
+                width=int(int(row["width"]) / scale) + 1,
+                height=int(int(row["height"]) / scale) + 1,
+                line=(int(row["block_num"]), int(row["par_num"]), int(row["line_num"])),
+            )
+        )
     return words

@@ -44,17 +44,26 @@ class ScanResult:
 
 def card_number_visible(pages: list[int]) -> Problem:
     return Problem(
-        422, "card_number_visible",
+        422,
+        "card_number_visible",
         f"A full card number is visible on page(s) {', '.join(map(str, pages))}. {HOW_TO_MASK['en']}",
-        pages=pages, how_to_mask_ja=HOW_TO_MASK["ja"], how_to_mask_en=HOW_TO_MASK["en"],
+        pages=pages,
+        how_to_mask_ja=HOW_TO_MASK["ja"],
+        how_to_mask_en=HOW_TO_MASK["en"],
     )
 
 
 def ensure_no_card_number(text: str, field: str) -> None:
     """Typed text (a supplement, a note) is stored as typed: so it may never hold a full card number."""
     if find_card_numbers(text):
-        raise Problem(422, "card_number_visible", f"The {field} holds a full card number. {HOW_TO_MASK['en']}",
-                      field=field, how_to_mask_ja=HOW_TO_MASK["ja"], how_to_mask_en=HOW_TO_MASK["en"])
+        raise Problem(
+            422,
+            "card_number_visible",
+            f"The {field} holds a full card number. {HOW_TO_MASK['en']}",
+            field=field,
+            how_to_mask_ja=HOW_TO_MASK["ja"],
+            how_to_mask_en=HOW_TO_MASK["en"],
+        )
 
 
 def without_card_numbers(text: str) -> str:
@@ -73,8 +82,12 @@ def without_card_numbers(text: str) -> str:
 
 def _ocr(image: Image.Image, settings: VerificationSettings) -> list[Line]:
     try:
-        words, _ = read_words(image, command=settings.tesseract_command, languages=settings.ocr_languages,
-                              timeout=settings.ocr_timeout_seconds)
+        words, _ = read_words(
+            image,
+            command=settings.tesseract_command,
+            languages=settings.ocr_languages,
+            timeout=settings.ocr_timeout_seconds,
+        )
     except OcrUnavailable as exc:
         raise Problem(503, "scanner_unavailable", "Documents cannot be checked right now; try again later.") from exc
     return lines_of(words)

@@ -16,8 +16,10 @@ from dataclasses import dataclass, field
 from services.verification.scanning.detector import normalise
 
 _MASKED = re.compile(r"[*xX•●#](?:[*xX•●# \-]){3,}?\s?-?\s?([0-9]{4})(?![0-9])")
-_WORDED = re.compile(r"(?:下\s?4\s?桁|末尾|ending in|ending|last 4 digits|last four digits)\s*[:：]?\s*([0-9]{4})(?![0-9])",
-                     re.IGNORECASE)
+_WORDED = re.compile(
+    r"(?:下\s?4\s?桁|末尾|ending in|ending|last 4 digits|last four digits)\s*[:：]?\s*([0-9]{4})(?![0-9])",
+    re.IGNORECASE,
+)
 #: OCR reads mask stars as letters ("KKKK", "大"): 4 digits after the word "card" and no other digit.
 _AFTER_CARD = re.compile(r"(?:card|カード)[^0-9\n]{0,40}?([0-9]{4})(?![0-9])", re.IGNORECASE)
 _POSTCODE = re.compile(r"(?:〒\s?)?(?<![0-9\-])[0-9]{3}-[0-9]{4}(?![0-9\-])")
