@@ -26,7 +26,13 @@ from mamori_common.db import Database
 from mamori_common.events import BackoffPolicy, EventHandler, Outbox, OutboxDispatcher, inbox_router
 from mamori_common.front_door import FrontDoorMiddleware
 from mamori_common.migrations import upgrade
-from mamori_common.observability import Metrics, RequestContextMiddleware, configure_logging, metrics_endpoint
+from mamori_common.observability import (
+    NO_TELEMETRY,
+    Metrics,
+    RequestContextMiddleware,
+    configure_logging,
+    metrics_endpoint,
+)
 from mamori_common.problems import PROBLEM_RESPONSES, Problem, install_problem_handlers
 from mamori_common.quotas import Quotas
 from mamori_common.settings import CommonSettings, ServiceSettings
@@ -81,6 +87,7 @@ def create_base_app(
         responses=PROBLEM_RESPONSES,
         docs_url="/docs",
         redoc_url=None,
+        telemetry=NO_TELEMETRY,
     )
     metrics = Metrics(name)
     app.state.service_name = name

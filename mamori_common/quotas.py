@@ -21,15 +21,16 @@ failing closed would shut every customer out whenever Redis blinks.
 from __future__ import annotations
 
 import bisect
+import functools
 import logging
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from limits import RateLimitItem, RateLimitItemPerSecond
 from limits.errors import StorageError
-from limits.storage import MemoryStorage, RedisStorage, Storage
+from limits.storage import MemoryStorage, MovingWindowSupport, RedisStorage, Storage
 from limits.storage.memory import Entry
 from limits.strategies import MovingWindowRateLimiter
 from prometheus_client import CollectorRegistry, Counter
@@ -49,9 +50,26 @@ class Quota:
     amount: int
     window_seconds: int
 
-    @property
+    @functools.cached_property
     def item(self) -> RateLimitItem:
         return RateLimitItemPerSecond(self.amount, self.window_seconds)
+
+    @functools.cached_property
+    def _key_ends(self) -> tuple[str, str]:
+        item = self.item
+        return f"{item.namespace}/{self.name}", f"{item.amount}/{item.multiples}/{item.GRANULARITY.name}"
+
+    def key(self, *identifiers: str) -> str:
+        """The storage key of this quota for ``identifiers``: ``limits``' own key
+        (``item.key_for(name, *identifiers)``), with its fixed ends made once."""
+        head, tail = self._key_ends
+        return "/".join((head, *identifiers, tail))
+
+
+@functools.lru_cache(maxsize=256)
+def _cooldown(name: str, seconds: int) -> Quota:
+    """A cool-down is a moving window of one use (a few lengths per name: made once each)."""
+    return Quota(name, 1, seconds)
 
 
 def rate_limited(seconds: int, detail: str | None = None) -> Problem:
@@ -168,7 +186,8 @@ class Quotas:
         def take() -> int:
             if self.moving.hit(quota.item, quota.name, *identifiers):
                 return 0
-            return self._until_reset(self.moving, quota.item, quota.name, *identifiers)
+            start, _count = self._window(quota, identifiers)
+            return self._seconds_until(start + quota.window_seconds, quota)
 
         return self._safe(take, 0)
 
@@ -176,9 +195,8 @@ class Quotas:
         """Seconds until one unit is free (0: there is one now); uses nothing."""
 
         def check() -> int:
-            if self.moving.test(quota.item, quota.name, *identifiers):
-                return 0
-            return self._until_reset(self.moving, quota.item, quota.name, *identifiers)
+            start, count = self._window(quota, identifiers)
+            return 0 if count < quota.amount else self._seconds_until(start + quota.window_seconds, quota)
 
         return self._safe(check, 0)
 
@@ -187,11 +205,7 @@ class Quotas:
         self._safe(lambda: self.moving.hit(quota.item, quota.name, *identifiers), False)
 
     def used(self, quota: Quota, *identifiers: str) -> int:
-        def count() -> int:
-            stats = self.moving.get_window_stats(quota.item, quota.name, *identifiers)
-            return quota.amount - stats.remaining
-
-        return self._safe(count, 0)
+        return self._safe(lambda: self._window(quota, identifiers)[1], 0)
 
     def clear(self, quota: Quota, *identifiers: str) -> None:
         self._safe(lambda: self.moving.clear(quota.item, quota.name, *identifiers), None)
@@ -200,11 +214,11 @@ class Quotas:
 
     def start_cooldown(self, name: str, seconds: int, *identifiers: str) -> None:
         """Start a cool-down of ``seconds`` under ``name`` unless one of that length is running."""
-        self.spend(Quota(name, 1, seconds), *identifiers)
+        self.spend(_cooldown(name, seconds), *identifiers)
 
     def cooldown_left(self, name: str, seconds: int, *identifiers: str) -> int:
         """Seconds left of a cool-down of ``seconds`` started under ``name`` (0: none running)."""
-        return self.wait(Quota(name, 1, seconds), *identifiers)
+        return self.wait(_cooldown(name, seconds), *identifiers)
 
     def reset(self) -> None:
         """Forget every count (memory: this process; Redis: everything under the key prefix)."""
@@ -212,9 +226,14 @@ class Quotas:
 
     # -- helpers -------------------------------------------------------------------------------
 
-    def _until_reset(self, limiter: MovingWindowRateLimiter, item: RateLimitItem, *identifiers: str) -> int:
-        stats = limiter.get_window_stats(item, *identifiers)
-        return max(1, min(item.get_expiry(), math.ceil(stats.reset_time - self._clock.now().timestamp())))
+    def _window(self, quota: Quota, identifiers: tuple[str, ...]) -> tuple[float, int]:
+        """(when the oldest counted use happened, how many uses the window holds): one read of the
+        store, where ``limits``' ``test`` and ``get_window_stats`` make one each."""
+        storage = cast(MovingWindowSupport, self.storage)
+        return storage.get_moving_window(quota.key(*identifiers), quota.amount, quota.window_seconds)
+
+    def _seconds_until(self, reset: float, quota: Quota) -> int:
+        return max(1, min(quota.window_seconds, math.ceil(reset - self._clock.now().timestamp())))
 
     def _safe(self, action: Callable[[], T], fallback: T) -> T:
         try:
