@@ -1,10 +1,12 @@
 """The gateway app: ``uvicorn --factory gateway.main:create_app``.
 
-Layers, outermost first: Starlette's error catcher (a last resort that still answers with a
-problem document), :class:`~gateway.context.GatewayContextMiddleware` (request id, client
-address, security headers, metrics, access log), then a dispatcher that sends the gateway's own
-paths (``/healthz``, ``/openapi.json``, ``/docs``) to the FastAPI router and every other path
-straight to the :class:`~gateway.proxy.Proxy`, skipping routing altogether.
+Every request passes :class:`~gateway.context.GatewayContextMiddleware` (request id, client
+address, security headers, metrics, access log, and a last-resort problem document if anything
+below it fails). Then the gateway's own paths (``/healthz``, ``/openapi.json``, ``/docs``, a set
+lookup) go through FastAPI's stack to its router, and every other path goes straight to the
+:class:`~gateway.proxy.Proxy`: not through FastAPI's and Starlette's layers (error catcher,
+telemetry, exception handlers, routing), each of which would wrap every message of every
+proxied answer for nothing, since the proxy answers its own failures.
 
 Behind nginx the same app serves only its own paths (nginx routes them to it). Its metrics are
 on ``MAMORI_GATEWAY_METRICS_PORT``, a port no edge forwards to.
@@ -30,25 +32,25 @@ from gateway.proxy import Proxy
 from gateway.routing import OWN_PATHS
 from gateway.security_headers import SecurityHeaders, docs_csp
 from gateway.upstreams import Upstreams
-from mamori_common.observability import Metrics, configure_logging
+from mamori_common.observability import NO_TELEMETRY, Metrics, configure_logging
 from mamori_common.problems import Problem, install_problem_handlers
 
 DOCS_PATH = "/docs"
 OPENAPI_PATH = "/openapi.json"
 
 
-class ProxyDispatch:
-    """Own paths to the router, the rest to the proxy (a set lookup, not a route scan)."""
+class GatewayApp(FastAPI):
+    """A FastAPI app for the gateway's own paths whose every other HTTP request goes to
+    :attr:`edge` (the context layer around the proxy) directly."""
 
-    def __init__(self, app: ASGIApp, proxy: Proxy) -> None:
-        self.app = app
-        self.proxy = proxy
+    edge: ASGIApp | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] not in OWN_PATHS:
-            await self.proxy(scope, receive, send)
+        if self.edge is not None and scope["type"] == "http" and scope["path"] not in OWN_PATHS:
+            scope["app"] = self
+            await self.edge(scope, receive, send)
         else:
-            await self.app(scope, receive, send)
+            await super().__call__(scope, receive, send)
 
 
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
@@ -86,13 +88,14 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
                 metrics_server.shutdown()
                 metrics_server.server_close()
 
-    app = FastAPI(
+    app = GatewayApp(
         title="Mamori gateway",
         version="0.1.0",
         lifespan=lifespan,
         openapi_url=None,
         docs_url=None,
         redoc_url=None,
+        telemetry=NO_TELEMETRY,
     )
     app.state.settings = settings
     app.state.metrics = metrics
@@ -116,12 +119,12 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     def docs() -> HTMLResponse:
         return HTMLResponse(docs_html)
 
-    app.add_middleware(ProxyDispatch, proxy=Proxy(upstreams, failures))
+    trusted = TrustedProxies(settings.trusted_proxies)
+    security = SecurityHeaders(DOCS_PATH, docs_csp(docs_html))
     app.add_middleware(
-        GatewayContextMiddleware,
-        trusted=TrustedProxies(settings.trusted_proxies),
-        security=SecurityHeaders(DOCS_PATH, docs_csp(docs_html)),
-        metrics=metrics,
-        access_log=settings.access_log,
+        GatewayContextMiddleware, trusted=trusted, security=security, metrics=metrics, access_log=settings.access_log
+    )
+    app.edge = GatewayContextMiddleware(
+        Proxy(upstreams, failures), trusted=trusted, security=security, metrics=metrics, access_log=settings.access_log
     )
     return app

@@ -24,7 +24,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import AsyncIterator
-from typing import Any
 
 import aiohttp
 from prometheus_client import Counter
@@ -45,6 +44,8 @@ logger = logging.getLogger("mamori.gateway.proxy")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 ROUTE_LABELS = {route.service: f"{route.path}/{{path}}" for route in ROUTES} | {DEFAULT_SERVICE: "/{path}"}
 UPSTREAM_KEY = "mamori.upstream"
+#: Set once the upstream's answer has started going to the client (no problem document after it).
+ANSWERING_KEY = "mamori.answering"
 # STALE_TIMEOUT: a read timeout that fires long before the read timeout is not a slow service.
 # aiohttp 3.14 can restart a connection's read timer after a large answer has ended (reading was
 # paused and resumed); the timer then fires on the idle pooled connection, and the next request
@@ -100,23 +101,16 @@ class Proxy:
         self.failures = failures
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        started = False
-
-        async def send_tracked(message: Any) -> None:
-            nonlocal started
-            started = True
-            await send(message)
-
         try:
-            await self._forward(scope, receive, send_tracked)
+            await self._forward(scope, receive, send)
         except Problem as problem:
-            if not started:
+            if not scope.get(ANSWERING_KEY):
                 await problem_response(problem)(scope, receive, send)
         except ClientDisconnected:
             logger.info("client disconnected during upload", extra={"path": scope["path"]})
         except Exception:  # a bug: still answer with a problem, never a bare 500 page
             logger.exception("proxy error", extra={"path": scope["path"]})
-            if not started:
+            if not scope.get(ANSWERING_KEY):
                 problem = Problem(500, "internal_error", "An unexpected error occurred in the gateway.")
                 await problem_response(problem)(scope, receive, send)
 
@@ -142,15 +136,18 @@ class Proxy:
         query: bytes = scope.get("query_string", b"")
         target = (raw_path + b"?" + query if query else raw_path).decode("latin-1")
         try:
-            async with upstream.slot():
-                response = await self._open(scope, upstream, route.read_timeout, target, headers, body)
-                await self._relay(response, send, upstream)
+            await upstream.take_slot()
         except PoolBusy as exc:
             self.failures.labels(upstream.name, "pool_exhausted").inc()
             raise Problem(
                 503, "gateway_busy", f"Too many requests are waiting for the {upstream.name} service.",
                 headers={"Retry-After": "1"},
             ) from exc  # fmt: skip
+        try:
+            response = await self._open(scope, upstream, route.read_timeout, target, headers, body)
+            await self._relay(response, scope, send, upstream)
+        finally:
+            upstream.free_slot()
 
     async def _open(
         self,
@@ -225,13 +222,14 @@ class Proxy:
         # Most likely a pooled connection the replica had just closed: safe to repeat a read.
         return problem, body is None and method in SAFE_METHODS
 
-    async def _relay(self, response: aiohttp.ClientResponse, send: Send, upstream: Upstream) -> None:
+    async def _relay(self, response: aiohttp.ClientResponse, scope: Scope, send: Send, upstream: Upstream) -> None:
         """Stream the upstream's answer to the client, each chunk as soon as it arrives (a
         long-poll or progress stream must not wait for the next one). When the length is known,
         the chunk that completes it carries ``more_body: False``, so a small answer costs two
         messages, not three."""
         complete = False
         relayed = 0
+        scope[ANSWERING_KEY] = True
         try:
             await send(
                 {

@@ -13,7 +13,7 @@ segments only: ``/api/authority`` is the portal's, not auth's.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from mamori_common.front_door import JSON_BODY_LIMIT, LARGER_JSON_BODIES, UPLOAD_BODY_LIMIT
 
@@ -45,9 +45,13 @@ class LargeBodyRoute(Route):
 
     max_body: int = UPLOAD_BODY_LIMIT
     read_timeout: float = 120.0
+    pattern: re.Pattern[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "pattern", re.compile(self.path))  # compiled once, matched per request
 
     def matches(self, path: str) -> bool:
-        return re.fullmatch(self.path, path) is not None
+        return self.pattern.fullmatch(path) is not None
 
 
 #: Prefixes, first match wins; the portal takes the rest.
@@ -83,9 +87,8 @@ SIGN_IN_BURST = 20
 #: Seconds to open a TCP connection to a replica.
 CONNECT_TIMEOUT = 2.0
 
-_DOT_SEGMENT = re.compile(r"(^|/)\.{1,2}(/|$)")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\\]")
-_SLASHES = re.compile(r"/{2,}")
+#: A dot segment, a control character or a backslash, in one pass.
+_MALFORMED = re.compile(r"(^|/)\.{1,2}(/|$)|[\x00-\x1f\x7f\\]")
 
 
 def route_for(path: str) -> Route:
@@ -107,7 +110,7 @@ def service_for(path: str) -> str:
 def is_malformed(path: str) -> bool:
     """Dot segments, control characters and backslashes: no browser sends them, and each is a
     way to make the edge and a service disagree about which route a path names."""
-    return not path.startswith("/") or bool(_DOT_SEGMENT.search(path) or _CONTROL.search(path))
+    return not path.startswith("/") or _MALFORMED.search(path) is not None
 
 
 def is_refused(path: str) -> bool:
@@ -116,7 +119,7 @@ def is_refused(path: str) -> bool:
     Checked on the decoded path with repeated slashes collapsed and case ignored, so neither
     ``/%69nternal`` nor ``//Internal`` slips through.
     """
-    first = _SLASHES.sub("/", path).lstrip("/").split("/", 1)[0]
+    first = path.lstrip("/").partition("/")[0]  # repeated slashes further on cannot change it
     return first.lower() in REFUSED_SEGMENTS
 
 

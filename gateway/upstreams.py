@@ -20,8 +20,7 @@ must forward what it was sent and nothing else: no ``Accept``, ``Accept-Encoding
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 
 import aiohttp
 
@@ -46,6 +45,8 @@ class Upstream:
         self._settings = settings
         self._session: aiohttp.ClientSession | None = None
         self._slots: asyncio.Semaphore | None = None
+        #: By read timeout: the route table has a few, and every request needs one.
+        self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
 
     @property
     def session(self) -> aiohttp.ClientSession:
@@ -71,15 +72,19 @@ class Upstream:
     def timeout(self, read: float) -> aiohttp.ClientTimeout:
         """Connect in ``upstream_connect_timeout``; then each read may take ``read`` seconds
         (or ``upstream_read_timeout`` when set)."""
-        return aiohttp.ClientTimeout(
-            total=None,
-            sock_connect=self._settings.upstream_connect_timeout,
-            sock_read=self._settings.upstream_read_timeout or read,
-        )
+        timeout = self._timeouts.get(read)
+        if timeout is None:
+            timeout = self._timeouts[read] = aiohttp.ClientTimeout(
+                total=None,
+                sock_connect=self._settings.upstream_connect_timeout,
+                sock_read=self._settings.upstream_read_timeout or read,
+            )
+        return timeout
 
-    @contextlib.asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
-        """A place in the bulkhead for one request, held until its answer is relayed."""
+    async def take_slot(self) -> None:
+        """A place in the bulkhead for one request, held until its answer is relayed (then
+        :meth:`free_slot`); :class:`PoolBusy` when none frees up in ``upstream_pool_timeout``.
+        Two calls rather than a context manager: this runs for every request."""
         self.session  # noqa: B018 (creates the semaphore with the session)
         assert self._slots is not None
         if self._slots.locked():  # only then is there a wait to bound (a timer costs every request)
@@ -90,10 +95,10 @@ class Upstream:
                 raise PoolBusy(self.name) from exc
         else:
             await self._slots.acquire()
-        try:
-            yield
-        finally:
-            self._slots.release()
+
+    def free_slot(self) -> None:
+        assert self._slots is not None
+        self._slots.release()
 
     async def aclose(self) -> None:
         session, self._session = self._session, None

@@ -15,7 +15,9 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 
+from gateway.main import create_app
 from mamori_common.front_door import UPLOAD_BODY_LIMIT
 from tests.support.fake_services import (
     MB,
@@ -541,3 +543,22 @@ def test_metrics_count_proxied_requests_by_service_route(client: httpx.Client, d
     text = httpx.get(deployment.metrics_url).text
     assert 'route="/api/verification/{path}"' in text
     assert "mamori_http_request_seconds_bucket" in text
+
+
+@pytest.mark.parametrize("path", ["/api/orders/1", "/healthz"])
+def test_a_gateway_bug_still_answers_a_problem_with_the_request_id(path: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Proxied paths skip FastAPI's error layer: the gateway's own outer layer is the last resort,
+    for them and for its own routes alike."""
+
+    async def broken(*_args: Any) -> Any:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr("gateway.proxy.Proxy._forward", broken)
+    monkeypatch.setattr("gateway.main.aggregate_health", broken)
+    app = create_app(gateway_settings(gateway_metrics_port=None))
+    with TestClient(app, client=("127.0.0.1", 50000)) as client:  # a trusted proxy: its request id is kept
+        response = client.get(path, headers={"x-request-id": "from-the-balancer-1"})
+    assert_problem(response, 500, "internal_error")
+    assert "a bug" not in response.text
+    assert response.headers["x-request-id"] == "from-the-balancer-1"
+    assert response.headers["x-content-type-options"] == "nosniff"
