@@ -20,9 +20,10 @@ must forward what it was sent and nothing else: no ``Accept``, ``Accept-Encoding
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 
 import aiohttp
+from multidict import CIMultiDict
 
 from gateway.config import GatewaySettings
 from gateway.replicas import ReplicaSet
@@ -30,6 +31,18 @@ from mamori_common.settings import SERVICE_NAMES
 
 #: Headers aiohttp would add when the client did not send them.
 SKIPPED_AUTO_HEADERS = ("Accept", "Accept-Encoding", "User-Agent", "Content-Type")
+_SKIPPED = CIMultiDict[None]((name, None) for name in SKIPPED_AUTO_HEADERS)
+
+
+class ForwardedRequest(aiohttp.ClientRequest):
+    """A request that carries the headers it was given and none of aiohttp's own.
+
+    The same outcome as ``skip_auto_headers=SKIPPED_AUTO_HEADERS`` on the session, which makes
+    aiohttp rebuild the skip list and copy every header of every request to check against it;
+    here the list is made once. (``tests/test_gateway.py`` checks that nothing is added.)"""
+
+    def update_auto_headers(self, skip_auto_headers: Iterable[str] | None) -> None:
+        self._skip_auto_headers = _SKIPPED  # also read for the default Content-Type of a body
 
 
 class PoolBusy(Exception):
@@ -62,7 +75,7 @@ class Upstream:
                 connector=connector,
                 cookie_jar=aiohttp.DummyCookieJar(),
                 auto_decompress=False,
-                skip_auto_headers=SKIPPED_AUTO_HEADERS,
+                request_class=ForwardedRequest,
                 trust_env=False,
                 timeout=self.timeout(settings.upstream_read_timeout or 30.0),
             )

@@ -395,6 +395,22 @@ def test_the_gateway_adds_no_headers_of_its_own_to_the_request(client: httpx.Cli
     assert header(record, "user-agent") == ["mamori-test/1"]
 
 
+def test_a_bare_request_reaches_the_service_as_bare(deployment: Deployment) -> None:
+    """No Accept, Accept-Encoding, User-Agent or Content-Type of the gateway's own, body or not."""
+    deployment.clear()
+    host, port = deployment.url.removeprefix("http://").split(":")
+    for head, body in ((b"GET /api/orders/1 HTTP/1.1", b""), (b"POST /api/orders/1 HTTP/1.1", b"plain")):
+        with socket.create_connection((host, int(port)), timeout=5) as connection:
+            request = head + b"\r\nHost: " + host.encode() + b"\r\nConnection: close\r\n"
+            connection.sendall(request + b"Content-Length: %d\r\n\r\n" % len(body) + body)
+            assert connection.recv(65536).startswith(b"HTTP/1.1 200")
+    received = deployment.all_received()  # from both orders replicas, in no particular order
+    assert sorted((record["method"], record["body_length"]) for record in received) == [("GET", 0), ("POST", 5)]
+    for record in received:
+        names = {name for name, _ in record["headers"]}
+        assert not names & {"accept", "accept-encoding", "user-agent", "content-type"}, record["headers"]
+
+
 def test_one_users_cookies_never_reach_another_users_request(deployment: Deployment) -> None:
     with httpx.Client(base_url=deployment.url) as alice, httpx.Client(base_url=deployment.url) as bob:
         assert "alice-session" in alice.get("/api/auth/set-cookie").headers["set-cookie"]
