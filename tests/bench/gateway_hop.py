@@ -89,7 +89,13 @@ def serve_upstream(port: int, kind: str) -> None:
     import uvicorn
 
     app = upstream_app if kind == "asgi" else service_app()
-    uvicorn.run(app, host=HOST, port=port, log_level="warning", access_log=False, lifespan="on")  # type: ignore[arg-type]
+    # As the launcher runs a service (infra/launcher.py): no access log, no Server header, and no
+    # uvicorn X-Forwarded-* rewriting (left on, it would rewrite every request the gateway sends).
+    uvicorn.run(
+        app,  # type: ignore[arg-type]
+        host=HOST, port=port, log_level="warning", access_log=False, proxy_headers=False, server_header=False,
+        lifespan="on",
+    )  # fmt: skip
 
 
 # --- processes --------------------------------------------------------------------------------
