@@ -7,6 +7,7 @@ this one shape, so a client never has to parse an HTML error page or a bare stri
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -74,13 +75,35 @@ class Problem(Exception):
         return document
 
 
+#: What ``JSONResponse.render`` writes (compact, UTF-8), made once: ``json.dumps`` with these
+#: options builds a new encoder on every call.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+_CONTENT_TYPE = (b"content-type", PROBLEM_MEDIA_TYPE.encode("latin-1"))
+
+
+class ProblemResponse(JSONResponse):
+    """A problem document as a response: the bytes and headers ``JSONResponse`` would make,
+    without its general header merging (a problem's headers never carry a length or a type).
+
+    Throttled and refused requests are answered with one of these before anything else runs, so
+    its cost is most of what such a rejection costs."""
+
+    media_type = PROBLEM_MEDIA_TYPE
+
+    def __init__(self, problem: Problem, instance: str | None = None) -> None:
+        self.status_code = problem.status
+        self.background = None
+        self.body = _ENCODER.encode(problem.body(instance)).encode("utf-8")
+        raw_headers = [
+            (name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in problem.headers.items()
+        ]
+        raw_headers.append((b"content-length", str(len(self.body)).encode("latin-1")))
+        raw_headers.append(_CONTENT_TYPE)
+        self.raw_headers = raw_headers
+
+
 def problem_response(problem: Problem, instance: str | None = None) -> JSONResponse:
-    return JSONResponse(
-        problem.body(instance),
-        status_code=problem.status,
-        headers=problem.headers,
-        media_type=PROBLEM_MEDIA_TYPE,
-    )
+    return ProblemResponse(problem, instance)
 
 
 def problem_for_status(status: int, detail: str | None = None, **extra: Any) -> Problem:
