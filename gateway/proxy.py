@@ -245,7 +245,9 @@ class Proxy:
                 if remaining > 0:
                     remaining -= len(chunk)
                 await send({"type": "http.response.body", "body": chunk, "more_body": remaining != 0})
-                finished = remaining == 0
+                if remaining == 0:
+                    finished = True
+                    break  # all of it: no need to wait for the reader to say so
             if not finished:
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
             complete = True
