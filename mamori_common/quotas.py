@@ -207,6 +207,16 @@ class Quotas:
     def used(self, quota: Quota, *identifiers: str) -> int:
         return self._safe(lambda: self._window(quota, identifiers)[1], 0)
 
+    def usage(self, quota: Quota, *identifiers: str) -> tuple[int, int]:
+        """(:meth:`used`, :meth:`wait`) from one read of the store."""
+
+        def read() -> tuple[int, int]:
+            start, count = self._window(quota, identifiers)
+            wait = 0 if count < quota.amount else self._seconds_until(start + quota.window_seconds, quota)
+            return count, wait
+
+        return self._safe(read, (0, 0))
+
     def clear(self, quota: Quota, *identifiers: str) -> None:
         self._safe(lambda: self.moving.clear(quota.item, quota.name, *identifiers), None)
 

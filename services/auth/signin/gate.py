@@ -32,8 +32,12 @@ GATED_PATHS = {
 }
 
 
+_DEVICE_HEADER = DEVICE_HEADER.lower().encode()
+_DEVICE_COOKIE = f"{DEVICE_COOKIE}=".encode()
+
+
 def names_a_device(headers: dict[bytes, bytes]) -> bool:
-    return bool(headers.get(DEVICE_HEADER.encode())) or f"{DEVICE_COOKIE}=".encode() in headers.get(b"cookie", b"")
+    return bool(headers.get(_DEVICE_HEADER)) or _DEVICE_COOKIE in headers.get(b"cookie", b"")
 
 
 class ThrottledClientGate:

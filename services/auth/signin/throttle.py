@@ -55,10 +55,10 @@ class Throttle:
 
     def client_wait(self, ip: str) -> int:
         """Seconds this client address must wait before its next attempt (0: go ahead)."""
-        capped = self.client_capped(ip)
+        failures, capped = self.quotas.usage(self.client_failures, ip)  # the cap and the count: one read
         if capped:
             return capped
-        delay = policy.client_delay_seconds(self.quotas.used(self.client_failures, ip), self.settings)
+        delay = policy.client_delay_seconds(failures, self.settings)
         return self.quotas.cooldown_left(COOLDOWN, delay, ip) if delay else 0
 
     def client_capped(self, ip: str) -> int:
