@@ -936,3 +936,31 @@ def test_with_verification_preferred_a_step_up_takes_presence_but_a_sign_in_does
         },
     )
     assert answered.status_code == 200, answered.text
+
+
+def test_turning_totp_off_keeps_the_recovery_codes_passkey_required_relies_on(
+    auth: AuthHarness, authenticator: SoftwareAuthenticator
+) -> None:
+    import pyotp
+
+    account_id, access = customer(auth)
+    secret = auth.call("POST", "/api/auth/totp/enroll", token=access).json()["secret"]
+    codes = auth.call(
+        "POST", "/api/auth/totp/confirm", token=access, json={"code": pyotp.TOTP(secret).at(auth.clock.now())}
+    ).json()["recovery_codes"]
+    add_passkey(auth, access, authenticator)
+    assert auth.call("PUT", REQUIRED, token=access, json={"required": True}).json()["recovery_codes"] is None
+
+    auth.clock.advance(seconds=30)
+    off = auth.call(
+        "POST", "/api/auth/totp/disable", token=access, json={"code": pyotp.TOTP(secret).at(auth.clock.now())}
+    )
+
+    assert off.status_code == 204, off.text
+    problem = login(auth, ip="203.0.113.10", device=None).json()
+    assert problem["methods"] == ["passkey", "recovery_code"]
+    answered = auth.call(
+        "POST", COMPLETE, json={"challenge_id": problem["challenge_id"], "method": "recovery_code", "code": codes[1]}
+    )
+    assert answered.status_code == 200, answered.text
+    assert me(auth, answered.json()["access_token"])["account_id"] == account_id
