@@ -96,11 +96,10 @@ def challenge_required(
         else "Enter the code from your authenticator app, or one of your recovery codes."
     )
     if "passkey" in challenge.methods:
-        how = "Use your passkey" + (
-            ", or " + how[0].lower() + how[1:]
-            if "totp" in challenge.methods or mailed
-            else ", or enter one of your recovery codes."
-        )
+        if "totp" in challenge.methods or mailed:
+            how = f"Use your passkey, or {how[0].lower()}{how[1:]}"
+        else:  # "passkey required": the passkey or a recovery code, nothing else
+            how = "Use your passkey, or enter one of your recovery codes."
     extra: dict[str, Any] = {"passkey_options": passkey_options} if passkey_options is not None else {}
     return Problem(
         401,
@@ -428,7 +427,7 @@ def complete_challenge(
         from services.auth.passkeys.flows import passkey_cloned
 
         raise passkey_cloned()
-    raise wrong_code(challenge)
+    raise wrong_code(challenge, method)
 
 
 def _check_passkey(
@@ -453,9 +452,10 @@ def _check_passkey(
     return wrong, answer is passkey_step_up.Answer.cloned
 
 
-def wrong_code(challenge: Challenge) -> Problem:
+def wrong_code(challenge: Challenge, method: str = "email_code") -> Problem:
     attempts_left = max(0, challenge.max_attempts - challenge.attempts)
-    detail = "This code is wrong." if attempts_left else "This code is wrong, and that was the last try: sign in again."
+    wrong = "This passkey did not pass the check." if method == "passkey" else "This code is wrong."
+    detail = wrong if attempts_left else f"{wrong[:-1]}, and that was the last try: sign in again."
     return Problem(401, "invalid_code", detail, attempts_left=attempts_left)
 
 
