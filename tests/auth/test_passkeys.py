@@ -1021,3 +1021,46 @@ def test_a_restricted_account_signs_in_with_its_passkey_to_see_its_case(
 
     assert signed_in.status_code == 200, signed_in.text
     assert me(auth, signed_in.json()["access_token"])["state"] == "restricted"
+
+
+def test_with_passkey_required_the_mailbox_and_a_new_password_unlock_but_do_not_sign_in(
+    auth: AuthHarness, authenticator: SoftwareAuthenticator
+) -> None:
+    from tests.support.auth_signin import SEND_UNLOCK, UNLOCK, wait_for_code
+
+    access = owner_signs_in_at_home(auth)
+    add_passkey(auth, access, authenticator)
+    assert auth.call("PUT", REQUIRED, token=access, json={"required": True}).status_code == 200
+    # Someone with the password fails the step-ups (wrong recovery codes) until the account locks.
+    answer: Any = None
+    for n in range(auth.settings.lock_after_failed_step_ups):
+        ip = f"198.51.100.{n + 1}"
+        problem = login(auth, ip=ip, device="thief-phone-0001").json()
+        answer = auth.call(
+            "POST",
+            COMPLETE,
+            ip=ip,
+            json={"challenge_id": problem["challenge_id"], "method": "recovery_code", "code": "WRONG"},
+        )
+    assert answer.status_code == 423 and answer.json()["code"] == "account_locked"
+    assert auth.call("POST", SEND_UNLOCK, ip=HOME, json={"email": EMAIL}).status_code == 202
+    code = wait_for_code(auth, "unlock", 1)
+
+    unlocked = auth.call(
+        "POST", UNLOCK, ip=HOME, json={"email": EMAIL, "code": code, "new_password": "a-brand-new-password-42"}
+    )
+
+    assert unlocked.status_code == 401 and unlocked.json()["code"] == "challenge_required", unlocked.text
+    problem = unlocked.json()
+    assert problem["methods"] == ["passkey", "recovery_code"]
+    answered = auth.call(
+        "POST",
+        COMPLETE,
+        ip=HOME,
+        json={
+            "challenge_id": problem["challenge_id"],
+            "method": "passkey",
+            "credential": authenticator.get(problem["passkey_options"]),
+        },
+    )
+    assert answered.status_code == 200, answered.text

@@ -586,7 +586,9 @@ def request_unlock(
     """``requestUnlock``: a mailed unlock code and a new password open the account at once.
 
     Any unlock code mailed in the last minutes works (so a flood of requests cannot void the
-    owner's). The new password ends every session; this client gets a fresh one.
+    owner's). The new password ends every session; this client gets a fresh one, except under
+    "passkey required": then the account is unlocked and this client gets the step-up (401
+    ``challenge_required``, passkey or recovery code), as a password sign-in would.
     """
     now = env.clock.now()
     throttle = env.throttle
@@ -630,6 +632,21 @@ def request_unlock(
         details={"case_id": case_id, "revoked_sessions": len(revoked)},
     )
     signals = risk.assess(db, account.id, context)
+    if account.passkey_required:
+        # The mailbox and a new password are not the passkey: the account is open again, but this
+        # client signs in only through the step-up "passkey required" asks (passkey or recovery code).
+        decision = Decision(Action.step_up, (policy.StepUpReason.passkey_required,))
+        problem = _open_step_up(db, env, account, decision, context, signals, now=now)
+        service.record_attempt(
+            db,
+            account.id,
+            SignInOutcome.challenged,
+            context,
+            now=now,
+            signals={"via": "unlock", "reasons": ["passkey_required"]},
+        )
+        db.commit()
+        raise problem
     tokens = finish_sign_in(
         db,
         env,
