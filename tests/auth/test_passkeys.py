@@ -1064,3 +1064,15 @@ def test_with_passkey_required_the_mailbox_and_a_new_password_unlock_but_do_not_
         },
     )
     assert answered.status_code == 200, answered.text
+
+
+def test_ceremonies_long_expired_are_deleted_as_new_ones_open(auth: AuthHarness) -> None:
+    from services.auth.passkeys.models import PasskeyCeremony
+
+    old = begin_sign_in(auth)["ceremony_id"]
+    auth.clock.advance(hours=2)
+    fresh = begin_sign_in(auth)["ceremony_id"]
+
+    with auth.app.state.db.session() as db:
+        kept = set(db.execute(select(PasskeyCeremony.id)).scalars())
+    assert kept == {fresh} and old not in kept
