@@ -175,6 +175,7 @@ def test_a_second_passkey_gets_the_next_default_name_and_the_first_is_excluded(a
     _, access = customer(auth)
     phone, laptop = SoftwareAuthenticator(), SoftwareAuthenticator()
     first = add_passkey(auth, access, phone)
+    auth.clock.advance(seconds=5)
 
     started = begin_registration(auth, access)
     excluded = [item["id"] for item in started["options"]["excludeCredentials"]]
@@ -577,6 +578,7 @@ def test_rename_and_remove_own_passkey(auth: AuthHarness, authenticator: Softwar
     assert renamed.status_code == 200 and renamed.json()["name"] == "Work laptop"
     bad = auth.call("PATCH", f"{PASSKEYS}/{created['id']}", token=access, json={"name": "line\nbreak"})
     assert bad.status_code == 422 and bad.json()["code"] == "validation_error"
+    auth.clock.advance(seconds=1)  # the newest notice is the removal's
 
     assert auth.call("DELETE", f"{PASSKEYS}/{created['id']}", token=access).status_code == 204
 
@@ -722,6 +724,7 @@ def test_the_step_up_passkey_challenge_is_short_lived(auth: AuthHarness, authent
 def test_passkey_required_refuses_the_password_alone(auth: AuthHarness, authenticator: SoftwareAuthenticator) -> None:
     access = owner_signs_in_at_home(auth)
     add_passkey(auth, access, authenticator)
+    auth.clock.advance(seconds=1)  # the newest notice is the switch's
 
     turned_on = auth.call("PUT", REQUIRED, token=access, json={"required": True})
 
@@ -785,6 +788,7 @@ def test_removing_the_last_passkey_turns_passkey_required_off(
     _, access = customer(auth)
     created = add_passkey(auth, access, authenticator)
     assert auth.call("PUT", REQUIRED, token=access, json={"required": True}).status_code == 200
+    auth.clock.advance(seconds=1)  # the newest notice is the removal's
 
     assert auth.call("DELETE", f"{PASSKEYS}/{created['id']}", token=access).status_code == 204
 
@@ -1101,3 +1105,14 @@ def test_when_code_mails_run_out_the_passkey_is_still_offered(
         },
     )
     assert answered.status_code == 200, answered.text
+
+
+def test_the_options_routes_take_an_empty_body_or_none_and_nothing_else(auth: AuthHarness) -> None:
+    _, access = customer(auth)
+    assert auth.call("POST", SIGN_IN_OPTIONS).status_code == 200
+    assert auth.call("POST", REGISTRATION_OPTIONS, token=access).status_code == 200
+    for path in (SIGN_IN_OPTIONS, REGISTRATION_OPTIONS):
+        extra = auth.call("POST", path, token=access, json={"rp_id": "evil.example"})
+        assert extra.status_code == 422 and extra.json()["code"] == "validation_error", path
+        broken = auth.call("POST", path, token=access, content=b"{", headers={"content-type": "application/json"})
+        assert broken.status_code == 400 and broken.json()["code"] == "malformed_body", path
