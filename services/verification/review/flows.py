@@ -88,7 +88,7 @@ def decide(db: Session, env: VerificationEnv, case: Case, staff: Principal, body
         reason_code=body.reason_code,
     )
     fields = {"reason_ja": reason.ja, "reason_en": reason.en}
-    who = {"actor": staff.role, "actor_id": staff.account_id, "channel": "staff", "now": now}
+    who: dict[str, Any] = {"actor": staff.role, "actor_id": staff.account_id, "channel": "staff", "now": now}
     case.last_reviewed_at = now
     if ruling.outcome is decisions.Outcome.approve:
         _approve(db, env, case, body, fields, who)
