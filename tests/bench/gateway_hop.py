@@ -140,8 +140,8 @@ def process(
             except subprocess.TimeoutExpired:
                 child.kill()
                 child.wait()
-        if log:
-            output.close()  # type: ignore[union-attr]
+        if not isinstance(output, int):  # a log file, not DEVNULL
+            output.close()
 
 
 def gateway_command(port: int) -> list[str]:

@@ -17,7 +17,7 @@ from tests.orders.harness import OrdersHarness, build
 
 _directory = Path(tempfile.mkdtemp(prefix="orders-schemathesis-"))
 app, standing, private_key, clock = build(OrdersSettings(data_dir=_directory))
-_harness = OrdersHarness(app, None, clock, standing, private_key)  # type: ignore[arg-type]
+_harness = OrdersHarness(app, None, clock, standing, private_key)  # type: ignore[arg-type]  # schemathesis calls the app: no client
 customer = _harness.customer()
 _harness.grant(customer.account_id, "points", 1_000_000)
 _harness.grant(customer.account_id, "gift_balance", 1_000_000)

@@ -53,11 +53,11 @@ def test_s2_orders_from_a_compromised_session_are_undone_and_the_customer_told(d
         paths = operations(gateway.get("/openapi.json").json())
 
         def call(
-            operation: str, token: str | None = None, path_args: dict[str, str] | None = None, **kwargs: object
+            operation: str, token: str | None = None, path_args: dict[str, str] | None = None, **kwargs: Any
         ) -> httpx.Response:
             method, path = paths[operation]
             headers = {"authorization": f"Bearer {token}"} if token else {}
-            return gateway.request(method, path.format(**(path_args or {})), headers=headers, **kwargs)  # type: ignore[arg-type]
+            return gateway.request(method, path.format(**(path_args or {})), headers=headers, **kwargs)
 
         address = f"s2-{uuid.uuid4().hex[:10]}@example.com"
         registered = call("register", json={"email": address, "password": PASSWORD, "name": NAME, "language": "en"})
@@ -94,7 +94,9 @@ def test_s2_orders_from_a_compromised_session_are_undone_and_the_customer_told(d
             timeout=30,
             what="the change notice with its revert code",
         )[0]
-        reverted = call("revertChange", json={"code": REVERT_CODE.search(body_of(notice)).group(0)})  # type: ignore[union-attr]
+        revert_code = REVERT_CODE.search(body_of(notice))
+        assert revert_code is not None
+        reverted = call("revertChange", json={"code": revert_code.group(0)})
         assert reverted.status_code == 200, reverted.text
 
         def order(order_id: str) -> dict[str, Any]:

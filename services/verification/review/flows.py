@@ -135,7 +135,7 @@ def _approve(
             case_id=case.id,
             case_number=case.number,
             account_id=case.account_id,
-            kind=case.kind,  # type: ignore[arg-type]
+            kind=case.kind,
             order_ids=list(case.order_ids or []),
             order_action=body.order_action,
         ).model_dump(),
@@ -160,7 +160,7 @@ def _reject(
             case_id=case.id,
             case_number=case.number,
             account_id=case.account_id,
-            kind=case.kind,  # type: ignore[arg-type]
+            kind=case.kind,
             order_ids=list(case.order_ids or []),
             close_account=close_account,
             reason_code=body.reason_code,

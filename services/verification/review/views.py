@@ -42,7 +42,7 @@ def list_review_queue(staff: Staff, db: SessionDep) -> Queue:
     for case in flows.queue(db):
         items.append(
             QueueItem(
-                **CaseSummary.fields_of(case),  # type: ignore[arg-type]
+                **CaseSummary.fields_of(case),
                 account_id=case.account_id,
                 needs_staff=case.needs_staff,
                 outstanding=checklist.outstanding(case.items),
