@@ -74,15 +74,30 @@ class FakeAuth:
         account_id = self.tokens.get(token)
         return self.accounts.get(account_id) if account_id else None
 
-    def _options(self, account: FakeAccount | None) -> dict[str, Any]:
+    def _options(self, account: FakeAccount | None, creation: bool = False) -> dict[str, Any]:
+        """Options shaped as ``webauthn.options_to_json`` writes them (a browser takes them)."""
         ceremony = f"cer-{secrets.token_hex(6)}"
         self.ceremonies[ceremony] = account.account_id if account else ""
-        allowed = [{"type": "public-key", "id": p["credential_id"]} for p in account.passkeys] if account else []
-        return {
-            "ceremony_id": ceremony,
-            "expires_at": "2026-11-23T15:35:00Z",
-            "options": {"challenge": secrets.token_urlsafe(32), "rpId": "localhost", "allowCredentials": allowed},
+        known = [{"type": "public-key", "id": p["credential_id"]} for p in account.passkeys] if account else []
+        options: dict[str, Any] = {
+            "challenge": secrets.token_urlsafe(32),
+            "timeout": 300000,
+            "userVerification": "required",
         }
+        if creation and account is not None:
+            options = {
+                "rp": {"id": "localhost", "name": "Mamori"},
+                "user": {"id": secrets.token_urlsafe(16), "name": account.email, "displayName": account.email},
+                "challenge": options["challenge"],
+                "pubKeyCredParams": [{"type": "public-key", "alg": -7}, {"type": "public-key", "alg": -257}],
+                "timeout": 300000,
+                "excludeCredentials": known,
+                "authenticatorSelection": {"residentKey": "required", "userVerification": "required"},
+                "attestation": "none",
+            }
+        else:
+            options.update(rpId="localhost", allowCredentials=known)
+        return {"ceremony_id": ceremony, "expires_at": "2026-11-23T15:35:00Z", "options": options}
 
     def app(self) -> FastAPI:
         app = FastAPI()
@@ -136,6 +151,7 @@ class FakeAuth:
                     "totp_enabled": False,
                     "passkey_required": account.passkey_required,
                     "passkeys": len(account.passkeys),
+                    "case_id": None,
                 }
             )
 
@@ -146,7 +162,7 @@ class FakeAuth:
                 return problem(401, "invalid_token")
             if not account.recent_sign_in:
                 return problem(403, "reauthentication_required")
-            return JSONResponse(fake._options(account))
+            return JSONResponse(fake._options(account, creation=True))
 
         @app.post("/api/auth/passkeys/registration")
         async def registration(request: Request, body: dict[str, Any]) -> Response:
