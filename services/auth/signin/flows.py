@@ -86,13 +86,22 @@ def account_closed(account: Account) -> Problem:
     return Problem(403, "account_closed", "This account is closed.", case_id=account.state_case_id)
 
 
-def challenge_required(challenge: Challenge, reasons: tuple[policy.StepUpReason, ...]) -> Problem:
+def challenge_required(
+    challenge: Challenge, reasons: tuple[policy.StepUpReason, ...], *, passkey_options: dict[str, Any] | None = None
+) -> Problem:
     mailed = "email_code" in challenge.methods
     how = (
         "Enter the 6-digit code we sent to your e-mail address."
         if mailed
         else "Enter the code from your authenticator app, or one of your recovery codes."
     )
+    if "passkey" in challenge.methods:
+        how = "Use your passkey" + (
+            ", or " + how[0].lower() + how[1:]
+            if "totp" in challenge.methods or mailed
+            else ", or enter one of your recovery codes."
+        )
+    extra: dict[str, Any] = {"passkey_options": passkey_options} if passkey_options is not None else {}
     return Problem(
         401,
         "challenge_required",
@@ -101,6 +110,7 @@ def challenge_required(challenge: Challenge, reasons: tuple[policy.StepUpReason,
         methods=list(challenge.methods),
         expires_at=challenge.expires_at.isoformat(),
         operation="completeChallenge",
+        **extra,
     )
 
 
@@ -163,7 +173,7 @@ def sign_in(db: DbSession, env: SignInEnv, *, email: str, password: str, context
     problem: Problem
     if decision.action is Action.allow:
         assert account is not None
-        tokens = _finish_sign_in(db, env, account, context, signals, now=now, outcome=SignInOutcome.success, key=key)
+        tokens = finish_sign_in(db, env, account, context, signals, now=now, outcome=SignInOutcome.success, key=key)
         db.commit()
         return tokens
     if decision.action is Action.step_up and account is None:
@@ -206,8 +216,16 @@ def _open_step_up(
     *,
     now: datetime,
 ) -> Problem:
-    """Create the challenge (mailing a code when that is the method); its 401, or a 429."""
-    methods = policy.step_up_methods(account)
+    """Create the challenge (mailing a code when that is the method); its 401, or a 429.
+
+    An account with a passkey gets passkey request options in the answer whether or not the
+    password was right (in the consecutive-failure guard the two answers must look alike); a
+    passkey passing the challenge of a wrong password still answers ``invalid_credentials``.
+    """
+    from services.auth.passkeys import step_up as passkey_step_up  # the passkeys domain
+
+    passkey = passkey_step_up.options_for(db, env.settings, account, now=now)
+    methods = policy.step_up_methods(account, has_passkey=passkey is not None)
     mail = "email_code" in methods and decision.password_ok
     if mail:
         wait = quotas.spend_code_mail(
@@ -230,13 +248,14 @@ def _open_step_up(
             "country": context.country,
             "device_id": context.device_id,
             "signals": signals.as_dict(),
+            **(passkey[0] if passkey else {}),
         },
         with_email_code=mail,
     )
     if code is not None:
         minutes = env.settings.email_code_seconds // 60
         file_message(db, account, "login_code", {"code": code, "minutes": minutes}, encryptor=env.encryptor, now=now)
-    return challenge_required(challenge, decision.reasons)
+    return challenge_required(challenge, decision.reasons, passkey_options=passkey[1] if passkey else None)
 
 
 def _open_decoy(
@@ -264,7 +283,7 @@ def _open_decoy(
     return challenge_required(challenge, decision.reasons)
 
 
-def _finish_sign_in(
+def finish_sign_in(
     db: DbSession,
     env: SignInEnv,
     account: Account,
@@ -309,9 +328,17 @@ def _finish_sign_in(
 
 
 def complete_challenge(
-    db: DbSession, env: SignInEnv, *, challenge_id: str, method: str, code: str, context: RequestContext
+    db: DbSession,
+    env: SignInEnv,
+    *,
+    challenge_id: str,
+    method: str,
+    code: str | None,
+    context: RequestContext,
+    credential: dict[str, Any] | None = None,
 ) -> TokenPair:
-    """``completeChallenge``: the step-up answer. Wrong answers count toward the lock."""
+    """``completeChallenge``: the step-up answer (a code, or a passkey's ``credential``). Wrong
+    answers count toward the lock; a cloned passkey's answer counts as wrong and says so."""
     now = env.clock.now()
     wait = env.throttle.client_wait(context.ip)
     if wait:
@@ -327,14 +354,18 @@ def complete_challenge(
     if closed is not None:
         raise closed
     if challenge.account_id is None:
-        raise _fail_decoy(db, env, challenge, code, context, now=now)
+        raise _fail_decoy(db, env, challenge, code or "", context, now=now)
     account = db.get(Account, challenge.account_id)
     assert account is not None  # a foreign key
     password_ok = bool(challenge.context.get("password_ok"))
     current = standing_of(account, (), now=now)  # restrictions never change a sign-in's answer
     locked = current.state is AccountState.locked
 
-    result = _check_answer(db, env, account, challenge, method, code, now=now)
+    cloned = False
+    if method == "passkey":
+        result, cloned = _check_passkey(db, env, account, challenge, credential, context, now=now)
+    else:
+        result = _check_answer(db, env, account, challenge, method, code or "", now=now)
     key = account_key(account.email)
     signals = risk.RiskSignals(
         **{
@@ -363,7 +394,7 @@ def complete_challenge(
             )
             db.commit()
             raise account_locked(account)
-        tokens = _finish_sign_in(
+        tokens = finish_sign_in(
             db,
             env,
             account,
@@ -393,7 +424,33 @@ def complete_challenge(
             db.commit()
             raise account_locked(account)
     db.commit()
+    if cloned:
+        from services.auth.passkeys.flows import passkey_cloned
+
+        raise passkey_cloned()
     raise wrong_code(challenge)
+
+
+def _check_passkey(
+    db: DbSession,
+    env: SignInEnv,
+    account: Account,
+    challenge: Challenge,
+    credential: dict[str, Any] | None,
+    context: RequestContext,
+    *,
+    now: datetime,
+) -> tuple[CodeCheck, bool]:
+    """Count one try and check a passkey's assertion; (the outcome, whether the passkey looks cloned)."""
+    from services.auth.passkeys import step_up as passkey_step_up  # the passkeys domain
+
+    challenge.attempts += 1
+    answer = passkey_step_up.check(db, env.settings, account, challenge.context, credential, context, now=now)
+    if answer is passkey_step_up.Answer.accepted:
+        challenge.consumed_at = now
+        return CodeCheck.accepted, False
+    wrong = CodeCheck.exhausted if challenge.attempts >= challenge.max_attempts else CodeCheck.wrong
+    return wrong, answer is passkey_step_up.Answer.cloned
 
 
 def wrong_code(challenge: Challenge) -> Problem:
@@ -573,7 +630,7 @@ def request_unlock(
         details={"case_id": case_id, "revoked_sessions": len(revoked)},
     )
     signals = risk.assess(db, account.id, context)
-    tokens = _finish_sign_in(
+    tokens = finish_sign_in(
         db,
         env,
         account,

@@ -13,7 +13,7 @@ import hmac
 from datetime import datetime
 
 import pyotp
-from sqlalchemy import delete, or_, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session as DbSession
 
 from services.auth.accounts.models import Account
@@ -121,3 +121,13 @@ def replace_recovery_codes(db: DbSession, account: Account, *, count: int, now: 
 
 def delete_recovery_codes(db: DbSession, account: Account) -> None:
     db.execute(delete(RecoveryCode).where(RecoveryCode.account_id == account.id))
+
+
+def unused_recovery_codes(db: DbSession, account: Account) -> int:
+    """How many of the account's recovery codes can still be used."""
+    query = (
+        select(func.count())
+        .select_from(RecoveryCode)
+        .where(RecoveryCode.account_id == account.id, RecoveryCode.used_at.is_(None))
+    )
+    return int(db.execute(query).scalar_one())
