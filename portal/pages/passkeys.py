@@ -52,6 +52,9 @@ def message(visit: Visit, code: str, retry_after: int | None = None) -> str:
             "Your account is restricted while a case is open, so this change is not possible now."
         ),
         "rate_limited": gettext("Too many attempts from this connection. Please wait a moment."),
+        "too_many_passkeys": gettext(
+            "Your account has as many passkeys as it can hold. Remove one you no longer use first."
+        ),
         "unavailable": gettext("A part of Mamori does not answer right now. Please try again in a few minutes."),
     }
     return texts.get(code, gettext("Passkeys cannot be used right now. Please use another way."))

@@ -214,7 +214,9 @@ async def complete_step_up(visit: VisitDep, form: FormDep) -> Response:
     if answer.ok:
         return await start_session(visit, answer, challenge["next"])
     if answer.code in ("invalid_code", "passkey_invalid", "passkey_cloned"):
-        return step_up(visit, challenge, 401, answer.code, answer.body.get("attempts_left"))
+        # Auth counts a wrong assertion as a wrong code; the customer reads it as the passkey's refusal.
+        error = "passkey_invalid" if method == "passkey" and answer.code == "invalid_code" else answer.code
+        return step_up(visit, challenge, 401, error, answer.body.get("attempts_left"))
     visit.delete_cookie(CHALLENGE_COOKIE)
     visit.delete_cookie(CHALLENGE_PASSKEY_COOKIE)
     return refusal_page(visit, answer, challenge["email"], challenge["next"])

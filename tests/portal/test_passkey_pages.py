@@ -246,8 +246,8 @@ def test_adding_a_passkey_runs_through_the_portal_and_is_listed(browser: Browser
     ("credential_id", "ceremony_ok", "status", "text"),
     [
         ("cred-1", True, 409, "This passkey is already on your account."),
-        ("bad-signature", True, 400, "This passkey was not accepted."),
-        ("cred-new", False, 400, "This passkey request has expired."),
+        ("bad-signature", True, 422, "This passkey was not accepted."),
+        ("cred-new", False, 410, "This passkey request has expired."),
     ],
 )
 def test_a_passkey_auth_will_not_add_is_said_plainly_and_nothing_is_added(

@@ -161,7 +161,7 @@ class FakeAuth:
             if account is None:
                 return problem(401, "invalid_token")
             if not account.recent_sign_in:
-                return problem(403, "reauthentication_required")
+                return problem(401, "reauthentication_required")
             return JSONResponse(fake._options(account, creation=True))
 
         @app.post("/api/auth/passkeys/registration")
@@ -170,12 +170,12 @@ class FakeAuth:
             if account is None:
                 return problem(401, "invalid_token")
             if fake.ceremonies.pop(str(body.get("ceremony_id")), None) != account.account_id:
-                return problem(400, "ceremony_expired")
+                return problem(410, "ceremony_expired")
             credential_id = body["credential"]["id"]
             if any(p["credential_id"] == credential_id for a in fake.accounts.values() for p in a.passkeys):
                 return problem(409, "passkey_exists")
             if credential_id.startswith("bad"):
-                return problem(400, "passkey_invalid")
+                return problem(422, "passkey_invalid")
             item = fake.passkey(account, credential_id, body.get("name") or f"Passkey {len(account.passkeys) + 1}")
             return JSONResponse(item, status_code=201)
 
@@ -205,7 +205,7 @@ class FakeAuth:
             if account is None or found is None:
                 return problem(404, "not_found")
             if not account.recent_sign_in:
-                return problem(403, "reauthentication_required")
+                return problem(401, "reauthentication_required")
             account.passkeys.remove(found)
             account.passkey_required = account.passkey_required and bool(account.passkeys)
             return Response(status_code=204)
@@ -249,7 +249,7 @@ class FakeAuth:
                 if any(p["credential_id"] == credential_id for p in account.passkeys):
                     del fake.ceremonies[str(body["challenge_id"])]
                     return fake._issue(account)
-                return problem(401, "passkey_invalid", attempts_left=2)
+                return problem(401, "invalid_code", attempts_left=2)  # counted like a wrong code
             return problem(401, "invalid_code", attempts_left=2)
 
         return app
