@@ -165,6 +165,7 @@ def test_a_new_device_passes_the_step_up_with_the_passkey_offered_first(
         assert first_form.get_attribute("data-passkey") == "step-up", "the passkey is offered first"
         assert page.locator("#c-email_code").count() == 1, "the mailed code is still there below"
         assert_accessible(page)
+        save_screenshot(page, f"passkey-step-up-offered-{language}")
 
         page.locator("form[data-passkey='step-up'] [data-passkey-start]").click()
         page.wait_for_url(re.compile(r"/account$"))
@@ -196,6 +197,7 @@ def test_a_removed_passkey_signs_in_no_more_and_a_cancelled_prompt_is_explained(
         refused = "このパスキーは受け付けられませんでした" if language == "ja" else "This passkey was not accepted"
         assert refused in page.locator("main .error:not([data-passkey-error])").inner_text()
         assert_accessible(page)
+        save_screenshot(page, f"passkey-refused-{language}")
 
         # She cancels the fingerprint prompt: the page says so, in her language, and nothing happens.
         phone.refuse_verification()
@@ -230,7 +232,9 @@ def test_with_passkey_required_the_password_alone_opens_nothing(
         assert page.url.endswith("/signin/check") and not signed_in(page)
         assert page.locator("#c-email_code").count() == 0 and page.locator("#c-totp").count() == 0
         assert page.locator("#c-recovery_code").count() == 1
+        assert ("パスキーが必須" if language == "ja" else "requires a passkey") in page.locator("main").inner_text()
         assert_accessible(page)
+        save_screenshot(page, f"passkey-required-step-up-{language}")
         api = httpx.post(
             f"{suite.gateway_url}/api/auth/login", json={"email": address, "password": PASSWORD}, timeout=30
         )
