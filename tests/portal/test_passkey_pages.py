@@ -1,6 +1,8 @@
-"""The portal's passkey pages: what a customer's browser (and its script) sees, against a stand-in
-for auth's passkey operations (:mod:`tests.support.fake_auth_passkeys`). The WebAuthn checks
-themselves are auth's; the whole ceremony runs in Chromium in ``test_browser_passkeys.py``."""
+"""The portal's passkey pages: what a customer's browser (and its script) sees, mostly against a
+stand-in for auth's passkey operations (:mod:`tests.support.fake_auth_passkeys`) that records what
+reached it, and at the end against the real auth service in-process with a software
+authenticator. The WebAuthn checks themselves are auth's; the whole ceremony runs in Chromium in
+``test_browser_passkeys.py``."""
 
 from __future__ import annotations
 
@@ -18,7 +20,9 @@ from fastapi.testclient import TestClient
 from portal.config import PortalSettings
 from portal.main import create_app
 from portal.session import SESSION_COOKIE
+from tests.portal.conftest import PortalHarness
 from tests.support.fake_auth_passkeys import PASSWORD, FakeAuth
+from tests.support.webauthn_authenticator import SoftwareAuthenticator
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -358,3 +362,64 @@ def test_requiring_a_passkey_without_one_is_refused_with_the_reason(browser: Bro
 
     assert answer.status_code == 409 and "Add a passkey first" in answer.text
     assert account.passkey_required is False
+
+
+# --- against the real auth service (in-process), with a software authenticator ---------------
+
+
+def test_the_portal_enrols_and_signs_in_with_a_passkey_at_the_real_auth(portal: PortalHarness) -> None:
+    """The same routes against auth itself: the options the portal hands the script are ones an
+    authenticator takes, and the credential it posts back is one auth verifies."""
+    portal.auth.register("hana@example.com")
+    assert portal.sign_in("hana@example.com", next_path="/security").status_code == 303
+    phone = SoftwareAuthenticator()
+
+    begun = portal.post("/security/passkeys/options", {}, form_page="/security")
+    assert begun.status_code == 200 and "access_token" not in begun.text
+    made = phone.create(begun.json()["options"])
+    added = portal.post(
+        "/security/passkeys",
+        {"ceremony_id": begun.json()["ceremony_id"], "credential": json.dumps(made), "passkey_name": "My phone"},
+        form_page="/security",
+    )
+    assert added.status_code == 303 and added.headers["location"] == "/security?notice=passkey_added"
+    assert "My phone" in portal.browser.get("/security").text
+    portal.post("/signout", {}, form_page="/account")
+    assert SESSION_COOKIE not in portal.browser.cookies
+
+    asked = portal.post("/signin/passkey/options", {})
+    assertion = phone.get(asked.json()["options"])
+    signed = portal.post(
+        "/signin/passkey", {"ceremony_id": asked.json()["ceremony_id"], "credential": json.dumps(assertion)}
+    )
+
+    assert signed.status_code == 303 and signed.headers["location"] == "/account"
+    assert "Hana Sato" in portal.browser.get("/account").text
+    replayed = portal.post(
+        "/signin/passkey", {"ceremony_id": asked.json()["ceremony_id"], "credential": json.dumps(assertion)}
+    )
+    assert replayed.status_code == 401 and "This passkey was not accepted." in replayed.text
+
+
+def test_another_customers_passkey_is_not_found_at_the_real_auth(portal: PortalHarness) -> None:
+    portal.auth.register("ren@example.com")
+    portal.sign_in("ren@example.com", next_path="/security")
+    begun = portal.post("/security/passkeys/options", {}, form_page="/security").json()
+    made = SoftwareAuthenticator().create(begun["options"])
+    portal.post(
+        "/security/passkeys",
+        {"ceremony_id": begun["ceremony_id"], "credential": json.dumps(made)},
+        form_page="/security",
+    )
+    theirs = re.search(r'action="/security/passkeys/([^/"]+)/remove"', portal.browser.get("/security").text)
+    assert theirs
+    portal.post("/signout", {}, form_page="/account")
+    portal.auth.register("hana@example.com")
+    portal.sign_in("hana@example.com", next_path="/security")
+
+    removed = portal.post(f"/security/passkeys/{theirs.group(1)}/remove", {}, form_page="/security")
+
+    assert removed.status_code == 404 and "This passkey is not on your account" in removed.text
+    portal.post("/signout", {}, form_page="/account")
+    portal.sign_in("ren@example.com", next_path="/security")
+    assert f"/security/passkeys/{theirs.group(1)}/remove" in portal.browser.get("/security").text
