@@ -45,7 +45,8 @@ def unpack_challenge(value: str | None) -> dict[str, Any] | None:
     if not isinstance(data, dict) or not isinstance(data.get("id"), str) or not isinstance(data.get("methods"), list):
         return None
     # The passkey first, whatever order auth sent: it is the method a phishing site cannot relay.
-    methods = [method for method in STEP_UP_METHODS if method in data["methods"]]
+    known = [method for method in data["methods"] if method in STEP_UP_METHODS]
+    methods = [method for method in known if method == "passkey"] + [method for method in known if method != "passkey"]
     if not methods:
         return None
     return {
@@ -116,7 +117,7 @@ async def signed_in_or_asked(visit: Visit, answer: Answer, email: str, next_path
         methods = list(answer.body.get("methods") or [])
         options = pack_passkey_options(answer.body.get("passkey_options"))
         if options is None:
-            methods = [method for method in methods if method != "passkey"] or methods
+            methods = [method for method in methods if method != "passkey"]
             visit.delete_cookie(CHALLENGE_PASSKEY_COOKIE)
         else:
             visit.set_cookie(CHALLENGE_PASSKEY_COOKIE, options, CHALLENGE_COOKIE_SECONDS)

@@ -196,6 +196,17 @@ def test_the_step_up_offers_the_passkey_first_and_takes_it(browser: Browser, fak
     assert SESSION_COOKIE in browser.client.cookies
 
 
+def test_passkey_options_too_large_for_a_cookie_leave_the_codes_offered(browser: Browser, fake: FakeAuth) -> None:
+    account = fake.add("hana@example.com", step_up=True)
+    for number in range(40):
+        fake.passkey(account, f"cred-{number:02d}-" + "x" * 80)
+
+    browser.sign_in("hana@example.com")
+    page = browser.client.get("/signin/check").text
+
+    assert 'data-passkey="step-up"' not in page and 'value="email_code"' in page
+
+
 def test_passkey_required_offers_only_the_passkey_and_recovery_codes(browser: Browser, fake: FakeAuth) -> None:
     account = fake.add("hana@example.com", passkey_required=True)
     fake.passkey(account, "cred-1")
