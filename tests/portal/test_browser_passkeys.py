@@ -51,8 +51,8 @@ def suite(tmp_path_factory: pytest.TempPathFactory, playwright_browser: Any) -> 
     run = MamoriRun(tmp_path_factory.mktemp("portal-passkeys") / "var", args=["--no-demo"])
     try:
         run.start()
-        # The relying party is "localhost"; the browser must see that name, not the loopback IP.
-        run.gateway_url = run.gateway_url.replace("://127.0.0.1:", "://localhost:")
+        # The relying party is "localhost": the browser must be sent there, not to the loopback IP.
+        assert run.gateway_url.startswith("http://localhost:"), run.gateway_url
         yield run
     finally:
         run.close()
