@@ -120,7 +120,7 @@ def sign_out(page: Any) -> None:
 
 
 def signed_in(page: Any) -> bool:
-    return page.locator("header form[action='/signout']").count() == 1
+    return bool(page.locator("header form[action='/signout']").count() == 1)
 
 
 @pytest.mark.parametrize("language", ["ja", "en"])

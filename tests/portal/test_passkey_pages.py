@@ -182,7 +182,9 @@ def test_the_step_up_offers_the_passkey_first_and_takes_it(browser: Browser, fak
     assert asked.status_code == 303 and asked.headers["location"] == "/signin/check"
     page = browser.client.get("/signin/check").text
     assert page.index('data-passkey="step-up"') < page.index('value="email_code"'), "the passkey comes first"
-    offered = json.loads(html.unescape(re.search(r'data-options="([^"]+)"', page).group(1)))
+    found = re.search(r'data-options="([^"]+)"', page)
+    assert found, "the step-up's WebAuthn options are in the page for the script"
+    offered = json.loads(html.unescape(found.group(1)))
     assert offered["allowCredentials"] == [{"type": "public-key", "id": "cred-1"}]
 
     wrong = browser.post("/signin/check", {"method": "passkey", "credential": credential("cred-2")}, "/signin/check")

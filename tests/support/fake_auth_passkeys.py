@@ -107,7 +107,8 @@ class FakeAuth:
         async def record(request: Request, call_next: Any) -> Response:
             body = await request.body()
             fake.received.append((request.method, request.url.path, body.decode() if body else None))
-            return await call_next(request)
+            response: Response = await call_next(request)
+            return response
 
         @app.post("/api/auth/login")
         async def login(body: dict[str, Any]) -> Response:
