@@ -23,7 +23,9 @@ import httpx
 import pytest
 
 from tests.portal.browser import (
+    LOCALES,
     PASSWORD,
+    WINDOWS,
     Mailbox,
     assert_accessible,
     device,
@@ -247,3 +249,35 @@ def test_with_passkey_required_the_password_alone_opens_nothing(
         assert signed_in(page)
         assert_accessible(page)
         save_screenshot(page, f"passkey-required-{language}")
+
+
+@pytest.mark.parametrize("language", ["ja", "en"])
+def test_without_webauthn_or_javascript_no_passkey_button_shows_and_the_password_still_signs_in(
+    suite: MamoriRun, playwright_browser: Any, language: str
+) -> None:
+    address = register(suite, language, "pk-nojs")
+    with device(playwright_browser, language) as page:  # a browser without WebAuthn
+        page.add_init_script("delete window.PublicKeyCredential;")
+        sign_in(page, suite, address, PASSWORD)
+        assert page.url.endswith("/account")
+        page.goto(f"{suite.gateway_url}/security")
+        assert not page.locator("form[data-passkey='register']").is_visible()
+        assert page.locator("[data-passkey-unsupported]").is_visible(), "the page says what adding one needs"
+        assert_accessible(page)
+        sign_out(page)
+        assert not page.locator("form[data-passkey='signin'] [data-passkey-start]").is_visible()
+
+    context = playwright_browser.new_context(
+        locale=LOCALES[language], viewport=WINDOWS[language], java_script_enabled=False
+    )
+    try:
+        page = context.new_page()
+        page.goto(f"{suite.gateway_url}/signin")
+        assert not page.locator("form[data-passkey='signin'] [data-passkey-start]").is_visible()
+        page.fill("#f-email", address)
+        page.fill("#f-password", PASSWORD)
+        submit(page, "/signin")
+        assert page.url.endswith("/signin/check"), "a new device: the password form worked, a step-up follows"
+        assert page.locator("#c-email_code").is_visible(), "the mailed code's form, which needs no script"
+    finally:
+        context.close()
