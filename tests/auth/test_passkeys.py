@@ -964,3 +964,115 @@ def test_turning_totp_off_keeps_the_recovery_codes_passkey_required_relies_on(
     )
     assert answered.status_code == 200, answered.text
     assert me(auth, answered.json()["access_token"])["account_id"] == account_id
+
+
+def test_in_the_consecutive_failure_guard_the_passkey_is_offered_whatever_the_password(
+    auth: AuthHarness, authenticator: SoftwareAuthenticator
+) -> None:
+    """Past the guard the answer must not tell a right password from a wrong one, passkey options included."""
+    access = owner_signs_in_at_home(auth)
+    add_passkey(auth, access, authenticator)
+    with auth.app.state.db.session() as db:
+        account = db.execute(select(Account).where(Account.email == EMAIL)).scalar_one()
+        account.failure_streak = auth.settings.max_consecutive_failures
+        db.commit()
+
+    wrong = login(auth, "not-the-password-9").json()
+    right = login(auth).json()
+
+    assert wrong["code"] == right["code"] == "challenge_required"
+    assert wrong["methods"] == right["methods"] == ["passkey", "email_code"]
+    assert wrong["passkey_options"].keys() == right["passkey_options"].keys()
+    assert wrong["passkey_options"]["allowCredentials"] == right["passkey_options"]["allowCredentials"]
+    # Passing the wrong password's challenge with the passkey still says the password was wrong.
+    answered = auth.call(
+        "POST",
+        COMPLETE,
+        ip=HOME,
+        device=LAPTOP,
+        json={
+            "challenge_id": wrong["challenge_id"],
+            "method": "passkey",
+            "credential": authenticator.get(wrong["passkey_options"]),
+        },
+    )
+    assert answered.status_code == 401 and answered.json()["code"] == "invalid_credentials"
+
+
+def test_a_restricted_account_signs_in_with_its_passkey_to_see_its_case(
+    auth: AuthHarness, authenticator: SoftwareAuthenticator
+) -> None:
+    account_id, access = customer(auth)
+    add_passkey(auth, access, authenticator)
+    with auth.app.state.db.session() as db:
+        from services.auth.accounts.service import add_restriction
+
+        add_restriction(
+            db,
+            db.get(Account, account_id),
+            case_id="d" * 32,
+            kind="payment_verification",
+            reason="",
+            now=auth.clock.now(),
+        )
+        db.commit()
+
+    signed_in = passkey_sign_in(auth, authenticator)
+
+    assert signed_in.status_code == 200, signed_in.text
+    assert me(auth, signed_in.json()["access_token"])["state"] == "restricted"
+
+
+def test_with_passkey_required_the_mailbox_and_a_new_password_unlock_but_do_not_sign_in(
+    auth: AuthHarness, authenticator: SoftwareAuthenticator
+) -> None:
+    from tests.support.auth_signin import SEND_UNLOCK, UNLOCK, wait_for_code
+
+    access = owner_signs_in_at_home(auth)
+    add_passkey(auth, access, authenticator)
+    assert auth.call("PUT", REQUIRED, token=access, json={"required": True}).status_code == 200
+    # Someone with the password fails the step-ups (wrong recovery codes) until the account locks.
+    answer: Any = None
+    for n in range(auth.settings.lock_after_failed_step_ups):
+        ip = f"198.51.100.{n + 1}"
+        problem = login(auth, ip=ip, device="thief-phone-0001").json()
+        answer = auth.call(
+            "POST",
+            COMPLETE,
+            ip=ip,
+            json={"challenge_id": problem["challenge_id"], "method": "recovery_code", "code": "WRONG"},
+        )
+    assert answer.status_code == 423 and answer.json()["code"] == "account_locked"
+    assert auth.call("POST", SEND_UNLOCK, ip=HOME, json={"email": EMAIL}).status_code == 202
+    code = wait_for_code(auth, "unlock", 1)
+
+    unlocked = auth.call(
+        "POST", UNLOCK, ip=HOME, json={"email": EMAIL, "code": code, "new_password": "a-brand-new-password-42"}
+    )
+
+    assert unlocked.status_code == 401 and unlocked.json()["code"] == "challenge_required", unlocked.text
+    problem = unlocked.json()
+    assert problem["methods"] == ["passkey", "recovery_code"]
+    answered = auth.call(
+        "POST",
+        COMPLETE,
+        ip=HOME,
+        json={
+            "challenge_id": problem["challenge_id"],
+            "method": "passkey",
+            "credential": authenticator.get(problem["passkey_options"]),
+        },
+    )
+    assert answered.status_code == 200, answered.text
+
+
+def test_ceremonies_long_expired_are_deleted_as_new_ones_open(auth: AuthHarness) -> None:
+    from services.auth.passkeys.models import PasskeyCeremony
+
+    old = begin_sign_in(auth)["ceremony_id"]
+    auth.clock.advance(hours=2)
+    fresh = begin_sign_in(auth)["ceremony_id"]
+
+    with auth.app.state.db.session() as db:
+        kept = set(db.execute(select(PasskeyCeremony.id)).scalars())
+    assert kept == {fresh} and old not in kept

@@ -63,5 +63,6 @@ class PasskeyCeremony(Base):
     #: The challenge, base64url.
     challenge: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: Indexed: opening a ceremony deletes the ones long past (:func:`.service.open_ceremony`).
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     consumed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -6,15 +6,19 @@ challenge sent at once cannot both be checked.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session as DbSession
 from webauthn.helpers import bytes_to_base64url
 
 from services.auth.config import AuthSettings
 from services.auth.passkeys import policy
 from services.auth.passkeys.models import CeremonyPurpose, Passkey, PasskeyCeremony
+
+#: How long an expired ceremony is kept before it is deleted (a late answer is refused the same
+#: way whether its row is still there or not).
+KEEP_EXPIRED = timedelta(hours=1)
 
 
 def active_passkeys(db: DbSession, account_id: str) -> list[Passkey]:
@@ -56,7 +60,12 @@ def open_ceremony(
     now: datetime,
     settings: AuthSettings,
 ) -> tuple[PasskeyCeremony, bytes]:
-    """A new ceremony with a fresh challenge; return it and the challenge's bytes. Caller commits."""
+    """A new ceremony with a fresh challenge; return it and the challenge's bytes. Caller commits.
+
+    Ceremonies that expired more than :data:`KEEP_EXPIRED` ago go first (an indexed range, so
+    each call removes only the few that expired since the last), so the table stays small.
+    """
+    db.execute(delete(PasskeyCeremony).where(PasskeyCeremony.expires_at < now - KEEP_EXPIRED))
     challenge = policy.new_challenge()
     ceremony = PasskeyCeremony(
         account_id=account_id,

@@ -96,11 +96,10 @@ def challenge_required(
         else "Enter the code from your authenticator app, or one of your recovery codes."
     )
     if "passkey" in challenge.methods:
-        how = "Use your passkey" + (
-            ", or " + how[0].lower() + how[1:]
-            if "totp" in challenge.methods or mailed
-            else ", or enter one of your recovery codes."
-        )
+        if "totp" in challenge.methods or mailed:
+            how = f"Use your passkey, or {how[0].lower()}{how[1:]}"
+        else:  # "passkey required": the passkey or a recovery code, nothing else
+            how = "Use your passkey, or enter one of your recovery codes."
     extra: dict[str, Any] = {"passkey_options": passkey_options} if passkey_options is not None else {}
     return Problem(
         401,
@@ -428,7 +427,7 @@ def complete_challenge(
         from services.auth.passkeys.flows import passkey_cloned
 
         raise passkey_cloned()
-    raise wrong_code(challenge)
+    raise wrong_code(challenge, method)
 
 
 def _check_passkey(
@@ -453,9 +452,10 @@ def _check_passkey(
     return wrong, answer is passkey_step_up.Answer.cloned
 
 
-def wrong_code(challenge: Challenge) -> Problem:
+def wrong_code(challenge: Challenge, method: str = "email_code") -> Problem:
     attempts_left = max(0, challenge.max_attempts - challenge.attempts)
-    detail = "This code is wrong." if attempts_left else "This code is wrong, and that was the last try: sign in again."
+    wrong = "This passkey did not pass the check." if method == "passkey" else "This code is wrong."
+    detail = wrong if attempts_left else f"{wrong[:-1]}, and that was the last try: sign in again."
     return Problem(401, "invalid_code", detail, attempts_left=attempts_left)
 
 
@@ -586,7 +586,9 @@ def request_unlock(
     """``requestUnlock``: a mailed unlock code and a new password open the account at once.
 
     Any unlock code mailed in the last minutes works (so a flood of requests cannot void the
-    owner's). The new password ends every session; this client gets a fresh one.
+    owner's). The new password ends every session; this client gets a fresh one, except under
+    "passkey required": then the account is unlocked and this client gets the step-up (401
+    ``challenge_required``, passkey or recovery code), as a password sign-in would.
     """
     now = env.clock.now()
     throttle = env.throttle
@@ -630,6 +632,21 @@ def request_unlock(
         details={"case_id": case_id, "revoked_sessions": len(revoked)},
     )
     signals = risk.assess(db, account.id, context)
+    if account.passkey_required:
+        # The mailbox and a new password are not the passkey: the account is open again, but this
+        # client signs in only through the step-up "passkey required" asks (passkey or recovery code).
+        decision = Decision(Action.step_up, (policy.StepUpReason.passkey_required,))
+        problem = _open_step_up(db, env, account, decision, context, signals, now=now)
+        service.record_attempt(
+            db,
+            account.id,
+            SignInOutcome.challenged,
+            context,
+            now=now,
+            signals={"via": "unlock", "reasons": ["passkey_required"]},
+        )
+        db.commit()
+        raise problem
     tokens = finish_sign_in(
         db,
         env,

@@ -66,10 +66,12 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("passkey_ceremonies", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_passkey_ceremonies_account_id"), ["account_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_passkey_ceremonies_expires_at"), ["expires_at"], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("passkey_ceremonies", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_passkey_ceremonies_expires_at"))
         batch_op.drop_index(batch_op.f("ix_passkey_ceremonies_account_id"))
     op.drop_table("passkey_ceremonies")
     with op.batch_alter_table("passkeys", schema=None) as batch_op:
