@@ -211,8 +211,11 @@ def confirm_email_change(
     """
     now = env.clock.now()
     challenge = db.get(Challenge, challenge_id)
-    mine = challenge is not None and challenge.account_id == account.id
-    if not mine or challenge.purpose is not ChallengePurpose.email_change:
+    if (
+        challenge is None
+        or challenge.account_id != account.id
+        or challenge.purpose is not ChallengePurpose.email_change
+    ):
         raise Problem(404, "challenge_not_found", "There is no such e-mail change for this account.")
     ensure_may_change(db, account, Capability.change_contact, now)
     address = str(challenge.context.get("new_email", ""))
@@ -222,7 +225,9 @@ def confirm_email_change(
     outcome = check_code(challenge, code, hasher=env.code_hasher, now=now)
     if outcome is not CodeCheck.accepted:
         status, problem_code, detail = _CODE_PROBLEMS[outcome]
-        extra = {"attempts_left": challenge.max_attempts - challenge.attempts} if outcome is CodeCheck.wrong else {}
+        extra: dict[str, Any] = (
+            {"attempts_left": challenge.max_attempts - challenge.attempts} if outcome is CodeCheck.wrong else {}
+        )
         raise KeptRefusal(status, problem_code, detail, **extra)
     old = account.email
     account.email = address

@@ -14,6 +14,7 @@ are replaced one by one (:func:`localise_notice`).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -134,13 +135,14 @@ def notice_time_values(data: dict[str, Any]) -> dict[str, datetime]:
 def localise_notice(data: dict[str, Any], time_zone: str | None) -> dict[str, Any]:
     """The notice's texts with each ``{something_at}`` in the reader's zone and the text's language."""
     times = notice_time_values(data)
+
+    def in_language(language: str) -> Callable[[re.Match[str]], str]:
+        return lambda match: format_time(times[match.group(1)], language, time_zone)
+
     texts = {}
     for key in NOTICE_TEXTS:
         if key in data:
-            language = key.rsplit("_", 1)[1]
-            texts[key] = NOTICE_TIME.sub(
-                lambda match, language=language: format_time(times[match.group(1)], language, time_zone), str(data[key])
-            )
+            texts[key] = NOTICE_TIME.sub(in_language(key.rsplit("_", 1)[1]), str(data[key]))
     return {**data, **texts}
 
 

@@ -366,12 +366,10 @@ def complete_challenge(
     else:
         result = _check_answer(db, env, account, challenge, method, code or "", now=now)
     key = account_key(account.email)
+    stored_signals = challenge.context.get("signals", {})
+    assert isinstance(stored_signals, dict)  # written by the sign-in that made the challenge
     signals = risk.RiskSignals(
-        **{
-            name: bool(value)
-            for name, value in challenge.context.get("signals", {}).items()
-            if name in risk.RiskSignals.__dataclass_fields__
-        }
+        **{name: bool(value) for name, value in stored_signals.items() if name in risk.RiskSignals.__dataclass_fields__}
     )
     if result is CodeCheck.accepted:
         if not password_ok or current.state in (AccountState.closed, AccountState.frozen):
