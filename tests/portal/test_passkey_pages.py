@@ -220,6 +220,22 @@ def test_passkey_required_offers_only_the_passkey_and_recovery_codes(browser: Br
     assert 'value="email_code"' not in page and SESSION_COOKIE not in browser.client.cookies
 
 
+def test_an_unlock_under_passkey_required_still_asks_for_the_passkey(browser: Browser, fake: FakeAuth) -> None:
+    account = fake.add("hana@example.com", passkey_required=True)
+    fake.passkey(account, "cred-1")
+
+    unlocked = browser.post(
+        "/unlock", {"email": "hana@example.com", "code": "123456", "new_password": "another-quiet-river-42"}, "/unlock"
+    )
+
+    assert unlocked.status_code == 303 and unlocked.headers["location"] == "/signin/check"
+    assert SESSION_COOKIE not in browser.client.cookies, "the mailbox and a new password are not the passkey"
+    page = browser.client.get("/signin/check").text
+    assert "Your account requires a passkey" in page and "Use your passkey" in page
+    done = browser.post("/signin/check", {"method": "passkey", "credential": credential("cred-1")}, "/signin/check")
+    assert done.headers["location"] == "/account?notice=unlocked"
+
+
 # --- the security page ------------------------------------------------------------------------
 
 

@@ -128,6 +128,13 @@ class FakeAuth:
                 )
             return fake._issue(account)
 
+        @app.post("/api/auth/unlock")
+        async def unlock(body: dict[str, Any]) -> Response:
+            account = next((a for a in fake.accounts.values() if a.email == body.get("email")), None)
+            if account is None or body.get("code") != "123456":
+                return problem(422, "invalid_code")
+            return await login({"email": account.email, "password": PASSWORD})
+
         @app.post("/api/auth/tokens/refresh")
         async def refresh(body: dict[str, Any]) -> Response:
             account_id = fake.tokens.get(str(body.get("refresh_token")))
