@@ -1076,3 +1076,28 @@ def test_ceremonies_long_expired_are_deleted_as_new_ones_open(auth: AuthHarness)
     with auth.app.state.db.session() as db:
         kept = set(db.execute(select(PasskeyCeremony.id)).scalars())
     assert kept == {fresh} and old not in kept
+
+
+def test_when_code_mails_run_out_the_passkey_is_still_offered(
+    auth: AuthHarness, authenticator: SoftwareAuthenticator
+) -> None:
+    access = owner_signs_in_at_home(auth)
+    add_passkey(auth, access, authenticator)
+    for _ in range(auth.settings.email_codes_per_client_per_hour):
+        assert login(auth, device="new-phone-0001").json()["methods"] == ["passkey", "email_code"]
+
+    problem = login(auth, device="new-phone-0001").json()
+
+    assert problem["code"] == "challenge_required" and problem["methods"] == ["passkey"]
+    answered = auth.call(
+        "POST",
+        COMPLETE,
+        ip=HOME,
+        device="new-phone-0001",
+        json={
+            "challenge_id": problem["challenge_id"],
+            "method": "passkey",
+            "credential": authenticator.get(problem["passkey_options"]),
+        },
+    )
+    assert answered.status_code == 200, answered.text

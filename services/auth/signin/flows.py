@@ -98,8 +98,10 @@ def challenge_required(
     if "passkey" in challenge.methods:
         if "totp" in challenge.methods or mailed:
             how = f"Use your passkey, or {how[0].lower()}{how[1:]}"
-        else:  # "passkey required": the passkey or a recovery code, nothing else
+        elif "recovery_code" in challenge.methods:  # "passkey required": nothing else
             how = "Use your passkey, or enter one of your recovery codes."
+        else:
+            how = "Use your passkey."
     extra: dict[str, Any] = {"passkey_options": passkey_options} if passkey_options is not None else {}
     return Problem(
         401,
@@ -230,8 +232,10 @@ def _open_step_up(
         wait = quotas.spend_code_mail(
             env.quotas, env.settings, "login", account.id, context, known_client=signals.known_client
         )
-        if wait:
+        if wait and passkey is None:
             return rate_limited(wait)
+        if wait:  # no more code mails for now, but the passkey needs none
+            methods, mail = [method for method in methods if method != "email_code"], False
     challenge, code = create_challenge(
         db,
         account.id,
