@@ -198,6 +198,18 @@ def test_the_step_up_offers_the_passkey_first_and_takes_it(browser: Browser, fak
     assert SESSION_COOKIE in browser.client.cookies
 
 
+def test_a_step_up_with_the_passkey_alone_says_so(browser: Browser, fake: FakeAuth) -> None:
+    account = fake.add("hana@example.com", step_up=True)
+    fake.passkey(account, "cred-1")
+    fake.passkey_only = True  # auth's code mails for the hour are spent: the passkey is all it offers
+
+    browser.sign_in("hana@example.com")
+    page = browser.client.get("/signin/check").text
+
+    assert "so we ask for your passkey before you continue" in page and "Use your passkey" in page
+    assert "Or with a code" not in page and "requires a passkey" not in page
+
+
 def test_passkey_options_too_large_for_a_cookie_leave_the_codes_offered(browser: Browser, fake: FakeAuth) -> None:
     account = fake.add("hana@example.com", step_up=True)
     for number in range(40):

@@ -42,6 +42,8 @@ class FakeAuth:
     tokens: dict[str, str] = field(default_factory=dict)  # access and refresh tokens -> account id
     ceremonies: dict[str, str] = field(default_factory=dict)  # ceremony or challenge id -> account id ("" signed out)
     received: list[tuple[str, str, Any]] = field(default_factory=list)
+    #: A step-up offers the passkey alone (as when auth's code mails for the hour are spent).
+    passkey_only: bool = False
 
     def add(self, email: str, **options: Any) -> FakeAccount:
         account = FakeAccount(f"acc-{len(self.accounts) + 1}", email, **options)
@@ -118,6 +120,8 @@ class FakeAuth:
             if account.passkey_required or account.step_up:
                 challenge = fake._options(account)
                 methods = ["passkey", "recovery_code"] if account.passkey_required else ["email_code", "passkey"]
+                if fake.passkey_only:
+                    methods = ["passkey"]
                 fake.ceremonies[challenge["ceremony_id"]] = account.account_id
                 return problem(
                     401,
