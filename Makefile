@@ -31,10 +31,12 @@ install: $(STAMP) $(CATALOGUE).mo
 run: $(STAMP) $(CATALOGUE).mo
 	$(VENV)/bin/mamori run
 
-# The code checks first (seconds), then the tests: a change that breaks the style fails early.
+# The code checks first (seconds), then the tests: a change that breaks the style or the types
+# fails early. mypy checks the tree named in pyproject.toml's [tool.mypy] files.
 lint: $(STAMP)
 	$(VENV)/bin/ruff format --check --quiet .
 	$(VENV)/bin/ruff check --quiet .
+	$(VENV)/bin/mypy
 
 test: $(STAMP) $(CATALOGUE).mo lint
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)

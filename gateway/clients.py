@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache, partial
 
+from starlette.types import Scope
+
 from mamori_common.network import is_trusted_proxy, resolve_client_ip
 from mamori_common.observability import accepted_request_id, new_request_id
 
@@ -45,7 +47,7 @@ class TrustedProxies:
         self.cidrs = tuple(cidrs)
         self.is_trusted = lru_cache(maxsize=1024)(partial(_trusted, trusted=self.cidrs))
 
-    def context(self, scope: dict, headers: Sequence[tuple[bytes, bytes]]) -> ClientContext:  # type: ignore[type-arg]
+    def context(self, scope: Scope, headers: Sequence[tuple[bytes, bytes]]) -> ClientContext:
         client = scope.get("client")
         peer = client[0] if client else ""
         trusted = bool(peer) and self.is_trusted(peer)

@@ -111,8 +111,8 @@ class Proxy:
         except Exception:  # a bug: still answer with a problem, never a bare 500 page
             logger.exception("proxy error", extra={"path": scope["path"]})
             if not scope.get(ANSWERING_KEY):
-                problem = Problem(500, "internal_error", "An unexpected error occurred in the gateway.")
-                await problem_response(problem)(scope, receive, send)
+                failure = Problem(500, "internal_error", "An unexpected error occurred in the gateway.")
+                await problem_response(failure)(scope, receive, send)
 
     async def _forward(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope["path"]

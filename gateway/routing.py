@@ -79,6 +79,8 @@ SIGN_IN_PATHS: tuple[str, ...] = (
     "/api/auth/challenges/complete",
     "/api/auth/unlock/code",
     "/api/auth/unlock",
+    "/api/auth/passkeys/sign-in/options",
+    "/api/auth/passkeys/sign-in",
 )
 #: nginx's per-address sign-in rate (requests per second per address) and burst.
 SIGN_IN_RATE_PER_SECOND = 10

@@ -2,7 +2,8 @@
 
 It migrates each service's database, seeds the demo accounts, starts the processes (each under
 uvicorn, in a session of its own so Ctrl-C reaches only the launcher), waits until the edge
-reports every service up, prints the portal URL and the demo credentials, and on Ctrl-C or
+reports every service up, prints the portal URL (``http://localhost:<port>``: passkeys need a
+name, not an IP address) and the demo credentials, and on Ctrl-C or
 SIGTERM stops the edge first, then the gateway, then the services, killing any that do not stop
 in time.
 
@@ -54,6 +55,9 @@ class Launcher:
     """Starts and stops one deployment; used by ``mamori run`` and by the system tests."""
 
     host: str = "127.0.0.1"
+    #: The name the public URL uses (printed, the portal's ``MAMORI_PUBLIC_URL``, the passkey
+    #: origin): ``localhost`` resolves to ``host`` and is a valid WebAuthn relying party id.
+    public_host: str = "localhost"
     gateway_port: int = 8000
     replicas: int = 1
     extra_env: dict[str, str] = field(default_factory=dict)
@@ -82,13 +86,17 @@ class Launcher:
             upstreams[spec.name] = [f"http://{self.host}:{free_port(self.host)}" for _ in range(self.replicas)]
             env[f"MAMORI_{spec.name.upper()}_URL"] = upstreams[spec.name][0]
             env[f"MAMORI_{spec.name.upper()}_UPSTREAMS"] = ",".join(upstreams[spec.name])
-        public_url = f"http://{self.host}:{self.gateway_port}"
-        gateway_url = public_url if self.edge == "python" else f"http://{self.host}:{free_port(self.host)}"
+        # The edge listens on the host's address; customers reach it by name (public_host), which
+        # passkeys need: a browser refuses an IP address as the relying party id.
+        listen_url = f"http://{self.host}:{self.gateway_port}"
+        public_url = f"http://{self.public_host}:{self.gateway_port}"
+        gateway_url = listen_url if self.edge == "python" else f"http://{self.host}:{free_port(self.host)}"
         metrics_port = free_port(self.host)
         self.gateway_metrics_url = f"http://{self.host}:{metrics_port}/metrics"
         env["MAMORI_GATEWAY_PORT"] = gateway_url.rsplit(":", 1)[1]
         env["MAMORI_GATEWAY_METRICS_PORT"] = str(metrics_port)
         env.setdefault("MAMORI_PUBLIC_URL", public_url)
+        env.setdefault("MAMORI_PASSKEY_ORIGINS", public_url)
         try:
             for spec in BACKEND_SERVICES:
                 for url in upstreams[spec.name]:
@@ -98,14 +106,14 @@ class Launcher:
             self._wait_ready([gateway_url + "/healthz"])
             if self.edge == "nginx":
                 assert nginx is not None
-                self._spawn_nginx(nginx, public_url, gateway_url, upstreams)
-                self._wait_ready([public_url + "/healthz"])
+                self._spawn_nginx(nginx, listen_url, gateway_url, upstreams)
+                self._wait_ready([listen_url + "/healthz"])
         except BaseException:
             self.stop()
             raise
         return public_url
 
-    def _spawn_nginx(self, nginx: str, public_url: str, gateway_url: str, upstreams: dict[str, list[str]]) -> None:
+    def _spawn_nginx(self, nginx: str, listen_url: str, gateway_url: str, upstreams: dict[str, list[str]]) -> None:
         settings = CommonSettings()
         data_dir = settings.data_dir.resolve()
         log_dir = self.log_dir or data_dir / "logs"
@@ -113,7 +121,7 @@ class Launcher:
         groups = {name: [host_port(url) for url in urls] for name, urls in upstreams.items()}
         groups[GATEWAY_GROUP] = [host_port(gateway_url)]
         layout = EdgeLayout(
-            listen=host_port(public_url),
+            listen=host_port(listen_url),
             upstreams=groups,
             trusted_proxies=settings.trusted_proxies,
             runtime_dir=str(data_dir / "edge"),
@@ -126,7 +134,7 @@ class Launcher:
             nginx_command(nginx, write_config(layout)), cwd=services.ROOT, start_new_session=True,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
-        self.children.append(Child("edge", public_url, process))
+        self.children.append(Child("edge", listen_url, process))
 
     def _spawn(self, spec: ProcessSpec, url: str, env: dict[str, str]) -> None:
         port = url.rsplit(":", 1)[1]

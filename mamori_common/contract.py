@@ -149,11 +149,15 @@ class StepUpRequired(_Payload):
     case_id: str | None = None
 
 
+#: An account's standing as other services see it (auth's ``AccountState`` values).
+StandingState = Literal["active", "restricted", "locked", "frozen", "closed"]
+
+
 class AccountStanding(BaseModel):
     """Auth's answer at :data:`ACCOUNT_STANDING_PATH`."""
 
     account_id: str
-    state: Literal["active", "restricted", "locked", "frozen", "closed"]
+    state: StandingState
     can_order: bool
     can_change_contact: bool
     restricting_case_ids: list[str] = Field(default_factory=list)

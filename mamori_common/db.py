@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from fastapi import Depends, Request
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import CursorResult, DateTime, Engine, MetaData, Result, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -100,6 +100,15 @@ def get_session(request: Request) -> Iterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def rows_changed(result: Result[*tuple[Any, ...]]) -> int:
+    """How many rows an UPDATE or DELETE matched: how a guarded write learns whether it won.
+
+    ``Session.execute`` is typed to return a plain ``Result``; for these statements it is a
+    ``CursorResult``, the one that counts rows.
+    """
+    return cast("CursorResult[*tuple[Any, ...]]", result).rowcount
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -31,7 +31,7 @@ from sqlalchemy import JSON, Column, Integer, MetaData, String, Table, delete, i
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from mamori_common.db import UTCDateTime
+from mamori_common.db import UTCDateTime, rows_changed
 from mamori_common.problems import PROBLEM_MEDIA_TYPE, Problem
 
 HEADER = "Idempotency-Key"
@@ -216,4 +216,4 @@ def _release(table: Table, session: Session, mine: Any) -> None:
 
 def purge_expired(table: Table, session: Session, now: datetime) -> int:
     """Delete keys past their time (callers commit); returns how many went."""
-    return session.execute(delete(table).where(table.c.expires_at <= now)).rowcount or 0
+    return rows_changed(session.execute(delete(table).where(table.c.expires_at <= now))) or 0

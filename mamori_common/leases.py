@@ -33,7 +33,7 @@ def claim_batch(
     batch_size: int,
     lease: Mapping[str, Any],
     returning: Sequence[Any],
-) -> list[Row[Any]]:
+) -> list[Row[*tuple[Any, ...]]]:
     """Set ``lease`` (lease-until and claim-token values) on up to ``batch_size`` due rows; return them.
 
     ``target`` is the table (or mapped class) and ``key`` its primary-key column; ``returning`` the columns

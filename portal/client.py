@@ -167,6 +167,22 @@ class AuthApi:
         body = {"challenge_id": challenge_id, "method": method, "code": code}
         return await self._post("/challenges/complete", caller, body)
 
+    async def complete_challenge_with_passkey(
+        self, caller: Caller, challenge_id: str, credential: dict[str, Any]
+    ) -> Answer:
+        """``completeChallenge`` answered with a passkey assertion instead of a code."""
+        body = {"challenge_id": challenge_id, "method": "passkey", "credential": credential}
+        return await self._post("/challenges/complete", caller, body)
+
+    async def begin_passkey_sign_in(self, caller: Caller) -> Answer:
+        return await self._post("/passkeys/sign-in/options", caller, {})
+
+    async def finish_passkey_sign_in(self, caller: Caller, ceremony_id: str, credential: dict[str, Any]) -> Answer:
+        body: dict[str, Any] = {"ceremony_id": ceremony_id, "credential": credential}
+        if caller.device_id:
+            body["device_id"] = caller.device_id
+        return await self._post("/passkeys/sign-in", caller, body)
+
     async def send_unlock_code(self, caller: Caller, email: str) -> Answer:
         return await self._post("/unlock/code", caller, {"email": email})
 
@@ -224,6 +240,34 @@ class AuthApi:
 
     async def acknowledge_recheck(self, caller: Caller, token: str, items: list[str]) -> Answer:
         return await self._post("/recheck/acknowledge", caller, {"items": items}, token)
+
+    # passkeys
+    async def begin_passkey_registration(self, caller: Caller, token: str) -> Answer:
+        return await self._post("/passkeys/registration/options", caller, {}, token)
+
+    async def finish_passkey_registration(
+        self, caller: Caller, token: str, ceremony_id: str, credential: dict[str, Any], name: str | None
+    ) -> Answer:
+        body: dict[str, Any] = {"ceremony_id": ceremony_id, "credential": credential}
+        if name:
+            body["name"] = name
+        return await self._post("/passkeys/registration", caller, body, token)
+
+    async def list_passkeys(self, caller: Caller, token: str) -> Answer:
+        return await self._get("/passkeys", caller, token)
+
+    async def rename_passkey(self, caller: Caller, token: str, passkey_id: str, name: str) -> Answer:
+        path = f"/api/auth/passkeys/{quote(passkey_id, safe='')}"
+        return await self._client.call("auth", "PATCH", path, caller, token=token, json={"name": name})
+
+    async def delete_passkey(self, caller: Caller, token: str, passkey_id: str) -> Answer:
+        path = f"/api/auth/passkeys/{quote(passkey_id, safe='')}"
+        return await self._client.call("auth", "DELETE", path, caller, token=token)
+
+    async def set_passkey_required(self, caller: Caller, token: str, required: bool) -> Answer:
+        return await self._client.call(
+            "auth", "PUT", "/api/auth/me/passkey-required", caller, token=token, json={"required": required}
+        )
 
     # TOTP
     async def enroll_totp(self, caller: Caller, token: str) -> Answer:

@@ -40,7 +40,7 @@ OFFERED_ZONES = (
 def choose_language(chosen: str | None, accept_language: str | None) -> str:
     """The switch's choice, else the first supported language the browser names, else Japanese."""
     if chosen in LANGUAGES:
-        return chosen  # type: ignore[return-value]
+        return chosen
     ranked: list[tuple[float, int, str]] = []
     for position, part in enumerate((accept_language or "").split(",")[:20]):
         tag, _, params = part.strip().partition(";")

@@ -29,6 +29,9 @@ LANGUAGE_COOKIE = "mamori_lang"
 ZONE_COOKIE = "mamori_zone"
 #: A pending sign-in step-up (challenge id and the methods offered): short-lived, HttpOnly.
 CHALLENGE_COOKIE = "mamori_challenge"
+#: The WebAuthn request options of that step-up (public: a challenge and credential ids), for the
+#: passkey button; a cookie of its own, as a few credential ids would not fit in the first.
+CHALLENGE_PASSKEY_COOKIE = "mamori_challenge_passkey"
 
 #: An access token is dropped this many seconds before it expires, so no call carries a dying one.
 EXPIRY_MARGIN_SECONDS = 60

@@ -164,7 +164,7 @@ class Pages:
                 trim_blocks=True,
                 lstrip_blocks=True,
             )
-            environment.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
+            environment.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]  # added by the i18n extension at run time
             environment.globals.update(case_number=case_number, offered_zones=OFFERED_ZONES)
             self._environments[language] = environment
 

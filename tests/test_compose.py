@@ -215,7 +215,13 @@ def test_required_settings_are_wired_for_every_container(services: dict[str, dic
         assert not missing, f"{name} lacks {missing}"
         unknown = sorted(variable for variable in env if variable.startswith("MAMORI_") and variable not in readable)
         assert not unknown, f"{name} sets variables nothing reads: {unknown}"
-    for variable in ("MAMORI_AUTH_SIGNING_KEY", "MAMORI_AUTH_ENCRYPTION_KEY", "MAMORI_SMTP_URL"):
+    for variable in (
+        "MAMORI_AUTH_SIGNING_KEY",
+        "MAMORI_AUTH_ENCRYPTION_KEY",
+        "MAMORI_SMTP_URL",
+        "MAMORI_PASSKEY_RP_ID",
+        "MAMORI_PASSKEY_ORIGINS",
+    ):
         assert variable in services["auth"]["environment"], f"auth does not pass {variable} through"
 
 

@@ -323,5 +323,7 @@ def test_nginx_turns_a_flood_of_sign_ins_from_one_address_away_with_a_problem(ed
     refusal = data[data.index(b"HTTP/1.1 429") :]
     head, _, rest = refusal.partition(b"\r\n\r\n")
     assert b"retry-after: 1" in head.lower() and b"content-type: application/problem+json" in head.lower()
-    length = int(re.search(rb"(?i)content-length: (\d+)", head).group(1))  # type: ignore[union-attr]
+    declared = re.search(rb"(?i)content-length: (\d+)", head)
+    assert declared is not None, head
+    length = int(declared.group(1))
     assert json.loads(rest[:length])["code"] == "rate_limited"

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -180,7 +180,9 @@ def test_event_committed_while_the_producer_is_stopped_leaves_when_it_runs_again
     assert outbox_row(stopped, event_id).delivered_at is None
 
     with serve(subscriber, subscriber_port), TestClient(make_producer(data_dir, url)) as restarted:
-        wait_until(lambda: delivered(restarted.app, event_id), what="delivery by the restarted producer")
+        producer = restarted.app
+        assert isinstance(producer, FastAPI)
+        wait_until(lambda: delivered(producer, event_id), what="delivery by the restarted producer")
         assert [row.event_id for row in inbox_rows(subscriber)] == [event_id]
 
 
@@ -321,6 +323,11 @@ def test_two_dispatchers_deliver_each_event_exactly_once(outbox_database_url: st
     assert set(by_dispatcher) == {"d1", "d2"}, by_dispatcher
 
 
+def _tagged(subscriber_base: str, tag: str) -> Callable[[str], str]:
+    """A dispatcher's subscriber URL, tagged so the subscriber sees which dispatcher delivered."""
+    return lambda subscriber: f"{subscriber_base}/{tag}/{subscriber}"
+
+
 async def _run_two_dispatchers(url: str, outbox: Outbox, subscriber_base: str, total: int) -> None:
     databases = [Database(url), Database(url)]  # one engine each, like two replicas
     dispatchers = [
@@ -328,7 +335,7 @@ async def _run_two_dispatchers(url: str, outbox: Outbox, subscriber_base: str, t
             database=database,
             outbox=outbox,
             secret="a-shared-service-secret-0123456789abcdef",
-            subscriber_url=lambda subscriber, tag=tag: f"{subscriber_base}/{tag}/{subscriber}",
+            subscriber_url=_tagged(subscriber_base, tag),
             poll_interval=0.02,
             batch_size=7,
             backoff=FAST_BACKOFF,

@@ -15,7 +15,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect
+from sqlalchemy import MetaData, inspect
 
 from infra import cli, services
 from infra.services import DATABASE_SERVICES, ProcessSpec
@@ -25,7 +25,7 @@ from mamori_common.migrations import alembic_config, downgrade, upgrade
 SPECS = {spec.name: spec for spec in DATABASE_SERVICES}
 
 
-def _metadata(service: str):  # type: ignore[no-untyped-def]
+def _metadata(service: str) -> MetaData:
     """The service's full metadata (its main module imports every model)."""
     import importlib
 

@@ -30,6 +30,7 @@ from services.auth.config import AuthSettings
 from tests.support.postgres import fresh_databases
 from tests.support.processes import ChildProcess, MamoriRun, is_running
 from tests.support.servers import wait_until
+from tests.support.webauthn_authenticator import SoftwareAuthenticator
 
 pytestmark = pytest.mark.system
 
@@ -233,6 +234,44 @@ def test_demo_customer_printed_by_mamori_run_can_sign_in(
     me = get_me(gateway, merged_operations, token)
     assert me.status_code == 200, me.text
     assert me.json()["email"] == email
+
+
+def test_the_portal_is_printed_by_name_and_a_passkey_signs_in_through_the_edge(
+    deployment: MamoriRun, gateway: httpx.Client, merged_operations: dict[str, tuple[str, str]]
+) -> None:
+    """An IP address is not a valid relying party id: the printed URL is http://localhost:<port>,
+    and it is the origin auth accepts a ceremony from."""
+    assert deployment.gateway_url == f"http://localhost:{deployment.gateway_port}"
+    email = f"passkey-{uuid.uuid4().hex[:8]}@example.com"
+    registered = gateway.post("/api/auth/accounts", json={"email": email, "password": STRONG_PASSWORD, "name": "Aoi"})
+    assert registered.status_code == 201, registered.text
+    headers = {"authorization": f"Bearer {sign_in(gateway, merged_operations, email, STRONG_PASSWORD)}"}
+    authenticator = SoftwareAuthenticator(origin=deployment.gateway_url)
+
+    method, path = merged_operations["beginPasskeyRegistration"]
+    started = gateway.request(method, path, headers=headers, json={}).json()
+    assert started["options"]["rp"]["id"] == "localhost"
+    method, path = merged_operations["finishPasskeyRegistration"]
+    body = {"ceremony_id": started["ceremony_id"], "credential": authenticator.create(started["options"])}
+    added = gateway.request(method, path, headers=headers, json=body)
+    assert added.status_code == 201, added.text
+
+    method, path = merged_operations["beginPasskeySignIn"]
+    ceremony = gateway.request(method, path, json={}).json()
+    method, path = merged_operations["finishPasskeySignIn"]
+    assertion = authenticator.get(ceremony["options"])
+    signed_in = gateway.request(method, path, json={"ceremony_id": ceremony["ceremony_id"], "credential": assertion})
+    assert signed_in.status_code == 200, signed_in.text
+    me = get_me(gateway, merged_operations, signed_in.json()["access_token"])
+    assert me.json()["email"] == email and me.json()["passkeys"] == 1
+
+    elsewhere = SoftwareAuthenticator(origin="http://127.0.0.1:" + str(deployment.gateway_port))
+    elsewhere.credentials = authenticator.credentials
+    ceremony = gateway.post(merged_operations["beginPasskeySignIn"][1], json={}).json()
+    refused = gateway.request(
+        method, path, json={"ceremony_id": ceremony["ceremony_id"], "credential": elsewhere.get(ceremony["options"])}
+    )
+    assert refused.status_code == 401 and refused.json()["code"] == "passkey_invalid"
 
 
 # Keep last: it stops the module's deployment.

@@ -7,7 +7,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from portal.pages.signin import start_session
+from portal.pages.signin import signed_in_or_asked
 from portal.web import FormDep, VisitDep, render
 
 router = APIRouter(include_in_schema=False)
@@ -40,8 +40,10 @@ async def unlock(visit: VisitDep, form: FormDep) -> Response:
     if not (email and code and password):
         return render(visit, "unlock.html", 422, step="code", email=email, error="missing_fields", retry_after=None)
     answer = await visit.auth.request_unlock(visit.caller, email, code, password)
-    if answer.ok:
-        return await start_session(visit, answer, "/account?notice=unlocked")
+    if answer.ok or answer.code == "challenge_required":
+        # Under "passkey required" the account is unlocked but this browser still passes the
+        # passkey (or recovery code) step-up, as after a password sign-in.
+        return await signed_in_or_asked(visit, answer, email, "/account?notice=unlocked")
     status = answer.status if answer.status in (401, 422, 429) else 400
     return render(
         visit, "unlock.html", status, step="code", email=email, error=answer.code, retry_after=answer.retry_after

@@ -1,5 +1,6 @@
 """The security page: e-mail and password changes (after a recent sign-in), TOTP with a QR code and
-recovery codes, sessions with sign-out everywhere, security events and the re-check list.
+recovery codes, the passkey list (its changes are in :mod:`portal.pages.passkeys`), sessions with
+sign-out everywhere, security events and the re-check list.
 
 Auth decides every rule (how recent a sign-in must be, which codes are right); this module turns
 its answers into pages. A change that needs a fresh sign-in sends the customer to sign in again
@@ -39,34 +40,41 @@ def qr_svg(uri: str, title: str) -> Markup:
     return Markup(segno.make(uri, error="m").svg_inline(scale=4, border=4, dark="#000", light="#fff", title=title))
 
 
-def security_page(visit: Visit, customer: Customer, status: int = 200, **context: object) -> Response:
-    defaults: dict[str, object] = {"error": None, "form": None, "notice": visit.request.query_params.get("notice")}
+async def security_page(visit: Visit, customer: Customer, status: int = 200, **context: object) -> Response:
+    """The page with the customer's passkeys listed (``listPasskeys``), newest first as auth sends them."""
+    listing = still_signed_in(visit, await visit.auth.list_passkeys(visit.caller, customer.token))
+    defaults: dict[str, object] = {
+        "error": None,
+        "form": None,
+        "notice": visit.request.query_params.get("notice"),
+        "passkeys": listing.body.get("passkeys", []) if listing.ok else [],
+    }
     return render(visit, "security.html", status, me=customer.me, **{**defaults, **context})
 
 
-def refused(visit: Visit, customer: Customer, answer: Answer, form: str) -> Response:
+async def refused(visit: Visit, customer: Customer, answer: Answer, form: str) -> Response:
     """A change auth refused; a stale sign-in goes to the sign-in page and comes back here."""
     if answer.code == "reauthentication_required":
         return render(visit, "reauthenticate.html", 401, email=customer.me.get("email", ""))
     status = answer.status if answer.status in (403, 404, 409, 410, 422, 429) else 400
-    return security_page(
+    return await security_page(
         visit, customer, status, error=answer.code, form=form, attempts_left=answer.body.get("attempts_left")
     )
 
 
 @router.get("/security")
 async def overview(visit: VisitDep, customer: CustomerDep) -> Response:
-    return security_page(visit, customer)
+    return await security_page(visit, customer)
 
 
 @router.post("/security/email")
 async def change_email(visit: VisitDep, customer: CustomerDep, form: FormDep) -> Response:
     new_email = form.text("new_email")
     if not new_email:
-        return security_page(visit, customer, 422, error="missing_fields", form="email")
+        return await security_page(visit, customer, 422, error="missing_fields", form="email")
     answer = still_signed_in(visit, await visit.auth.change_email(visit.caller, customer.token, new_email))
     if not answer.ok:
-        return refused(visit, customer, answer, "email")
+        return await refused(visit, customer, answer, "email")
     return render(
         visit,
         "email_confirm.html",
@@ -104,7 +112,7 @@ async def confirm_email(visit: VisitDep, customer: CustomerDep, form: FormDep) -
             error="invalid_code",
         )
     if not answer.ok:
-        return refused(visit, customer, answer, "email")
+        return await refused(visit, customer, answer, "email")
     return redirect("/security?notice=email_changed")
 
 
@@ -112,13 +120,13 @@ async def confirm_email(visit: VisitDep, customer: CustomerDep, form: FormDep) -
 async def change_password(visit: VisitDep, customer: CustomerDep, form: FormDep) -> Response:
     current, new = form.secret("current_password"), form.secret("new_password")
     if not (current and new):
-        return security_page(visit, customer, 422, error="missing_fields", form="password")
+        return await security_page(visit, customer, 422, error="missing_fields", form="password")
     answer = still_signed_in(
         visit,
         await visit.auth.change_password(visit.caller, customer.token, current, new, form.flag("end_other_sessions")),
     )
     if not answer.ok:
-        return refused(visit, customer, answer, "password")
+        return await refused(visit, customer, answer, "password")
     return redirect("/security?notice=password_changed")
 
 
@@ -126,7 +134,7 @@ async def change_password(visit: VisitDep, customer: CustomerDep, form: FormDep)
 async def enroll_totp(visit: VisitDep, customer: CustomerDep, _form: FormDep) -> Response:
     answer = still_signed_in(visit, await visit.auth.enroll_totp(visit.caller, customer.token))
     if not answer.ok:
-        return refused(visit, customer, answer, "totp")
+        return await refused(visit, customer, answer, "totp")
     uri = str(answer.body.get("otpauth_uri", ""))
     return render(
         visit,
@@ -142,14 +150,14 @@ async def confirm_totp(visit: VisitDep, customer: CustomerDep, form: FormDep) ->
     code = form.text("code", 16).replace(" ", "")
     answer = still_signed_in(visit, await visit.auth.confirm_totp(visit.caller, customer.token, code or "-"))
     if not answer.ok:
-        return security_page(
+        return await security_page(
             visit,
             customer,
             answer.status if answer.status in (401, 409, 422, 429) else 400,
             error=answer.code,
             form="totp",
         )
-    return render(visit, "recovery_codes.html", codes=answer.body.get("recovery_codes", []))
+    return render(visit, "recovery_codes.html", codes=answer.body.get("recovery_codes", []), kind="totp")
 
 
 @router.get("/security/sessions")

@@ -15,14 +15,18 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from portal.client import Answer
-from portal.session import CHALLENGE_COOKIE, SESSION_COOKIE, Tokens
+from portal.session import CHALLENGE_COOKIE, CHALLENGE_PASSKEY_COOKIE, SESSION_COOKIE, Tokens
 from portal.web import FormDep, Visit, VisitDep, end_session, redirect, render, safe_next
 
 router = APIRouter(include_in_schema=False)
 
-STEP_UP_METHODS = ("email_code", "totp", "recovery_code")
+STEP_UP_METHODS = ("passkey", "email_code", "totp", "recovery_code")
 #: A pending step-up lives as long as auth's challenge (ten minutes), no longer.
 CHALLENGE_COOKIE_SECONDS = 600
+#: Browsers keep cookies up to 4 KB: options larger than this are not offered (the other methods are).
+MAX_PASSKEY_COOKIE = 3800
+#: A credential from ``PublicKeyCredential.toJSON()``: a few KB at most (an attestation with certificates).
+MAX_CREDENTIAL_CHARS = 64 * 1024
 
 
 def pack_challenge(challenge_id: str, methods: list[str], next_path: str, email: str) -> str:
@@ -40,7 +44,9 @@ def unpack_challenge(value: str | None) -> dict[str, Any] | None:
         return None
     if not isinstance(data, dict) or not isinstance(data.get("id"), str) or not isinstance(data.get("methods"), list):
         return None
-    methods = [method for method in data["methods"] if method in STEP_UP_METHODS]
+    # The passkey first, whatever order auth sent: it is the method a phishing site cannot relay.
+    known = [method for method in data["methods"] if method in STEP_UP_METHODS]
+    methods = [method for method in known if method == "passkey"] + [method for method in known if method != "passkey"]
     if not methods:
         return None
     return {
@@ -49,6 +55,44 @@ def unpack_challenge(value: str | None) -> dict[str, Any] | None:
         "next": safe_next(data.get("next") if isinstance(data.get("next"), str) else None),
         "email": str(data.get("email") or "")[:320],
     }
+
+
+def pack_passkey_options(options: object) -> str | None:
+    """The step-up's WebAuthn request options as a cookie value, or None when there are none or
+    they would not fit in a cookie."""
+    if not isinstance(options, dict) or not options:
+        return None
+    packed = base64.urlsafe_b64encode(json.dumps(options, separators=(",", ":")).encode()).decode()
+    return packed if len(packed) <= MAX_PASSKEY_COOKIE else None
+
+
+def unpack_passkey_options(value: str | None) -> str | None:
+    """The options as JSON text for the page's passkey button, or None for a missing or tampered cookie."""
+    if not value or len(value) > MAX_PASSKEY_COOKIE:
+        return None
+    try:
+        options = json.loads(base64.urlsafe_b64decode(value.encode()))
+    except (ValueError, TypeError):
+        return None
+    if not isinstance(options, dict) or not isinstance(options.get("challenge"), str):
+        return None
+    return json.dumps(options, separators=(",", ":"))
+
+
+def read_credential(raw: str) -> dict[str, Any] | None:
+    """The browser's ``PublicKeyCredential.toJSON()``, or None when it is missing or not one.
+    Auth verifies everything in it; the portal only refuses what cannot be a credential at all."""
+    if not raw or len(raw) > MAX_CREDENTIAL_CHARS:
+        return None
+    try:
+        credential = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(credential, dict) or credential.get("type") != "public-key":
+        return None
+    if not isinstance(credential.get("id"), str) or not isinstance(credential.get("response"), dict):
+        return None
+    return credential
 
 
 async def start_session(visit: Visit, answer: Answer, next_path: str) -> Response:
@@ -61,7 +105,26 @@ async def start_session(visit: Visit, answer: Answer, next_path: str) -> Respons
     visit.keeper.remember(None, tokens)
     visit.keep_session(tokens)
     visit.delete_cookie(CHALLENGE_COOKIE)
+    visit.delete_cookie(CHALLENGE_PASSKEY_COOKIE)
     return redirect(next_path)
+
+
+async def signed_in_or_asked(visit: Visit, answer: Answer, email: str, next_path: str) -> Response:
+    """What a sign-in answer (password or passkey) leads to: the session, a step-up, or a refusal."""
+    if answer.ok:
+        return await start_session(visit, answer, next_path)
+    if answer.code == "challenge_required":
+        methods = list(answer.body.get("methods") or [])
+        options = pack_passkey_options(answer.body.get("passkey_options"))
+        if options is None:
+            methods = [method for method in methods if method != "passkey"]
+            visit.delete_cookie(CHALLENGE_PASSKEY_COOKIE)
+        else:
+            visit.set_cookie(CHALLENGE_PASSKEY_COOKIE, options, CHALLENGE_COOKIE_SECONDS)
+        packed = pack_challenge(str(answer.body.get("challenge_id", "")), methods, next_path, email)
+        visit.set_cookie(CHALLENGE_COOKIE, packed, CHALLENGE_COOKIE_SECONDS)
+        return redirect("/signin/check")
+    return refusal_page(visit, answer, email, next_path)
 
 
 def refusal_page(visit: Visit, answer: Answer, email: str, next_path: str) -> Response:
@@ -107,15 +170,22 @@ async def sign_in(visit: VisitDep, form: FormDep) -> Response:
     if not email or not password:
         return render(visit, "signin.html", 422, email=email, next=next_path, error="missing_fields", retry_after=None)
     answer = await visit.auth.login(visit.caller, email, password)
-    if answer.ok:
-        return await start_session(visit, answer, next_path)
-    if answer.code == "challenge_required":
-        packed = pack_challenge(
-            str(answer.body.get("challenge_id", "")), list(answer.body.get("methods") or []), next_path, email
-        )
-        visit.set_cookie(CHALLENGE_COOKIE, packed, CHALLENGE_COOKIE_SECONDS)
-        return redirect("/signin/check")
-    return refusal_page(visit, answer, email, next_path)
+    return await signed_in_or_asked(visit, answer, email, next_path)
+
+
+def step_up(visit: Visit, challenge: dict[str, Any], status: int, error: str | None, attempts_left: Any) -> Response:
+    """The step-up page: the passkey first when auth offers one, then the codes."""
+    options = unpack_passkey_options(visit.request.cookies.get(CHALLENGE_PASSKEY_COOKIE))
+    methods = [method for method in challenge["methods"] if method != "passkey" or options is not None]
+    return render(
+        visit,
+        "challenge.html",
+        status,
+        methods=methods,
+        passkey_options=options,
+        error=error,
+        attempts_left=attempts_left,
+    )
 
 
 @router.get("/signin/check")
@@ -123,7 +193,7 @@ async def step_up_page(visit: VisitDep) -> Response:
     challenge = unpack_challenge(visit.request.cookies.get(CHALLENGE_COOKIE))
     if challenge is None:
         return redirect("/signin")
-    return render(visit, "challenge.html", methods=challenge["methods"], error=None, attempts_left=None)
+    return step_up(visit, challenge, 200, None, None)
 
 
 @router.post("/signin/check")
@@ -131,24 +201,25 @@ async def complete_step_up(visit: VisitDep, form: FormDep) -> Response:
     challenge = unpack_challenge(visit.request.cookies.get(CHALLENGE_COOKIE))
     if challenge is None:
         return render(visit, "signin.html", 401, email="", next="/account", error="challenge_expired", retry_after=None)
-    method, code = form.text("method", 32), form.text("code", 64).replace(" ", "")
-    if method not in challenge["methods"] or not code:
-        return render(
-            visit, "challenge.html", 422, methods=challenge["methods"], error="missing_code", attempts_left=None
-        )
-    answer = await visit.auth.complete_challenge(visit.caller, challenge["id"], method, code)
+    method = form.text("method", 32)
+    if method == "passkey" and method in challenge["methods"]:
+        credential = read_credential(form.secret("credential", MAX_CREDENTIAL_CHARS))
+        if credential is None:
+            return step_up(visit, challenge, 422, "passkey_missing", None)
+        answer = await visit.auth.complete_challenge_with_passkey(visit.caller, challenge["id"], credential)
+    else:
+        code = form.text("code", 64).replace(" ", "")
+        if method not in challenge["methods"] or not code:
+            return step_up(visit, challenge, 422, "missing_code", None)
+        answer = await visit.auth.complete_challenge(visit.caller, challenge["id"], method, code)
     if answer.ok:
         return await start_session(visit, answer, challenge["next"])
-    if answer.code == "invalid_code":
-        return render(
-            visit,
-            "challenge.html",
-            401,
-            methods=challenge["methods"],
-            error="invalid_code",
-            attempts_left=answer.body.get("attempts_left"),
-        )
+    if answer.code in ("invalid_code", "passkey_invalid", "passkey_cloned"):
+        # Auth counts a wrong assertion as a wrong code; the customer reads it as the passkey's refusal.
+        error = "passkey_invalid" if method == "passkey" and answer.code == "invalid_code" else answer.code
+        return step_up(visit, challenge, 401, error, answer.body.get("attempts_left"))
     visit.delete_cookie(CHALLENGE_COOKIE)
+    visit.delete_cookie(CHALLENGE_PASSKEY_COOKIE)
     return refusal_page(visit, answer, challenge["email"], challenge["next"])
 
 

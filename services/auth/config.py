@@ -4,11 +4,13 @@ Environment: ``MAMORI_<FIELD>`` (e.g. ``MAMORI_RESET_COOLDOWN_AFTER_FREEZE_SECON
 is ``MAMORI_AUTH_DATABASE_URL``.
 """
 
-from typing import ClassVar
+from typing import Annotated, ClassVar, Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic_settings import NoDecode
 
-from mamori_common.settings import ServiceSettings
+from mamori_common.settings import ServiceSettings, _split_csv
+from services.auth.passkeys.policy import relying_party_problems
 
 
 class AuthSettings(ServiceSettings):
@@ -118,3 +120,38 @@ class AuthSettings(ServiceSettings):
     #: Wrong TOTP codes an account may send to confirm/disable within the window before 429.
     totp_code_failures_per_window: int = 5
     totp_code_failure_window_seconds: int = 900
+
+    # -- passkeys/ domain (WebAuthn). The rules that read these, and why, are in
+    # services/auth/passkeys/policy.py. --
+    #: The relying party id: the portal's registrable domain, never an IP address (browsers refuse
+    #: one), hence ``localhost`` for the embedded default.
+    passkey_rp_id: str = "localhost"
+    #: The name authenticators show beside the account.
+    passkey_rp_name: str = "Mamori"
+    #: Origins a ceremony may come from (comma-separated), each on the rp id or a subdomain of it.
+    passkey_origins: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["http://localhost:8000"])
+    #: ``required``: the authenticator must verify the user (PIN, biometrics) at registration and
+    #: step-up; ``preferred`` accepts presence alone there. A passkey sign-in without a password
+    #: always requires it.
+    passkey_user_verification: Literal["required", "preferred"] = "required"
+    #: How long a WebAuthn challenge (registration, sign-in, step-up) may be answered, once.
+    passkey_ceremony_seconds: int = 300
+    #: Passkeys one account may hold at once.
+    passkeys_per_account: int = 20
+    #: Passkey sign-in ceremonies one client address may start within the throttle window.
+    passkey_sign_in_ceremonies_per_ip: int = 60
+
+    _split_origins = field_validator("passkey_origins", mode="before")(_split_csv)
+
+    @field_validator("passkey_origins")
+    @classmethod
+    def _origins_without_slash(cls, value: list[str]) -> list[str]:
+        """A browser sends an origin as ``scheme://host[:port]``, compared exactly."""
+        return [item.rstrip("/") for item in value]
+
+    @model_validator(mode="after")
+    def _relying_party_is_valid(self) -> "AuthSettings":
+        problems = relying_party_problems(self.passkey_rp_id, self.passkey_origins)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -117,7 +118,7 @@ def require_recent_sign_in(session: CurrentSession, settings: SettingsDep, clock
 RecentSession = Annotated[Session, Depends(require_recent_sign_in)]
 
 
-def staff_role_guard(*roles: str):  # type: ignore[no-untyped-def]
+def staff_role_guard(*roles: str) -> Callable[[Account], Account]:
     """A dependency: the caller's live account must hold one of ``roles``."""
 
     def check(account: CurrentAccount) -> Account:

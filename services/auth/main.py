@@ -27,6 +27,8 @@ from services.auth.messages import views as message_views
 from services.auth.messages.mailer import install as install_mailer
 from services.auth.messages.mailer import mail_sender_job
 from services.auth.messages.models import Message  # noqa: F401
+from services.auth.passkeys import views as passkey_views
+from services.auth.passkeys.models import Passkey, PasskeyCeremony  # noqa: F401
 from services.auth.resets import views as reset_views
 from services.auth.resets.models import ResetToken  # noqa: F401
 from services.auth.sessions import views as session_views
@@ -61,6 +63,7 @@ SPEC = ServiceSpec(
         audit_views.router,
         message_views.router,
         staff_views.router,
+        passkey_views.router,
     ),
     event_routes=EVENT_ROUTES,
     event_handlers=EVENT_HANDLERS,

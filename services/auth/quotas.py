@@ -97,3 +97,11 @@ VISITOR_CHECK_WINDOW_SECONDS = 900
 def visitor_message_checks() -> Quota:
     """verifyMessage calls one client address makes without a session within the window."""
     return Quota("verify-message-visitor", VISITOR_CHECKS_PER_ADDRESS, VISITOR_CHECK_WINDOW_SECONDS)
+
+
+def passkey_sign_in_ceremonies(settings: AuthSettings) -> Quota:
+    """beginPasskeySignIn calls one client address makes within the throttle window (each stores a
+    challenge, so a flood of them is cut off before it fills a table)."""
+    return Quota(
+        "passkey-sign-in-ceremony", settings.passkey_sign_in_ceremonies_per_ip, settings.throttle_client_window_seconds
+    )

@@ -75,4 +75,4 @@ def parse_event(model: type[Payload], envelope: EventEnvelope) -> Payload:
 
 
 def context_of(db: Session) -> OrdersContext:
-    return db.info[_KEY]  # type: ignore[no-any-return]
+    return db.info[_KEY]

@@ -41,11 +41,11 @@ def env_of(db: Session) -> VerificationEnv:
     env = db.info.get(_KEY)
     if env is None:
         raise RuntimeError("the verification environment is not installed in this app")
-    return env  # type: ignore[no-any-return]
+    return env
 
 
 def get_env(request: Request) -> VerificationEnv:
-    return request.app.state.verification  # type: ignore[no-any-return]
+    return request.app.state.verification
 
 
 EnvDep = Annotated[VerificationEnv, Depends(get_env)]

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -57,7 +58,7 @@ class AuthHarness:
         token: str | None = None,
         device: str | None = None,
         **kwargs: Any,
-    ) -> Any:
+    ) -> httpx.Response:
         headers = dict(kwargs.pop("headers", {}) or {})
         headers["x-forwarded-for"] = ip
         if token:

@@ -44,7 +44,7 @@ def account(**facts: object) -> Account:
 
 # -- standing from facts -------------------------------------------------------------------------
 
-FACTS = {
+FACTS: dict[str, tuple[dict[str, object], tuple[Restriction, ...], AccountState]] = {
     "nothing": ({}, (), AccountState.active),
     "a lock in force": ({"locked_until": LATER, "lock_case_id": CASE}, (), AccountState.locked),
     "a lock that ran out": ({"locked_until": NOW}, (), AccountState.active),
@@ -133,7 +133,7 @@ EXPECTED_TRANSITIONS = {
     Transition.lift_restriction: ({A, R, L, F}, {Actor.system}),
     Transition.close: ({A, R, L, F}, {Actor.system}),
 }
-STANDINGS = {
+STANDINGS: dict[AccountState, tuple[dict[str, object], tuple[Restriction, ...]]] = {
     A: ({}, ()),
     R: ({}, (RESTRICTION,)),
     L: ({"locked_until": LATER}, ()),

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from services.auth.audit.service import record
 from services.auth.request_context import SYSTEM, RequestContext
 from tests.auth.conftest import AuthHarness
 from tests.auth.messaging_support import make_customer, sign_in
 
 
-def record_events(auth: AuthHarness, account_id: str, *events: tuple[str, RequestContext, dict]) -> None:
+def record_events(auth: AuthHarness, account_id: str, *events: tuple[str, RequestContext, dict[str, Any]]) -> None:
     with auth.app.state.db.session() as db:
         for kind, context, options in events:
             record(db, account_id, kind, context, at=auth.clock.now(), **options)
@@ -16,7 +18,7 @@ def record_events(auth: AuthHarness, account_id: str, *events: tuple[str, Reques
         db.commit()
 
 
-def security_events(auth: AuthHarness, token: str, **params: int) -> dict:
+def security_events(auth: AuthHarness, token: str, **params: int) -> dict[str, Any]:
     response = auth.call("GET", "/api/auth/security-events", token=token, params=params)
     assert response.status_code == 200, response.text
     return response.json()

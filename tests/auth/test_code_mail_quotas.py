@@ -54,7 +54,8 @@ def test_clients_the_account_does_not_know_share_its_cap_and_its_known_device_is
     account_cap = auth.settings.email_codes_per_hour
 
     # The thief rotates addresses until the account's cap for unknown clients is spent ...
-    asked, challenges = 0, []
+    asked = 0
+    challenges: list[str] = []
     for n in range(account_cap):
         statuses = drain_from(auth, f"198.51.100.{n + 1}", challenges)
         asked += statuses.count(401)

@@ -81,8 +81,8 @@ def test_unknown_address_wrong_password_frozen_and_locked_accounts_answer_alike(
 
     distinct = {answer for found in answers.values() for answer in found}
     assert len(distinct) == 1, answers
-    status, body = next(iter(distinct))
-    assert status == 401 and "invalid_credentials" in body
+    status, answer = next(iter(distinct))
+    assert status == 401 and "invalid_credentials" in answer
     assert all(found == {1} for found in costs.values()), costs  # one Argon2 verification each, no more
 
 

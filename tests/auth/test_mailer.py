@@ -54,6 +54,12 @@ def eml_files(data_dir: Path) -> list[Path]:
     return sorted(folder.glob("*.eml")) if folder.exists() else []
 
 
+def plain_text(mail: EmailMessage) -> str:
+    body = mail.get_body(preferencelist=("plain",))
+    assert body is not None, "the mail has no plain-text part"
+    return str(body.get_content())
+
+
 # --- .eml files (the embedded default) ---------------------------------------------------------
 
 
@@ -98,12 +104,7 @@ def test_the_centre_masks_the_code_the_mail_carries_and_the_database_forgets_it(
     asyncio.run(sender.send_once())
 
     [path] = eml_files(data_dir)
-    assert (
-        "639150"
-        in email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
-        .get_body(preferencelist=("plain",))
-        .get_content()
-    )
+    assert "639150" in plain_text(email.message_from_bytes(path.read_bytes(), policy=email.policy.default))
     stored = message(app, reference)
     assert stored.mailed_at is not None and stored.mail_body_encrypted is None
     assert "639150" not in stored.body and "••••••" in stored.body
@@ -156,7 +157,7 @@ class Inbox:
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        self.mails.append((list(envelope.rcpt_tos), parsed))  # type: ignore[arg-type]
+        self.mails.append((list(envelope.rcpt_tos), parsed))
         return "250 OK"
 
 
@@ -198,7 +199,7 @@ def test_mail_goes_by_smtp_when_an_smtp_url_is_set(data_dir: Path) -> None:
         assert recipients == ["hana@example.com"]
         assert mail["X-Mamori-Reference"] == reference
         assert mail["Subject"] == "アカウントのロック解除コード"
-        assert "305517" in mail.get_body(preferencelist=("plain",)).get_content()
+        assert "305517" in plain_text(mail)
         stored = wait_until(lambda: (m := message(app, reference)).mailed_at and m, what="mailed_at")
         assert stored.mail_body_encrypted is None
         assert eml_files(data_dir) == []

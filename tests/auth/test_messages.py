@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from sqlalchemy import select
 
@@ -20,13 +21,13 @@ from tests.auth.messaging_support import (
 )
 
 
-def centre(auth: AuthHarness, token: str, **params: int) -> dict:
+def centre(auth: AuthHarness, token: str, **params: int) -> dict[str, Any]:
     response = auth.call("GET", "/api/auth/messages", token=token, params=params)
     assert response.status_code == 200, response.text
     return response.json()
 
 
-def verify(auth: AuthHarness, token: str, **body: str) -> dict:
+def verify(auth: AuthHarness, token: str, **body: str) -> dict[str, Any]:
     response = auth.call("POST", "/api/auth/messages/verify", token=token, json=body)
     assert response.status_code == 200, response.text
     return response.json()
@@ -224,7 +225,7 @@ def test_a_notify_event_for_an_unknown_account_is_recorded_and_files_nothing(aut
 
 def test_a_malformed_notify_event_is_refused_and_changes_nothing(auth: AuthHarness) -> None:
     hana = make_customer(auth.app, "hana@example.com")
-    bad_payloads = [
+    bad_payloads: list[dict[str, Any]] = [
         {"account_id": hana, "data": {"subject_en": "only English"}},
         {"account_id": hana, "template": "no_such_template", "data": notice()},
         {"account_id": hana, "template": "login_code", "data": {"code": "123456", "minutes": 10}},

@@ -5,12 +5,14 @@ A visitor learns only whether Mamori issued the code: never to whom, the subject
 
 from __future__ import annotations
 
+import httpx
+
 from services.auth.quotas import VISITOR_CHECKS_PER_ADDRESS
 from tests.auth.conftest import AuthHarness
 from tests.auth.messaging_support import file, make_customer
 
 
-def check(auth: AuthHarness, ip: str = "203.0.113.50", **body: str):  # type: ignore[no-untyped-def]
+def check(auth: AuthHarness, ip: str = "203.0.113.50", **body: str) -> httpx.Response:
     return auth.call("POST", "/api/auth/messages/verify", ip=ip, json=body)
 
 

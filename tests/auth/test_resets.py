@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import httpx
 import pytest
 from sqlalchemy import select
 
@@ -36,7 +37,7 @@ def _request(auth: AuthHarness, email_address: str = OWNER, ip: str = "203.0.113
     return dict(response.json())
 
 
-def _confirm(auth: AuthHarness, token: str, password: str = NEW_PASSWORD, **extra: object) -> object:
+def _confirm(auth: AuthHarness, token: str, password: str = NEW_PASSWORD, **extra: object) -> httpx.Response:
     return auth.call(
         "POST", "/api/auth/password/reset/confirm", json={"token": token, "new_password": password, **extra}
     )

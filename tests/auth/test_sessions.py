@@ -162,6 +162,7 @@ def test_only_one_of_two_interleaved_claims_of_a_token_wins(auth: AuthHarness) -
     with database.session() as first, database.session() as second:
         token_a = service.find_refresh_token(first, pair.refresh_token)
         token_b = service.find_refresh_token(second, pair.refresh_token)
+        assert token_a is not None and token_b is not None
         assert token_a.rotated_at is None and token_b.rotated_at is None
 
         won_a = service.claim_refresh_token(first, token_a, now=auth.clock.now())

@@ -6,11 +6,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import Row, select
 
 from mamori_common.clock import ManualClock
 from mamori_common.events import BackoffPolicy
@@ -57,7 +58,7 @@ def test_the_lockout_case_named_in_the_423_reaches_verification(
 
     database = verification.app.state.db
 
-    def received() -> list[object]:
+    def received() -> list[Row[Any]]:
         with database.session() as db:
             return list(
                 db.execute(select(verification_inbox).where(verification_inbox.c.event_type == "account.locked"))
@@ -65,6 +66,6 @@ def test_the_lockout_case_named_in_the_423_reaches_verification(
 
     rows = wait_until(received, timeout=10, what="account.locked in verification's inbox")
     assert len(rows) == 1
-    payload = rows[0].payload  # type: ignore[attr-defined]
+    payload = rows[0].payload
     assert payload["case_id"] == case_id and payload["kind"] == "lockout"
-    assert rows[0].source == "auth"  # type: ignore[attr-defined]
+    assert rows[0].source == "auth"

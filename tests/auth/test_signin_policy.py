@@ -207,3 +207,48 @@ def test_a_wrong_password_never_signs_in_and_guarded_accounts_give_no_verdict(
         assert decision.action is not Action.allow
     if streak >= SETTINGS.max_consecutive_failures:
         assert decision.action is Action.step_up  # the same answer, right password or wrong
+
+
+# -- passkeys ------------------------------------------------------------------------------------
+
+
+def test_an_account_with_a_passkey_is_offered_it_first_then_its_other_methods() -> None:
+    assert policy.step_up_methods(account(), has_passkey=True) == ["passkey", "email_code"]
+    assert policy.step_up_methods(account(totp_enabled_at=NOW), has_passkey=True) == [
+        "passkey",
+        "totp",
+        "recovery_code",
+    ]
+
+
+def test_passkey_required_makes_even_a_known_client_step_up_with_the_passkey_or_a_recovery_code() -> None:
+    required = account(passkey_required=True)
+    decision = decide(required)
+    assert decision.action is Action.step_up and decision.reasons == (StepUpReason.passkey_required,)
+    assert policy.step_up_methods(required, has_passkey=True) == ["passkey", "recovery_code"]
+    assert policy.step_up_methods(account(passkey_required=True, totp_enabled_at=NOW), has_passkey=True) == [
+        "passkey",
+        "recovery_code",
+    ]
+
+
+def test_passkey_required_changes_no_other_answer() -> None:
+    assert decide(account(passkey_required=True), password_ok=False).action is Action.reject
+    assert decide(account(passkey_required=True, state=AccountState.closed)).action is Action.closed
+    assert decide(account(passkey_required=True, locked_until=NOW + timedelta(minutes=5))).action is Action.locked
+
+
+@given(
+    st.booleans(),
+    st.booleans(),
+    st.booleans(),
+    st.integers(min_value=0, max_value=SETTINGS.step_up_after_account_failures + 2),
+)
+def test_with_passkey_required_the_right_password_never_signs_in_alone(
+    known_device: bool, new_country: bool, totp: bool, foreign: int
+) -> None:
+    signals = RiskSignals(has_baseline=True, known_device=known_device, known_ip=True, new_country=new_country)
+    target = account(passkey_required=True, totp_enabled_at=NOW if totp else None)
+    decision = decide(target, signals=signals, foreign=foreign)
+    assert decision.action is Action.step_up
+    assert "email_code" not in policy.step_up_methods(target, has_passkey=True)

@@ -3,6 +3,7 @@ that each is audited with the staff member and the reason."""
 
 from __future__ import annotations
 
+import httpx
 from sqlalchemy import select
 
 from mamori_common.contract import case_number
@@ -27,13 +28,15 @@ from tests.support.auth_changes import (
 REASON = "Card-testing pattern seen from this account's sessions"
 
 
-def _freeze(auth: AuthHarness, account_id: str, token: str | None, **body: object) -> object:
+def _freeze(auth: AuthHarness, account_id: str, token: str | None, **body: object) -> httpx.Response:
     return auth.call(
         "POST", f"/api/auth/staff/accounts/{account_id}/freeze", token=token, json=body or {"reason": REASON}
     )
 
 
-def _unlock(auth: AuthHarness, account_id: str, token: str | None, reason: str = "Owner verified by phone") -> object:
+def _unlock(
+    auth: AuthHarness, account_id: str, token: str | None, reason: str = "Owner verified by phone"
+) -> httpx.Response:
     return auth.call("POST", f"/api/auth/staff/accounts/{account_id}/unlock", token=token, json={"reason": reason})
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import httpx
+
 from mamori_common.contract import case_number
 from services.auth.accounts.models import Account, AccountState
 from services.auth.messages.templates import format_time
@@ -35,7 +37,7 @@ INTRUDER_MAIL = "new-owner@intruder.example"
 NEW_PASSWORD = "lantern-over-the-river-4"
 
 
-def _login(auth: AuthHarness, password: str, email_address: str = OWNER) -> object:
+def _login(auth: AuthHarness, password: str, email_address: str = OWNER) -> httpx.Response:
     return auth.call(
         "POST", "/api/auth/login", ip=OWNER_IP, device=OWNER_DEVICE, json={"email": email_address, "password": password}
     )

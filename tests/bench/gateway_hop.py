@@ -38,6 +38,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+    from starlette.types import Receive, Scope, Send
 
 ROOT = Path(__file__).resolve().parents[2]
 HOST = "127.0.0.1"
@@ -48,29 +53,29 @@ PING_BODY = json.dumps({"pong": True, "service": "orders"}).encode()
 # --- the upstream -----------------------------------------------------------------------------
 
 
-async def upstream_app(scope: dict, receive: object, send: object) -> None:  # type: ignore[type-arg]
+async def upstream_app(scope: Scope, receive: Receive, send: Send) -> None:
     """A plain ASGI app: the cheapest possible service, so the figures show the hop."""
     if scope["type"] == "lifespan":
         while True:
-            message = await receive()  # type: ignore[operator]
+            message = await receive()
             if message["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})  # type: ignore[operator]
+                await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
-                await send({"type": "lifespan.shutdown.complete"})  # type: ignore[operator]
+                await send({"type": "lifespan.shutdown.complete"})
                 return
     found = scope["path"] in (PING_PATH, "/readyz")
     body = PING_BODY if found else b'{"code":"not_found"}'
-    await send(  # type: ignore[operator]
+    await send(
         {
             "type": "http.response.start",
             "status": 200 if found else 404,
             "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
         }
     )
-    await send({"type": "http.response.body", "body": body})  # type: ignore[operator]
+    await send({"type": "http.response.body", "body": body})
 
 
-def service_app() -> object:
+def service_app() -> FastAPI:
     """A Mamori service shell (``create_base_app``: problems, request ids, metrics, access log)
     with one async route: what a real service costs per request, short of its database."""
     from mamori_common.app import create_base_app
@@ -92,8 +97,7 @@ def serve_upstream(port: int, kind: str) -> None:
     # As the launcher runs a service (infra/launcher.py): no access log, no Server header, and no
     # uvicorn X-Forwarded-* rewriting (left on, it would rewrite every request the gateway sends).
     uvicorn.run(
-        app,  # type: ignore[arg-type]
-        host=HOST, port=port, log_level="warning", access_log=False, proxy_headers=False, server_header=False,
+        app, host=HOST, port=port, log_level="warning", access_log=False, proxy_headers=False, server_header=False,
         lifespan="on",
     )  # fmt: skip
 
@@ -141,8 +145,8 @@ def process(
             except subprocess.TimeoutExpired:
                 child.kill()
                 child.wait()
-        if log:
-            output.close()  # type: ignore[union-attr]
+        if not isinstance(output, int):  # a log file, not DEVNULL
+            output.close()
 
 
 def gateway_command(port: int) -> list[str]:
@@ -235,7 +239,13 @@ async def _drive(port: int, connections: int, warmup: float, seconds: float) -> 
     return latencies, sum(sent for sent, _ in counts), sum(errors for _, errors in counts)
 
 
-def _worker(port: int, connections: int, warmup: float, seconds: float, results: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+def _worker(
+    port: int,
+    connections: int,
+    warmup: float,
+    seconds: float,
+    results: multiprocessing.Queue[tuple[list[float], int, int]],
+) -> None:
     try:
         import uvloop
 
@@ -294,7 +304,7 @@ def load(
     name: str, port: int, concurrency: int, workers: int, warmup: float, seconds: float, servers: dict[str, int]
 ) -> Result:
     context = multiprocessing.get_context("spawn")
-    results: multiprocessing.Queue = context.Queue()  # type: ignore[type-arg]
+    results: multiprocessing.Queue[tuple[list[float], int, int]] = context.Queue()
     shares = [concurrency // workers + (1 if index < concurrency % workers else 0) for index in range(workers)]
     children = [
         context.Process(target=_worker, args=(port, share, warmup, seconds, results)) for share in shares if share

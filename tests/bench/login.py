@@ -46,6 +46,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -67,7 +68,9 @@ KEYCLOAK_LOGINS_PER_VCPU = 15.0  # Keycloak sizing guide: password logins, Argon
 # --- bare hashing ---------------------------------------------------------------------------------
 
 
-def _hash_worker(memory_kib: int, time_cost: int, seconds: float, results: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+def _hash_worker(
+    memory_kib: int, time_cost: int, seconds: float, results: multiprocessing.Queue[tuple[int, float]]
+) -> None:
     from services.auth.credentials.passwords import Passwords
 
     passwords = Passwords(memory_kib, time_cost, 1)
@@ -92,7 +95,7 @@ class Hashing:
 def hashing_rate(memory_kib: int, time_cost: int, processes: int, seconds: float) -> Hashing:
     """Verifications per second, all ``processes`` together, and the CPU time of one."""
     context = multiprocessing.get_context("spawn")
-    results: multiprocessing.Queue = context.Queue()  # type: ignore[type-arg]
+    results: multiprocessing.Queue[tuple[int, float]] = context.Queue()
     workers = [
         context.Process(target=_hash_worker, args=(memory_kib, time_cost, seconds, results)) for _ in range(processes)
     ]
@@ -190,8 +193,13 @@ async def _drive(port: int, requests: list[bytes], expect: int, warmup: float, s
 
 
 def _load_worker(
-    port: int, requests: list[bytes], expect: int, warmup: float, seconds: float, results: multiprocessing.Queue
-) -> None:  # type: ignore[type-arg]
+    port: int,
+    requests: list[bytes],
+    expect: int,
+    warmup: float,
+    seconds: float,
+    results: multiprocessing.Queue[tuple[int, int, int]],
+) -> None:
     try:
         import uvloop
 
@@ -235,7 +243,7 @@ def load(port: int, requests: list[bytes], expect: int, warmup: float, seconds: 
     """Run the load in a process of its own, so it does not share this one's interpreter."""
     before = {name: cpu_seconds(pid) for name, pid in servers.items()}
     context = multiprocessing.get_context("spawn")
-    results: multiprocessing.Queue = context.Queue()  # type: ignore[type-arg]
+    results: multiprocessing.Queue[tuple[int, int, int]] = context.Queue()
     worker = context.Process(target=_load_worker, args=(port, requests, expect, warmup, seconds, results))
     worker.start()
     good, bad, total = results.get(timeout=warmup + seconds + 120)
@@ -248,7 +256,9 @@ def load(port: int, requests: list[bytes], expect: int, warmup: float, seconds: 
 # --- the deployment -----------------------------------------------------------------------------
 
 
-def call(url: str, path: str, body: dict[str, str], address: str, device: str | None = None) -> tuple[int, dict]:  # type: ignore[type-arg]
+def call(
+    url: str, path: str, body: dict[str, str], address: str, device: str | None = None
+) -> tuple[int, dict[str, Any]]:
     import httpx
 
     headers = {"x-forwarded-for": address}

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from mamori_common.clock import ManualClock
-from mamori_common.contract import AccountStanding
+from mamori_common.contract import AccountStanding, StandingState
 from mamori_common.service_auth import mint_service_token
 from mamori_common.tokens import AUDIENCE, ISSUER, AccessTokenVerifier
 from services.orders.config import OrdersSettings
@@ -73,7 +73,7 @@ class OrdersHarness:
     def customer(
         self,
         name: str = "Hana Sato",
-        state: str = "active",
+        state: StandingState = "active",
         session_id: str | None = None,
         account_id: str | None = None,
     ) -> Customer:

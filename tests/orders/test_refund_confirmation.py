@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -21,7 +22,7 @@ def pdf_text(content: bytes) -> str:
     ).stdout.decode()
 
 
-def refunded_order(orders: OrdersHarness) -> tuple[dict, dict[str, str]]:
+def refunded_order(orders: OrdersHarness) -> tuple[dict[str, Any], dict[str, str]]:
     customer = orders.customer()
     orders.grant(customer.account_id, "points", 200)
     order = orders.place(

@@ -3,6 +3,8 @@ auth's and verification's events posted signed to ``/internal/events``)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from mamori_common import contract
 from services.auth.messages.templates import localise_notice
 from tests.orders.harness import OrdersHarness, card_tender, line
@@ -139,7 +141,7 @@ def test_s2_compromised_session_orders_are_cancelled_returned_and_refunded_with_
     )
     assert delivered.status_code == 200, delivered.text
 
-    def get(order_id: str) -> dict:
+    def get(order_id: str) -> dict[str, Any]:
         return orders.client.get(f"/api/orders/orders/{order_id}", headers=owner.headers()).json()
 
     assert get(top_up["id"])["state"] == "cancelled"

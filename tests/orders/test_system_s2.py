@@ -15,6 +15,7 @@ import email.policy
 import re
 import uuid
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -33,12 +34,12 @@ REVERT_CODE = re.compile(r"\b[A-Z2-9]{4}(?:-[A-Z2-9]{4}){3}\b")
 
 def mails_to(data_dir: Path, address: str) -> list[email.message.EmailMessage]:
     folder = data_dir / "mail"
-    found = []
+    found: list[email.message.EmailMessage] = []
     for path in sorted(folder.glob("*.eml")) if folder.is_dir() else []:
         message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
         if address in str(message["To"]):
             found.append(message)
-    return found  # type: ignore[return-value]
+    return found
 
 
 def body_of(message: email.message.EmailMessage) -> str:
@@ -52,11 +53,11 @@ def test_s2_orders_from_a_compromised_session_are_undone_and_the_customer_told(d
         paths = operations(gateway.get("/openapi.json").json())
 
         def call(
-            operation: str, token: str | None = None, path_args: dict[str, str] | None = None, **kwargs: object
+            operation: str, token: str | None = None, path_args: dict[str, str] | None = None, **kwargs: Any
         ) -> httpx.Response:
             method, path = paths[operation]
             headers = {"authorization": f"Bearer {token}"} if token else {}
-            return gateway.request(method, path.format(**(path_args or {})), headers=headers, **kwargs)  # type: ignore[arg-type]
+            return gateway.request(method, path.format(**(path_args or {})), headers=headers, **kwargs)
 
         address = f"s2-{uuid.uuid4().hex[:10]}@example.com"
         registered = call("register", json={"email": address, "password": PASSWORD, "name": NAME, "language": "en"})
@@ -64,7 +65,7 @@ def test_s2_orders_from_a_compromised_session_are_undone_and_the_customer_told(d
         token = sign_in(gateway, paths, address, PASSWORD)  # the session the intruder uses
         card = {"token": "tok_visa_4242", "last4": "4242", "expiry": "04/29", "holder_name": NAME}
 
-        def place(kind: str, amount: int, description: str) -> dict:
+        def place(kind: str, amount: int, description: str) -> dict[str, Any]:
             response = call(
                 "placeOrder",
                 token,
@@ -93,10 +94,12 @@ def test_s2_orders_from_a_compromised_session_are_undone_and_the_customer_told(d
             timeout=30,
             what="the change notice with its revert code",
         )[0]
-        reverted = call("revertChange", json={"code": REVERT_CODE.search(body_of(notice)).group(0)})  # type: ignore[union-attr]
+        revert_code = REVERT_CODE.search(body_of(notice))
+        assert revert_code is not None
+        reverted = call("revertChange", json={"code": revert_code.group(0)})
         assert reverted.status_code == 200, reverted.text
 
-        def order(order_id: str) -> dict:
+        def order(order_id: str) -> dict[str, Any]:
             response = call("getOrder", token, {"order_id": order_id})
             assert response.status_code == 200, response.text
             return response.json()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+import httpx
 from fpdf import FPDF
 
 from tests.portal.conftest import CasePortal
@@ -29,7 +30,9 @@ def statement_with_the_number_on_page_2() -> bytes:
     return bytes(pdf.output())
 
 
-def upload(portal: CasePortal, case_id: str, filename: str, content: bytes, csrf_token: str | None = None) -> object:
+def upload(
+    portal: CasePortal, case_id: str, filename: str, content: bytes, csrf_token: str | None = None
+) -> httpx.Response:
     token = csrf_token or portal.csrf(f"/cases/{case_id}")
     return portal.browser.post(
         f"/cases/{case_id}/documents",
@@ -69,15 +72,15 @@ def test_a_statement_with_a_full_card_number_is_refused_with_its_page_and_a_reda
 
     refused = upload(case_portal, case_id, "statement.pdf", statement_with_the_number_on_page_2())
 
-    assert refused.status_code == 422  # type: ignore[attr-defined]
-    assert "A full card number is visible" in refused.text and "Where it shows: page 2." in refused.text  # type: ignore[attr-defined]
-    assert "4111" not in refused.text  # type: ignore[attr-defined]
+    assert refused.status_code == 422
+    assert "A full card number is visible" in refused.text and "Where it shows: page 2." in refused.text
+    assert "4111" not in refused.text
     assert case_portal.verification.case(account_id, case_id)["documents"] == []
 
     accepted = upload(case_portal, case_id, "redacted.pdf", docs.text_pdf(*REDACTED))
 
-    assert accepted.status_code == 303  # type: ignore[attr-defined]
-    page = case_portal.browser.get(accepted.headers["location"])  # type: ignore[attr-defined]
+    assert accepted.status_code == 303
+    page = case_portal.browser.get(accepted.headers["location"])
     assert "your document was received" in page.text and "redacted.pdf" in page.text
     assert len(case_portal.verification.case(account_id, case_id)["documents"]) == 1
 
@@ -134,7 +137,7 @@ def test_forms_without_the_csrf_token_change_nothing(case_portal: CasePortal) ->
         data={"csrf_token": "0" * 64, "item": "billing_address", "value": "1-2-3 Shibuya"},
     )
 
-    assert forged_upload.status_code == 403 and forged_supplement.status_code == 403  # type: ignore[attr-defined]
+    assert forged_upload.status_code == 403 and forged_supplement.status_code == 403
     case = case_portal.verification.case(account_id, case_id)
     assert case["documents"] == []
     assert all(item["source"] is None for item in case["checklist"])
@@ -149,7 +152,7 @@ def test_another_customers_case_is_not_found_and_takes_nothing(case_portal: Case
     assert (
         upload(case_portal, case_id, "redacted.pdf", docs.text_pdf(*REDACTED), case_portal.csrf("/account")).status_code
         == 404
-    )  # type: ignore[attr-defined]
+    )
     answer = case_portal.post(f"/cases/{case_id}/callback", {"phone": "090-1234-5678"}, form_page="/account")
     assert answer.status_code == 404
     assert f'href="/cases/{case_id}"' not in case_portal.browser.get("/cases").text

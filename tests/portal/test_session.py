@@ -7,11 +7,11 @@ import asyncio
 import itertools
 
 from portal.pages.signin import pack_challenge, unpack_challenge
-from portal.session import TokenKeeper, Tokens
+from portal.session import Exchange, TokenKeeper, Tokens
 from portal.web import safe_next
 
 
-def _exchanger() -> tuple[list[str], object]:
+def _exchanger() -> tuple[list[str], Exchange]:
     presented: list[str] = []
     counter = itertools.count(1)
 
@@ -29,7 +29,7 @@ def test_pages_loaded_at_once_share_one_exchange() -> None:
     presented, exchange = _exchanger()
 
     async def load_five_pages() -> list[Tokens | None]:
-        return await asyncio.gather(*(keeper.tokens_for("refresh-0", exchange) for _ in range(5)))  # type: ignore[arg-type]
+        return await asyncio.gather(*(keeper.tokens_for("refresh-0", exchange) for _ in range(5)))
 
     results = asyncio.run(load_five_pages())
 
@@ -40,10 +40,10 @@ def test_pages_loaded_at_once_share_one_exchange() -> None:
 def test_a_browser_still_sending_the_old_token_is_not_taken_for_a_thief() -> None:
     keeper = TokenKeeper()
     presented, exchange = _exchanger()
-    asyncio.run(keeper.tokens_for("refresh-0", exchange))  # type: ignore[arg-type]
+    asyncio.run(keeper.tokens_for("refresh-0", exchange))
     keeper.expire("refresh-0")
 
-    again = asyncio.run(keeper.tokens_for("refresh-0", exchange))  # type: ignore[arg-type]
+    again = asyncio.run(keeper.tokens_for("refresh-0", exchange))
 
     assert presented == ["refresh-0", "refresh-1"], "the newest token of the chain is exchanged, not the old one"
     assert again is not None and again.refresh_token == "refresh-2"
@@ -61,10 +61,10 @@ def test_a_refused_exchange_forgets_the_session() -> None:
 def test_sign_out_forgets_every_name_of_the_session() -> None:
     keeper = TokenKeeper()
     presented, exchange = _exchanger()
-    asyncio.run(keeper.tokens_for("refresh-0", exchange))  # type: ignore[arg-type]
+    asyncio.run(keeper.tokens_for("refresh-0", exchange))
 
     keeper.forget("refresh-1")
-    asyncio.run(keeper.tokens_for("refresh-0", exchange))  # type: ignore[arg-type]
+    asyncio.run(keeper.tokens_for("refresh-0", exchange))
 
     assert presented == ["refresh-0", "refresh-0"]
 

@@ -167,14 +167,14 @@ class MamoriRun:
             if remaining <= 0:
                 raise AssertionError(f"no {marker!r} after {timeout:.0f}s; output:\n{self.transcript()}")
             try:
-                line = self._lines.get(timeout=remaining)
+                printed = self._lines.get(timeout=remaining)
             except queue.Empty:
                 continue
-            if line is None:
+            if printed is None:
                 raise AssertionError(f"mamori run ended before printing {marker!r}:\n{self.transcript()}")
-            self.output.append(line)
-            if marker in line:
-                return line
+            self.output.append(printed)
+            if marker in printed:
+                return printed
 
     def drain_output(self, timeout: float = 5.0) -> None:
         """Collect what the process printed until it closed its output."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mamori_common.problems import Problem
+from services.verification.catalogue import Decision
 from services.verification.review.decisions import Outcome, rule
 
 
@@ -51,7 +52,7 @@ def test_request_more_never_closes_anything() -> None:
     ("decision", "reason"),
     [("approve", "statement_unreadable"), ("request_more", "verified"), ("reject", "no-such-reason")],
 )
-def test_a_reason_must_fit_the_decision(decision: str, reason: str) -> None:
+def test_a_reason_must_fit_the_decision(decision: Decision, reason: str) -> None:
     with pytest.raises(Problem) as refused:
-        rule(decision, reason, rounds_used=0, rounds_allowed=3, specialist_id="a", proposed_by=None)  # type: ignore[arg-type]
+        rule(decision, reason, rounds_used=0, rounds_allowed=3, specialist_id="a", proposed_by=None)
     assert refused.value.code == "unknown_reason"

@@ -14,6 +14,7 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import schemathesis
@@ -39,7 +40,7 @@ def _running() -> Iterator[None]:
 
 @schema.parametrize()
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
-def test_no_operation_answers_5xx(case) -> None:  # type: ignore[no-untyped-def]
+def test_no_operation_answers_5xx(case: schemathesis.Case[Any]) -> None:
     role = "specialist" if "/staff/" in case.path else "customer"
     response = case.call(headers={"authorization": f"Bearer {HARNESS.token(ACCOUNT, role)}"})
     assert response.status_code < 500, (

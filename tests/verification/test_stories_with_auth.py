@@ -61,7 +61,7 @@ class Pair:
             case = self.read_case(token, case_id)
             return case if case and case["state"] == state else None
 
-        return wait_until(reached, timeout=15, interval=0.05, what=f"case {case_id} {state}")  # type: ignore[no-any-return]
+        return wait_until(reached, timeout=15, interval=0.05, what=f"case {case_id} {state}")
 
 
 @pytest.fixture

@@ -67,7 +67,7 @@ class Walk:
                 None,
             )
 
-        return wait_until(found, timeout=20, interval=0.2, what=f"a message with {needles}")  # type: ignore[no-any-return]
+        return wait_until(found, timeout=20, interval=0.2, what=f"a message with {needles}")
 
 
 def test_s3_held_payment_to_approval_through_the_gateway(deployment: MamoriRun) -> None:

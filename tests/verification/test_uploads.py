@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import struct
 import zlib
+from collections.abc import Callable
 
 import pytest
 from PIL import Image
@@ -206,7 +207,9 @@ def test_a_card_number_in_the_file_name_is_never_kept(verification: Verification
 
 
 @pytest.mark.parametrize("make", [docs.png, docs.jpeg])
-def test_a_redacted_photo_meets_the_statement_item_by_its_last_four(verification: VerificationHarness, make) -> None:  # type: ignore[no-untyped-def]
+def test_a_redacted_photo_meets_the_statement_item_by_its_last_four(
+    verification: VerificationHarness, make: Callable[..., bytes]
+) -> None:
     case_id = verification.hold_payment(ALICE)
     response = verification.upload(ALICE, case_id, make(*REDACTED), "photo", "image/png")
     assert response.status_code == 201, response.text

@@ -6,7 +6,7 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Enum, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, Enum, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mamori_common.db import UTCDateTime, utcnow
@@ -89,6 +89,10 @@ class Account(Base):
     totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     #: Last accepted TOTP time step: a code is accepted once.
     totp_last_step: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+    #: "Passkey required": a password never signs in by itself; it needs the passkey or a recovery
+    #: code (services/auth/signin/policy.py). On only while the account has a passkey.
+    passkey_required: Mapped[bool] = mapped_column(Boolean, default=False)
 
     #: Another service asked for a step-up at the next sign-in, from any device (cleared by one).
     step_up_reason: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -49,5 +49,7 @@ class AccountView(BaseModel):
     may: list[Capability] = Field(description="What the account may do in this standing.")
     locked_until: datetime | None
     totp_enabled: bool
+    passkey_required: bool = Field(description='"Passkey required": a password alone never signs in.')
+    passkeys: int = Field(description="How many passkeys the account has.")
     recheck_items: list[str]
     created_at: datetime

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session as DbSession
 
+from mamori_common.db import rows_changed
 from mamori_common.problems import Problem
 from services.auth.accounts import standing
 from services.auth.accounts.models import Account, AccountRestriction, AccountState, Language, Role, new_id
@@ -113,7 +114,7 @@ def start_lock(db: DbSession, account: Account, *, now: datetime, until: datetim
     an account whose lasting state is active locks (standing's ``lock`` rule: active or restricted).
     """
     case_id = new_id()
-    won = db.execute(
+    result = db.execute(
         update(Account)
         .where(
             Account.id == account.id,
@@ -128,6 +129,7 @@ def start_lock(db: DbSession, account: Account, *, now: datetime, until: datetim
             failed_step_ups=0,
         )
         .execution_options(synchronize_session=False)
-    ).rowcount  # type: ignore[attr-defined]
+    )
+    won = rows_changed(result)
     db.refresh(account)
     return case_id if won == 1 else None

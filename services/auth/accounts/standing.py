@@ -173,6 +173,7 @@ def standing_of(account: Account, restrictions: Iterable[Restriction], *, now: d
     held = tuple(restrictions)
     cooling = reset_cooling_down(account, now)
     locked_until = account.locked_until if lock_in_force(account, now) else None
+    state: AccountState
     if account.state in (AccountState.closed, AccountState.frozen):
         state, case_id, reason = account.state, account.state_case_id, account.state_reason
     elif locked_until is not None:

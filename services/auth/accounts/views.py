@@ -18,6 +18,7 @@ from services.auth.accounts.models import Account
 from services.auth.accounts.schemas import AccountView, RegisterRequest, RegisterResponse, RestrictionView
 from services.auth.accounts.standing import Capability, Standing
 from services.auth.deps import CurrentAccount, PasswordsDep
+from services.auth.passkeys import service as passkey_service
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
@@ -37,7 +38,7 @@ def register(body: RegisterRequest, db: SessionDep, passwords: PasswordsDep) -> 
     return RegisterResponse(account_id=account.id)
 
 
-def account_view(account: Account, current: Standing) -> AccountView:
+def account_view(account: Account, current: Standing, *, passkeys: int = 0) -> AccountView:
     return AccountView(
         account_id=account.id,
         email=account.email,
@@ -56,6 +57,8 @@ def account_view(account: Account, current: Standing) -> AccountView:
         may=sorted(current.capabilities, key=list(Capability).index),
         locked_until=current.locked_until,
         totp_enabled=account.totp_enabled,
+        passkey_required=account.passkey_required,
+        passkeys=passkeys,
         recheck_items=json.loads(account.recheck_items) if account.recheck_items else [],
         created_at=account.created_at,
     )
@@ -63,7 +66,8 @@ def account_view(account: Account, current: Standing) -> AccountView:
 
 @router.get("/me", operation_id="getMe", response_model=AccountView, summary="The signed-in account")
 def get_me(account: CurrentAccount, db: SessionDep, clock: ClockDep) -> AccountView:
-    return account_view(account, service.standing_for(db, account, now=clock.now()))
+    count = passkey_service.count_active(db, account.id)
+    return account_view(account, service.standing_for(db, account, now=clock.now()), passkeys=count)
 
 
 internal_router = APIRouter(include_in_schema=False)

@@ -37,6 +37,7 @@ from services.auth.env import AuthEnv
 from services.auth.freezing.flows import freeze_account
 from services.auth.messages.service import file_message
 from services.auth.messages.templates import changed_thing, language_of
+from services.auth.passkeys import service as passkeys
 from services.auth.request_context import RequestContext
 from services.auth.sessions.models import Session
 from services.auth.sessions.service import revoke_sessions
@@ -64,8 +65,13 @@ def notify_change(
     context: RequestContext,
     session_id: str | None,
     now: datetime,
+    template: str = "change_notice",
+    template_data: dict[str, Any] | None = None,
 ) -> AccountChange:
     """Record a change and tell the OLD contact, with a code that reverts it. Caller commits.
+
+    ``template`` and ``template_data`` let a domain say more than "X was changed" (passkeys say
+    which change, in ``passkey_change``); the revert code and its days are always there.
 
     Call it after the account already holds the new value. ``old_value`` is what a revert restores:
 
@@ -92,10 +98,11 @@ def notify_change(
     message = file_message(
         db,
         account,
-        "change_notice",
+        template,
         {
             "what_ja": changed_thing(kind.value, "ja"),
             "what_en": changed_thing(kind.value, "en"),
+            **(template_data or {}),
             "at": now,
             "days": env.settings.revert_code_days,
             "revert_code": code,
@@ -204,8 +211,11 @@ def confirm_email_change(
     """
     now = env.clock.now()
     challenge = db.get(Challenge, challenge_id)
-    mine = challenge is not None and challenge.account_id == account.id
-    if not mine or challenge.purpose is not ChallengePurpose.email_change:
+    if (
+        challenge is None
+        or challenge.account_id != account.id
+        or challenge.purpose is not ChallengePurpose.email_change
+    ):
         raise Problem(404, "challenge_not_found", "There is no such e-mail change for this account.")
     ensure_may_change(db, account, Capability.change_contact, now)
     address = str(challenge.context.get("new_email", ""))
@@ -215,7 +225,9 @@ def confirm_email_change(
     outcome = check_code(challenge, code, hasher=env.code_hasher, now=now)
     if outcome is not CodeCheck.accepted:
         status, problem_code, detail = _CODE_PROBLEMS[outcome]
-        extra = {"attempts_left": challenge.max_attempts - challenge.attempts} if outcome is CodeCheck.wrong else {}
+        extra: dict[str, Any] = (
+            {"attempts_left": challenge.max_attempts - challenge.attempts} if outcome is CodeCheck.wrong else {}
+        )
         raise KeptRefusal(status, problem_code, detail, **extra)
     old = account.email
     account.email = address
@@ -342,6 +354,7 @@ def revert_change(db: DbSession, env: AuthEnv, code: str, *, context: RequestCon
     for item in later:
         restore.setdefault(item.kind, dict(item.old_value))
     email_restored = _restore(db, account, restore, now=now)
+    _restore_passkeys(db, account, change, [change, *later], now=now)
 
     kinds = [change.kind, *(item.kind for item in later)]
     for item in [change, *later]:
@@ -378,6 +391,26 @@ def revert_change(db: DbSession, env: AuthEnv, code: str, *, context: RequestCon
         notify_to=None if email_restored else change.notified_contact,
     )
     return Reverted(case_id, account.reset_opens_at, list(dict.fromkeys(kinds)), email_restored)
+
+
+def _restore_passkeys(
+    db: DbSession, account: Account, reported: AccountChange, undone: list[AccountChange], *, now: datetime
+) -> None:
+    """Passkeys after a revert: every passkey added since the reported change goes (the intruder's,
+    whether or not its notice was the one reported), a passkey of the owner's that was removed
+    since comes back, and "passkey required" is what it was before, if a passkey is left for it."""
+    since = reported.created_at
+    passkeys.remove_added_since(db, account.id, since, now=now)
+    removed = [
+        str(item.old_value["removed_passkey_id"])
+        for item in undone
+        if item.kind is ChangeKind.passkey and item.old_value.get("removed_passkey_id")
+    ]
+    passkeys.restore_removed(db, account.id, removed, before=since)
+    earlier = next((item.old_value for item in undone if "passkey_required" in item.old_value), None)
+    required = bool(earlier["passkey_required"]) if earlier is not None else account.passkey_required
+    db.flush()
+    account.passkey_required = required and passkeys.count_active(db, account.id) > 0
 
 
 def _restore(db: DbSession, account: Account, restore: dict[ChangeKind, dict[str, Any]], *, now: datetime) -> bool:

@@ -18,6 +18,10 @@ class ChangeKind(str, enum.Enum):
     password = "password"
     phone = "phone"
     totp = "totp"
+    #: A passkey added or removed (``old_value``: ``added_passkey_id`` or ``removed_passkey_id``).
+    passkey = "passkey"
+    #: "Passkey required" turned on or off (``old_value``: ``passkey_required``).
+    passkey_required = "passkey_required"
 
 
 class AccountChange(Base):

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session as DbSession
 
+from mamori_common.db import rows_changed
 from services.auth.accounts.models import Account
 from services.auth.changes.models import AccountChange, ChangeKind
 from services.auth.config import AuthSettings
@@ -86,7 +87,7 @@ def claim_change(db: DbSession, change: AccountChange, *, now: datetime) -> bool
         .execution_options(synchronize_session=False)
     )
     db.expire(change)
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    return rows_changed(result) == 1
 
 
 def later_changes(db: DbSession, change: AccountChange) -> list[AccountChange]:

@@ -99,7 +99,7 @@ def message_services(db: DbSession) -> MessageServices:
     services = db.info.get(MESSAGE_SERVICES_KEY)
     if services is None:
         raise RuntimeError("the message centre is not wired into this app (messages.mailer.install)")
-    return services  # type: ignore[no-any-return]
+    return services
 
 
 def _wake_mailer_after_commit(db: DbSession) -> None:

@@ -14,6 +14,7 @@ are replaced one by one (:func:`localise_notice`).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -54,6 +55,25 @@ _CHANGED_THING = {
     "password": {"ja": "パスワード", "en": "password"},
     "phone": {"ja": "電話番号", "en": "phone number"},
     "totp": {"ja": "2 段階認証（TOTP）", "en": "two-step verification (TOTP)"},
+    "passkey": {"ja": "パスキー", "en": "passkeys"},
+    "passkey_required": {"ja": "「パスキー必須」の設定", "en": '"passkey required" setting'},
+}
+#: What a passkey notice says happened (``passkey_change`` below), by ``action``.
+_PASSKEY_ACTIONS = {
+    "added": {"ja": "パスキーが追加されました", "en": "a passkey was added"},
+    "removed": {"ja": "パスキーが削除されました", "en": "a passkey was removed"},
+    "removed_last": {
+        "ja": "パスキーが削除されました。最後のパスキーだったため、「パスキー必須」の設定もオフになりました",
+        "en": 'a passkey was removed. It was the last one, so "passkey required" is off now too',
+    },
+    "required_on": {
+        "ja": "「パスキー必須」がオンになりました（パスワードだけではサインインできません）",
+        "en": '"passkey required" was turned on (a password alone no longer signs in)',
+    },
+    "required_off": {
+        "ja": "「パスキー必須」がオフになりました",
+        "en": '"passkey required" was turned off',
+    },
 }
 _RECHECK_TEXT = {
     "ja": {"payment_methods": "お支払い方法", "addresses": "住所", "subscriptions": "定期購入・サブスクリプション"},
@@ -69,6 +89,11 @@ _RESET_HELD = {"ja": "担当者の確認後", "en": "once our staff have reviewe
 def changed_thing(kind: str, language: str) -> str:
     """What a change notice says changed (``email``, ``password``, ``phone``, ``totp``)."""
     return _CHANGED_THING[kind][language_of(language)]
+
+
+def passkey_action(action: str, language: str) -> str:
+    """What a passkey notice says happened: ``added``, ``removed``, ``removed_last``, ``required_on``, ``required_off``."""
+    return _PASSKEY_ACTIONS[action][language_of(language)]
 
 
 def recheck_list(items: list[str], language: str) -> str:
@@ -110,13 +135,14 @@ def notice_time_values(data: dict[str, Any]) -> dict[str, datetime]:
 def localise_notice(data: dict[str, Any], time_zone: str | None) -> dict[str, Any]:
     """The notice's texts with each ``{something_at}`` in the reader's zone and the text's language."""
     times = notice_time_values(data)
+
+    def in_language(language: str) -> Callable[[re.Match[str]], str]:
+        return lambda match: format_time(times[match.group(1)], language, time_zone)
+
     texts = {}
     for key in NOTICE_TEXTS:
         if key in data:
-            language = key.rsplit("_", 1)[1]
-            texts[key] = NOTICE_TIME.sub(
-                lambda match, language=language: format_time(times[match.group(1)], language, time_zone), str(data[key])
-            )
+            texts[key] = NOTICE_TIME.sub(in_language(key.rsplit("_", 1)[1]), str(data[key]))
     return {**data, **texts}
 
 
@@ -175,6 +201,24 @@ TEMPLATES: dict[str, dict[str, Template]] = {
             "Dear {name},\n\nYour account's {what_en} was changed at {at}.\n"
             'If this was not you, enter this revert code in the portal under "This was not me": it undoes '
             "the change and protects your account (valid {days} days):\n\n    {revert_code}\n",
+        ),
+    },
+    # Passkeys domain: a passkey added or removed, "passkey required" turned on or off (story S5:
+    # like every change of a credential, with a revert code).
+    "passkey_change": {
+        "ja": Template(
+            "アカウントのパスキー設定が変更されました",
+            "{name} 様\n\n{at} に、アカウントで{action_ja}。\n"
+            "お心当たりがない場合は、ポータルの「身に覚えがない変更」で次の取り消しコードを入力してください。"
+            "この変更とその後に追加されたパスキーを取り消し、アカウントを保護します（{days} 日間有効）:\n\n"
+            "    {revert_code}\n",
+        ),
+        "en": Template(
+            "Your account's passkeys changed",
+            "Dear {name},\n\nAt {at}, {action_en} on your account.\n"
+            'If this was not you, enter this revert code in the portal under "This was not me": it undoes '
+            "the change and removes every passkey added since, and protects your account (valid {days} days):"
+            "\n\n    {revert_code}\n",
         ),
     },
     "account_frozen": {

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
@@ -24,7 +24,7 @@ from services.auth.messages.schemas import (
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
-_PROBLEM = {"content": {PROBLEM_MEDIA_TYPE: {}}}
+_PROBLEM: dict[str, Any] = {"content": {PROBLEM_MEDIA_TYPE: {}}}
 
 
 @router.get(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -154,7 +155,7 @@ def confirm_password_reset(
 
 
 def acknowledge_recheck(
-    db: DbSession, env: AuthEnv, account: Account, items: list[str] | None, *, context: RequestContext
+    db: DbSession, env: AuthEnv, account: Account, items: Sequence[str] | None, *, context: RequestContext
 ) -> list[str]:
     """Tick off re-check items (all when ``items`` is None); return what is left. Caller commits."""
     current = json.loads(account.recheck_items) if account.recheck_items else []

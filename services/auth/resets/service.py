@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session as DbSession
 
+from mamori_common.db import rows_changed
 from services.auth.accounts.models import Account
 from services.auth.config import AuthSettings
 from services.auth.credentials.codes import new_token, sha256_hex
@@ -41,7 +42,7 @@ def claim_reset_token(db: DbSession, token: ResetToken, *, now: datetime) -> boo
         .execution_options(synchronize_session=False)
     )
     db.expire(token)
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    return rows_changed(result) == 1
 
 
 def void_reset_tokens(db: DbSession, account_id: str, *, now: datetime) -> int:
@@ -52,4 +53,4 @@ def void_reset_tokens(db: DbSession, account_id: str, *, now: datetime) -> int:
         .values(used_at=now)
         .execution_options(synchronize_session=False)
     )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return int(rows_changed(result) or 0)

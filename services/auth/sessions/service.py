@@ -19,6 +19,7 @@ import jwt
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session as DbSession
 
+from mamori_common.db import rows_changed
 from mamori_common.tokens import AUDIENCE, ISSUER
 from services.auth.accounts.models import Account
 from services.auth.config import AuthSettings
@@ -169,7 +170,7 @@ def claim_refresh_token(db: DbSession, token: RefreshToken, *, now: datetime) ->
         .values(rotated_at=now)
         .execution_options(synchronize_session=False)
     )
-    claimed = result.rowcount == 1  # type: ignore[attr-defined]
+    claimed = rows_changed(result) == 1
     db.expire(token)
     return claimed
 
@@ -187,7 +188,7 @@ def revoke_session(db: DbSession, session: Session, *, now: datetime, reason: st
         .execution_options(synchronize_session=False)
     )
     db.expire(session)
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    return rows_changed(result) == 1
 
 
 def live_sessions(db: DbSession, account_id: str, *, now: datetime) -> list[Session]:

@@ -86,13 +86,23 @@ def account_closed(account: Account) -> Problem:
     return Problem(403, "account_closed", "This account is closed.", case_id=account.state_case_id)
 
 
-def challenge_required(challenge: Challenge, reasons: tuple[policy.StepUpReason, ...]) -> Problem:
+def challenge_required(
+    challenge: Challenge, reasons: tuple[policy.StepUpReason, ...], *, passkey_options: dict[str, Any] | None = None
+) -> Problem:
     mailed = "email_code" in challenge.methods
     how = (
         "Enter the 6-digit code we sent to your e-mail address."
         if mailed
         else "Enter the code from your authenticator app, or one of your recovery codes."
     )
+    if "passkey" in challenge.methods:
+        if "totp" in challenge.methods or mailed:
+            how = f"Use your passkey, or {how[0].lower()}{how[1:]}"
+        elif "recovery_code" in challenge.methods:  # "passkey required": nothing else
+            how = "Use your passkey, or enter one of your recovery codes."
+        else:
+            how = "Use your passkey."
+    extra: dict[str, Any] = {"passkey_options": passkey_options} if passkey_options is not None else {}
     return Problem(
         401,
         "challenge_required",
@@ -101,6 +111,7 @@ def challenge_required(challenge: Challenge, reasons: tuple[policy.StepUpReason,
         methods=list(challenge.methods),
         expires_at=challenge.expires_at.isoformat(),
         operation="completeChallenge",
+        **extra,
     )
 
 
@@ -163,7 +174,7 @@ def sign_in(db: DbSession, env: SignInEnv, *, email: str, password: str, context
     problem: Problem
     if decision.action is Action.allow:
         assert account is not None
-        tokens = _finish_sign_in(db, env, account, context, signals, now=now, outcome=SignInOutcome.success, key=key)
+        tokens = finish_sign_in(db, env, account, context, signals, now=now, outcome=SignInOutcome.success, key=key)
         db.commit()
         return tokens
     if decision.action is Action.step_up and account is None:
@@ -206,15 +217,25 @@ def _open_step_up(
     *,
     now: datetime,
 ) -> Problem:
-    """Create the challenge (mailing a code when that is the method); its 401, or a 429."""
-    methods = policy.step_up_methods(account)
+    """Create the challenge (mailing a code when that is the method); its 401, or a 429.
+
+    An account with a passkey gets passkey request options in the answer whether or not the
+    password was right (in the consecutive-failure guard the two answers must look alike); a
+    passkey passing the challenge of a wrong password still answers ``invalid_credentials``.
+    """
+    from services.auth.passkeys import step_up as passkey_step_up  # the passkeys domain
+
+    passkey = passkey_step_up.options_for(db, env.settings, account, now=now)
+    methods = policy.step_up_methods(account, has_passkey=passkey is not None)
     mail = "email_code" in methods and decision.password_ok
     if mail:
         wait = quotas.spend_code_mail(
             env.quotas, env.settings, "login", account.id, context, known_client=signals.known_client
         )
-        if wait:
+        if wait and passkey is None:
             return rate_limited(wait)
+        if wait:  # no more code mails for now, but the passkey needs none
+            methods, mail = [method for method in methods if method != "email_code"], False
     challenge, code = create_challenge(
         db,
         account.id,
@@ -230,13 +251,14 @@ def _open_step_up(
             "country": context.country,
             "device_id": context.device_id,
             "signals": signals.as_dict(),
+            **(passkey[0] if passkey else {}),
         },
         with_email_code=mail,
     )
     if code is not None:
         minutes = env.settings.email_code_seconds // 60
         file_message(db, account, "login_code", {"code": code, "minutes": minutes}, encryptor=env.encryptor, now=now)
-    return challenge_required(challenge, decision.reasons)
+    return challenge_required(challenge, decision.reasons, passkey_options=passkey[1] if passkey else None)
 
 
 def _open_decoy(
@@ -264,7 +286,7 @@ def _open_decoy(
     return challenge_required(challenge, decision.reasons)
 
 
-def _finish_sign_in(
+def finish_sign_in(
     db: DbSession,
     env: SignInEnv,
     account: Account,
@@ -309,9 +331,17 @@ def _finish_sign_in(
 
 
 def complete_challenge(
-    db: DbSession, env: SignInEnv, *, challenge_id: str, method: str, code: str, context: RequestContext
+    db: DbSession,
+    env: SignInEnv,
+    *,
+    challenge_id: str,
+    method: str,
+    code: str | None,
+    context: RequestContext,
+    credential: dict[str, Any] | None = None,
 ) -> TokenPair:
-    """``completeChallenge``: the step-up answer. Wrong answers count toward the lock."""
+    """``completeChallenge``: the step-up answer (a code, or a passkey's ``credential``). Wrong
+    answers count toward the lock; a cloned passkey's answer counts as wrong and says so."""
     now = env.clock.now()
     wait = env.throttle.client_wait(context.ip)
     if wait:
@@ -327,21 +357,23 @@ def complete_challenge(
     if closed is not None:
         raise closed
     if challenge.account_id is None:
-        raise _fail_decoy(db, env, challenge, code, context, now=now)
+        raise _fail_decoy(db, env, challenge, code or "", context, now=now)
     account = db.get(Account, challenge.account_id)
     assert account is not None  # a foreign key
     password_ok = bool(challenge.context.get("password_ok"))
     current = standing_of(account, (), now=now)  # restrictions never change a sign-in's answer
     locked = current.state is AccountState.locked
 
-    result = _check_answer(db, env, account, challenge, method, code, now=now)
+    cloned = False
+    if method == "passkey":
+        result, cloned = _check_passkey(db, env, account, challenge, credential, context, now=now)
+    else:
+        result = _check_answer(db, env, account, challenge, method, code or "", now=now)
     key = account_key(account.email)
+    stored_signals = challenge.context.get("signals", {})
+    assert isinstance(stored_signals, dict)  # written by the sign-in that made the challenge
     signals = risk.RiskSignals(
-        **{
-            name: bool(value)
-            for name, value in challenge.context.get("signals", {}).items()
-            if name in risk.RiskSignals.__dataclass_fields__
-        }
+        **{name: bool(value) for name, value in stored_signals.items() if name in risk.RiskSignals.__dataclass_fields__}
     )
     if result is CodeCheck.accepted:
         if not password_ok or current.state in (AccountState.closed, AccountState.frozen):
@@ -363,7 +395,7 @@ def complete_challenge(
             )
             db.commit()
             raise account_locked(account)
-        tokens = _finish_sign_in(
+        tokens = finish_sign_in(
             db,
             env,
             account,
@@ -393,12 +425,39 @@ def complete_challenge(
             db.commit()
             raise account_locked(account)
     db.commit()
-    raise wrong_code(challenge)
+    if cloned:
+        from services.auth.passkeys.flows import passkey_cloned
+
+        raise passkey_cloned()
+    raise wrong_code(challenge, method)
 
 
-def wrong_code(challenge: Challenge) -> Problem:
+def _check_passkey(
+    db: DbSession,
+    env: SignInEnv,
+    account: Account,
+    challenge: Challenge,
+    credential: dict[str, Any] | None,
+    context: RequestContext,
+    *,
+    now: datetime,
+) -> tuple[CodeCheck, bool]:
+    """Count one try and check a passkey's assertion; (the outcome, whether the passkey looks cloned)."""
+    from services.auth.passkeys import step_up as passkey_step_up  # the passkeys domain
+
+    challenge.attempts += 1
+    answer = passkey_step_up.check(db, env.settings, account, challenge.context, credential, context, now=now)
+    if answer is passkey_step_up.Answer.accepted:
+        challenge.consumed_at = now
+        return CodeCheck.accepted, False
+    wrong = CodeCheck.exhausted if challenge.attempts >= challenge.max_attempts else CodeCheck.wrong
+    return wrong, answer is passkey_step_up.Answer.cloned
+
+
+def wrong_code(challenge: Challenge, method: str = "email_code") -> Problem:
     attempts_left = max(0, challenge.max_attempts - challenge.attempts)
-    detail = "This code is wrong." if attempts_left else "This code is wrong, and that was the last try: sign in again."
+    wrong = "This passkey did not pass the check." if method == "passkey" else "This code is wrong."
+    detail = wrong if attempts_left else f"{wrong[:-1]}, and that was the last try: sign in again."
     return Problem(401, "invalid_code", detail, attempts_left=attempts_left)
 
 
@@ -529,7 +588,9 @@ def request_unlock(
     """``requestUnlock``: a mailed unlock code and a new password open the account at once.
 
     Any unlock code mailed in the last minutes works (so a flood of requests cannot void the
-    owner's). The new password ends every session; this client gets a fresh one.
+    owner's). The new password ends every session; this client gets a fresh one, except under
+    "passkey required": then the account is unlocked and this client gets the step-up (401
+    ``challenge_required``, passkey or recovery code), as a password sign-in would.
     """
     now = env.clock.now()
     throttle = env.throttle
@@ -573,7 +634,22 @@ def request_unlock(
         details={"case_id": case_id, "revoked_sessions": len(revoked)},
     )
     signals = risk.assess(db, account.id, context)
-    tokens = _finish_sign_in(
+    if account.passkey_required:
+        # The mailbox and a new password are not the passkey: the account is open again, but this
+        # client signs in only through the step-up "passkey required" asks (passkey or recovery code).
+        decision = Decision(Action.step_up, (policy.StepUpReason.passkey_required,))
+        problem = _open_step_up(db, env, account, decision, context, signals, now=now)
+        service.record_attempt(
+            db,
+            account.id,
+            SignInOutcome.challenged,
+            context,
+            now=now,
+            signals={"via": "unlock", "reasons": ["passkey_required"]},
+        )
+        db.commit()
+        raise problem
+    tokens = finish_sign_in(
         db,
         env,
         account,

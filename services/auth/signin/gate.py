@@ -29,6 +29,8 @@ GATED_PATHS = {
     "/api/auth/login": True,
     "/api/auth/challenges/complete": False,
     "/api/auth/unlock": False,
+    "/api/auth/passkeys/sign-in/options": False,
+    "/api/auth/passkeys/sign-in": False,
 }
 
 

@@ -20,6 +20,13 @@ The shape of the policy, and why:
   ``lock_after_failed_step_ups`` wrong answers lock the account for
   ``lock_seconds * 2^(earlier locks)``, never longer than ``lock_max_seconds``. Bare guesses never
   lock anything, and the owner can unlock at any time by self-service (mailed code + new password).
+* **"Passkey required"** (the customer's choice, ``accounts.passkey_required``, on only while the
+  account has a passkey): the right password always asks a step-up, from every device, and the
+  only answers are the passkey or a recovery code, never a mailed code or TOTP. A stolen password,
+  even with the mailbox or the phone, then opens nothing (stories S2 and S5); the recovery codes
+  keep the owner from being locked out by a lost passkey. Otherwise an account with a passkey is
+  offered it first wherever a step-up is asked (it cannot be phished: it signs only for our
+  origin), the other methods after it.
 * **At most ``max_consecutive_failures`` consecutive failures** (NIST SP 800-63B 5.2.2). The
   simplest rule that meets it: from that many consecutive failures on, the password alone gets no
   verdict any more. Every attempt on the account, right password or wrong, answers
@@ -95,6 +102,8 @@ class StepUpReason(str, enum.Enum):
     consecutive_failures = "consecutive_failures"
     #: Another service (orders, on a risky order) asked for a step-up at the next sign-in.
     requested = "requested"
+    #: The customer chose "passkey required": a password never signs in by itself.
+    passkey_required = "passkey_required"
 
 
 @dataclass(frozen=True)
@@ -156,9 +165,15 @@ def step_up_reasons(
         reasons.append(StepUpReason.second_factor)
     if account.step_up_reason is not None:
         reasons.append(StepUpReason.requested)
+    if account.passkey_required:
+        reasons.append(StepUpReason.passkey_required)
     return tuple(reasons)
 
 
-def step_up_methods(account: Account) -> list[str]:
-    """TOTP (or a recovery code) when enrolled, else a 6-digit code mailed to the address."""
-    return ["totp", "recovery_code"] if account.totp_enabled else ["email_code"]
+def step_up_methods(account: Account, *, has_passkey: bool = False) -> list[str]:
+    """A passkey first when the account has one; then TOTP (or a recovery code) when enrolled,
+    else a 6-digit code mailed to the address. "Passkey required": the passkey or a recovery code only."""
+    if has_passkey and account.passkey_required:
+        return ["passkey", "recovery_code"]
+    others = ["totp", "recovery_code"] if account.totp_enabled else ["email_code"]
+    return ["passkey", *others] if has_passkey else others

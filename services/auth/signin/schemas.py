@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.auth.sessions.schemas import TokenResponse
 
@@ -20,11 +20,23 @@ class LoginRequest(BaseModel):
 
 
 class CompleteChallengeRequest(BaseModel):
+    """A code for ``email_code``, ``totp`` and ``recovery_code``; a ``credential`` (the browser's
+    ``PublicKeyCredential.toJSON()``) for ``passkey``."""
+
     model_config = ConfigDict(extra="forbid")
 
     challenge_id: str = Field(min_length=1, max_length=64)
-    method: Literal["email_code", "totp", "recovery_code"]
-    code: str = Field(min_length=1, max_length=64)
+    method: Literal["email_code", "totp", "recovery_code", "passkey"]
+    code: str | None = Field(default=None, min_length=1, max_length=64)
+    credential: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _answer_fits_the_method(self) -> Self:
+        if self.method == "passkey" and (self.credential is None or self.code is not None):
+            raise ValueError("a passkey answer is a credential, without a code")
+        if self.method != "passkey" and (self.code is None or self.credential is not None):
+            raise ValueError("this method's answer is a code, without a credential")
+        return self
 
 
 class SendUnlockCodeRequest(BaseModel):

@@ -10,8 +10,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session as DbSession
 
+from mamori_common.db import rows_changed
 from services.auth.accounts import standing
 from services.auth.accounts.models import Account
 from services.auth.request_context import RequestContext
@@ -59,13 +61,13 @@ def remember_device(db: DbSession, account_id: str, context: RequestContext, *, 
     if not context.device_id:
         return
     seen = {"last_seen_at": now, "last_ip": context.ip, "last_country": context.country}
-    updated = db.execute(
+    result = db.execute(
         update(KnownDevice)
         .where(KnownDevice.account_id == account_id, KnownDevice.device_id == context.device_id)
         .values(**seen)
         .execution_options(synchronize_session=False)
-    ).rowcount  # type: ignore[attr-defined]
-    if not updated:
+    )
+    if not rows_changed(result):
         db.execute(
             insert(KnownDevice).values(account_id=account_id, device_id=context.device_id, first_seen_at=now, **seen)
         )
@@ -107,11 +109,7 @@ def unknown_address_failures(db: DbSession, key: str) -> int:
 
 def count_unknown_address_failure(db: DbSession, key: str, *, now: datetime) -> None:
     """One more failure to an unknown address: an upsert, so concurrent failures are all counted."""
-    dialect = db.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as upsert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as upsert
+    upsert = postgresql.insert if db.get_bind().dialect.name == "postgresql" else sqlite.insert
     statement = upsert(UnknownAddressStreak).values(key=key, failures=1, updated_at=now)
     db.execute(
         statement.on_conflict_do_update(

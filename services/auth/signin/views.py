@@ -85,9 +85,12 @@ async def login(body: LoginRequest, request: Request) -> TokenResponse:
     "/challenges/complete",
     operation_id="completeChallenge",
     response_model=TokenResponse,
-    summary="Answer a sign-in step-up with a mailed code, a TOTP code or a recovery code",
+    summary="Answer a sign-in step-up with a mailed code, a TOTP code, a recovery code or a passkey",
     responses={
-        401: _problem("invalid_code with attempts_left; challenge_expired, challenge_used, challenge_exhausted"),
+        401: _problem(
+            "invalid_code with attempts_left (also a wrong passkey assertion); passkey_cloned; challenge_expired, "
+            "challenge_used, challenge_exhausted"
+        ),
         422: _problem("method_not_offered"),
         423: _problem("account_locked: too many wrong answers"),
         429: _problem("rate_limited with Retry-After"),
@@ -97,7 +100,13 @@ def complete_challenge(
     body: CompleteChallengeRequest, db: SessionDep, env: SignInEnvDep, context: RequestContextDep
 ) -> TokenResponse:
     pair = flows.complete_challenge(
-        db, env, challenge_id=body.challenge_id, method=body.method, code=body.code, context=context
+        db,
+        env,
+        challenge_id=body.challenge_id,
+        method=body.method,
+        code=body.code,
+        credential=body.credential,
+        context=context,
     )
     return TokenResponse.from_pair(pair)
 

@@ -111,7 +111,8 @@ def disable(
     account.totp_secret_encrypted = None
     account.totp_enabled_at = None
     account.totp_last_step = None
-    service.delete_recovery_codes(db, account)
+    if not account.passkey_required:  # with "passkey required" they are the way in without the passkey
+        service.delete_recovery_codes(db, account)
     record(db, account.id, "totp_disabled", context, at=now, details={"session_id": session.id})
     _notify(
         db,

@@ -13,9 +13,10 @@ import hmac
 from datetime import datetime
 
 import pyotp
-from sqlalchemy import delete, or_, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session as DbSession
 
+from mamori_common.db import rows_changed
 from services.auth.accounts.models import Account
 from services.auth.credentials.codes import new_readable_code, normalise_readable_code, sha256_hex
 from services.auth.credentials.encryption import Encryptor
@@ -72,7 +73,7 @@ def record_step(db: DbSession, account: Account, step: int) -> bool:
         .execution_options(synchronize_session=False)
     )
     db.expire(account, ["totp_last_step"])
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    return rows_changed(result) == 1
 
 
 def check_totp(db: DbSession, account: Account, code: str, *, encryptor: Encryptor, now: datetime) -> bool:
@@ -105,7 +106,7 @@ def use_recovery_code(db: DbSession, account: Account, code: str, *, now: dateti
         .values(used_at=now)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    return rows_changed(result) == 1
 
 
 def replace_recovery_codes(db: DbSession, account: Account, *, count: int, now: datetime) -> list[str]:
@@ -121,3 +122,13 @@ def replace_recovery_codes(db: DbSession, account: Account, *, count: int, now: 
 
 def delete_recovery_codes(db: DbSession, account: Account) -> None:
     db.execute(delete(RecoveryCode).where(RecoveryCode.account_id == account.id))
+
+
+def unused_recovery_codes(db: DbSession, account: Account) -> int:
+    """How many of the account's recovery codes can still be used."""
+    query = (
+        select(func.count())
+        .select_from(RecoveryCode)
+        .where(RecoveryCode.account_id == account.id, RecoveryCode.used_at.is_(None))
+    )
+    return int(db.execute(query).scalar_one())

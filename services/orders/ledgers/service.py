@@ -8,6 +8,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from mamori_common.db import rows_changed
 from mamori_common.problems import Problem
 from services.orders.ledgers.models import LedgerEntry, LedgerHead
 
@@ -25,7 +26,7 @@ def balance(db: Session, account_id: str, ledger: str) -> int:
 
 def _lock(db: Session, account_id: str, ledger: str) -> None:
     mine = (LedgerHead.account_id == account_id) & (LedgerHead.ledger == ledger)
-    if db.execute(update(LedgerHead).where(mine).values(version=LedgerHead.version + 1)).rowcount:
+    if rows_changed(db.execute(update(LedgerHead).where(mine).values(version=LedgerHead.version + 1))):
         return
     try:
         with db.begin_nested():

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from mamori_common import contract
 from mamori_common.contract import AccountStanding
+from mamori_common.db import rows_changed
 from mamori_common.idempotency import Answer
 from mamori_common.problems import Problem
 from services.orders import announce
@@ -150,12 +151,12 @@ def confirm(
     if now - order.created_at > timedelta(seconds=context.settings.confirmation_window_seconds):
         raise Problem(409, "confirmation_expired", "This order waited too long; place it again.")
     _take_payment(db, context, order, standing, compensation, now, attempt=uuid.uuid4().hex)
-    claimed = db.execute(
+    result = db.execute(
         update(Order)
         .where(Order.id == order.id, Order.lock_version == order.lock_version)
         .values(lock_version=Order.lock_version + 1)
-    ).rowcount
-    if not claimed:
+    )
+    if not rows_changed(result):
         raise Problem(409, "not_awaiting_confirmation", "This order was confirmed meanwhile.")
     order.lock_version += 1
     db.flush()

@@ -47,7 +47,7 @@ class Order(Base):
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     account_id: Mapped[str] = mapped_column(String(32), index=True)
-    state: Mapped[OrderState] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(32))
     total: Mapped[int] = mapped_column(Integer)
     currency: Mapped[str] = mapped_column(String(3), default="JPY")
     risk_outcome: Mapped[str] = mapped_column(String(16))
@@ -77,12 +77,12 @@ class OrderLine(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"), index=True)
     position: Mapped[int] = mapped_column(Integer)
-    kind: Mapped[LineKind] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(32))
     description: Mapped[str] = mapped_column(String(200))
     quantity: Mapped[int] = mapped_column(Integer)
     unit_amount: Mapped[int] = mapped_column(Integer)
     amount: Mapped[int] = mapped_column(Integer)
-    state: Mapped[LineState] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(32))
     #: Digital goods: first downloaded or opened (then no longer cancellable).
     used: Mapped[bool] = mapped_column(Boolean, default=False)
     #: Gift cards: redeemed by someone (then no longer cancellable).
@@ -105,7 +105,7 @@ class Tender(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"), index=True)
     position: Mapped[int] = mapped_column(Integer)
-    kind: Mapped[TenderKind] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(16))
     amount: Mapped[int] = mapped_column(Integer)
     captured: Mapped[int] = mapped_column(Integer, default=0)
     refunded: Mapped[int] = mapped_column(Integer, default=0)

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from mamori_common.db import rows_changed
 from mamori_common.problems import Problem
 from services.orders.catalogue import reason_text
 from services.orders.ordering.models import OneClickSetting, Order
@@ -25,7 +26,7 @@ def lock_order(db: Session, order_id: str, account_id: str | None = None) -> Ord
     query = update(Order).where(Order.id == order_id).values(lock_version=Order.lock_version + 1)
     if account_id is not None:
         query = query.where(Order.account_id == account_id)
-    if not db.execute(query).rowcount:
+    if not rows_changed(db.execute(query)):
         raise Problem(404, "order_not_found", "No such order.")
     db.expire_all()
     order = db.get(Order, order_id, populate_existing=True)

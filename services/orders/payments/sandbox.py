@@ -16,7 +16,7 @@ from collections import defaultdict
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from mamori_common.db import Database, utcnow
+from mamori_common.db import Database, rows_changed, utcnow
 from services.orders.payments.models import SandboxAuthorisation, SandboxOperation
 from services.orders.payments.provider import ProviderError, ProviderUnavailable
 
@@ -97,7 +97,7 @@ class SandboxProvider:
                         )
                     )
                     session.flush()
-                    if not session.execute(_RULES[kind](authorisation_id, amount)).rowcount:
+                    if not rows_changed(session.execute(_RULES[kind](authorisation_id, amount))):
                         raise ProviderError(_REFUSALS[kind])
             except IntegrityError:
                 # The key is taken: the same call already happened (or the authorisation is unknown).

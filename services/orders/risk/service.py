@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import exists, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from services.orders.config import OrdersSettings
 from services.orders.ordering.models import LineKind, Order, OrderLine, OrderState
@@ -14,7 +14,9 @@ from services.orders.risk.rules import OrderFacts
 GIFT_KINDS = (LineKind.gift_card.value, LineKind.balance_top_up.value)
 
 
-def _first_seen_today(db: Session, account_id: str, column: object, value: str | None, now: datetime) -> bool:
+def _first_seen_today(
+    db: Session, account_id: str, column: InstrumentedAttribute[str | None], value: str | None, now: datetime
+) -> bool:
     """No earlier order of the account came from ``value`` before the last 24 hours."""
     if value is None:
         return False
@@ -25,7 +27,7 @@ def _first_seen_today(db: Session, account_id: str, column: object, value: str |
         .where(
             Order.account_id == account_id,
             column == value,
-            Order.created_at < day_ago,  # type: ignore[operator]
+            Order.created_at < day_ago,
         )
     )
     return not earlier

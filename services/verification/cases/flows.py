@@ -136,7 +136,7 @@ def close(
             case_id=case.id,
             case_number=case.number,
             account_id=case.account_id,
-            kind=case.kind,  # type: ignore[arg-type]
+            kind=case.kind,
         ).model_dump(),
     )
     step(db, env, case, closing_step, actor=actor, actor_id=actor_id, channel=channel, now=now)

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from mamori_common.contract import CaseKind
 from mamori_common.db import UTCDateTime
 from services.verification.cases.states import CaseState
 from services.verification.database import Base
@@ -25,7 +26,7 @@ class Case(Base):
     #: ``contract.case_number(id)``: what a person reads aloud; unique so two ids never share one.
     number: Mapped[str] = mapped_column(String(16), unique=True, nullable=False)
     account_id: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
-    kind: Mapped[str] = mapped_column(String(32), nullable=False)
+    kind: Mapped[CaseKind] = mapped_column(String(32), nullable=False)
     state: Mapped[str] = mapped_column(String(32), nullable=False, default=CaseState.awaiting_customer.value)
     restricts_account: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     reason: Mapped[str] = mapped_column(Text, nullable=False, default="")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -39,7 +39,7 @@ class ChecklistItemView(BaseModel):
             code=item.code,
             label=_text(texts.label),
             how=_text(texts.how),
-            status=item.status,  # type: ignore[arg-type]
+            status=item.status,  # type: ignore[arg-type]  # a str column of ItemStatus values; pydantic checks it
             status_label=_text(catalogue.ITEM_STATUS_NAMES[item.status]),
             reason_code=item.reason_code,
             reason=_text(reason.text) if reason else None,
@@ -78,7 +78,7 @@ class CaseSummary(BaseModel):
     due_at: datetime | None = Field(description="The promised answer time (UTC); null once decided.")
 
     @classmethod
-    def fields_of(cls, case: Case) -> dict[str, object]:
+    def fields_of(cls, case: Case) -> dict[str, Any]:
         return {
             "id": case.id,
             "number": case.number,
@@ -94,7 +94,7 @@ class CaseSummary(BaseModel):
 
     @classmethod
     def of(cls, case: Case) -> CaseSummary:
-        return cls(**cls.fields_of(case))  # type: ignore[arg-type]
+        return cls(**cls.fields_of(case))
 
 
 class DocumentView(BaseModel):
@@ -131,7 +131,7 @@ class CaseDetail(CaseSummary):
     @classmethod
     def build(cls, case: Case, documents: list[Document], *, staff: bool = False) -> CaseDetail:
         return cls(
-            **cls.fields_of(case),  # type: ignore[arg-type]
+            **cls.fields_of(case),
             checklist=[ChecklistItemView.of(item) for item in case.items],
             timeline=[TimelineView.of(entry) for entry in case.timeline if staff or entry.visible_to_customer],
             documents=[DocumentView.of(document) for document in documents],

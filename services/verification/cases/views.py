@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
+from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
 from mamori_common.db import SessionDep
@@ -54,7 +55,7 @@ def add_supplement(
     db: SessionDep,
     env: EnvDep,
     key: IdempotencyKey = None,
-) -> schemas.CaseDetail:
+) -> JSONResponse:
     def work() -> schemas.CaseDetail:
         case = flows.add_supplement(
             db, env, account_id=principal.account_id, case_id=case_id, item=body.item, value=body.value
@@ -65,7 +66,7 @@ def add_supplement(
         db,
         scope=principal.account_id,
         key=key,
-        operation="addSupplement",  # type: ignore[return-value]
+        operation="addSupplement",
         request={"case_id": case_id, **body.model_dump(mode="json")},
         now=env.clock.now(),
         status_code=200,
@@ -83,7 +84,7 @@ def add_supplement(
 )
 def request_callback(
     body: schemas.CallbackRequest, principal: Customer, db: SessionDep, env: EnvDep, key: IdempotencyKey = None
-) -> schemas.CaseDetail:
+) -> JSONResponse:
     def work() -> schemas.CaseDetail:
         case = flows.request_callback(
             db, env, account_id=principal.account_id, case_id=body.case_id, phone=body.phone, note=body.note
@@ -94,7 +95,7 @@ def request_callback(
         db,
         scope=principal.account_id,
         key=key,
-        operation="requestCallback",  # type: ignore[return-value]
+        operation="requestCallback",
         request=body.model_dump(mode="json"),
         now=env.clock.now(),
         status_code=201,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import warnings
 from dataclasses import dataclass, field
+from typing import Any
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_raw
@@ -45,7 +46,7 @@ def sniff(data: bytes) -> str | None:
     return None
 
 
-def refuse(code: str, detail: str, status: int = 422, **extra: object) -> Problem:
+def refuse(code: str, detail: str, status: int = 422, **extra: Any) -> Problem:
     return Problem(status, code, detail, **extra)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 
 from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from mamori_common.db import SessionDep
@@ -59,7 +60,7 @@ _UPLOAD_BODY = {
 )
 async def upload_document(
     case_id: CaseId, request: Request, principal: Customer, db: SessionDep, env: EnvDep, key: IdempotencyKey = None
-) -> DocumentView:
+) -> JSONResponse:
     # Unknown or another customer's case: 404 before a byte of the file is read.
     await run_in_threadpool(case_service.customer_case, db, principal.account_id, case_id)
     upload = await read_upload(request, env.settings.max_upload_bytes)
@@ -69,7 +70,7 @@ async def upload_document(
         return DocumentView.of(document)
 
     request_seen = {"case_id": case_id, "filename": upload.filename, "sha256": hashlib.sha256(upload.data).hexdigest()}
-    return await run_in_threadpool(  # type: ignore[return-value]
+    return await run_in_threadpool(
         run_once,
         db,
         scope=principal.account_id,

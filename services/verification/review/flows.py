@@ -88,7 +88,7 @@ def decide(db: Session, env: VerificationEnv, case: Case, staff: Principal, body
         reason_code=body.reason_code,
     )
     fields = {"reason_ja": reason.ja, "reason_en": reason.en}
-    who = {"actor": staff.role, "actor_id": staff.account_id, "channel": "staff", "now": now}
+    who: dict[str, Any] = {"actor": staff.role, "actor_id": staff.account_id, "channel": "staff", "now": now}
     case.last_reviewed_at = now
     if ruling.outcome is decisions.Outcome.approve:
         _approve(db, env, case, body, fields, who)
@@ -135,7 +135,7 @@ def _approve(
             case_id=case.id,
             case_number=case.number,
             account_id=case.account_id,
-            kind=case.kind,  # type: ignore[arg-type]
+            kind=case.kind,
             order_ids=list(case.order_ids or []),
             order_action=body.order_action,
         ).model_dump(),
@@ -160,7 +160,7 @@ def _reject(
             case_id=case.id,
             case_number=case.number,
             account_id=case.account_id,
-            kind=case.kind,  # type: ignore[arg-type]
+            kind=case.kind,
             order_ids=list(case.order_ids or []),
             close_account=close_account,
             reason_code=body.reason_code,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
+from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -41,7 +42,7 @@ def list_review_queue(staff: Staff, db: SessionDep) -> Queue:
     for case in flows.queue(db):
         items.append(
             QueueItem(
-                **CaseSummary.fields_of(case),  # type: ignore[arg-type]
+                **CaseSummary.fields_of(case),
                 account_id=case.account_id,
                 needs_staff=case.needs_staff,
                 outstanding=checklist.outstanding(case.items),
@@ -107,7 +108,7 @@ def get_case_for_support(case_id: CaseId, staff: Staff, db: SessionDep, env: Env
 )
 def decide_case(
     case_id: CaseId, body: DecisionRequest, staff: Specialist, db: SessionDep, env: EnvDep, key: IdempotencyKey = None
-) -> ReviewDetail:
+) -> JSONResponse:
     def work() -> ReviewDetail:
         case = case_service.staff_case(db, case_id)
         flows.decide(db, env, case, staff, body)
@@ -117,7 +118,7 @@ def decide_case(
         db,
         scope=staff.account_id,
         key=key,
-        operation="decideCase",  # type: ignore[return-value]
+        operation="decideCase",
         request={"case_id": case_id, **body.model_dump(mode="json")},
         now=env.clock.now(),
         status_code=200,

@@ -1,0 +1,112 @@
+"""A passkey as a login's step-up (wherever TOTP is accepted): the options a ``challenge_required``
+carries, and the check of the assertion ``completeChallenge`` gets.
+
+The WebAuthn challenge lives in the login's own challenge row (its ``context``), so it shares that
+row's tries, single use and lock rules; it may be answered for ``passkey_ceremony_seconds``.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session as DbSession
+from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
+
+from services.auth.accounts.models import Account
+from services.auth.audit.service import record
+from services.auth.config import AuthSettings
+from services.auth.passkeys import ceremonies, policy, service
+from services.auth.passkeys.ceremonies import CeremonyFailed
+from services.auth.request_context import RequestContext
+
+COUNTER_REGRESSED = "passkey_counter_regressed"
+REFUSED = "passkey_refused"
+
+
+class Answer(str, enum.Enum):
+    accepted = "accepted"
+    wrong = "wrong"
+    #: Signed by the passkey, but its counter went backwards: a cloned authenticator.
+    cloned = "cloned"
+
+
+def options_for(
+    db: DbSession, settings: AuthSettings, account: Account, *, now: datetime
+) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """(what the challenge row keeps, the request options JSON), or None without a passkey."""
+    passkeys = service.active_passkeys(db, account.id)
+    if not passkeys:
+        return None
+    challenge = policy.new_challenge()
+    kept = {
+        "passkey_challenge": bytes_to_base64url(challenge),
+        "passkey_expires_at": policy.ceremony_deadline(now, settings).isoformat(),
+    }
+    return kept, ceremonies.authentication_options(settings, challenge, "step_up", allow=passkeys)
+
+
+def counter_regressed(
+    db: DbSession,
+    account_id: str,
+    passkey_id: str,
+    stored: int,
+    received: int,
+    context: RequestContext,
+    *,
+    now: datetime,
+) -> None:
+    """The security event a cloned authenticator leaves, shown in listSecurityEvents."""
+    record(
+        db,
+        account_id,
+        COUNTER_REGRESSED,
+        context,
+        at=now,
+        actor="system",
+        reason="A passkey's signature counter went backwards (a copied authenticator?): the sign-in was refused.",
+        details={"passkey_id": passkey_id, "stored_count": stored, "received_count": received},
+    )
+
+
+def check(
+    db: DbSession,
+    settings: AuthSettings,
+    account: Account,
+    kept: dict[str, Any],
+    credential: dict[str, Any] | None,
+    context: RequestContext,
+    *,
+    now: datetime,
+) -> Answer:
+    """Is ``credential`` an assertion of one of the account's passkeys over the kept challenge?
+
+    On acceptance the passkey's counter and last use are updated; the caller commits either way.
+    """
+    raw_challenge = kept.get("passkey_challenge")
+    deadline = kept.get("passkey_expires_at")
+    if not isinstance(raw_challenge, str) or not isinstance(deadline, str) or credential is None:
+        return Answer.wrong
+    if not policy.ceremony_open(datetime.fromisoformat(deadline), None, now):
+        return _refused(db, account, "the step-up's passkey challenge expired", context, now=now)
+    try:
+        parsed = ceremonies.parse_assertion(credential)
+        passkey = service.by_credential_id(db, ceremonies.credential_id_of(parsed))
+        if passkey is None or passkey.account_id != account.id or passkey.removed_at is not None:
+            raise CeremonyFailed("assertion: not a passkey of this account")
+        assertion = ceremonies.verify_assertion(settings, parsed, base64url_to_bytes(raw_challenge), passkey, "step_up")
+    except CeremonyFailed as failed:
+        return _refused(db, account, failed.reason, context, now=now)
+    if assertion.counter_regressed:
+        counter_regressed(db, account.id, passkey.id, passkey.sign_count, assertion.sign_count, context, now=now)
+        return Answer.cloned
+    passkey.sign_count = assertion.sign_count
+    passkey.backed_up = assertion.backed_up
+    passkey.last_used_at = now
+    return Answer.accepted
+
+
+def _refused(db: DbSession, account: Account, reason: str, context: RequestContext, *, now: datetime) -> Answer:
+    record(db, account.id, REFUSED, context, at=now, details={"purpose": "step_up", "reason": reason[:300]})
+    return Answer.wrong
