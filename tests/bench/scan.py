@@ -27,9 +27,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from mamori_common.card_numbers.detector import find_card_numbers, luhn_valid
 from services.verification.config import VerificationSettings
 from services.verification.documents.inspection import inspect
-from services.verification.scanning.detector import find_card_numbers, luhn_valid
 from services.verification.scanning.lines import lines_of
 from services.verification.scanning.ocr import read_words
 from services.verification.scanning.scan import scan

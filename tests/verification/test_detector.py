@@ -1,4 +1,4 @@
-"""The card-number detector (services/verification/scanning/detector.py): examples and properties."""
+"""The card-number detector (mamori_common/card_numbers/detector.py): examples and properties."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.verification.scanning.detector import find_card_numbers, luhn_valid, normalise
+from mamori_common.card_numbers.detector import find_card_numbers, luhn_valid, normalise
 
 FULLWIDTH = str.maketrans("0123456789 -", "０１２３４５６７８９　－")
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from services.verification.scanning.detector import CardMatch, find_card_numbers
+from mamori_common.card_numbers.detector import CardMatch, find_card_numbers
 from services.verification.scanning.ocr import Word
 
 

@@ -17,11 +17,11 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_raw
 from PIL import Image
 
+from mamori_common.card_numbers.detector import find_card_numbers, normalise
 from mamori_common.problems import Problem
 from services.verification.config import VerificationSettings
 from services.verification.documents.inspection import Inspected
 from services.verification.scanning import masking
-from services.verification.scanning.detector import find_card_numbers, normalise
 from services.verification.scanning.lines import Line, card_words, lines_of
 from services.verification.scanning.ocr import OcrUnavailable, read_words
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from services.verification.scanning.detector import normalise
+from mamori_common.card_numbers.detector import normalise
 
 _MASKED = re.compile(r"[*xX•●#](?:[*xX•●# \-]){3,}?\s?-?\s?([0-9]{4})(?![0-9])")
 _WORDED = re.compile(

@@ -17,7 +17,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from services.verification.scanning.issuers import issuer_of
+from mamori_common.card_numbers.issuers import issuer_of
 
 MIN_DIGITS = 13
 MAX_DIGITS = 19

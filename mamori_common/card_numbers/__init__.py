@@ -1,0 +1,27 @@
+"""Full card numbers in text: the one detector every service runs on what it keeps.
+
+Verification scans documents with it, and every service runs it on each free-text field it keeps
+(a note, a supplement, a holder name), so a full card number never reaches a table, a log or a mail.
+"""
+
+from mamori_common.card_numbers.detector import (
+    CardMatch,
+    contains_card_number,
+    digits_of,
+    find_card_numbers,
+    is_card_number,
+    luhn_valid,
+    normalise,
+)
+from mamori_common.card_numbers.issuers import issuer_of
+
+__all__ = [
+    "CardMatch",
+    "contains_card_number",
+    "digits_of",
+    "find_card_numbers",
+    "is_card_number",
+    "issuer_of",
+    "luhn_valid",
+    "normalise",
+]
