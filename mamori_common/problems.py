@@ -147,15 +147,37 @@ async def _handle_validation(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(_validation_problem(exc), request.url.path)
 
 
+async def _handle_outage(request: Request, exc: Exception) -> JSONResponse:
+    """A lost database or Redis (``mamori_common/outages.py``): 503 with Retry-After."""
+    from mamori_common.outages import outage_problem  # outages builds on Problem, defined here
+
+    problem = outage_problem(exc)
+    if problem is None:
+        return await _handle_unexpected(request, exc)
+    logger.warning("dependency unavailable", extra={"path": request.url.path, "error": type(exc).__name__})
+    return problem_response(problem, request.url.path)
+
+
 async def _handle_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    """Anything else is a bug (500), except an outage that surfaced outside a route (a
+    middleware's database or Redis call), which is still the outage's 503."""
+    from mamori_common.outages import outage_problem
+
+    if outage_problem(exc) is not None:
+        return await _handle_outage(request, exc)
     logger.exception("unhandled error", extra={"path": request.url.path})
     return problem_response(problem_for_status(500, "An unexpected error occurred."), request.url.path)
 
 
 def install_problem_handlers(app: FastAPI) -> None:
+    """Every process's error answers, registered once by the app factory."""
+    from mamori_common.outages import OUTAGE_ERRORS
+
     app.add_exception_handler(Problem, _handle_problem)
     app.add_exception_handler(StarletteHTTPException, _handle_http_exception)
     app.add_exception_handler(RequestValidationError, _handle_validation)
+    for error_class in OUTAGE_ERRORS:
+        app.add_exception_handler(error_class, _handle_outage)
     app.add_exception_handler(Exception, _handle_unexpected)
 
 
