@@ -1,29 +1,14 @@
 """Settings of the gateway (``MAMORI_`` prefix, read with pydantic-settings).
 
-Each service's replicas are listed in ``MAMORI_<SERVICE>_UPSTREAMS`` (comma-separated URLs).
-When a list is empty the gateway falls back to the single ``MAMORI_<SERVICE>_URL`` every process
-already knows, so the embedded one-replica deployment needs no gateway-specific setting.
+Each service's replicas (``MAMORI_<SERVICE>_UPSTREAMS``, falling back to ``MAMORI_<SERVICE>_URL``)
+are every process's settings (``mamori_common/settings.py``): the services call each other over
+the same lists.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
-from urllib.parse import urlsplit
-
-from pydantic import Field, field_validator
-from pydantic_settings import NoDecode
-
 from gateway.routing import CONNECT_TIMEOUT
 from mamori_common.settings import SERVICE_NAMES, CommonSettings
-
-UpstreamList = Annotated[list[str], NoDecode]
-
-
-def _split_csv(value: object) -> object:
-    """``a,b`` from the environment becomes ``["a", "b"]``, as for ``trusted_proxies``."""
-    if isinstance(value, str):
-        return [item.strip() for item in value.split(",") if item.strip()]
-    return value
 
 
 class GatewaySettings(CommonSettings):
@@ -35,11 +20,6 @@ class GatewaySettings(CommonSettings):
     #: (unset: no metrics endpoint). Bound to ``gateway_metrics_host``.
     gateway_metrics_port: int | None = None
     gateway_metrics_host: str = "127.0.0.1"
-
-    auth_upstreams: UpstreamList = Field(default_factory=list)
-    verification_upstreams: UpstreamList = Field(default_factory=list)
-    orders_upstreams: UpstreamList = Field(default_factory=list)
-    portal_upstreams: UpstreamList = Field(default_factory=list)
 
     #: Seconds to open a TCP connection to a replica; a replica that does not accept in this
     #: time is treated as down.
@@ -55,9 +35,6 @@ class GatewaySettings(CommonSettings):
     #: Below uvicorn's 5 s keep-alive, so the gateway drops an idle connection before the
     #: replica does, rather than racing it.
     upstream_keepalive_expiry: float = 4.0
-    #: How long a replica that refused a connection is passed over (passive health check).
-    replica_cooldown_seconds: float = 5.0
-
     #: Timeout of each replica's ``/readyz`` call behind the aggregated ``/healthz``.
     health_timeout: float = 1.5
     #: How long the merged ``/openapi.json`` is served from cache.
@@ -69,28 +46,6 @@ class GatewaySettings(CommonSettings):
     #: One JSON log line per request. The gateway is the edge, so it is on by default.
     access_log: bool = True
 
-    _split_upstreams = field_validator(
-        "auth_upstreams", "verification_upstreams", "orders_upstreams", "portal_upstreams", mode="before"
-    )(_split_csv)
-
-    @field_validator("auth_upstreams", "verification_upstreams", "orders_upstreams", "portal_upstreams")
-    @classmethod
-    def _upstreams_are_http_urls(cls, value: list[str]) -> list[str]:
-        for url in value:
-            _check_upstream_url(url)
-        return [url.rstrip("/") for url in value]
-
-    def upstreams(self, service: str) -> list[str]:
-        """The replicas of ``service``: its upstream list, or its one ``<service>_url``."""
-        if service not in SERVICE_NAMES:
-            raise KeyError(service)
-        configured: list[str] = getattr(self, f"{service}_upstreams")
-        if configured:
-            return list(configured)
-        url = self.service_url(service)
-        _check_upstream_url(url)
-        return [url]
-
     def edge_upstreams(self, gateway_url: str) -> dict[str, list[str]]:
         """``host:port`` of every replica nginx forwards to: each service's, and the gateway app's."""
         from gateway.nginx import GATEWAY_GROUP, host_port
@@ -98,11 +53,3 @@ class GatewaySettings(CommonSettings):
         groups = {service: [host_port(url) for url in self.upstreams(service)] for service in SERVICE_NAMES}
         groups[GATEWAY_GROUP] = [host_port(gateway_url)]
         return groups
-
-
-def _check_upstream_url(url: str) -> None:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"an upstream must be an http(s) URL with a host, not {url!r}")
-    if parts.path.strip("/") or parts.query or parts.fragment:
-        raise ValueError(f"an upstream is a base URL without a path: {url!r} (paths are forwarded unchanged)")

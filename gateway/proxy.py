@@ -34,10 +34,10 @@ from gateway import edge_problems
 from gateway.clients import SCOPE_KEY, ClientContext
 from gateway.context import ROUTE_KEY
 from gateway.forwarding import declared_length, has_body, request_headers, response_headers
-from gateway.replicas import Replica
 from gateway.routing import DEFAULT_SERVICE, ROUTES, is_malformed, is_refused, route_for
 from gateway.upstreams import PoolBusy, Upstream, Upstreams
 from mamori_common.problems import Problem, problem_response
+from mamori_common.replicas import Replica
 
 logger = logging.getLogger("mamori.gateway.proxy")
 

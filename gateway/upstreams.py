@@ -26,7 +26,7 @@ import aiohttp
 from multidict import CIMultiDict
 
 from gateway.config import GatewaySettings
-from gateway.replicas import ReplicaSet
+from mamori_common.replicas import ReplicaSet
 from mamori_common.settings import SERVICE_NAMES
 
 #: Headers aiohttp would add when the client did not send them.

@@ -25,6 +25,7 @@ from mamori_common.clock import Clock, SystemClock
 from mamori_common.db import Database
 from mamori_common.events import BackoffPolicy, EventHandler, Outbox, OutboxDispatcher, inbox_router
 from mamori_common.front_door import FrontDoorMiddleware
+from mamori_common.internal_http import ServiceReplicas
 from mamori_common.migrations import upgrade
 from mamori_common.observability import (
     NO_TELEMETRY,
@@ -122,11 +123,12 @@ def create_service_app(
     clock = clock or SystemClock()
     outbox = Outbox(spec.name, spec.outbox_table, spec.event_routes, clock)
     secret = settings.resolved_service_secret()
+    replicas = ServiceReplicas.from_settings(settings)
     dispatcher = OutboxDispatcher(
         database=database,
         outbox=outbox,
         secret=secret,
-        subscriber_url=settings.service_url,
+        subscribers=replicas,
         poll_interval=settings.outbox_poll_interval,
         backoff=backoff or BackoffPolicy(),
         max_attempts=settings.outbox_max_attempts,
@@ -152,6 +154,8 @@ def create_service_app(
     app.state.db = database
     app.state.outbox = outbox
     app.state.dispatcher = dispatcher
+    #: Every other service's replicas and their health, for any internal call this one makes.
+    app.state.replicas = replicas
     app.state.service_secret = secret
     app.state.clock = clock
     dispatcher.parked_counter = Counter(

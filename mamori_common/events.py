@@ -47,6 +47,7 @@ from sqlalchemy.orm import Session
 from mamori_common.background import Doorbell
 from mamori_common.clock import Clock, SystemClock
 from mamori_common.db import Database, SessionDep, UTCDateTime, utcnow
+from mamori_common.internal_http import ServiceReplicas, send
 from mamori_common.leases import claim_batch
 from mamori_common.observability import outgoing_headers
 from mamori_common.problems import Problem
@@ -182,7 +183,9 @@ class OutboxDispatcher:
     database: Database
     outbox: Outbox
     secret: str
-    subscriber_url: Callable[[str], str]
+    #: Every replica of every subscriber: a delivery goes to any of them, and on to the next
+    #: when one is down (a redelivery changes nothing, so even a 5xx may be tried elsewhere).
+    subscribers: ServiceReplicas
     poll_interval: float = 0.5
     batch_size: int = 50
     lease_seconds: float = 30.0
@@ -273,8 +276,12 @@ class OutboxDispatcher:
         }
         token = mint_service_token(self.secret, self.outbox.service, item.subscriber)
         try:
-            response = await client.post(
-                f"{self.subscriber_url(item.subscriber)}/internal/events",
+            response = await send(
+                client,
+                self.subscribers.of(item.subscriber),
+                "POST",
+                "/internal/events",
+                retry_in_flight=True,
                 json=envelope,
                 headers=outgoing_headers({"authorization": f"Bearer {token}"}),
                 timeout=self.timeout_seconds,

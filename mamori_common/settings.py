@@ -13,11 +13,23 @@ import secrets
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, ClassVar
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 SERVICE_NAMES = ("auth", "verification", "orders", "portal")
+
+
+UpstreamList = Annotated[list[str], NoDecode]
+
+
+def check_upstream_url(url: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"an upstream must be an http(s) URL with a host, not {url!r}")
+    if parts.path.strip("/") or parts.query or parts.fragment:
+        raise ValueError(f"an upstream is a base URL without a path: {url!r} (paths are forwarded unchanged)")
 
 
 def _split_csv(value: object) -> object:
@@ -41,6 +53,14 @@ class CommonSettings(BaseSettings):
     verification_url: str = "http://127.0.0.1:8002"
     orders_url: str = "http://127.0.0.1:8003"
     portal_url: str = "http://127.0.0.1:8004"
+    #: Every replica of a service, comma-separated: the gateway forwards to them and the other
+    #: services call them (``mamori_common/internal_http.py``). Empty: the one ``<service>_url``.
+    auth_upstreams: UpstreamList = Field(default_factory=list)
+    verification_upstreams: UpstreamList = Field(default_factory=list)
+    orders_upstreams: UpstreamList = Field(default_factory=list)
+    portal_upstreams: UpstreamList = Field(default_factory=list)
+    #: How long a replica that refused a connection (or answered 5xx) is passed over.
+    replica_cooldown_seconds: float = 5.0
     redis_url: str | None = None
     smtp_url: str | None = None
     #: How often an idle outbox dispatcher looks for due events, in seconds.
@@ -52,6 +72,16 @@ class CommonSettings(BaseSettings):
     shutdown_grace_seconds: float = 10.0
 
     _validate_proxies = field_validator("trusted_proxies", mode="before")(_split_csv)
+    _split_upstreams = field_validator(
+        "auth_upstreams", "verification_upstreams", "orders_upstreams", "portal_upstreams", mode="before"
+    )(_split_csv)
+
+    @field_validator("auth_upstreams", "verification_upstreams", "orders_upstreams", "portal_upstreams")
+    @classmethod
+    def _upstreams_are_http_urls(cls, value: list[str]) -> list[str]:
+        for url in value:
+            check_upstream_url(url)
+        return [url.rstrip("/") for url in value]
 
     @field_validator("trusted_proxies")
     @classmethod
@@ -62,6 +92,17 @@ class CommonSettings(BaseSettings):
 
     def service_url(self, service: str) -> str:
         return str(getattr(self, f"{service}_url")).rstrip("/")
+
+    def upstreams(self, service: str) -> list[str]:
+        """The replicas of ``service``: its upstream list, or its one ``<service>_url``."""
+        if service not in SERVICE_NAMES:
+            raise KeyError(service)
+        configured: list[str] = getattr(self, f"{service}_upstreams")
+        if configured:
+            return list(configured)
+        url = self.service_url(service)
+        check_upstream_url(url)
+        return [url]
 
     def resolved_service_secret(self) -> str:
         """The configured secret, or one generated once and shared through the data dir."""

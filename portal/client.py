@@ -18,6 +18,7 @@ from urllib.parse import quote
 
 import httpx
 
+from mamori_common.internal_http import ServiceReplicas, send
 from portal.config import PortalSettings
 
 
@@ -77,12 +78,10 @@ class ServiceClient:
         self, settings: PortalSettings, transports: Mapping[str, httpx.AsyncBaseTransport] | None = None
     ) -> None:
         transports = transports or {}
+        #: Every replica of each service, passed over while it is down (``mamori_common/internal_http.py``).
+        self._replicas = ServiceReplicas.from_settings(settings)
         self._clients = {
-            service: httpx.AsyncClient(
-                base_url=settings.service_url(service),
-                timeout=settings.service_timeout_seconds,
-                transport=transports.get(service),
-            )
+            service: httpx.AsyncClient(timeout=settings.service_timeout_seconds, transport=transports.get(service))
             for service in ("auth", "verification", "orders")
         }
 
@@ -103,8 +102,15 @@ class ServiceClient:
         files: Mapping[str, tuple[str, bytes, str]] | None = None,
     ) -> Answer:
         try:
-            response = await self._clients[service].request(
-                method, path, headers=caller.headers(token), json=json, params=params, files=files
+            response = await send(
+                self._clients[service],
+                self._replicas.of(service),
+                method,
+                path,
+                headers=caller.headers(token),
+                json=json,
+                params=params,
+                files=files,
             )
         except httpx.HTTPError as exc:
             raise ServiceUnavailable(service) from exc
@@ -124,7 +130,14 @@ class ServiceClient:
         self, service: str, path: str, caller: Caller, token: str, params: Mapping[str, Any] | None = None
     ) -> Download:
         try:
-            response = await self._clients[service].get(path, headers=caller.headers(token), params=params)
+            response = await send(
+                self._clients[service],
+                self._replicas.of(service),
+                "GET",
+                path,
+                headers=caller.headers(token),
+                params=params,
+            )
         except httpx.HTTPError as exc:
             raise ServiceUnavailable(service) from exc
         if response.status_code >= 500:

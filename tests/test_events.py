@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from sqlalchemy import Table, func, select
 
 from mamori_common.db import Database
 from mamori_common.events import BackoffPolicy, Outbox, OutboxDispatcher, parked_events
+from mamori_common.internal_http import ServiceReplicas
 from mamori_common.migrations import upgrade
 from mamori_common.problems import PROBLEM_MEDIA_TYPE
 from mamori_common.service_auth import mint_service_token
@@ -323,9 +324,9 @@ def test_two_dispatchers_deliver_each_event_exactly_once(outbox_database_url: st
     assert set(by_dispatcher) == {"d1", "d2"}, by_dispatcher
 
 
-def _tagged(subscriber_base: str, tag: str) -> Callable[[str], str]:
+def _tagged(subscriber_base: str, tag: str) -> ServiceReplicas:
     """A dispatcher's subscriber URL, tagged so the subscriber sees which dispatcher delivered."""
-    return lambda subscriber: f"{subscriber_base}/{tag}/{subscriber}"
+    return ServiceReplicas(lambda subscriber: [f"{subscriber_base}/{tag}/{subscriber}"])
 
 
 async def _run_two_dispatchers(url: str, outbox: Outbox, subscriber_base: str, total: int) -> None:
@@ -335,7 +336,7 @@ async def _run_two_dispatchers(url: str, outbox: Outbox, subscriber_base: str, t
             database=database,
             outbox=outbox,
             secret="a-shared-service-secret-0123456789abcdef",
-            subscriber_url=_tagged(subscriber_base, tag),
+            subscribers=_tagged(subscriber_base, tag),
             poll_interval=0.02,
             batch_size=7,
             backoff=FAST_BACKOFF,
@@ -383,7 +384,7 @@ def test_a_dispatcher_claims_one_batch_at_a_time(outbox_database_url: str) -> No
             database=database,
             outbox=outbox,
             secret="s" * 32,
-            subscriber_url=lambda name: "http://127.0.0.1:9",
+            subscribers=ServiceReplicas(lambda name: ["http://127.0.0.1:9"]),
             batch_size=7,
         )
         first = dispatcher._claim("claim-one")
@@ -421,7 +422,7 @@ def test_an_event_that_keeps_failing_is_parked_counted_and_listed(
             database=database,
             outbox=outbox,
             secret="s" * 32,
-            subscriber_url=lambda name: "http://127.0.0.1:9",
+            subscribers=ServiceReplicas(lambda name: ["http://127.0.0.1:9"]),
             max_attempts=2,
             max_age=timedelta(hours=1),
             clock=clock,

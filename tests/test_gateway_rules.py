@@ -9,9 +9,9 @@ from gateway.config import GatewaySettings
 from gateway.forwarding import has_body, request_headers, response_headers
 from gateway.nginx import EdgeLayout, render
 from gateway.openapi_merge import MISSING_KEY, merge_documents
-from gateway.replicas import ReplicaSet
 from gateway.routing import is_malformed, is_refused, route_for, service_for
 from mamori_common.front_door import UPLOAD_BODY_LIMIT
+from mamori_common.replicas import ReplicaSet
 
 # --- routing ------------------------------------------------------------------------------------
 

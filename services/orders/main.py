@@ -85,7 +85,7 @@ def create_app(
         f"{settings.service_url('auth')}/api/auth/.well-known/jwks.json", app.state.clock
     )
     app.state.standing = HttpStandingClient(
-        settings.service_url("auth"), app.state.service_secret, settings.standing_timeout_seconds
+        app.state.replicas.of("auth"), app.state.service_secret, settings.standing_timeout_seconds
     )
     context = orders_context.install(app, provider or SandboxProvider(app.state.db))
     app.state.after_event_applied = context.settle

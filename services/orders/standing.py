@@ -16,8 +16,10 @@ import httpx
 from pydantic import ValidationError
 
 from mamori_common.contract import ACCOUNT_STANDING_PATH, AccountStanding, case_number
+from mamori_common.internal_http import send_sync
 from mamori_common.observability import outgoing_headers
 from mamori_common.problems import Problem
+from mamori_common.replicas import ReplicaSet
 from mamori_common.service_auth import mint_service_token
 
 
@@ -30,17 +32,22 @@ class StandingClient(Protocol):
 
 
 class HttpStandingClient:
-    def __init__(self, auth_url: str, secret: str, timeout: float) -> None:
-        self.auth_url = auth_url.rstrip("/")
+    """Asks any of auth's replicas (``mamori_common/internal_http.py``): a GET, so a replica that
+    is down, hung or failing is passed over and the next one asked within the same request."""
+
+    def __init__(self, auth: ReplicaSet, secret: str, timeout: float) -> None:
+        self.auth = auth
         self.secret = secret
         self.timeout = timeout
         self.client = httpx.Client(timeout=timeout)
 
     def standing(self, account_id: str) -> AccountStanding:
         token = mint_service_token(self.secret, "orders", "auth")
-        url = self.auth_url + ACCOUNT_STANDING_PATH.format(account_id=account_id)
+        path = ACCOUNT_STANDING_PATH.format(account_id=account_id)
         try:
-            response = self.client.get(url, headers=outgoing_headers({"authorization": f"Bearer {token}"}))
+            response = send_sync(
+                self.client, self.auth, "GET", path, headers=outgoing_headers({"authorization": f"Bearer {token}"})
+            )
         except httpx.HTTPError as exc:
             raise StandingUnavailable(type(exc).__name__) from exc
         if response.status_code != 200:
