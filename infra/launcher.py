@@ -5,7 +5,8 @@ uvicorn, in a session of its own so Ctrl-C reaches only the launcher), waits unt
 reports every service up, prints the portal URL (``http://localhost:<port>``: passkeys need a
 name, not an IP address) and the demo credentials, and on Ctrl-C or
 SIGTERM stops the edge first, then the gateway, then the services, killing any that do not stop
-in time.
+in time. While it runs, a child that exits is started again with backoff and the log says so
+(:mod:`infra.supervisor`); only Ctrl-C or SIGTERM stops the suite.
 
 The edge (``MAMORI_EDGE``, see :mod:`infra.edge`) is nginx when it is installed: it listens on
 the public port and routes ``/healthz``, ``/openapi.json`` and ``/docs`` to the gateway app on
@@ -20,7 +21,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -31,6 +32,7 @@ from gateway.nginx import GATEWAY_GROUP, EdgeLayout, host_port
 from infra import services
 from infra.edge import EdgeKind, EdgeSettings, choose_edge, find_nginx, nginx_command, run_as, write_config
 from infra.services import BACKEND_SERVICES, GATEWAY, ProcessSpec
+from infra.supervisor import Supervised, Supervisor
 from mamori_common.settings import CommonSettings
 
 STOP_GRACE_SECONDS = 10.0
@@ -43,11 +45,8 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(probe.getsockname()[1])
 
 
-@dataclass
-class Child:
-    name: str
-    url: str
-    process: subprocess.Popen[bytes]
+#: A child process and how to start it again (``infra/supervisor.py``).
+Child = Supervised
 
 
 @dataclass
@@ -130,11 +129,14 @@ class Launcher:
             workers="1" if self.replicas == 1 else "auto",
             run_as=run_as(),
         )
-        process = subprocess.Popen(
-            nginx_command(nginx, write_config(layout)), cwd=services.ROOT, start_new_session=True,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        self.children.append(Child("edge", listen_url, process))
+        command = nginx_command(nginx, write_config(layout))
+
+        def start() -> subprocess.Popen[bytes]:
+            return subprocess.Popen(
+                command, cwd=services.ROOT, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
+
+        self.children.append(Child("edge", listen_url, start(), start, started_at=time.monotonic()))
 
     def _spawn(self, spec: ProcessSpec, url: str, env: dict[str, str]) -> None:
         port = url.rsplit(":", 1)[1]
@@ -143,14 +145,18 @@ class Launcher:
             "--host", self.host, "--port", port, "--no-access-log", "--no-proxy-headers", "--no-server-header", "--log-level", "warning",
             "--timeout-graceful-shutdown", str(int(STOP_GRACE_SECONDS) - 2),
         ]  # fmt: skip
-        output = None
-        if self.log_dir is not None:
-            self.log_dir.mkdir(parents=True, exist_ok=True)
-            output = open(self.log_dir / f"{spec.name}-{port}.log", "ab")  # noqa: SIM115 (kept by the child)
-        process = subprocess.Popen(
-            command, env=env, cwd=services.ROOT, stdout=output, stderr=output, start_new_session=True
-        )
-        self.children.append(Child(spec.name, url, process))
+        log_dir = self.log_dir
+
+        def start() -> subprocess.Popen[bytes]:
+            if log_dir is None:
+                return subprocess.Popen(command, env=env, cwd=services.ROOT, start_new_session=True)
+            log_dir.mkdir(parents=True, exist_ok=True)
+            with open(log_dir / f"{spec.name}-{port}.log", "ab") as output:  # the child keeps its own copy
+                return subprocess.Popen(
+                    command, env=env, cwd=services.ROOT, stdout=output, stderr=output, start_new_session=True
+                )
+
+        self.children.append(Child(spec.name, url, start(), start, started_at=time.monotonic()))
 
     def _wait_ready(self, urls: Sequence[str]) -> None:
         deadline = time.monotonic() + READY_TIMEOUT_SECONDS
@@ -187,8 +193,9 @@ class Launcher:
             _wait(child.process, max(0.1, deadline - time.monotonic()))
         self.children.clear()
 
-    def first_exit(self) -> Child | None:
-        return next((child for child in self.children if child.process.poll() is not None), None)
+    def supervisor(self, say: Callable[[str], None]) -> Supervisor:
+        """Restarts whichever child exits (``infra/supervisor.py``)."""
+        return Supervisor(self.children, say)
 
 
 def _wait(process: subprocess.Popen[bytes], seconds: float) -> None:
@@ -230,17 +237,11 @@ def run(replicas: int = 1, seed_demo: bool = True) -> int:
     for demo in demo_accounts:
         print(f"  {demo.role.value:<10} {demo.email}  password: {demo.password}", flush=True)
     print(f"  Mail (no SMTP configured): {settings.data_dir.resolve() / 'mail'}\nPress Ctrl-C to stop.", flush=True)
-    exit_code = 0
+    supervisor = launcher.supervisor(lambda line: print(line, file=sys.stderr, flush=True))
     while not stopping:
-        crashed = launcher.first_exit()
-        if crashed is not None:
-            print(
-                f"{crashed.name} stopped unexpectedly (code {crashed.process.returncode}); stopping.", file=sys.stderr
-            )
-            exit_code = 1
-            break
-        time.sleep(0.3)
+        supervisor.check()
+        time.sleep(0.2)
     print("Stopping Mamori ...", flush=True)
     launcher.stop()
     print("Stopped.", flush=True)
-    return exit_code
+    return 0
