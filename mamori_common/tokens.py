@@ -52,9 +52,21 @@ class AccessTokenVerifier:
         self.clock = clock or SystemClock()
 
     @classmethod
-    def from_jwks_url(cls, url: str, clock: Clock | None = None) -> AccessTokenVerifier:
-        client = jwt.PyJWKClient(url, cache_keys=True, lifespan=300, timeout=5)
-        return cls(lambda kid: client.get_signing_key(kid).key, clock)
+    def from_jwks_url(cls, url: str | Sequence[str], clock: Clock | None = None) -> AccessTokenVerifier:
+        """``url``: the JWKS of auth, or of each of its replicas (any one that answers will do:
+        a key fetched only from replica 0 failed every token while that replica was down)."""
+        urls = [url] if isinstance(url, str) else list(url)
+        clients = [jwt.PyJWKClient(each, cache_keys=True, lifespan=300, timeout=5) for each in urls]
+
+        def resolve(kid: str) -> Any:
+            for client in clients[:-1]:
+                try:
+                    return client.get_signing_key(kid).key
+                except jwt.PyJWKClientConnectionError:
+                    continue
+            return clients[-1].get_signing_key(kid).key
+
+        return cls(resolve, clock)
 
     def verify(self, token: str) -> Principal:
         try:

@@ -82,7 +82,7 @@ def create_app(
     settings = settings or OrdersSettings()
     app = create_service_app(SPEC, settings, **options)
     app.state.token_verifier = AccessTokenVerifier.from_jwks_url(
-        f"{settings.service_url('auth')}/api/auth/.well-known/jwks.json", app.state.clock
+        [f"{url}/api/auth/.well-known/jwks.json" for url in settings.upstreams("auth")], app.state.clock
     )
     app.state.standing = HttpStandingClient(
         app.state.replicas.of("auth"), app.state.service_secret, settings.standing_timeout_seconds

@@ -48,7 +48,9 @@ def document_store(settings: VerificationSettings) -> DocumentStore:
 def create_app(settings: VerificationSettings | None = None, **options: Any) -> FastAPI:
     settings = settings or VerificationSettings()
     app = create_service_app(SPEC, settings, **options)
-    app.state.token_verifier = AccessTokenVerifier.from_jwks_url(settings.auth_url + JWKS_PATH, app.state.clock)
+    app.state.token_verifier = AccessTokenVerifier.from_jwks_url(
+        [url + JWKS_PATH for url in settings.upstreams("auth")], app.state.clock
+    )
     context.install(
         app,
         context.VerificationEnv(
