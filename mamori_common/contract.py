@@ -129,6 +129,9 @@ class OrderReportedNotMine(_Payload):
     order_id: str
     account_id: str
     actions: list[str] = Field(default_factory=list)
+    #: The case's id, minted by orders so the answer to every report of the order names it;
+    #: absent from older producers (the subscriber then mints one).
+    case_id: str | None = None
 
 
 class CaseActivity(_Payload):

@@ -205,6 +205,7 @@ def on_order_reported_not_mine(db: Session, envelope: EventEnvelope) -> None:
         env,
         account_id=report.account_id,
         kind="not_me",
+        case_id=report.case_id,
         reason=f"order {report.order_id}",
         opening_step="opened_not_me",
         actor="orders",

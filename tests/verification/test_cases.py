@@ -233,3 +233,14 @@ def test_the_promised_time_counts_from_the_customers_last_input(verification: Ve
     assert later - opened == timedelta(hours=3)
     assert later == verification.clock.now().replace(microsecond=later.microsecond) + timedelta(hours=24)
     assert verification.notices(ALICE)[-1]["due_at"] == later.isoformat()
+
+
+def test_a_not_me_case_opens_under_the_id_orders_gave_the_customer(verification: VerificationHarness) -> None:
+    minted = "f" * 32
+    verification.publish(
+        "order.reported_not_mine",
+        {"order_id": "o-10", "account_id": ALICE, "actions": ["cancelled"], "case_id": minted},
+        source="orders",
+    )
+    [case] = verification.cases(ALICE)
+    assert (case["id"], case["kind"]) == (minted, "not_me")

@@ -29,3 +29,5 @@ class NotMineResult(BaseModel):
     )
     refund: RefundOut | None
     return_id: str | None
+    case_id: str = Field(description='The "not me" case: the same for every report of the order.')
+    case_number: str = Field(description="The case's number, read aloud (C-XXXX-XXXX).")

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Body, Path, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
+from mamori_common.contract import case_number
 from mamori_common.db import SessionDep
 from mamori_common.idempotency import Answer, IdempotencyKey
 from mamori_common.problems import Problem
@@ -19,6 +20,7 @@ from services.orders.idempotent import run_unsafe
 from services.orders.ordering.models import LineState
 from services.orders.ordering.service import lock_order, order_out
 from services.orders.refunds.confirmation import refund_out
+from services.orders.refunds.models import Refund
 
 router = APIRouter(prefix="/api/orders", tags=["orders"])
 OrderId = Annotated[str, Path(min_length=1, max_length=64)]
@@ -87,11 +89,14 @@ def not_mine(
     def work(db: Session) -> Answer:
         report = report_not_mine(db, request.app.state.orders, principal.account_id, order_id)
         order = lock_order(db, order_id, principal.account_id)
+        refund = db.get(Refund, report.refund_id) if report.refund_id else None
         result = NotMineResult(
             order=order_out(db, order),
-            actions=report.actions(),
-            refund=refund_out(report.refund, order) if report.refund else None,
+            actions=report.actions,
+            refund=refund_out(refund, order) if refund else None,
             return_id=report.return_id,
+            case_id=report.case_id,
+            case_number=case_number(report.case_id),
         )
         return Answer(200, result.model_dump(mode="json"))
 
