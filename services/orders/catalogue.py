@@ -20,16 +20,20 @@ class Text(BaseModel):
 REASONS: dict[str, Text] = {
     # risk/rules.py
     "gift_or_top_up_over_limit": Text(
-        ja="ギフトカードまたはチャージの金額が上限を超えているため、確認が終わるまで保留しています。",
-        en="Gift cards or top-ups in this order exceed the limit, so it is on hold until we verify the payment.",
+        ja="ギフトカードまたはチャージの金額が上限に達しているため、確認が終わるまで保留しています。",
+        en="Gift cards or top-ups in this order reach the limit, so it is on hold until we verify the payment.",
     ),
     "cardholder_name_differs": Text(
         ja="カードの名義がアカウントの名義と異なるため、確認が終わるまで保留しています。",
         en="The cardholder's name differs from the account holder's, so the order is on hold until we verify it.",
     ),
-    "gift_card_velocity": Text(
-        ja="24時間以内のギフトカードのご購入が多いため、確認が終わるまで保留しています。",
-        en="Several gift-card purchases within 24 hours: the order is on hold until we verify the payment.",
+    "gift_or_top_up_velocity": Text(
+        ja="24時間以内のギフトカードのご購入またはチャージが多いため、確認が終わるまで保留しています。",
+        en="Several gift-card purchases or top-ups within 24 hours: the order is on hold until we verify the payment.",
+    ),
+    "top_up_from_new_session_or_device": Text(
+        ja="サインインしたばかりのセッションまたは初めての端末からのチャージのため、確認が終わるまで保留しています。",
+        en="A top-up from a session or device we have known for less than a day is on hold until we verify it.",
     ),
     "high_value_new_device_or_country": Text(
         ja="初めてのご利用環境からの高額のご注文のため、確認が終わるまで保留しています。",
@@ -88,6 +92,10 @@ ACTION_TEXTS: dict[str, Text] = {
     "return_opened": Text(
         ja="発送済みのご注文 {order} の返品を受け付けました。届き次第返金します。",
         en="Order {order} had shipped: we opened a return and refund it once it is back.",
+    ),
+    "authorisation_voided": Text(
+        ja="ご注文 {order} の {amount}円 はまだ請求前でした。カードの与信を取り消しました（請求はありません）。",
+        en="Order {order} ({amount} yen) had not been charged yet: we released the card authorisation (no charge).",
     ),
     "subscription_cancelled": Text(ja="定期購入 {order} を解約しました。", en="We cancelled subscription {order}."),
     "held": Text(ja="ご注文 {order} を保留しました。", en="We put order {order} on hold."),

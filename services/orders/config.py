@@ -19,11 +19,15 @@ class OrdersSettings(ServiceSettings):
     database_url: str | None = Field(default=None, validation_alias=AliasChoices("MAMORI_ORDERS_DATABASE_URL"))
 
     # -- risk/rules.py: holds and blocks (stories S2, S3) --
-    #: Gift cards and balance top-ups in one order above this (yen) are held for verification.
+    #: Gift cards and balance top-ups in one order of this much (yen) or more are held for verification.
     risk_gift_and_top_up_limit: int = 50_000
-    #: This many gift-card orders within the window (this one included) are held.
-    risk_gift_card_orders_per_window: int = 3
-    risk_gift_card_window_seconds: int = 24 * 3600
+    #: This many gift-card or top-up orders within the window (this one included, both kinds
+    #: counted together) are held.
+    risk_gift_or_top_up_orders_per_window: int = 3
+    risk_gift_or_top_up_window_seconds: int = 24 * 3600
+    #: A balance top-up from a session younger than this, or from a device first seen within a
+    #: day, is held.
+    risk_top_up_min_session_age_seconds: int = 24 * 3600
     #: An order of at least this much (yen) from a device or country first seen today is held.
     risk_high_value_amount: int = 30_000
     #: Orders above this (yen) are refused outright.

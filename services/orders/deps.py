@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated
 
 import iptocc
@@ -13,6 +14,7 @@ from mamori_common.problems import Problem
 from mamori_common.tokens import CurrentPrincipal, Principal
 from services.orders.config import OrdersSettings
 from services.orders.payments.provider import PaymentProvider
+from services.orders.risk.service import session_started_at
 from services.orders.standing import StandingClient
 
 STAFF_ROLES = ("specialist", "support", "admin")
@@ -60,6 +62,7 @@ class Origin:
     device_id: str | None
     client_ip: str
     country: str | None
+    session_started_at: datetime | None = None
 
 
 def origin(request: Request, principal: Customer) -> Origin:
@@ -71,7 +74,8 @@ def origin(request: Request, principal: Customer) -> Origin:
         country = iptocc.country_code(ip)
     except Exception:  # private, loopback or malformed addresses have no country
         country = None
-    return Origin(principal.session_id, device[:128] if device else None, ip, country or None)
+    started = session_started_at(principal)
+    return Origin(principal.session_id, device[:128] if device else None, ip, country or None, started)
 
 
 OriginDep = Annotated[Origin, Depends(origin)]

@@ -44,6 +44,10 @@ def action_lines(order: Order, report: UndoReport, index: int = 0) -> tuple[list
             "- " + ACTION_TEXTS["refunded"].en.format(amount=f"{report.refund.amount:,}", refunded_at="{" + key + "}")
         )
         data[key] = report.refund.created_at.isoformat()
+    if report.voided:
+        amount = f"{order.total:,}"
+        ja.append("・" + ACTION_TEXTS["authorisation_voided"].ja.format(order=label, amount=amount))
+        en.append("- " + ACTION_TEXTS["authorisation_voided"].en.format(order=label, amount=amount))
     if report.return_id:
         ja.append("・" + ACTION_TEXTS["return_opened"].ja.format(order=label))
         en.append("- " + ACTION_TEXTS["return_opened"].en.format(order=label))

@@ -18,7 +18,7 @@ PLAIN = OrderFacts(
     has_gift_card=False,
     account_holder_name="Hana Sato",
     card_holder_name="Hana Sato",
-    recent_gift_card_orders=0,
+    recent_gift_or_top_up_orders=0,
     device_first_seen_today=False,
     country_first_seen_today=False,
 )
@@ -28,11 +28,12 @@ def test_an_ordinary_order_is_allowed() -> None:
     assert rules.evaluate(PLAIN, SETTINGS) == rules.Decision(Outcome.allow, [])
 
 
-def test_gift_cards_and_top_ups_above_the_limit_are_held_at_the_limit_not() -> None:
+def test_gift_cards_and_top_ups_at_the_limit_are_held() -> None:
+    below = replace(PLAIN, total=49_999, gift_and_top_up_amount=49_999)
     at_limit = replace(PLAIN, total=50_000, gift_and_top_up_amount=50_000)
-    above = replace(PLAIN, total=50_001, gift_and_top_up_amount=50_001)
-    assert rules.gift_or_top_up_over_limit(at_limit, SETTINGS) is None, "S3: two 50,000-yen purchases passed"
-    assert rules.gift_or_top_up_over_limit(above, SETTINGS) == rules.Finding(Outcome.hold, "gift_or_top_up_over_limit")
+    held = rules.Finding(Outcome.hold, "gift_or_top_up_over_limit")
+    assert rules.gift_or_top_up_over_limit(below, SETTINGS) is None
+    assert rules.gift_or_top_up_over_limit(at_limit, SETTINGS) == held, "S2's top-up was exactly 50,000 yen"
 
 
 def test_cardholder_name_unlike_the_account_holder_is_held() -> None:
@@ -50,12 +51,27 @@ def test_no_card_or_no_known_name_says_nothing_about_names() -> None:
     assert rules.cardholder_differs(replace(PLAIN, account_holder_name=""), SETTINGS) is None
 
 
-def test_the_third_gift_card_order_within_a_day_is_held() -> None:
-    second = replace(PLAIN, has_gift_card=True, recent_gift_card_orders=1)
-    third = replace(PLAIN, has_gift_card=True, recent_gift_card_orders=2)
-    assert rules.gift_card_velocity(second, SETTINGS) is None
-    assert rules.gift_card_velocity(third, SETTINGS) == rules.Finding(Outcome.hold, "gift_card_velocity")
-    assert rules.gift_card_velocity(replace(third, has_gift_card=False), SETTINGS) is None
+def test_the_third_gift_card_or_top_up_order_within_a_day_is_held_both_counted_together() -> None:
+    second = replace(PLAIN, has_gift_card=True, recent_gift_or_top_up_orders=1)
+    third = replace(PLAIN, has_gift_card=True, recent_gift_or_top_up_orders=2)
+    held = rules.Finding(Outcome.hold, "gift_or_top_up_velocity")
+    assert rules.gift_or_top_up_velocity(second, SETTINGS) is None
+    assert rules.gift_or_top_up_velocity(third, SETTINGS) == held
+    third_top_up = replace(third, has_gift_card=False, has_top_up=True)
+    assert rules.gift_or_top_up_velocity(third_top_up, SETTINGS) == held
+    assert rules.gift_or_top_up_velocity(replace(third, has_gift_card=False), SETTINGS) is None
+
+
+def test_a_top_up_from_a_session_or_device_younger_than_a_day_is_held() -> None:
+    day = 24 * 3600
+    settled = replace(PLAIN, has_top_up=True, session_age_seconds=day + 1, gift_and_top_up_amount=5_000)
+    held = rules.Finding(Outcome.hold, "top_up_from_new_session_or_device")
+    assert rules.top_up_from_young_session_or_device(settled, SETTINGS) is None
+    assert rules.top_up_from_young_session_or_device(replace(settled, session_age_seconds=60), SETTINGS) == held
+    assert rules.top_up_from_young_session_or_device(replace(settled, session_age_seconds=None), SETTINGS) == held
+    assert rules.top_up_from_young_session_or_device(replace(settled, device_younger_than_a_day=True), SETTINGS) == held
+    young_gift = replace(settled, has_top_up=False, has_gift_card=True, session_age_seconds=60)
+    assert rules.top_up_from_young_session_or_device(young_gift, SETTINGS) is None, "gift cards have their own rules"
 
 
 def test_high_value_from_a_new_device_or_country_is_held_low_value_is_not() -> None:

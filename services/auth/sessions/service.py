@@ -49,6 +49,8 @@ def mint_access_token(key: SigningKey, account: Account, session: Session, now: 
         "sid": session.id,
         "role": account.role.value,
         "auth_time": int(session.authenticated_at.timestamp()),
+        # How old the session is, for other services' rules (orders holds top-ups from young ones).
+        "session_started_at": int(session.created_at.timestamp()),
         "iat": int(now.timestamp()),
         "exp": int(now.timestamp()) + lifetime,
         "jti": secrets.token_hex(8),

@@ -38,7 +38,12 @@ class CancelOutcome:
 
 
 def line_facts(db: Session, order: Order, line: OrderLine) -> LineFacts:
-    balance_left = ledgers.balance(db, order.account_id, "gift_balance") if line.kind == LineKind.balance_top_up else 0
+    """A held top-up was never credited (the balance is credited once an order is placed), so
+    none of it can have been spent: it counts as all there."""
+    balance_left = 0
+    if line.kind == LineKind.balance_top_up:
+        held = order.state == OrderState.held.value
+        balance_left = line.amount if held else ledgers.balance(db, order.account_id, "gift_balance")
     return LineFacts(
         kind=line.kind,
         state=line.state,

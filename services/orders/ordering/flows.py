@@ -80,6 +80,7 @@ def new_order(
         risk_outcome="pending",
         risk_reasons=[],
         session_id=origin.session_id,
+        session_started_at=origin.session_started_at,
         device_id=origin.device_id,
         client_ip=origin.client_ip,
         country=origin.country,
@@ -187,6 +188,8 @@ def _take_payment(
             country=order.country,
             now=now,
             settings=context.settings,
+            session_started_at=order.session_started_at,
+            order_id=order.id,
         )
         decision = evaluate(facts, context.settings)
         if decision.outcome is Outcome.block:

@@ -53,6 +53,8 @@ class Order(Base):
     risk_outcome: Mapped[str] = mapped_column(String(16))
     risk_reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
     session_id: Mapped[str] = mapped_column(String(64), index=True)
+    #: When that session began (the access token's claim), for the risk rules' session age.
+    session_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     device_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
     client_ip: Mapped[str] = mapped_column(String(64))
     country: Mapped[str | None] = mapped_column(String(2), nullable=True)

@@ -8,12 +8,18 @@ else any hold holds (every reason kept), else the order is allowed. Thresholds a
 
 Why these rules:
 
-* **Gift cards and top-ups over the limit** (``risk_gift_and_top_up_limit``, 50,000 yen): they
-  turn a stolen card or account into cash at once, the intruder's favourite (S2's top-up, S3).
+* **Gift cards and top-ups at or over the limit** (``risk_gift_and_top_up_limit``, 50,000 yen):
+  they turn a stolen card or account into cash at once, the intruder's favourite (S2's 50,000-yen
+  top-up, S3). At the limit, not only above it: S2's top-up was exactly the limit.
 * **Cardholder name unlike the account holder's**: someone else's card (S3's wife's card is the
   honest case; a verification case tells the two apart, a silent lock never does).
-* **Several gift-card orders in 24 hours** (``risk_gift_card_orders_per_window``): cashing out in
-  slices under the limit.
+* **Several gift-card or top-up orders in 24 hours** (``risk_gift_or_top_up_orders_per_window``),
+  the two counted together: cashing out in slices under the limit, whichever of the two it uses.
+* **A top-up from a session or device younger than a day**
+  (``risk_top_up_min_session_age_seconds``): a balance top-up is cash in the account, and S2's
+  came from a session the intruder had just opened. The session's age is the access token's
+  ``session_started_at`` (its ``auth_time`` from tokens that lack it); a device is young when no
+  order of the account came from it before the last 24 hours.
 * **A high-value order from a device or country first seen today** (``risk_high_value_amount``):
   the access-pattern signal of S2.
 * **Block above ``risk_block_amount``**: no verification makes such an order routine.
@@ -50,10 +56,15 @@ class OrderFacts:
     has_gift_card: bool
     account_holder_name: str
     card_holder_name: str | None
-    #: Earlier orders of the account with a gift card, within the velocity window.
-    recent_gift_card_orders: int
+    #: Earlier orders of the account with a gift card or a top-up, within the velocity window.
+    recent_gift_or_top_up_orders: int
     device_first_seen_today: bool
     country_first_seen_today: bool
+    has_top_up: bool = False
+    #: Seconds since the ordering session began; None when nobody knows (then it counts as young).
+    session_age_seconds: float | None = None
+    #: The order names a device no earlier order of the account came from before the last day.
+    device_younger_than_a_day: bool = False
 
 
 @dataclass(frozen=True)
@@ -63,7 +74,7 @@ class Decision:
 
 
 def gift_or_top_up_over_limit(facts: OrderFacts, settings: OrdersSettings) -> Finding | None:
-    if facts.gift_and_top_up_amount > settings.risk_gift_and_top_up_limit:
+    if facts.gift_and_top_up_amount and facts.gift_and_top_up_amount >= settings.risk_gift_and_top_up_limit:
         return Finding(Outcome.hold, "gift_or_top_up_over_limit")
     return None
 
@@ -82,9 +93,19 @@ def cardholder_differs(facts: OrderFacts, settings: OrdersSettings) -> Finding |
     return None
 
 
-def gift_card_velocity(facts: OrderFacts, settings: OrdersSettings) -> Finding | None:
-    if facts.has_gift_card and facts.recent_gift_card_orders + 1 >= settings.risk_gift_card_orders_per_window:
-        return Finding(Outcome.hold, "gift_card_velocity")
+def gift_or_top_up_velocity(facts: OrderFacts, settings: OrdersSettings) -> Finding | None:
+    cash_like = facts.has_gift_card or facts.has_top_up
+    if cash_like and facts.recent_gift_or_top_up_orders + 1 >= settings.risk_gift_or_top_up_orders_per_window:
+        return Finding(Outcome.hold, "gift_or_top_up_velocity")
+    return None
+
+
+def top_up_from_young_session_or_device(facts: OrderFacts, settings: OrdersSettings) -> Finding | None:
+    if not facts.has_top_up:
+        return None
+    age = facts.session_age_seconds
+    if age is None or age < settings.risk_top_up_min_session_age_seconds or facts.device_younger_than_a_day:
+        return Finding(Outcome.hold, "top_up_from_new_session_or_device")
     return None
 
 
@@ -105,7 +126,8 @@ RULES: tuple[Callable[[OrderFacts, OrdersSettings], Finding | None], ...] = (
     amount_over_block_limit,
     gift_or_top_up_over_limit,
     cardholder_differs,
-    gift_card_velocity,
+    gift_or_top_up_velocity,
+    top_up_from_young_session_or_device,
     high_value_from_new_device_or_country,
 )
 

@@ -1,4 +1,5 @@
-"""One "not me" report per order (``not_mine_reports``, unique ``order_id``).
+"""One "not me" report per order (``not_mine_reports``, unique ``order_id``); each order keeps
+when its session began (``orders.session_started_at``, for the top-up rule).
 
 Revision ID: orders_not_mine_reports
 Revises: orders_0002
@@ -31,8 +32,11 @@ def upgrade() -> None:
         sa.UniqueConstraint("order_id", name=op.f("uq_not_mine_reports_order_id")),
     )
     op.create_index(op.f("ix_not_mine_reports_account_id"), "not_mine_reports", ["account_id"], unique=False)
+    op.add_column("orders", sa.Column("session_started_at", sa.DateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("orders") as batch:
+        batch.drop_column("session_started_at")
     op.drop_index(op.f("ix_not_mine_reports_account_id"), table_name="not_mine_reports")
     op.drop_table("not_mine_reports")
