@@ -203,12 +203,15 @@ def test_required_settings_are_wired_for_every_container(services: dict[str, dic
         "orders_url",
         "portal_url",
     }
-    required_fields |= {field for field in GatewaySettings.model_fields if field.endswith("_upstreams")}
+    # The gateway lists every replica; the services reach each other by name (Docker's DNS), and
+    # their internal client falls back to that one URL (mamori_common/internal_http.py).
+    upstreams = {field for field in GatewaySettings.model_fields if field.endswith("_upstreams")}
     for name, settings_class in SETTINGS.items():
         env = environment(services[name])
         readable = env_names(settings_class)
         fields = set(readable.values())
-        wanted = {env_name_of(settings_class, field) for field in required_fields & fields}
+        required = required_fields | upstreams if settings_class is GatewaySettings else required_fields
+        wanted = {env_name_of(settings_class, field) for field in required & fields}
         if issubclass(settings_class, ServiceSettings):
             wanted.add(env_name_of(settings_class, "database_url"))
         missing = sorted(variable for variable in wanted if not env.get(variable))
@@ -259,9 +262,12 @@ def test_each_container_environment_parses_with_its_settings_class(
             for target in ("auth", "verification", "orders", "portal"):
                 assert settings.upstreams(target) == [f"http://{target}:{port_of(services[target])}"]
     edge_address = services["edge"]["networks"]["mamori"]["ipv4_address"]
+    portal_address = services["portal"]["networks"]["mamori"]["ipv4_address"]
     for name in ("auth", "verification", "orders", "portal", "gateway"):
         proxies = environment(services[name])["MAMORI_TRUSTED_PROXIES"]
-        assert proxies == f"{edge_address}/32", f"{name} should believe X-Forwarded-For from the edge only"
+        assert proxies == f"{edge_address}/32,{portal_address}/32", (
+            f"{name} should believe X-Forwarded-For from the edge and the portal only"
+        )
 
 
 def test_the_edge_is_the_official_nginx_image_with_the_rendered_configuration(
