@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.orders.cancellation.flows import UndoReport
 from services.orders.catalogue import ACTION_TEXTS, reason_text
+from services.orders.intrusion.undo import UndoReport
 from services.orders.ordering.models import Order
 
 

@@ -1,4 +1,5 @@
-"""Undoing what an order bought (``cancelOrder``, ``reportNotMine``, intrusion clean-up, case decisions).
+"""Cancelling what an order bought (``cancelOrder``, and for ``reportNotMine``, the intrusion clean-up
+and case decisions).
 
 :func:`cancel_lines` is the one place lines are cancelled: it checks each line against
 ``cancellation/rules.py``, takes top-ups back off the balance, ends subscriptions, refunds what was
@@ -16,10 +17,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mamori_common.problems import Problem
-from services.orders.cancellation.rules import LineFacts, Refusal, cancel_refusal
+from services.orders.cancellation.rules import Refusal, cancel_refusal
 from services.orders.catalogue import reason_text
 from services.orders.context import OrdersContext
 from services.orders.ledgers import service as ledgers
+from services.orders.ordering.facts import line_facts
 from services.orders.ordering.models import LineKind, LineState, Order, OrderLine, OrderState, TenderKind
 from services.orders.payments.models import TaskAction
 from services.orders.payments.settlement import queue_task
@@ -35,23 +37,6 @@ class CancelOutcome:
     refused: dict[str, Refusal] = field(default_factory=dict)
     refund: Refund | None = None
     voided: bool = False
-
-
-def line_facts(db: Session, order: Order, line: OrderLine) -> LineFacts:
-    """A held top-up was never credited (the balance is credited once an order is placed), so
-    none of it can have been spent: it counts as all there."""
-    balance_left = 0
-    if line.kind == LineKind.balance_top_up:
-        held = order.state == OrderState.held.value
-        balance_left = line.amount if held else ledgers.balance(db, order.account_id, "gift_balance")
-    return LineFacts(
-        kind=line.kind,
-        state=line.state,
-        used=line.used,
-        redeemed=line.redeemed,
-        balance_left=balance_left,
-        amount=line.amount,
-    )
 
 
 def cancel_lines(
@@ -125,44 +110,3 @@ def void_uncaptured_card(db: Session, order: Order, now: datetime) -> bool:
             queue_task(db, tender, TaskAction.void, 0, now)
             return True
     return False
-
-
-@dataclass
-class UndoReport:
-    """What undoing an order someone else placed did, line by line (for the case and the customer)."""
-
-    order_id: str
-    cancelled_line_ids: list[str] = field(default_factory=list)
-    return_id: str | None = None
-    refund: Refund | None = None
-    voided: bool = False
-    kept: dict[str, str] = field(default_factory=dict)
-
-    def actions(self) -> list[str]:
-        done = []
-        if self.cancelled_line_ids:
-            done.append("cancelled")
-        if self.refund is not None:
-            done.append("refunded")
-        if self.voided:
-            done.append("authorisation_voided")
-        if self.return_id:
-            done.append("return_opened")
-        done += [f"not_cancellable:{code}" for code in sorted(set(self.kept.values()))]
-        return done
-
-
-def undo_fraudulent_order(db: Session, context: OrdersContext, order: Order, reason: str) -> UndoReport:
-    """Cancel what can be, open a return for what shipped, refund in full (subscriptions too)."""
-    from services.orders.returns.flows import open_return
-
-    report = UndoReport(order.id)
-    open_lines = [line for line in order.lines if line.state == LineState.open.value]
-    outcome = cancel_lines(db, context, order, open_lines, reason=reason, fraudulent=True, strict=False)
-    report.cancelled_line_ids = [line.id for line in outcome.cancelled]
-    report.refund, report.voided = outcome.refund, outcome.voided
-    report.kept = {line_id: refusal.value for line_id, refusal in outcome.refused.items()}
-    shipped = [line for line in order.lines if line.state == LineState.shipped.value]
-    if shipped:
-        report.return_id = open_return(db, context, order, shipped, reason).id
-    return report

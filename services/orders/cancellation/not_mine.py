@@ -19,10 +19,10 @@ from sqlalchemy.orm import Session
 
 from mamori_common import contract
 from services.orders import announce
-from services.orders.cancellation.flows import undo_fraudulent_order
 from services.orders.cancellation.models import NotMineReport
 from services.orders.catalogue import not_mine_notice
 from services.orders.context import OrdersContext
+from services.orders.intrusion.undo import undo_fraudulent_order
 from services.orders.ordering.models import new_id
 from services.orders.ordering.service import lock_order
 from services.orders.summaries import action_lines

@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session
 from mamori_common import contract
 from mamori_common.events import EventEnvelope
 from services.orders import announce
-from services.orders.cancellation.flows import UndoReport, undo_fraudulent_order
 from services.orders.catalogue import intrusion_notice
 from services.orders.context import context_of, parse_event
+from services.orders.intrusion.undo import UndoReport, undo_fraudulent_order
 from services.orders.ordering.models import Order, OrderState
 from services.orders.ordering.service import lock_order
 from services.orders.summaries import action_lines, order_label

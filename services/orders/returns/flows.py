@@ -6,10 +6,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mamori_common.problems import Problem
-from services.orders.cancellation.flows import line_facts
 from services.orders.cancellation.rules import return_refusal
 from services.orders.catalogue import reason_text
 from services.orders.context import OrdersContext
+from services.orders.ordering.facts import line_facts
 from services.orders.ordering.models import LineState, Order, OrderLine, OrderState
 from services.orders.ordering.service import lock_order
 from services.orders.refunds.service import issue_refund
