@@ -6,22 +6,28 @@ Verification scans documents with it, and every service runs it on each free-tex
 
 from mamori_common.card_numbers.detector import (
     CardMatch,
+    Normalised,
     contains_card_number,
     digits_of,
     find_card_numbers,
     is_card_number,
     luhn_valid,
+    mask_card_numbers,
     normalise,
+    normalised,
 )
 from mamori_common.card_numbers.issuers import issuer_of
 
 __all__ = [
     "CardMatch",
+    "Normalised",
     "contains_card_number",
     "digits_of",
     "find_card_numbers",
     "is_card_number",
     "issuer_of",
     "luhn_valid",
+    "mask_card_numbers",
     "normalise",
+    "normalised",
 ]
