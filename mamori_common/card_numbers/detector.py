@@ -25,6 +25,8 @@ What keeps false positives low (phone and order numbers, dates, amounts, account
 - cards are printed in groups of 4 to 6 digits, so a group of another width followed by more
   digits (``305-5583966-6219990``, ``9,098,946``, ``03-1234-5678``) never starts or continues a
   card number, unless a line wrap cut the number there;
+- a bare 13-digit run that is a valid EAN-13 barcode (a JAN code in a product description) is a
+  product code (:func:`is_product_code`);
 - Luhn and the issuer table, as before: 16 random digits that pass Luhn but start with no
   issuer's prefix are not a card.
 
@@ -168,6 +170,20 @@ def is_card_number(digits: str) -> str | None:
     return issuer_of(digits)
 
 
+def is_product_code(digits: str) -> bool:
+    """Whether bare ``digits`` are a product's barcode number (EAN-13 / JAN: 13 digits, its check digit).
+
+    JAN codes (``4901234567894``) start with 45 or 49 and fill product descriptions; one in ten also
+    passes Luhn and would look like a 13-digit Visa. Written bare, as barcodes are, a valid EAN-13
+    is taken for a product code; a 13-digit card written in groups is still a card. (13-digit Visa
+    cards have not been issued for years; the one in ten of them this lets by is the price.)
+    """
+    if len(digits) != 13:
+        return False
+    total = sum((ord(char) - 48) * (3 if position % 2 else 1) for position, char in enumerate(digits[:12]))
+    return (10 - total % 10) % 10 == ord(digits[12]) - 48
+
+
 def is_separator(char: str) -> bool:
     """Whether ``char`` (of the folded text) may stand between two digit groups of one number."""
     if char in " \n":
@@ -229,7 +245,7 @@ def _matches_in_run(folded: Normalised, groups: list[tuple[int, int]]) -> list[C
             if len(digits) > MAX_DIGITS:
                 break
             issuer = is_card_number(digits)
-            if issuer is not None:
+            if issuer is not None and not (last == first and is_product_code(digits)):
                 start, end = folded.input_span(groups[first][0], groups[last][1])
                 match = CardMatch(start, end, issuer, digits[-4:], len(digits))
                 consumed = last

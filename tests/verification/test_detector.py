@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from mamori_common.card_numbers import (
@@ -14,6 +14,7 @@ from mamori_common.card_numbers import (
     normalise,
     normalised,
 )
+from mamori_common.card_numbers.detector import is_product_code
 
 FULLWIDTH = str.maketrans("0123456789 -", "０１２３４５６７８９　－")
 
@@ -232,7 +233,9 @@ def any_card(draw: st.DrawFn) -> tuple[str, str]:
     """(issuer, number): a valid number of any network and length above."""
     name, prefix, length = draw(NETWORK_CARDS)
     body = prefix + draw(st.text(alphabet="0123456789", min_size=length - len(prefix) - 1, max_size=length - 1))
-    return name, with_check_digit(body[: length - 1])
+    number = with_check_digit(body[: length - 1])
+    assume(not is_product_code(number))  # a bare one is a barcode: see the test of JAN codes below
+    return name, number
 
 
 #: How a number is split: (separator between groups, is it a wrap that may fall anywhere).
@@ -334,3 +337,11 @@ def test_masking_blacks_out_exactly_the_card_digits_and_keeps_the_rest_as_writte
     text = "注文 112-3456789 カード ４１１１\u200b１１１１\r\n１１１１ １１１１ 期限 12/29"
     assert mask_card_numbers(text) == "注文 112-3456789 カード xxxx\u200bxxxx\r\nxxxx xxxx 期限 12/29"
     assert mask_card_numbers("no card here 1234") == "no card here 1234"
+
+
+def test_a_jan_barcode_in_a_description_is_a_product_code_but_the_same_digits_in_card_groups_are_a_card() -> None:
+    jan = "4901234567894"  # GS1 Japan's example JAN code; it also passes Luhn
+    assert luhn_valid(jan) and is_product_code(jan)
+    assert find_card_numbers(f"USB-C cable 2m, JAN {jan}") == []
+    assert [match.length for match in find_card_numbers("4901 2345 6789 4")] == [13]
+    assert [match.length for match in find_card_numbers("4222222222222")] == [13]  # Visa 13, not an EAN
