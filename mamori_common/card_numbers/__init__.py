@@ -6,22 +6,38 @@ Verification scans documents with it, and every service runs it on each free-tex
 
 from mamori_common.card_numbers.detector import (
     CardMatch,
+    Normalised,
     contains_card_number,
     digits_of,
     find_card_numbers,
     is_card_number,
     luhn_valid,
+    mask_card_numbers,
     normalise,
+    normalised,
+)
+from mamori_common.card_numbers.free_text import (
+    card_number_in_fields,
+    ensure_no_card_number,
+    ensure_no_card_numbers,
+    without_card_numbers,
 )
 from mamori_common.card_numbers.issuers import issuer_of
 
 __all__ = [
     "CardMatch",
+    "Normalised",
+    "card_number_in_fields",
     "contains_card_number",
     "digits_of",
+    "ensure_no_card_number",
+    "ensure_no_card_numbers",
     "find_card_numbers",
     "is_card_number",
     "issuer_of",
     "luhn_valid",
+    "mask_card_numbers",
     "normalise",
+    "normalised",
+    "without_card_numbers",
 ]

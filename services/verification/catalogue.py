@@ -221,8 +221,8 @@ STEPS: dict[str, Text] = {
         "We received your callback request about this case. A member of staff will call you.",
     ),
     "document_checked": Text(
-        "書類「{filename}」を受け付けました（{pages} ページ）。読み取れた内容: {found_ja}",
-        'We received the document "{filename}" ({pages} page(s)). What we could read: {found_en}',
+        "書類を受け付けました（{pages} ページ）。読み取れた内容: {found_ja}",
+        "We received your document ({pages} page(s)). What we could read: {found_en}",
     ),
     "document_masked": Text(
         "書類に完全なカード番号が写っていたため、その部分を黒塗りにした写しだけを保存しました。",

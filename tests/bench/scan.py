@@ -5,11 +5,14 @@ Run: ``.venv/bin/python tests/bench/scan.py [--runs 15] [--seed 7]``
 1. The median time to inspect and scan a one-page text PDF (text layer only) and a one-page PNG
    statement (Tesseract OCR, jpn+eng), as ``uploadDocument`` does before keeping anything.
    Aims: under 50 ms and under 2 s on this machine.
-2. A generated text corpus: full card numbers written every way a statement or OCR writes them
-   (spaces, dashes, full-width digits and dashes, Mastercard 2-series, Amex 4-6-5, 19-digit
-   cards) and numbers that must not match (Luhn-invalid runs, phone and order numbers, masked
-   numbers, 16-digit runs with no issuer prefix). Recall and false positives of our detector
-   beside the classic "issuer regex" (Visa/Mastercard 51-55/Amex/Discover, bare digits).
+2. A generated text corpus, per form: full card numbers of every network written every way a
+   statement, pdfium, OCR or a customer writes them (bare, spaces, dashes, full width, Amex
+   4-6-5, wrapped over a CRLF, dots, slashes, underscores, commas, double spaces, zero-width
+   spaces, soft hyphens, Arabic-Indic and Devanagari digits), the networks added in issue 17
+   (RuPay, Dankort, Verve, Troy, Elo, UzCard), and per kind the texts that must not match
+   (Luhn-invalid runs, phone and order numbers, masked numbers, dates and amounts, JAN barcodes,
+   Luhn-valid runs of no issuer). Our detector beside the classic "issuer regex"
+   (Visa/Mastercard 51-55/Amex/Discover, bare digits). ``--detector-only`` prints just this.
 3. The same on a small image corpus (PNG, OCR), for the detector only and the regex on the OCR text.
 
 Figures, not assertions. Not collected by pytest (no ``test_`` prefix).
@@ -23,11 +26,12 @@ import re
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from mamori_common.card_numbers.detector import find_card_numbers, luhn_valid
+from mamori_common.card_numbers.detector import find_card_numbers, is_product_code, luhn_valid
 from services.verification.config import VerificationSettings
 from services.verification.documents.inspection import inspect
 from services.verification.scanning.lines import lines_of
@@ -40,7 +44,11 @@ PLAIN_ISSUER_REGEX = re.compile(
     r"\b(?:4[0-9]{12}(?:[0-9]{3})?|5[1-5][0-9]{14}|3[47][0-9]{13}|6(?:011|5[0-9]{2})[0-9]{12})\b"
 )
 FULLWIDTH = str.maketrans("0123456789 -", "０１２３４５６７８９　－")
+ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+DEVANAGARI = str.maketrans("0123456789", "०१२३४५६७८९")
+#: (prefix, length) for every network the detector knows, the ones added in issue 17 included.
 PREFIXES = [
+    ("4", 13),
     ("4", 16),
     ("4", 19),
     ("51", 16),
@@ -50,42 +58,121 @@ PREFIXES = [
     ("34", 15),
     ("37", 15),
     ("3528", 16),
+    ("3589", 19),
+    ("36", 14),
+    ("300", 16),
     ("6011", 16),
     ("65", 16),
     ("62", 16),
+    ("62", 19),
+]
+NEW_NETWORKS = [
+    ("60", 16),  # RuPay
+    ("81", 16),
+    ("82", 16),
+    ("508", 16),
+    ("5019", 16),  # Dankort
+    ("506099", 19),  # Verve
+    ("506150", 16),
+    ("650002", 16),
+    ("9792", 16),  # Troy
+    ("5067", 16),  # Elo
+    ("401178", 16),
+    ("438935", 16),
+    ("451416", 16),
+    ("457631", 16),
+    ("504175", 16),
+    ("509000", 16),
+    ("627780", 16),
+    ("636368", 16),
+    ("8600", 16),  # UzCard
 ]
 
 
 def card(rng: random.Random, prefix: str, length: int) -> str:
-    body = prefix + "".join(rng.choice("0123456789") for _ in range(length - len(prefix) - 1))
-    return next(body + digit for digit in "0123456789" if luhn_valid(body + digit))
+    while True:
+        body = prefix + "".join(rng.choice("0123456789") for _ in range(length - len(prefix) - 1))
+        number = next(body + digit for digit in "0123456789" if luhn_valid(body + digit))
+        if not is_product_code(number):  # a bare EAN-13 is a barcode to the detector, by design
+            return number
+
+
+def groups_of(number: str) -> list[str]:
+    if len(number) == 15:
+        return [number[:4], number[4:10], number[10:]]
+    return [number[i : i + 4] for i in range(0, len(number), 4)]
+
+
+def wrapped(number: str, separator: str = " ") -> str:
+    """Written over two lines, as pdfium gives a number wrapped at the end of a line."""
+    groups = groups_of(number)
+    middle = len(groups) // 2
+    return separator.join(groups[:middle]) + "\r\n" + separator.join(groups[middle:])
+
+
+#: Every way the corpus writes a card number: the six forms of the first benchmark, then issue 17's.
+FORMS: dict[str, Callable[[str], str]] = {
+    "bare": lambda number: number,
+    "spaces": lambda number: " ".join(groups_of(number)),
+    "dashes": lambda number: "-".join(groups_of(number)),
+    "full-width": lambda number: " ".join(groups_of(number)).translate(FULLWIDTH),
+    "amex 4-6-5 / 4-6-4": lambda number: f"{number[:4]} {number[4:10]} {number[10:]}",
+    "space-dash-space": lambda number: " - ".join(groups_of(number)),
+    "wrapped (CRLF)": wrapped,
+    "dots": lambda number: ".".join(groups_of(number)),
+    "slashes": lambda number: "/".join(groups_of(number)),
+    "underscores": lambda number: "_".join(groups_of(number)),
+    "commas": lambda number: ",".join(groups_of(number)),
+    "double spaces": lambda number: "  ".join(groups_of(number)),
+    "zero-width spaces": lambda number: "\u200b".join(groups_of(number)),
+    "soft hyphens": lambda number: "\u00ad".join(groups_of(number)),
+    "Arabic-Indic digits": lambda number: " ".join(groups_of(number)).translate(ARABIC_INDIC),
+    "Devanagari digits": lambda number: " ".join(groups_of(number)).translate(DEVANAGARI),
+    "full-width, wrapped": lambda number: wrapped(number, "\u3000").translate(FULLWIDTH),
+}
 
 
 def written(rng: random.Random, number: str) -> str:
-    style = rng.choice(["bare", "spaces", "dashes", "fullwidth", "amex"])
-    if style == "bare":
-        return number
-    if style == "amex" and len(number) == 15:
-        return f"{number[:4]} {number[4:10]} {number[10:]}"
-    groups = " ".join(number[i : i + 4] for i in range(0, len(number), 4))
-    if style == "dashes":
-        return groups.replace(" ", "-")
-    return groups.translate(FULLWIDTH) if style == "fullwidth" else groups
+    """One of the first benchmark's forms at random (for the image corpus)."""
+    form = rng.choice(["bare", "spaces", "dashes", "full-width", "amex 4-6-5 / 4-6-4"])
+    return FORMS[form](number)
 
 
-def negatives(rng: random.Random) -> list[str]:
-    found = []
-    for _ in range(60):
-        number = card(rng, *rng.choice(PREFIXES))
+def negatives(rng: random.Random, each: int = 60) -> dict[str, list[str]]:
+    """Texts that must not match, by kind."""
+    found: dict[str, list[str]] = {}
+
+    def add(kind: str, text: str) -> None:
+        found.setdefault(kind, []).append(text)
+
+    for _ in range(each):
+        number = card(rng, *rng.choice(PREFIXES + NEW_NETWORKS))
         wrong = number[:-1] + str((int(number[-1]) + rng.randint(1, 9)) % 10)
-        found.append(" ".join(wrong[i : i + 4] for i in range(0, len(wrong), 4)))
-        found.append(wrong)
-        found.append(f"03-{rng.randint(1000, 9999)}-{rng.randint(1000, 9999)}")
-        found.append(
-            f"注文番号 {rng.randint(100, 999)}-{rng.randint(1000000, 9999999)}-{rng.randint(1000000, 9999999)}"
+        add("Luhn-invalid, grouped", " ".join(groups_of(wrong)))
+        add("Luhn-invalid, bare", wrong)
+        add(
+            "phone numbers",
+            f"Tel 03-{rng.randint(1000, 9999)}-{rng.randint(1000, 9999)} / 090-{rng.randint(1000, 9999)}-{rng.randint(1000, 9999)}",
         )
-        found.append(f"**** **** **** {rng.randint(1000, 9999)}")
-        found.append(rng.choice("01789") + "".join(rng.choice("0123456789") for _ in range(15)))
+        add("phone numbers", f"+81 {rng.choice(['3', '90', '80'])} {rng.randint(1000, 9999)} {rng.randint(1000, 9999)}")
+        add(
+            "order numbers",
+            f"注文番号 {rng.randint(100, 999)}-{rng.randint(1000000, 9999999)}-{rng.randint(1000000, 9999999)}",
+        )
+        add("masked numbers", f"**** **** **** {rng.randint(1000, 9999)}")
+        add(
+            "dates, amounts on a line",
+            f"{rng.randint(2020, 2030)}/{rng.randint(1, 12):02d}/{rng.randint(1, 28):02d} "
+            f"{rng.randint(1, 9_999_999):,}円 {rng.randint(1, 99_999):,}円\r\n"
+            f"{rng.randint(2020, 2030)}.{rng.randint(1, 12):02d}.{rng.randint(1, 28):02d} {rng.randint(1, 9999):,}",
+        )
+        jan = f"49{rng.randint(0, 10**10 - 1):010d}"
+        jan += str((10 - sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(jan)) % 10) % 10)
+        add("JAN barcodes", f"JAN {jan}")
+        body = rng.choice("01789") + "".join(rng.choice("0123456789") for _ in range(14))
+        luhn_no_issuer = next(body + digit for digit in "0123456789" if luhn_valid(body + digit))
+        if not luhn_no_issuer.startswith(("81", "82", "8600", "9792")):
+            add("Luhn-valid, no issuer", luhn_no_issuer)
     return found
 
 
@@ -95,6 +182,34 @@ def ours(text: str) -> bool:
 
 def plain(text: str) -> bool:
     return bool(PLAIN_ISSUER_REGEX.search(text))
+
+
+def text_corpus(rng: random.Random, per_form: int) -> None:
+    """Section 2: recall per form (and on the new networks), false positives per kind."""
+    print(f"\n== Text corpus: recall per form ({per_form} full numbers each, every network), ours beside the regex")
+    totals = {"ours": 0, "regex": 0, "all": 0}
+    for form, write in FORMS.items():
+        pool = [(p, n) for p, n in PREFIXES if n in (14, 15)] if form.startswith("amex") else PREFIXES
+        texts = [f"カード {write(card(rng, *rng.choice(pool)))} ご利用" for _ in range(per_form)]
+        found, regex = sum(map(ours, texts)), sum(map(plain, texts))
+        totals["ours"] += found
+        totals["regex"] += regex
+        totals["all"] += len(texts)
+        print(f"  {form:<22} ours {found:>4}/{len(texts)}   plain regex {regex:>4}/{len(texts)}")
+    print(
+        f"  {'all forms':<22} ours {totals['ours']:>4}/{totals['all']}   plain regex {totals['regex']:>4}/{totals['all']}"
+    )
+    new = [f"カード {FORMS[form](card(rng, prefix, length))}" for prefix, length in NEW_NETWORKS for form in
+           ("bare", "spaces", "dashes", "dots", "wrapped (CRLF)")]  # fmt: skip
+    print(
+        f"  {'new networks':<22} ours {sum(map(ours, new)):>4}/{len(new)}   plain regex {sum(map(plain, new)):>4}/{len(new)}"
+        "   (RuPay, Dankort, Verve, Troy, Elo, UzCard)"
+    )
+    print("\n== False positives per kind (texts that hold no card number)")
+    for kind, texts in negatives(rng).items():
+        print(
+            f"  {kind:<26} ours {sum(map(ours, texts)):>4}/{len(texts)}   plain regex {sum(map(plain, texts)):>4}/{len(texts)}"
+        )
 
 
 def timed(label: str, content: bytes, runs: int, settings: VerificationSettings) -> float:
@@ -117,11 +232,17 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--images", type=int, default=12, help="images per side in the OCR corpus")
+    parser.add_argument("--per-form", type=int, default=200, help="full numbers per form in the text corpus")
+    parser.add_argument("--detector-only", action="store_true", help="only the text corpus (no timing, no OCR)")
     args = parser.parse_args()
     rng = random.Random(args.seed)
     settings = VerificationSettings()
 
-    print("== Time to scan one page (inspect + scan, as uploadDocument does)")
+    text_corpus(rng, args.per_form)
+    if args.detector_only:
+        return 0
+
+    print("\n== Time to scan one page (inspect + scan, as uploadDocument does)")
     redacted = ("Monthly statement", "Card: **** **** **** 4242", "Name: Yuki Tanaka", "Tel: 03-1234-5678")
     pdf_ms = timed("one-page text PDF", docs.text_pdf(*redacted), args.runs, settings)
     png_ms = timed("one-page PNG (OCR jpn+eng)", docs.png("ご利用明細書", *redacted), max(3, args.runs // 3), settings)
@@ -129,17 +250,7 @@ def main() -> int:
         f"aims: text PDF under 50 ms -> {pdf_ms:.1f} ms ({pdf_ms / 50:.2f}x the aim); "
         f"image under 2000 ms -> {png_ms:.0f} ms ({png_ms / 2000:.2f}x the aim)"
     )
-
-    print("\n== Text corpus: recall (full numbers found) and false positives (others flagged)")
-    positives = [f"カード {written(rng, card(rng, *rng.choice(PREFIXES)))} ご利用" for _ in range(600)]
-    others = negatives(rng)
-    for name, finder in (("our detector", ours), ("plain issuer regex", plain)):
-        found = sum(1 for text in positives if finder(text))
-        false = sum(1 for text in others if finder(text))
-        print(
-            f"{name:<20} recall {found}/{len(positives)} ({found / len(positives):.1%})   "
-            f"false positives {false}/{len(others)}"
-        )
+    others = [text for texts in negatives(rng).values() for text in texts]
 
     print(f"\n== Image corpus ({args.images} with a full number, {args.images} without; OCR then detection)")
     image_positive = [written(rng, card(rng, *rng.choice(PREFIXES))) for _ in range(args.images)]

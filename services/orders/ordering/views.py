@@ -13,6 +13,7 @@ from services.orders.catalogue import Text
 from services.orders.deps import Customer, OriginDep, StandingDep
 from services.orders.idempotent import run_unsafe
 from services.orders.ordering import flows
+from services.orders.ordering.free_text import ensure_no_card_number_in
 from services.orders.ordering.schemas import OneClickOut, OneClickRequest, OrderList, OrderOut, PlaceOrderRequest
 from services.orders.ordering.service import one_click_enabled, order_of, order_out, orders_of, set_one_click
 from services.orders.standing import require_can_order
@@ -36,6 +37,8 @@ ONE_CLICK_TEXT = {
     response_model=OrderOut,
     responses={202: {"model": OrderOut, "description": "One-click is off: confirm with confirmOrder."}},
     summary="Place an order (held for verification when risky)",
+    description="422 `card_number_visible` when a description, the holder name or the card token holds a full "
+    "card number (nothing is kept).",
 )
 def place_order(
     body: PlaceOrderRequest,
@@ -46,6 +49,7 @@ def place_order(
     request: Request,
     key: IdempotencyKey = None,
 ) -> JSONResponse:
+    ensure_no_card_number_in(body)
     standing = require_can_order(standing_client, principal.account_id)
     compensation = flows.Compensation()
     return run_unsafe(

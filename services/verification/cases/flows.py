@@ -14,13 +14,13 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from mamori_common import contract
+from mamori_common.card_numbers import ensure_no_card_number, ensure_no_card_numbers
 from mamori_common.problems import Problem
 from services.verification import catalogue
-from services.verification.cases import checklist, notices, service
+from services.verification.cases import checklist, notices, phones, service
 from services.verification.cases.models import Case
 from services.verification.cases.states import CaseAction, can
 from services.verification.context import VerificationEnv
-from services.verification.scanning.scan import ensure_no_card_number
 
 #: Kinds whose opening restricts the account until decided (auth reads ``restricts_account``).
 RESTRICTING_KINDS = frozenset({"payment_verification"})
@@ -173,10 +173,14 @@ def add_supplement(db: Session, env: VerificationEnv, *, account_id: str, case_i
 def request_callback(
     db: Session, env: VerificationEnv, *, account_id: str, case_id: str | None, phone: str, note: str
 ) -> Case:
-    """Join the named case (404 if not the customer's) or open a callback case; either way staff owe a call."""
-    ensure_no_card_number(note, "note")
+    """Join the named case (404 if not the customer's) or open a callback case; either way staff owe a call.
+
+    The phone and the note are checked before anything is read or written: a full card number in
+    either is ``card_number_visible``, a phone that is not one ``invalid_phone`` (nothing kept).
+    """
+    ensure_no_card_numbers({"phone": phone, "note": note})
+    details = {"phone": phones.callback_phone(phone), "note": note}
     now = env.clock.now()
-    details = {"phone": phone, "note": note}
     if case_id is not None:
         case = service.customer_case(db, account_id, case_id)
         if case.ended_at is not None:

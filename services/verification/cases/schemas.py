@@ -154,7 +154,12 @@ class SupplementRequest(BaseModel):
 class CallbackRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    phone: str = Field(min_length=6, max_length=32, pattern=r"^\+?[0-9][0-9 \-()]{4,30}$")
+    phone: str = Field(
+        min_length=1,
+        max_length=64,
+        description="A number to call: 7 to 15 digits, an optional +, spaces, dashes, dots or parentheses "
+        "(422 `invalid_phone` otherwise; 422 `card_number_visible` for a card number).",
+    )
     case_id: str | None = Field(
         default=None,
         min_length=1,

@@ -15,6 +15,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from mamori_common import contract
+from mamori_common.card_numbers import ensure_no_card_number
 from mamori_common.tokens import Principal
 from services.verification import catalogue
 from services.verification.cases import checklist, notices
@@ -25,7 +26,6 @@ from services.verification.cases.states import OPEN_STATES, CaseAction, CaseStat
 from services.verification.context import VerificationEnv
 from services.verification.review import decisions
 from services.verification.review.schemas import DecisionRequest
-from services.verification.scanning.scan import ensure_no_card_number
 
 
 def queue(db: Session) -> Sequence[Case]:
