@@ -10,6 +10,7 @@ import re
 
 from sqlalchemy.orm import Session
 
+from mamori_common.card_numbers import without_card_numbers
 from services.verification import catalogue
 from services.verification.cases import flows as case_flows
 from services.verification.cases import service as case_service
@@ -18,7 +19,7 @@ from services.verification.documents import matching
 from services.verification.documents.inspection import inspect
 from services.verification.documents.models import Document
 from services.verification.documents.receiving import Upload
-from services.verification.scanning.scan import scan, without_card_numbers
+from services.verification.scanning.scan import scan
 from services.verification.scanning.statement import StatementFindings, read_statement
 
 _UNSAFE_NAME = re.compile(r"[^\w.\- ]+", re.UNICODE)

@@ -17,7 +17,7 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_raw
 from PIL import Image
 
-from mamori_common.card_numbers.detector import find_card_numbers, normalise
+from mamori_common.card_numbers.detector import find_card_numbers
 from mamori_common.problems import Problem
 from services.verification.config import VerificationSettings
 from services.verification.documents.inspection import Inspected
@@ -51,33 +51,6 @@ def card_number_visible(pages: list[int]) -> Problem:
         how_to_mask_ja=HOW_TO_MASK["ja"],
         how_to_mask_en=HOW_TO_MASK["en"],
     )
-
-
-def ensure_no_card_number(text: str, field: str) -> None:
-    """Typed text (a supplement, a note) is stored as typed: so it may never hold a full card number."""
-    if find_card_numbers(text):
-        raise Problem(
-            422,
-            "card_number_visible",
-            f"The {field} holds a full card number. {HOW_TO_MASK['en']}",
-            field=field,
-            how_to_mask_ja=HOW_TO_MASK["ja"],
-            how_to_mask_en=HOW_TO_MASK["en"],
-        )
-
-
-def without_card_numbers(text: str) -> str:
-    """``text`` with the digits of any full card number replaced by ``x`` (for names shown back, like a file name)."""
-    normal = normalise(text)
-    matches = find_card_numbers(text)
-    if not matches:
-        return text
-    chars = list(normal)
-    for match in matches:
-        for index in range(match.start, match.end):
-            if chars[index].isdigit():
-                chars[index] = "x"
-    return "".join(chars)
 
 
 def _ocr(image: Image.Image, settings: VerificationSettings) -> list[Line]:
