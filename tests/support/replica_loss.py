@@ -25,6 +25,7 @@ from sqlalchemy import create_engine, text
 
 from mamori_common.db import normalise_url
 from tests.support.processes import ChildProcess
+from tests.test_system import operations
 
 PASSWORD = "quiet-harbour-lantern-58"
 NAME = "Sora Aoki"
@@ -67,7 +68,7 @@ class Flows:
 
     def __init__(self, gateway_url: str, orders_database_url: str, admin: tuple[str, str]) -> None:
         self.gateway = httpx.Client(base_url=gateway_url, timeout=30)
-        self.paths = _operations(self.gateway.get("/openapi.json").json())
+        self.paths = operations(self.gateway.get("/openapi.json").json())
         self.orders_db = create_engine(normalise_url(orders_database_url))
         self.admin = admin
 
@@ -146,12 +147,3 @@ class Flows:
             except TimeoutError:
                 times.failures["freeze"] = f"order not cancelled after {FLOW_TIMEOUT_SECONDS:.0f}s"
         return times
-
-
-def _operations(document: dict[str, Any]) -> dict[str, tuple[str, str]]:
-    found = {}
-    for path, item in document.get("paths", {}).items():
-        for method, operation in item.items():
-            if isinstance(operation, dict) and "operationId" in operation:
-                found[operation["operationId"]] = (method.upper(), path)
-    return found
