@@ -15,6 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import anyio
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from prometheus_client import Counter
@@ -22,6 +23,7 @@ from sqlalchemy import Table, text
 
 from mamori_common.background import stop_tasks
 from mamori_common.clock import Clock, SystemClock
+from mamori_common.contract import SESSION_REVOKED
 from mamori_common.db import Database
 from mamori_common.events import BackoffPolicy, EventHandler, Outbox, OutboxDispatcher, inbox_router
 from mamori_common.front_door import FrontDoorMiddleware
@@ -36,6 +38,7 @@ from mamori_common.observability import (
 )
 from mamori_common.problems import PROBLEM_RESPONSES, Problem, install_problem_handlers
 from mamori_common.quotas import Quotas
+from mamori_common.revocations import RevocationFeed, RevokedSessions
 from mamori_common.settings import CommonSettings, ServiceSettings
 
 
@@ -54,6 +57,9 @@ class ServiceSpec:
     event_handlers: Mapping[str, EventHandler] = field(default_factory=dict)
     #: Long-running jobs started with the app and cancelled when it stops (e.g. a mail sender).
     background_jobs: Sequence[Callable[[FastAPI], Coroutine[Any, Any, None]]] = ()
+    #: Its ``revoked_sessions`` table (:func:`mamori_common.revocations.revocation_table`): the
+    #: service refuses access tokens of ended sessions. None for auth, whose routes read the session.
+    revocations_table: Table | None = None
 
 
 def _readiness_router() -> APIRouter:
@@ -136,11 +142,22 @@ def create_service_app(
         clock=clock,
     )
     outbox.on_commit(dispatcher.wake)
+    revoked = RevokedSessions(database, spec.revocations_table, clock) if spec.revocations_table is not None else None
+    handlers = dict(spec.event_handlers)
+    if revoked is not None:
+        handlers[SESSION_REVOKED] = revoked.handle_event
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(spec.name, settings.log_level)
+        if revoked is not None:  # before the first request: a restart forgets no ended session
+            await anyio.to_thread.run_sync(revoked.load)
         jobs = [job(app) for job in spec.background_jobs if run_background]
+        if run_background and revoked is not None:
+            feed = RevocationFeed(
+                revoked, replicas.of("auth"), secret, spec.name, interval=settings.revocation_pull_seconds
+            )
+            jobs.append(feed.run_forever())
         if run_background and spec.event_routes:
             jobs.append(dispatcher.run_forever())
         tasks = [asyncio.create_task(job, name=getattr(job, "__qualname__", None)) for job in jobs]
@@ -158,6 +175,8 @@ def create_service_app(
     app.state.replicas = replicas
     app.state.service_secret = secret
     app.state.clock = clock
+    #: Ended sessions whose access tokens ``require_principal`` refuses (None: the routes check).
+    app.state.revocations = revoked
     dispatcher.parked_counter = Counter(
         "mamori_events_parked_total",
         "Events the dispatcher gave up on (listed by `mamori events`)",
@@ -168,7 +187,7 @@ def create_service_app(
         settings.redis_url, settings.resolved_quota_key_prefix(), registry=app.state.metrics.registry, clock=clock
     )
     app.include_router(_readiness_router())
-    app.include_router(inbox_router(spec.inbox_table, spec.event_handlers))
+    app.include_router(inbox_router(spec.inbox_table, handlers))
     for router in spec.routers:
         app.include_router(router)
     return app

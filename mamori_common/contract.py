@@ -1,7 +1,8 @@
 """The events and internal calls between services: one place both sides import.
 
 Every cross-service effect is one of these events (outbox → ``/internal/events`` → inbox), or the
-one synchronous question orders asks auth before taking money (:data:`ACCOUNT_STANDING_PATH`).
+one synchronous question orders asks auth before taking money (:data:`ACCOUNT_STANDING_PATH`), or the
+pull of ended sessions every token-checking service makes (:data:`REVOCATIONS_PATH`).
 A producer builds the payload with the model named here, a consumer validates it with the same
 model, so a renamed field breaks a test on both sides at once. The shared package holds no domain
 rules: what each side *does* with an event lives in that service.
@@ -11,6 +12,8 @@ Who publishes what, and who subscribes:
 - ``account.locked``, ``account.unlocked`` (auth → verification): lockout case opened, closed.
 - ``account.frozen`` (auth → verification): intrusion case opened under auth's id.
 - ``session.compromised`` (auth → orders, verification): orders from those sessions held or undone.
+- ``session.revoked`` (auth → orders, verification): sessions ended (logout, sign-out everywhere,
+  freeze, reuse, reset...); their access tokens are refused at once (:mod:`mamori_common.revocations`).
 - ``payment.held`` (orders → verification): payment-verification case opened, or joined.
 - ``order.reported_not_mine`` (orders → verification): a "not me" case opened.
 - ``case.activity`` (orders → verification): a step on a case, for its timeline.
@@ -25,6 +28,7 @@ Who publishes what, and who subscribes:
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -33,6 +37,7 @@ ACCOUNT_LOCKED = "account.locked"
 ACCOUNT_UNLOCKED = "account.unlocked"
 ACCOUNT_FROZEN = "account.frozen"
 SESSION_COMPROMISED = "session.compromised"
+SESSION_REVOKED = "session.revoked"
 PAYMENT_HELD = "payment.held"
 ORDER_REPORTED_NOT_MINE = "order.reported_not_mine"
 CASE_ACTIVITY = "case.activity"
@@ -45,6 +50,11 @@ NOTIFY = "notify"
 
 #: Auth's internal answer to "may this account order / change contact details now?" (service token).
 ACCOUNT_STANDING_PATH = "/internal/accounts/{account_id}/standing"
+#: The query parameter naming the caller's session: auth refuses an ended one (401 ``session_revoked``).
+STANDING_SESSION_PARAM = "session_id"
+
+#: Auth's internal list of sessions ended since a time (service token): ``?since=<ISO time>&after=<id>``.
+REVOCATIONS_PATH = "/internal/revocations"
 
 CaseKind = Literal["payment_verification", "intrusion", "lockout", "not_me", "callback"]
 
@@ -166,3 +176,27 @@ class AccountStanding(BaseModel):
     restricting_case_ids: list[str] = Field(default_factory=list)
     name: str = ""
     time_zone: str = "Asia/Tokyo"
+
+
+class SessionRevoked(_Payload):
+    """Auth ended these sessions: every service refuses their access tokens from now on."""
+
+    account_id: str
+    session_ids: list[str]
+    reason: str
+    revoked_at: datetime
+
+
+class Revocation(BaseModel):
+    """One ended session, as auth lists it at :data:`REVOCATIONS_PATH`."""
+
+    session_id: str = Field(min_length=1, max_length=64)
+    account_id: str = Field(min_length=1, max_length=64)
+    revoked_at: datetime
+
+
+class RevocationPage(BaseModel):
+    """Sessions ended after the cursor, oldest first; ``more``: ask again after the last one."""
+
+    revocations: list[Revocation]
+    more: bool = False

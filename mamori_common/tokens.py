@@ -1,15 +1,18 @@
 """Checking access tokens: every service verifies them itself against auth's published keys.
 
 Auth signs short-lived EdDSA JWTs; the other services and the gateway fetch its JWKS once and
-cache it (refetching on an unknown ``kid``, so a key rotation needs no restart). Whether the
-caller may do a particular thing stays with each route: this module only says who is calling.
+cache it (refetching on an unknown ``kid``, so a key rotation needs no restart). A token whose
+session has ended is refused too: :func:`require_principal` asks the app's
+:class:`~mamori_common.revocations.RevokedSessions` (a dict lookup). Tokens come as a bearer header
+only: no cookie carries one. Whether the caller may do a particular thing stays with each route:
+this module only says who is calling.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 import jwt
 from fastapi import Depends, Request
@@ -21,7 +24,6 @@ from mamori_common.service_auth import bearer_token
 ISSUER = "mamori-auth"
 AUDIENCE = "mamori"
 ALGORITHMS = ["EdDSA"]
-ACCESS_COOKIE = "mamori_access"
 LEEWAY_SECONDS = 5
 
 
@@ -104,9 +106,22 @@ class AccessTokenVerifier:
         )
 
 
+class Revocations(Protocol):
+    def is_revoked(self, session_id: str) -> bool: ...
+
+
+def session_revoked() -> Problem:
+    return Problem(
+        401,
+        "session_revoked",
+        "This session has ended. Sign in again.",
+        headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+    )
+
+
 def access_token_from(request: Request) -> str | None:
-    """The bearer token, or the portal's HttpOnly cookie."""
-    return bearer_token(request) or request.cookies.get(ACCESS_COOKIE)
+    """The bearer token (``Authorization: Bearer``): the only way a token is accepted."""
+    return bearer_token(request)
 
 
 def require_principal(request: Request) -> Principal:
@@ -119,7 +134,12 @@ def require_principal(request: Request) -> Principal:
             headers={"WWW-Authenticate": "Bearer"},
         )
     verifier: AccessTokenVerifier = request.app.state.token_verifier
-    return verifier.verify(token)
+    principal = verifier.verify(token)
+    # Every service but auth holds the ended sessions (auth's routes read the session row itself).
+    revocations: Revocations | None = request.app.state.revocations
+    if revocations is not None and revocations.is_revoked(principal.session_id):
+        raise session_revoked()
+    return principal
 
 
 CurrentPrincipal = Annotated[Principal, Depends(require_principal)]

@@ -13,6 +13,7 @@ from mamori_common.contract import (
     ACCOUNT_UNLOCKED,
     NOTIFY,
     SESSION_COMPROMISED,
+    SESSION_REVOKED,
 )
 from mamori_common.events import EventHandler
 from services.auth.accounts.case_events import CASE_EVENT_HANDLERS
@@ -33,6 +34,8 @@ EVENT_ROUTES: dict[str, tuple[str, ...]] = {
     ACCOUNT_UNLOCKED: ("verification",),
     ACCOUNT_FROZEN: ("verification",),
     SESSION_COMPROMISED: ("orders", "verification"),
+    #: Sessions ended: their access tokens are refused there at once (``mamori_common/revocations.py``).
+    SESSION_REVOKED: ("orders", "verification"),
 }
 
 EVENT_HANDLERS: dict[str, EventHandler] = {

@@ -31,6 +31,7 @@ from services.auth.passkeys import views as passkey_views
 from services.auth.passkeys.models import Passkey, PasskeyCeremony  # noqa: F401
 from services.auth.resets import views as reset_views
 from services.auth.resets.models import ResetToken  # noqa: F401
+from services.auth.sessions import revocations as session_revocations
 from services.auth.sessions import views as session_views
 from services.auth.sessions.models import RefreshToken, Session  # noqa: F401
 from services.auth.signin import views as signin_views
@@ -56,6 +57,7 @@ SPEC = ServiceSpec(
         account_views.internal_router,
         signin_views.router,
         session_views.router,
+        session_views.internal_router,
         token_views.router,
         totp_views.router,
         change_views.router,
@@ -87,6 +89,7 @@ def create_app(settings: AuthSettings | None = None, **options: Any) -> FastAPI:
     app.state.code_hasher = CodeHasher(app.state.encryptor.derive_key(b"one-time-codes"))
     app.state.passwords = Passwords(settings.argon2_memory_kib, settings.argon2_time_cost, settings.argon2_parallelism)
     install_mailer(app)  # also without background jobs: event handlers file messages through it
+    session_revocations.install(app)  # every ended session is announced, whoever ends it
     # Innermost, so its 429s carry request ids and are logged and counted, yet before any route.
     app.user_middleware.append(Middleware(ThrottledClientGate))
     return app

@@ -16,7 +16,7 @@ from mamori_common.tokens import AccessTokenVerifier
 from services.orders import context as orders_context
 from services.orders.cancellation import views as cancellation_views
 from services.orders.config import OrdersSettings
-from services.orders.database import Base, idempotency_keys, inbox, outbox
+from services.orders.database import Base, idempotency_keys, inbox, outbox, revoked_sessions
 from services.orders.events import EVENT_HANDLERS, EVENT_ROUTES
 from services.orders.fulfilment import views as fulfilment_views
 from services.orders.ledgers.models import LedgerEntry, LedgerHead  # noqa: F401  (registers the tables)
@@ -72,6 +72,7 @@ SPEC = ServiceSpec(
     ),
     event_routes=EVENT_ROUTES,
     event_handlers=EVENT_HANDLERS,
+    revocations_table=revoked_sessions,
     background_jobs=(payment_retry_job, idempotency_purge_job),
 )
 

@@ -14,7 +14,7 @@ from services.verification import context
 from services.verification.cases import views as case_views
 from services.verification.cases.models import Case, ChecklistItem, TimelineEntry  # noqa: F401  (registers tables)
 from services.verification.config import VerificationSettings
-from services.verification.database import Base, inbox, outbox
+from services.verification.database import Base, inbox, outbox, revoked_sessions
 from services.verification.documents import views as document_views
 from services.verification.documents.models import Document  # noqa: F401
 from services.verification.documents.storage import DocumentStore, Keyring
@@ -36,6 +36,7 @@ SPEC = ServiceSpec(
     routers=(case_views.router, document_views.router, review_views.router),
     event_routes=EVENT_ROUTES,
     event_handlers=EVENT_HANDLERS,
+    revocations_table=revoked_sessions,
 )
 
 

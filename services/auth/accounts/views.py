@@ -5,20 +5,22 @@ from __future__ import annotations
 import json
 from typing import Annotated
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Query, status
 from fastapi import Path as PathParam
 
 from mamori_common.clock import ClockDep
-from mamori_common.contract import ACCOUNT_STANDING_PATH, AccountStanding
+from mamori_common.contract import ACCOUNT_STANDING_PATH, STANDING_SESSION_PARAM, AccountStanding
 from mamori_common.db import SessionDep
 from mamori_common.problems import Problem
 from mamori_common.service_auth import ServiceCaller
+from mamori_common.tokens import session_revoked
 from services.auth.accounts import service
 from services.auth.accounts.models import Account
 from services.auth.accounts.schemas import AccountView, RegisterRequest, RegisterResponse, RestrictionView
 from services.auth.accounts.standing import Capability, Standing
 from services.auth.deps import CurrentAccount, PasswordsDep
 from services.auth.passkeys import service as passkey_service
+from services.auth.sessions.models import Session
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
@@ -79,11 +81,20 @@ def get_account_standing(
     caller: ServiceCaller,
     db: SessionDep,
     clock: ClockDep,
+    session_id: Annotated[str | None, Query(alias=STANDING_SESSION_PARAM, min_length=1, max_length=64)] = None,
 ) -> AccountStanding:
-    """May this account order, or change its contact details, now? (Other services; service token.)"""
+    """May this account order, or change its contact details, now? (Other services; service token.)
+
+    With the caller's ``session_id`` an ended session (or another account's) is ``401
+    session_revoked``: a revocation the asking service has not heard of yet still stops the order.
+    """
     account = db.get(Account, account_id)
     if account is None:
         raise Problem(404, "account_not_found", "There is no account with this id.")
+    if session_id is not None:
+        session = db.get(Session, session_id)
+        if session is None or session.account_id != account.id or session.revoked_at is not None:
+            raise session_revoked()
     current = service.standing_for(db, account, now=clock.now())
     return AccountStanding(
         account_id=account.id,

@@ -27,7 +27,7 @@ class Session(Base):
     country: Mapped[str | None] = mapped_column(String(8), nullable=True)
     device_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
     user_agent: Mapped[str | None] = mapped_column(String(512), nullable=True)
-    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
     revoked_reason: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
     @property

@@ -25,6 +25,7 @@ from services.auth.accounts.models import Account
 from services.auth.config import AuthSettings
 from services.auth.request_context import RequestContext
 from services.auth.sessions.models import RefreshToken, Session
+from services.auth.sessions.revocations import announce
 from services.auth.tokens.keys import SigningKey
 
 
@@ -145,13 +146,16 @@ def pair_with(
 def revoke_sessions(
     db: DbSession, account_id: str, *, now: datetime, reason: str, keep_session_id: str | None = None
 ) -> list[str]:
-    """End every live session of the account (but ``keep_session_id``); return the ids ended."""
+    """End every live session of the account (but ``keep_session_id``); return the ids ended.
+
+    One ``session.revoked`` event names them all, so their access tokens stop at every service."""
     query = select(Session.id).where(Session.account_id == account_id, Session.revoked_at.is_(None))
     if keep_session_id is not None:
         query = query.where(Session.id != keep_session_id)
     ids = list(db.execute(query).scalars())
     if ids:
         db.execute(update(Session).where(Session.id.in_(ids)).values(revoked_at=now, revoked_reason=reason))
+        announce(db, account_id, ids, reason=reason, now=now)
     return ids
 
 
@@ -181,16 +185,21 @@ def revoke_session(db: DbSession, session: Session, *, now: datetime, reason: st
     """End one session (its whole refresh-token family with it); False if it had already ended.
 
     Conditional, like :func:`claim_refresh_token`, so the first reason to end a session is the one
-    kept when two arrive at once (a reuse and a logout, say).
+    kept when two arrive at once (a reuse and a logout, say). Every other service hears of it
+    (:func:`services.auth.sessions.revocations.announce`), as for :func:`revoke_sessions`.
     """
+    session_id, account_id = session.id, session.account_id
     result = db.execute(
         update(Session)
-        .where(Session.id == session.id, Session.revoked_at.is_(None))
+        .where(Session.id == session_id, Session.revoked_at.is_(None))
         .values(revoked_at=now, revoked_reason=reason)
         .execution_options(synchronize_session=False)
     )
     db.expire(session)
-    return rows_changed(result) == 1
+    ended = rows_changed(result) == 1
+    if ended:
+        announce(db, account_id, [session_id], reason=reason, now=now)
+    return ended
 
 
 def live_sessions(db: DbSession, account_id: str, *, now: datetime) -> list[Session]:

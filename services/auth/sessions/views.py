@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Request, Response, status
+from fastapi import APIRouter, Body, Query, Request, Response, status
 
 from mamori_common.clock import ClockDep
+from mamori_common.contract import REVOCATIONS_PATH, RevocationPage
 from mamori_common.db import SessionDep
 from mamori_common.problems import Problem
-from mamori_common.tokens import AccessTokenVerifier, access_token_from
+from mamori_common.service_auth import ServiceCaller
+from mamori_common.tokens import LEEWAY_SECONDS, AccessTokenVerifier, access_token_from
 from services.auth.deps import (
     CurrentAccount,
     CurrentSession,
@@ -19,7 +22,7 @@ from services.auth.deps import (
     SigningKeyDep,
     current_session,
 )
-from services.auth.sessions import flows, service
+from services.auth.sessions import flows, revocations, service
 from services.auth.sessions.models import Session
 from services.auth.sessions.schemas import (
     LogoutRequest,
@@ -32,6 +35,7 @@ from services.auth.sessions.schemas import (
 )
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
+internal_router = APIRouter(include_in_schema=False)
 
 
 @router.post(
@@ -153,3 +157,25 @@ def revoke_sessions(
     )
     db.commit()
     return RevokedSessions(revoked=ended)
+
+
+#: Services that check access tokens and so pull the ended sessions.
+REVOCATION_READERS = frozenset({"orders", "verification"})
+
+
+@internal_router.get(REVOCATIONS_PATH, response_model=RevocationPage)
+def list_revocations(
+    caller: ServiceCaller,
+    db: SessionDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    since: Annotated[datetime | None, Query()] = None,
+    after: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+) -> RevocationPage:
+    """Sessions ended after ``since`` (and, at that same time, after session ``after``), oldest
+    first: every service's pull (``mamori_common/revocations.py``). Only sessions ended within an
+    access token's life are listed: the tokens of older ones have expired anyway."""
+    if caller not in REVOCATION_READERS:
+        raise Problem(403, "forbidden", "This service does not read revocations.")
+    horizon = timedelta(seconds=settings.access_token_seconds + 2 * LEEWAY_SECONDS)
+    return revocations.ended_since(db, since, after, now=clock.now(), horizon=horizon)

@@ -50,7 +50,7 @@ def place_order(
     key: IdempotencyKey = None,
 ) -> JSONResponse:
     ensure_no_card_number_in(body)
-    standing = require_can_order(standing_client, principal.account_id)
+    standing = require_can_order(standing_client, principal.account_id, principal.session_id)
     compensation = flows.Compensation()
     return run_unsafe(
         request,
@@ -80,7 +80,7 @@ def confirm_order(
     request: Request,
     key: IdempotencyKey = None,
 ) -> JSONResponse:
-    standing = require_can_order(standing_client, principal.account_id)
+    standing = require_can_order(standing_client, principal.account_id, principal.session_id)
     compensation = flows.Compensation()
 
     def work(db: SessionDep) -> Answer:
