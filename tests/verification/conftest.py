@@ -35,13 +35,13 @@ class VerificationHarness:
     key: SigningKey
     data_dir: Path
 
-    def token(self, account_id: str, role: str = "customer") -> str:
+    def token(self, account_id: str, role: str = "customer", session_id: str | None = None) -> str:
         now = int(self.clock.now().timestamp())
         claims = {
             "iss": ISSUER,
             "aud": AUDIENCE,
             "sub": account_id,
-            "sid": uuid.uuid4().hex,
+            "sid": session_id or uuid.uuid4().hex,
             "role": role,
             "auth_time": now,
             "iat": now,
@@ -49,8 +49,8 @@ class VerificationHarness:
         }
         return jwt.encode(claims, self.key.private_key, algorithm="EdDSA", headers={"kid": self.key.kid})
 
-    def as_user(self, account_id: str, role: str = "customer") -> dict[str, str]:
-        return {"authorization": f"Bearer {self.token(account_id, role)}"}
+    def as_user(self, account_id: str, role: str = "customer", session_id: str | None = None) -> dict[str, str]:
+        return {"authorization": f"Bearer {self.token(account_id, role, session_id)}"}
 
     def publish(
         self, event_type: str, payload: dict[str, Any], source: str = "auth", event_id: str | None = None
