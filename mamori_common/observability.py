@@ -22,6 +22,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from mamori_common.contract import REVOCATIONS_PATH
+
 REQUEST_ID_HEADER = "x-request-id"
 _REQUEST_ID_SHAPE = re.compile(r"^[A-Za-z0-9._-]{8,128}$")
 request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
@@ -30,6 +32,8 @@ request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
 NO_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
 #: Probes and scrapes: counted, not logged.
 _QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+#: Asked by every replica several times a second: logged only when they fail (metrics count them all).
+_POLLED_PATHS = frozenset({REVOCATIONS_PATH})
 
 
 def current_request_id() -> str:
@@ -164,7 +168,8 @@ class RequestContextMiddleware:
         finally:
             elapsed = time.perf_counter() - started
             self.metrics.observe(scope["method"], route_label(scope), status, elapsed)
-            if scope["path"] not in _QUIET_PATHS and self.log.isEnabledFor(logging.INFO):
+            quiet = scope["path"] in _QUIET_PATHS or (scope["path"] in _POLLED_PATHS and status == 200)
+            if not quiet and self.log.isEnabledFor(logging.INFO):
                 self.log.info(
                     "request",
                     extra={

@@ -33,6 +33,7 @@ import anyio
 import httpx
 from pydantic import ValidationError
 from sqlalchemy import Column, Index, MetaData, String, Table, delete, select
+from sqlalchemy import event as sa_event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -112,15 +113,14 @@ class RevokedSessions:
         return len(rows)
 
     def record(self, db: Session, revocations: Iterable[Revocation]) -> None:
-        """Add ended sessions to the table in the caller's transaction, and to memory at once.
+        """Add ended sessions to the table in the caller's transaction; to memory once it commits.
 
-        Memory first and unconditionally: if the transaction fails the session has still ended, and
-        the next pull writes the row again. An id already recorded is left as it is.
+        Memory only after the commit, so whatever this process refuses is also in its table and
+        is still refused after a restart. An id already recorded is left as it is.
         """
         items = list(revocations)
         if not items:
             return
-        self._remember(items)
         now = self.clock.now()
         values = [
             {"session_id": i.session_id, "account_id": i.account_id, "revoked_at": i.revoked_at, "recorded_at": now}
@@ -129,6 +129,11 @@ class RevokedSessions:
         dialect = db.get_bind().dialect.name
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
         db.execute(insert(self.table).values(values).on_conflict_do_nothing(index_elements=["session_id"]))
+        sa_event.listen(db, "after_commit", lambda _db: self._remember(items), once=True)
+
+    def unknown(self, revocations: Iterable[Revocation]) -> list[Revocation]:
+        """Those not held yet (a pull's overlap brings the same sessions again and again)."""
+        return [item for item in revocations if item.session_id not in self._revoked]
 
     def sync(self) -> int:
         """Bring into memory what was recorded since the last sync (another replica's events)."""
@@ -209,8 +214,10 @@ class RevocationFeed:
             params = {"since": last.revoked_at.isoformat(), "after": last.session_id}
 
     def _record(self, revocations: list[Revocation]) -> None:
-        with self.revoked.database.session() as db, db.begin():
-            self.revoked.record(db, revocations)
+        fresh = self.revoked.unknown(revocations)
+        if fresh:
+            with self.revoked.database.session() as db, db.begin():
+                self.revoked.record(db, fresh)
 
     async def run_forever(self) -> None:
         owns_client = self.client is None

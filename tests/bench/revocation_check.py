@@ -1,0 +1,174 @@
+"""What refusing ended sessions costs a request, and how long an ending takes to reach each service.
+
+Run: ``.venv/bin/python tests/bench/revocation_check.py [--revoked 100000] [--rounds 3] [--no-deployment]``
+
+1. CPU per request of the check (``mamori_common/revocations.py``, asked by
+   ``mamori_common.tokens.require_principal``): ``RevokedSessions.is_revoked`` alone, and the whole
+   token check (EdDSA signature, claims, then the lookup) with and without a set holding
+   ``--revoked`` ended sessions; the difference is what revocation adds. The budget is 0.2 ms.
+   (Auth's ``login`` checks no access token: its path gains no lookup at all; what it gains is one
+   index on ``sessions.revoked_at``, written when a session ends, not when one starts.)
+2. Seconds from ``logout`` and from a staff ``freezeAccount`` answering to the first ``401
+   session_revoked`` for the old token at orders (``listOrders``) and at verification
+   (``listCases``), each asked directly on its own port, in a ``mamori run`` of its own
+   (``--rounds`` of each). The promise is one second.
+
+Figures, not assertions: on a shared 2-core machine they vary with the load. Not collected by
+pytest (no ``test_`` prefix).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+import httpx  # noqa: E402
+import jwt  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
+
+from mamori_common.db import Database  # noqa: E402
+from mamori_common.revocations import RevokedSessions  # noqa: E402
+from mamori_common.tokens import AUDIENCE, ISSUER, AccessTokenVerifier, require_principal  # noqa: E402
+from services.orders.database import revoked_sessions  # noqa: E402
+
+PASSWORD = "quiet-harbour-lantern-58"
+
+
+def cpu_per_call(work: Callable[[], Any], calls: int) -> float:
+    """Microseconds of this process's CPU per call."""
+    started = time.process_time()
+    for _ in range(calls):
+        work()
+    return (time.process_time() - started) / calls * 1e6
+
+
+def measure_the_check(revoked_count: int, calls: int) -> None:
+    private_key = Ed25519PrivateKey.generate()
+    public_key = private_key.public_key()
+    verifier = AccessTokenVerifier(lambda _kid: public_key)
+    now = int(time.time())
+    claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": "a" * 32, "sid": uuid.uuid4().hex, "iat": now, "exp": now + 600}
+    token = jwt.encode(claims, private_key, algorithm="EdDSA", headers={"kid": "k"})
+
+    with tempfile.TemporaryDirectory() as folder:
+        database = Database(f"sqlite:///{folder}/bench.db")
+        revoked = RevokedSessions(database, revoked_sessions)
+        revoked._revoked = {uuid.uuid4().hex: revoked.clock.now() for _ in range(revoked_count)}  # as if loaded
+        database.dispose()
+
+    def request_with(revocations: RevokedSessions | None) -> Any:
+        state = SimpleNamespace(token_verifier=verifier, revocations=revocations)
+        return SimpleNamespace(headers={"authorization": f"Bearer {token}"}, app=SimpleNamespace(state=state))
+
+    with_check, without_check = request_with(revoked), request_with(None)
+    sid = str(claims["sid"])
+    lookup = cpu_per_call(lambda: revoked.is_revoked(sid), calls * 50)
+    for _ in range(200):  # warm up
+        require_principal(with_check)
+        require_principal(without_check)
+    plains, checks = [], []
+    for _ in range(15):  # interleaved, so both see the same share of a busy machine
+        plains.append(cpu_per_call(lambda: require_principal(without_check), calls))
+        checks.append(cpu_per_call(lambda: require_principal(with_check), calls))
+    plain, checked = statistics.median(plains), statistics.median(checks)
+    print(f"1. The check, {revoked_count:,} ended sessions held in memory")
+    print(f"   is_revoked alone:                         {lookup:8.3f} µs CPU per request")
+    print(f"   token check without revocations:          {plain:8.1f} µs CPU per request")
+    print(f"   token check with revocations:             {checked:8.1f} µs CPU per request")
+    added = checked - plain
+    print(f"   difference (noise of a shared machine included): {added:+.1f} µs = {added / 1000:+.4f} ms")
+    print(f"   added by revocation, at most:             {max(added, lookup) / 1000:8.4f} ms CPU (budget 0.2 ms)")
+
+
+def _first_refusal(url: str, token: str, started: float, timeout: float = 10.0) -> float:
+    headers = {"authorization": f"Bearer {token}"}
+    while time.monotonic() - started < timeout:
+        answer = httpx.get(url, headers=headers, timeout=5)
+        if answer.status_code == 401:
+            return time.monotonic() - started
+        time.sleep(0.005)
+    return float("nan")
+
+
+def measure_the_delay(rounds: int) -> None:
+    from tests.support.processes import MamoriRun
+    from tests.test_system import demo_credentials, operations
+
+    with tempfile.TemporaryDirectory() as folder:
+        run = MamoriRun(Path(folder) / "var")
+        try:
+            run.start()
+            urls = {child.name: child.url for child in run.children}
+            edge = httpx.Client(base_url=run.gateway_url, timeout=30)
+            paths = operations(edge.get("/openapi.json").json())
+
+            def call(operation: str, token: str | None = None, args: dict[str, str] | None = None, **kw: Any) -> Any:
+                method, path = paths[operation]
+                headers = {"authorization": f"Bearer {token}"} if token else {}
+                return edge.request(method, path.format(**(args or {})), headers=headers, **kw)
+
+            def customer() -> tuple[str, str]:
+                email = f"bench-{uuid.uuid4().hex[:8]}@example.com"
+                assert call("register", json={"email": email, "password": PASSWORD, "name": "Sora Aoki"}).is_success
+                return email, call("login", json={"email": email, "password": PASSWORD}).json()["access_token"]
+
+            admin = call("login", json=dict(zip(("email", "password"), demo_credentials(run)["admin"], strict=True)))
+            staff = admin.json()["access_token"]
+            found: dict[str, dict[str, list[float]]] = {"logout": {}, "freeze": {}}
+            requests: dict[str, list[float]] = {}
+            for _ in range(rounds):
+                for how in ("logout", "freeze"):
+                    places = {"orders": "/api/orders/orders", "verification": "/api/verification/cases"}
+                    for service, path in places.items():
+                        _email, token = customer()
+                        assert httpx.get(urls[service] + path, headers={"authorization": f"Bearer {token}"}).is_success
+                        if how == "logout":
+                            asked = time.monotonic()
+                            assert call("logout", token).status_code == 204
+                        else:
+                            account_id = call("getMe", token).json()["account_id"]
+                            asked = time.monotonic()
+                            frozen = call("freezeAccount", staff, {"account_id": account_id}, json={"reason": "bench"})
+                            assert frozen.status_code == 200, frozen.text
+                        answered = time.monotonic()
+                        requests.setdefault(how, []).append(answered - asked)
+                        found[how].setdefault(service, []).append(_first_refusal(urls[service] + path, token, answered))
+            edge.close()
+        finally:
+            run.close()
+    print(f"2. Seconds from the answer to the first 401 for the old token ({rounds} rounds; promise 1 s)")
+    for how, seconds in requests.items():
+        print(f"   ({how} itself took median {statistics.median(seconds):.3f} s through the edge)")
+    for how, per_service in found.items():
+        for service, seconds in per_service.items():
+            print(
+                f"   {how:<7} -> refused at {service:<13} median {statistics.median(seconds):.3f} s, "
+                f"max {max(seconds):.3f} s"
+            )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--revoked", type=int, default=100_000, help="ended sessions held in memory")
+    parser.add_argument("--calls", type=int, default=1_000, help="token checks per measurement")
+    parser.add_argument("--rounds", type=int, default=3, help="logouts and freezes timed per service")
+    parser.add_argument("--no-deployment", action="store_true", help="only the CPU of the check")
+    args = parser.parse_args()
+    measure_the_check(args.revoked, args.calls)
+    if not args.no_deployment:
+        measure_the_delay(args.rounds)
+
+
+if __name__ == "__main__":
+    main()
