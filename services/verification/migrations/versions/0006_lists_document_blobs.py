@@ -3,7 +3,7 @@
 Only used when the service runs on PostgreSQL (or ``MAMORI_DOCUMENT_STORE=database``); the files
 an embedded install wrote under the data directory stay where they are and are still read there.
 
-Revision ID: verification_0006_lists_document_blobs
+Revision ID: verification_0006_lists_blobs
 Revises: verification_0005
 Create Date: 2026-12-03
 """
@@ -11,7 +11,7 @@ Create Date: 2026-12-03
 import sqlalchemy as sa
 from alembic import op
 
-revision = "verification_0006_lists_document_blobs"
+revision = "verification_0006_lists_blobs"
 down_revision = "verification_0005"
 branch_labels = None
 depends_on = None
