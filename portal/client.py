@@ -11,7 +11,7 @@ Methods are named after the operationIds of the public contract (design.md).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -19,6 +19,7 @@ from urllib.parse import quote
 import httpx
 
 from mamori_common.internal_http import ServiceReplicas, send
+from mamori_common.pagination import MAX_LIMIT
 from portal.config import PortalSettings
 
 
@@ -61,6 +62,38 @@ class Answer:
     def code(self) -> str | None:
         """The problem's stable ``code`` (None for a success)."""
         return None if self.ok else str(self.body.get("code") or "error")
+
+
+#: The most items a page of a service's list holds (what the portal asks for when it reads a list whole).
+MAX_PAGE = MAX_LIMIT
+#: Pages :func:`follow_pages` reads at most: a list that long is shown in part, never loops.
+MAX_PAGES_FOLLOWED = 20
+
+
+def page_params(limit: int | None, cursor: str | None) -> dict[str, Any]:
+    """``limit`` and ``cursor`` query parameters of a paged list (both left out when not given)."""
+    params: dict[str, Any] = {}
+    if limit is not None:
+        params["limit"] = limit
+    if cursor:
+        params["cursor"] = cursor
+    return params
+
+
+async def follow_pages(fetch: Callable[[str | None], Awaitable[Answer]]) -> Answer:
+    """A paged list read whole: ``fetch`` each page by the previous one's ``next``; the items of
+    every page in one answer (or the first refusal)."""
+    items: list[Any] = []
+    cursor: str | None = None
+    for _ in range(MAX_PAGES_FOLLOWED):
+        answer = await fetch(cursor)
+        if not answer.ok:
+            return answer
+        items.extend(answer.body.get("items", []))
+        cursor = answer.body.get("next")
+        if not cursor:
+            break
+    return Answer(200, {"items": items, "next": cursor})
 
 
 class ServiceUnavailable(Exception):
@@ -212,8 +245,8 @@ class AuthApi:
     async def get_me(self, caller: Caller, token: str) -> Answer:
         return await self._get("/me", caller, token)
 
-    async def list_messages(self, caller: Caller, token: str, limit: int, offset: int) -> Answer:
-        return await self._get("/messages", caller, token, {"limit": limit, "offset": offset})
+    async def list_messages(self, caller: Caller, token: str, limit: int, cursor: str | None = None) -> Answer:
+        return await self._get("/messages", caller, token, page_params(limit, cursor))
 
     async def verify_message(
         self, caller: Caller, token: str | None, reference_code: str | None, text: str | None
@@ -221,11 +254,11 @@ class AuthApi:
         body = {"reference_code": reference_code} if reference_code is not None else {"text": text}
         return await self._post("/messages/verify", caller, body, token)
 
-    async def list_security_events(self, caller: Caller, token: str, limit: int, offset: int) -> Answer:
-        return await self._get("/security-events", caller, token, {"limit": limit, "offset": offset})
+    async def list_security_events(self, caller: Caller, token: str, limit: int, cursor: str | None = None) -> Answer:
+        return await self._get("/security-events", caller, token, page_params(limit, cursor))
 
-    async def list_sessions(self, caller: Caller, token: str) -> Answer:
-        return await self._get("/sessions", caller, token)
+    async def list_sessions(self, caller: Caller, token: str, cursor: str | None = None) -> Answer:
+        return await self._get("/sessions", caller, token, page_params(None, cursor))
 
     async def revoke_sessions(self, caller: Caller, token: str, *, session_id: str | None = None) -> Answer:
         body = {"session_id": session_id} if session_id else {"all_but_current": True}
@@ -301,8 +334,8 @@ class VerificationApi:
             "verification", method, f"/api/verification{path}", caller, token=token, **kwargs
         )
 
-    async def list_cases(self, caller: Caller, token: str) -> Answer:
-        return await self._call("GET", "/cases", caller, token)
+    async def list_cases(self, caller: Caller, token: str, cursor: str | None = None) -> Answer:
+        return await self._call("GET", "/cases", caller, token, params=page_params(None, cursor))
 
     async def get_case(self, caller: Caller, token: str, case_id: str) -> Answer:
         return await self._call("GET", f"/cases/{quote(case_id, safe='')}", caller, token)
@@ -341,8 +374,8 @@ class StaffApi:
             "verification", method, f"/api/verification/staff{path}", caller, token=token, **kwargs
         )
 
-    async def list_review_queue(self, caller: Caller, token: str) -> Answer:
-        return await self._call("GET", "/queue", caller, token)
+    async def list_review_queue(self, caller: Caller, token: str, cursor: str | None = None) -> Answer:
+        return await self._call("GET", "/queue", caller, token, params=page_params(None, cursor))
 
     async def get_case_for_review(self, caller: Caller, token: str, case_id: str) -> Answer:
         return await self._call("GET", f"/cases/{quote(case_id, safe='')}", caller, token)
@@ -371,14 +404,19 @@ class OrdersApi:
     async def _call(self, method: str, path: str, caller: Caller, token: str, **kwargs: Any) -> Answer:
         return await self._client.call("orders", method, f"/api/orders{path}", caller, token=token, **kwargs)
 
-    async def list_orders(self, caller: Caller, token: str) -> Answer:
-        return await self._call("GET", "/orders", caller, token)
+    async def list_orders(self, caller: Caller, token: str, cursor: str | None = None) -> Answer:
+        return await self._call("GET", "/orders", caller, token, params=page_params(None, cursor))
 
     async def get_order(self, caller: Caller, token: str, order_id: str) -> Answer:
         return await self._call("GET", f"/orders/{quote(order_id, safe='')}", caller, token)
 
     async def list_refunds(self, caller: Caller, token: str, order_id: str) -> Answer:
-        return await self._call("GET", "/refunds", caller, token, params={"order_id": order_id})
+        """Every refund of one order: pages followed to the end (an order has a handful at most)."""
+        return await follow_pages(
+            lambda cursor: self._call(
+                "GET", "/refunds", caller, token, params={"order_id": order_id, **page_params(MAX_PAGE, cursor)}
+            )
+        )
 
     async def cancel_order(self, caller: Caller, token: str, order_id: str) -> Answer:
         return await self._call("POST", f"/orders/{quote(order_id, safe='')}/cancel", caller, token)

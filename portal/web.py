@@ -13,11 +13,12 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import jinja2
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from mamori_common.contract import case_number
 from mamori_common.network import resolve_client_ip
+from mamori_common.pagination import MAX_CURSOR_LENGTH
 from portal import csrf
 from portal.client import Answer, AuthApi, Caller, OrdersApi, StaffApi, VerificationApi
 from portal.config import PortalSettings
@@ -369,3 +370,11 @@ async def optional_customer(request: Request) -> Customer | None:
 
 
 MaybeCustomerDep = Annotated[Customer | None, Depends(optional_customer)]
+
+#: A paged list page's ``?cursor=``: the service's ``next``, passed on untouched (the service checks it).
+CursorDep = Annotated[str | None, Query(max_length=MAX_CURSOR_LENGTH)]
+
+
+def cursor_refused(answer: Answer) -> bool:
+    """The service did not take the cursor (edited, stale or another list's): show the first page."""
+    return answer.status in (400, 422)

@@ -14,7 +14,19 @@ from fastapi import APIRouter, Depends, HTTPException
 from fastapi.responses import Response
 
 from portal.client import Answer
-from portal.web import Customer, FormDep, TokenDep, UploadDep, Visit, VisitDep, redirect, render, still_signed_in
+from portal.web import (
+    CursorDep,
+    Customer,
+    FormDep,
+    TokenDep,
+    UploadDep,
+    Visit,
+    VisitDep,
+    cursor_refused,
+    redirect,
+    render,
+    still_signed_in,
+)
 
 router = APIRouter(include_in_schema=False)
 
@@ -84,14 +96,18 @@ async def after_change(
 
 
 @router.get("/cases")
-async def list_cases(visit: VisitDep, customer: TokenDep) -> Response:
-    answer = still_signed_in(visit, await visit.verification.list_cases(visit.caller, customer.token))
+async def list_cases(visit: VisitDep, customer: TokenDep, cursor: CursorDep = None) -> Response:
+    answer = still_signed_in(visit, await visit.verification.list_cases(visit.caller, customer.token, cursor))
+    if cursor and cursor_refused(answer):
+        return redirect("/cases")
     items = answer.body.get("items", []) if answer.ok else []
     return render(
         visit,
         "cases.html",
         open_cases=[case for case in items if case["state"] in OPEN_STATES],
         past_cases=[case for case in items if case["state"] not in OPEN_STATES],
+        cursor=cursor,
+        next=answer.body.get("next") if answer.ok else None,
     )
 
 

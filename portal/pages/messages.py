@@ -7,12 +7,20 @@ genuine (an owner locked out by an intruder needs exactly that, and nothing more
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 from fastapi.responses import Response
 
-from portal.web import FormDep, MaybeCustomerDep, TokenDep, VisitDep, render, still_signed_in
+from portal.web import (
+    CursorDep,
+    FormDep,
+    MaybeCustomerDep,
+    TokenDep,
+    VisitDep,
+    cursor_refused,
+    redirect,
+    render,
+    still_signed_in,
+)
 
 router = APIRouter(include_in_schema=False)
 
@@ -22,20 +30,17 @@ MAX_CODE_LENGTH = 64
 
 
 @router.get("/messages")
-async def message_centre(
-    visit: VisitDep, customer: TokenDep, page: Annotated[int, Query(ge=1, le=10_000)] = 1
-) -> Response:
-    answer = still_signed_in(
-        visit, await visit.auth.list_messages(visit.caller, customer.token, PAGE_SIZE, (page - 1) * PAGE_SIZE)
-    )
-    total = int(answer.body.get("total", 0))
+async def message_centre(visit: VisitDep, customer: TokenDep, cursor: CursorDep = None) -> Response:
+    answer = still_signed_in(visit, await visit.auth.list_messages(visit.caller, customer.token, PAGE_SIZE, cursor))
+    if cursor and cursor_refused(answer):
+        return redirect("/messages")
     return render(
         visit,
         "messages.html",
         items=answer.body.get("items", []),
-        page=page,
-        has_next=page * PAGE_SIZE < total,
-        total=total,
+        cursor=cursor,
+        next=answer.body.get("next"),
+        total=int(answer.body.get("total", 0)),
     )
 
 

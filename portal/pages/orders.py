@@ -14,7 +14,19 @@ from fastapi import APIRouter, Depends, HTTPException
 from fastapi.responses import Response
 
 from portal.client import Answer
-from portal.web import Customer, CustomerDep, FormDep, TokenDep, Visit, VisitDep, redirect, render, still_signed_in
+from portal.web import (
+    CursorDep,
+    Customer,
+    CustomerDep,
+    FormDep,
+    TokenDep,
+    Visit,
+    VisitDep,
+    cursor_refused,
+    redirect,
+    render,
+    still_signed_in,
+)
 
 router = APIRouter(include_in_schema=False)
 
@@ -68,9 +80,17 @@ async def act(visit: Visit, customer: Customer, order_id: str, answer: Answer, n
 
 
 @router.get("/orders")
-async def list_orders(visit: VisitDep, customer: TokenDep) -> Response:
-    answer = still_signed_in(visit, await visit.orders.list_orders(visit.caller, customer.token))
-    return render(visit, "orders.html", orders=answer.body.get("items", []) if answer.ok else [])
+async def list_orders(visit: VisitDep, customer: TokenDep, cursor: CursorDep = None) -> Response:
+    answer = still_signed_in(visit, await visit.orders.list_orders(visit.caller, customer.token, cursor))
+    if cursor and cursor_refused(answer):
+        return redirect("/orders")
+    return render(
+        visit,
+        "orders.html",
+        orders=answer.body.get("items", []) if answer.ok else [],
+        cursor=cursor,
+        next=answer.body.get("next") if answer.ok else None,
+    )
 
 
 @router.get("/orders/{order_id}")

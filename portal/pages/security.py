@@ -9,21 +9,21 @@ and back here, rather than failing.
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import segno
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 from fastapi.responses import Response
 from markupsafe import Markup
 
 from portal.client import Answer
 from portal.web import (
+    CursorDep,
     Customer,
     CustomerDep,
     FormDep,
     TokenDep,
     Visit,
     VisitDep,
+    cursor_refused,
     redirect,
     render,
     still_signed_in,
@@ -161,10 +161,17 @@ async def confirm_totp(visit: VisitDep, customer: CustomerDep, form: FormDep) ->
 
 
 @router.get("/security/sessions")
-async def sessions(visit: VisitDep, customer: TokenDep) -> Response:
-    answer = still_signed_in(visit, await visit.auth.list_sessions(visit.caller, customer.token))
+async def sessions(visit: VisitDep, customer: TokenDep, cursor: CursorDep = None) -> Response:
+    answer = still_signed_in(visit, await visit.auth.list_sessions(visit.caller, customer.token, cursor))
+    if cursor and cursor_refused(answer):
+        return redirect("/security/sessions")
     return render(
-        visit, "sessions.html", sessions=answer.body.get("sessions", []), ended=visit.request.query_params.get("ended")
+        visit,
+        "sessions.html",
+        sessions=answer.body.get("sessions", []),
+        ended=visit.request.query_params.get("ended"),
+        cursor=cursor,
+        next=answer.body.get("next"),
     )
 
 
@@ -180,19 +187,13 @@ async def revoke_sessions(visit: VisitDep, customer: TokenDep, form: FormDep) ->
 
 
 @router.get("/security/events")
-async def security_events(
-    visit: VisitDep, customer: TokenDep, page: Annotated[int, Query(ge=1, le=10_000)] = 1
-) -> Response:
+async def security_events(visit: VisitDep, customer: TokenDep, cursor: CursorDep = None) -> Response:
     answer = still_signed_in(
-        visit,
-        await visit.auth.list_security_events(
-            visit.caller, customer.token, EVENTS_PAGE_SIZE, (page - 1) * EVENTS_PAGE_SIZE
-        ),
+        visit, await visit.auth.list_security_events(visit.caller, customer.token, EVENTS_PAGE_SIZE, cursor)
     )
-    total = int(answer.body.get("total", 0))
-    return render(
-        visit, "events.html", items=answer.body.get("items", []), page=page, has_next=page * EVENTS_PAGE_SIZE < total
-    )
+    if cursor and cursor_refused(answer):
+        return redirect("/security/events")
+    return render(visit, "events.html", items=answer.body.get("items", []), cursor=cursor, next=answer.body.get("next"))
 
 
 @router.post("/security/recheck")

@@ -12,7 +12,18 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from portal.pages.cases import is_case_id
-from portal.web import Customer, CustomerDep, FormDep, Visit, VisitDep, redirect, render, still_signed_in
+from portal.web import (
+    CursorDep,
+    Customer,
+    CustomerDep,
+    FormDep,
+    Visit,
+    VisitDep,
+    cursor_refused,
+    redirect,
+    render,
+    still_signed_in,
+)
 from services.verification.catalogue import REASONS
 
 router = APIRouter(include_in_schema=False)
@@ -44,12 +55,19 @@ def reviews(customer: Customer) -> bool:
 
 
 @router.get("/staff")
-async def queue(visit: VisitDep, customer: CustomerDep) -> Response:
+async def queue(visit: VisitDep, customer: CustomerDep, cursor: CursorDep = None) -> Response:
     if (refused := staff_only(visit, customer)) is not None:
         return refused
-    answer = still_signed_in(visit, await visit.staff.list_review_queue(visit.caller, customer.token))
+    answer = still_signed_in(visit, await visit.staff.list_review_queue(visit.caller, customer.token, cursor))
+    if cursor and cursor_refused(answer):
+        return redirect("/staff")
     return render(
-        visit, "staff_queue.html", items=answer.body.get("items", []) if answer.ok else [], role=customer.me.get("role")
+        visit,
+        "staff_queue.html",
+        items=answer.body.get("items", []) if answer.ok else [],
+        role=customer.me.get("role"),
+        cursor=cursor,
+        next=answer.body.get("next") if answer.ok else None,
     )
 
 

@@ -4,7 +4,7 @@ Environment: ``MAMORI_<FIELD>`` (e.g. ``MAMORI_RETENTION_DAYS``); the database i
 ``MAMORI_VERIFICATION_DATABASE_URL``; the document keys ``MAMORI_VERIFICATION_DOCUMENT_KEYS``.
 """
 
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from pydantic import AliasChoices, Field
 
@@ -40,6 +40,10 @@ class VerificationSettings(ServiceSettings):
     #: ``kid:base64url-32-byte-key`` pairs, comma separated, the first one encrypts (older ones
     #: still decrypt, so keys rotate). Embedded default: generated once under the data dir.
     document_keys: str | None = Field(default=None, validation_alias=AliasChoices("MAMORI_VERIFICATION_DOCUMENT_KEYS"))
+    #: Where the encrypted documents live: ``database`` (the ``document_blobs`` table, shared by
+    #: every replica), ``directory`` (``<data dir>/documents``, one machine), or ``auto``: the
+    #: database on PostgreSQL, the directory on SQLite (the embedded default).
+    document_store: Literal["auto", "database", "directory"] = "auto"
     #: OCR: the Tesseract program and its languages (Debian's tesseract-ocr with jpn and eng).
     tesseract_command: str = "tesseract"
     ocr_languages: str = "jpn+eng"

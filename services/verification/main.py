@@ -16,6 +16,7 @@ from services.verification.cases.models import Case, ChecklistItem, TimelineEntr
 from services.verification.config import VerificationSettings
 from services.verification.database import Base, inbox, outbox, revoked_sessions
 from services.verification.documents import views as document_views
+from services.verification.documents.blob_stores import BlobStore, DatabaseBlobStore, DirectoryBlobStore
 from services.verification.documents.models import Document  # noqa: F401
 from services.verification.documents.storage import DocumentStore, Keyring
 from services.verification.events import EVENT_HANDLERS, EVENT_ROUTES
@@ -40,10 +41,19 @@ SPEC = ServiceSpec(
 )
 
 
+def blob_store(settings: VerificationSettings) -> BlobStore:
+    """The database when it is shared (PostgreSQL: every replica reads every document), else the
+    data directory; ``MAMORI_DOCUMENT_STORE`` overrides."""
+    choice = settings.document_store
+    if choice == "auto":
+        choice = "directory" if settings.resolved_database_url().startswith("sqlite") else "database"
+    if choice == "database":
+        return DatabaseBlobStore()
+    return DirectoryBlobStore(settings.data_dir / "documents")
+
+
 def document_store(settings: VerificationSettings) -> DocumentStore:
-    return DocumentStore(
-        settings.data_dir / "documents", Keyring.from_settings(settings.document_keys, settings.data_dir)
-    )
+    return DocumentStore(Keyring.from_settings(settings.document_keys, settings.data_dir), blob_store(settings))
 
 
 def create_app(settings: VerificationSettings | None = None, **options: Any) -> FastAPI:

@@ -18,7 +18,7 @@ def record_events(auth: AuthHarness, account_id: str, *events: tuple[str, Reques
         db.commit()
 
 
-def security_events(auth: AuthHarness, token: str, **params: int) -> dict[str, Any]:
+def security_events(auth: AuthHarness, token: str, **params: int | str) -> dict[str, Any]:
     response = auth.call("GET", "/api/auth/security-events", token=token, params=params)
     assert response.status_code == 200, response.text
     return response.json()
@@ -79,10 +79,11 @@ def test_security_events_page(auth: AuthHarness) -> None:
     token = sign_in(auth.app, hana)
     record_events(auth, hana, *((f"event_{n}", RequestContext(ip="192.0.2.1"), {}) for n in range(4)))
 
-    page = security_events(auth, token, limit=2, offset=1)
+    first = security_events(auth, token, limit=3)
+    rest = security_events(auth, token, limit=3, cursor=first["next"])
 
-    assert [item["kind"] for item in page["items"]] == ["event_2", "event_1"]
-    assert (page["total"], page["limit"], page["offset"]) == (4, 2, 1)
+    assert [item["kind"] for item in first["items"] + rest["items"]] == ["event_3", "event_2", "event_1", "event_0"]
+    assert (first["total"], rest["next"]) == (4, None)
     assert auth.call("GET", "/api/auth/security-events", token=token, params={"limit": 1000}).status_code == 422
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import httpx
 from sqlalchemy import select
 
 from services.auth.messages.models import Message
@@ -19,9 +20,10 @@ from tests.auth.messaging_support import (
     notify_envelope,
     sign_in,
 )
+from tests.support.paging import assert_bad_cursor_refused, follow
 
 
-def centre(auth: AuthHarness, token: str, **params: int) -> dict[str, Any]:
+def centre(auth: AuthHarness, token: str, **params: int | str) -> dict[str, Any]:
     response = auth.call("GET", "/api/auth/messages", token=token, params=params)
     assert response.status_code == 200, response.text
     return response.json()
@@ -68,19 +70,50 @@ def test_another_customer_sees_none_of_them(auth: AuthHarness) -> None:
     assert page["total"] == 1
 
 
-def test_the_centre_pages(auth: AuthHarness) -> None:
+def test_the_centre_pages_by_cursor_each_message_once_while_new_ones_arrive(auth: AuthHarness) -> None:
     hana = make_customer(auth.app, "hana@example.com")
     token = sign_in(auth.app, hana)
     references = []
     for number in range(5):
         references.append(file(auth.app, hana, "account_locked", {"until": "12:00", "case_id": f"c{number}"}))
         auth.clock.advance(seconds=1)
+    arrived: list[str] = []
 
-    page = centre(auth, token, limit=2, offset=2)
+    def fetch(cursor: str | None) -> httpx.Response:
+        params: dict[str, int | str] = {"limit": 2} | ({"cursor": cursor} if cursor else {})
+        return auth.call("GET", "/api/auth/messages", token=token, params=params)
 
-    assert [item["reference_code"] for item in page["items"]] == references[::-1][2:4]
-    assert (page["total"], page["limit"], page["offset"]) == (5, 2, 2)
-    assert auth.call("GET", "/api/auth/messages", token=token, params={"limit": 0}).status_code == 422
+    def new_mail(_page: int) -> None:
+        auth.clock.advance(seconds=1)
+        arrived.append(file(auth.app, hana, "account_locked", {"until": "13:00", "case_id": "new"}))
+
+    seen = follow(fetch, between=new_mail)
+
+    assert [item["reference_code"] for item in seen] == references[::-1]
+    assert [item["reference_code"] for item in centre(auth, token, limit=2)["items"]] == arrived[::-1][:2]
+    assert centre(auth, token)["total"] == 5 + len(arrived)
+    for limit in (0, 101):
+        refused = auth.call("GET", "/api/auth/messages", token=token, params={"limit": limit})
+        assert refused.status_code == 422 and refused.json()["code"] == "validation_error"
+
+
+def test_a_cursor_that_is_not_the_centres_own_is_refused(auth: AuthHarness) -> None:
+    hana = make_customer(auth.app, "hana@example.com")
+    ken = make_customer(auth.app, "ken@example.com")
+    hana_token, ken_token = sign_in(auth.app, hana), sign_in(auth.app, ken)
+    for number in range(3):
+        file(auth.app, hana, "account_locked", {"until": "12:00", "case_id": f"h{number}"})
+        file(auth.app, ken, "account_locked", {"until": "12:00", "case_id": f"k{number}"})
+        auth.clock.advance(seconds=1)
+    hanas_next = str(centre(auth, hana_token, limit=1)["next"])
+    body, _, mac = hanas_next.partition(".")
+
+    for cursor in (hanas_next, f"{body}.{mac[::-1]}", f"{body[:-2]}AA.{mac}", "not-a-cursor.x"):
+        assert_bad_cursor_refused(
+            auth.call("GET", "/api/auth/messages", token=ken_token, params={"limit": 1, "cursor": cursor})
+        )
+    own = centre(auth, hana_token, limit=1, cursor=hanas_next)
+    assert len(own["items"]) == 1 and own["items"][0]["reference_code"]
 
 
 def test_the_centre_needs_a_signed_in_customer_and_the_check_a_valid_token_if_any(auth: AuthHarness) -> None:

@@ -64,10 +64,11 @@ def test_purge_sweeps_files_an_upload_left_without_a_row(
 
     _, kept = _upload(verification, ALICE)
     store = verification.app.state.verification.store
-    store.put("0" * 32, b"left over")
-    stale = time.time() - 2 * 3600
-    os.utime(store.path("0" * 32), (stale, stale))
-    store.put("1" * 32, b"still being written by a request")  # too recent to judge
+    with verification.app.state.db.session() as db:
+        store.put(db, "0" * 32, b"left over")
+        stale = time.time() - 2 * 3600
+        os.utime(store.blobs.path("0" * 32), (stale, stale))
+        store.put(db, "1" * 32, b"still being written by a request")  # too recent to judge
     assert cli.main(["purge"]) == 0
     assert "Purged 1 document(s)" in capsys.readouterr().out
     assert {path.stem for path in (verification.data_dir / "documents").glob("*.bin")} == {kept, "1" * 32}

@@ -6,9 +6,6 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-#: The most security events one page holds.
-PAGE_MAX = 100
-
 
 class SecurityEventItem(BaseModel):
     id: int
@@ -23,6 +20,7 @@ class SecurityEventItem(BaseModel):
 
 class SecurityEventList(BaseModel):
     items: list[SecurityEventItem]
+    #: How many security events the account has in all.
     total: int
-    limit: int
-    offset: int
+    #: The cursor of the next page (pass it as ``cursor``); null on the last page.
+    next: str | None = None

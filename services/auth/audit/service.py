@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session as DbSession
 
+from mamori_common.pagination import Page, PageRequest, Position, paginate
 from services.auth.audit.models import SecurityEvent
 from services.auth.request_context import RequestContext
 
@@ -38,17 +39,18 @@ def record(
     return event
 
 
-def list_events(db: DbSession, account_id: str, *, limit: int, offset: int) -> tuple[list[SecurityEvent], int]:
+def list_events(db: DbSession, account_id: str, page: PageRequest) -> tuple[Page[SecurityEvent], int]:
     """One page of the account's audit trail, newest first, and how many events there are in all."""
-    query = (
-        select(SecurityEvent)
-        .where(SecurityEvent.account_id == account_id)
-        .order_by(SecurityEvent.at.desc(), SecurityEvent.id.desc())
-        .limit(limit)
-        .offset(offset)
+    events = paginate(
+        db,
+        select(SecurityEvent).where(SecurityEvent.account_id == account_id),
+        page=page,
+        scope=f"listSecurityEvents:{account_id}",
+        order=(SecurityEvent.at, SecurityEvent.id),
+        key=lambda event: Position(event.at, event.id),
     )
     total = db.scalar(select(func.count()).select_from(SecurityEvent).where(SecurityEvent.account_id == account_id))
-    return list(db.execute(query).scalars()), int(total or 0)
+    return events, int(total or 0)
 
 
 def public_actor(actor: str) -> str:

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 
 from mamori_common.db import SessionDep
+from mamori_common.pagination import PAGE_RESPONSES, PageDep
 from mamori_common.problems import PROBLEM_MEDIA_TYPE
 from services.auth.audit import service
 from services.auth.audit.models import SecurityEvent
-from services.auth.audit.schemas import PAGE_MAX, SecurityEventItem, SecurityEventList
+from services.auth.audit.schemas import SecurityEventItem, SecurityEventList
 from services.auth.deps import CurrentAccount
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
@@ -35,13 +34,12 @@ def _customer_view(event: SecurityEvent) -> SecurityEventItem:
     operation_id="listSecurityEvents",
     response_model=SecurityEventList,
     summary="The signed-in customer's security events (sign-ins, changes, locks, freezes), newest first",
-    responses={401: {"description": "Not signed in", "content": {PROBLEM_MEDIA_TYPE: {}}}},
+    responses={401: {"description": "Not signed in", "content": {PROBLEM_MEDIA_TYPE: {}}}, **PAGE_RESPONSES},
 )
 def list_security_events(
     account: CurrentAccount,
     db: SessionDep,
-    limit: Annotated[int, Query(ge=1, le=PAGE_MAX)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    page: PageDep,
 ) -> SecurityEventList:
-    events, total = service.list_events(db, account.id, limit=limit, offset=offset)
-    return SecurityEventList(items=[_customer_view(event) for event in events], total=total, limit=limit, offset=offset)
+    events, total = service.list_events(db, account.id, page)
+    return SecurityEventList(items=[_customer_view(event) for event in events.items], total=total, next=events.next)

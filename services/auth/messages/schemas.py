@@ -8,9 +8,6 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-#: The most items one page of the message centre holds.
-PAGE_MAX = 100
-
 
 class MessageItem(BaseModel):
     id: str
@@ -25,9 +22,10 @@ class MessageItem(BaseModel):
 
 class MessageList(BaseModel):
     items: list[MessageItem]
+    #: How many messages the centre holds in all.
     total: int
-    limit: int
-    offset: int
+    #: The cursor of the next page (pass it as ``cursor``); null on the last page.
+    next: str | None = None
 
 
 class VerifyMessageRequest(BaseModel):

@@ -14,6 +14,7 @@ from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session as DbSession
 
 from mamori_common.clock import Clock
+from mamori_common.pagination import Page, PageRequest, Position, paginate
 from services.auth.accounts.models import Account
 from services.auth.credentials.encryption import Encryptor
 from services.auth.messages.models import Message
@@ -68,17 +69,18 @@ def messages_by_reference(db: DbSession, codes: Iterable[str]) -> dict[str, Mess
     return {message.reference_code: message for message in rows}
 
 
-def list_messages(db: DbSession, account_id: str, *, limit: int, offset: int) -> tuple[list[Message], int]:
+def list_messages(db: DbSession, account_id: str, page: PageRequest) -> tuple[Page[Message], int]:
     """One page of the account's message centre, newest first, and how many there are in all."""
-    query = (
-        select(Message)
-        .where(Message.account_id == account_id)
-        .order_by(Message.created_at.desc(), Message.queued_at.desc(), Message.id.desc())
-        .limit(limit)
-        .offset(offset)
+    messages = paginate(
+        db,
+        select(Message).where(Message.account_id == account_id),
+        page=page,
+        scope=f"listMessages:{account_id}",
+        order=(Message.created_at, Message.id),
+        key=lambda message: Position(message.created_at, message.id),
     )
     total = db.scalar(select(func.count()).select_from(Message).where(Message.account_id == account_id)) or 0
-    return list(db.execute(query).scalars()), int(total)
+    return messages, int(total)
 
 
 #: ``Session.info`` key of the mail sender's wake-up call (set by :func:`messages.mailer.install`).

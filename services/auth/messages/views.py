@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 
 from mamori_common.db import SessionDep
+from mamori_common.pagination import PAGE_RESPONSES, PageDep
 from mamori_common.problems import PROBLEM_MEDIA_TYPE
 from mamori_common.quotas import rate_limited
 from mamori_common.tokens import access_token_from
@@ -15,7 +16,6 @@ from services.auth.accounts.models import Account
 from services.auth.deps import ClientIp, CurrentAccount, SettingsDep, current_account, current_session
 from services.auth.messages import flows, service
 from services.auth.messages.schemas import (
-    PAGE_MAX,
     MessageItem,
     MessageList,
     VerifyMessageRequest,
@@ -34,15 +34,14 @@ _PROBLEM: dict[str, Any] = {"content": {PROBLEM_MEDIA_TYPE: {}}}
     summary="The signed-in customer's message centre, newest first",
     description="Every message Mamori sent this account, from any service, with its reference code. "
     "One-time codes are masked here; they appear only in the mail.",
-    responses={401: {"description": "Not signed in", **_PROBLEM}},
+    responses={401: {"description": "Not signed in", **_PROBLEM}, **PAGE_RESPONSES},
 )
 def list_messages(
     account: CurrentAccount,
     db: SessionDep,
-    limit: Annotated[int, Query(ge=1, le=PAGE_MAX)] = 20,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    page: PageDep,
 ) -> MessageList:
-    messages, total = service.list_messages(db, account.id, limit=limit, offset=offset)
+    messages, total = service.list_messages(db, account.id, page)
     items = [
         MessageItem(
             id=message.id,
@@ -54,9 +53,9 @@ def list_messages(
             source_service=message.source_service,
             mailed_at=message.mailed_at,
         )
-        for message in messages
+        for message in messages.items
     ]
-    return MessageList(items=items, total=total, limit=limit, offset=offset)
+    return MessageList(items=items, total=total, next=messages.next)
 
 
 def caller_if_signed_in(request: Request, db: SessionDep) -> Account | None:

@@ -58,6 +58,8 @@ class SessionView(BaseModel):
 
 class SessionList(BaseModel):
     sessions: list[SessionView]
+    #: The cursor of the next page (pass it as ``cursor``); null on the last page.
+    next: str | None = None
 
 
 class RevokeSessionsRequest(BaseModel):

@@ -16,10 +16,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import jwt
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session as DbSession
 
 from mamori_common.db import rows_changed
+from mamori_common.pagination import Page, PageRequest, Position, paginate
 from mamori_common.tokens import AUDIENCE, ISSUER
 from services.auth.accounts.models import Account
 from services.auth.config import AuthSettings
@@ -202,7 +203,20 @@ def revoke_session(db: DbSession, session: Session, *, now: datetime, reason: st
     return ended
 
 
-def live_sessions(db: DbSession, account_id: str, *, now: datetime) -> list[Session]:
+def live_sessions_page(db: DbSession, account_id: str, page: PageRequest, *, now: datetime) -> Page[Session]:
+    """One page of the live sessions, newest first (by when they began: a session's last use
+    moves, its start does not, so paging on stays stable)."""
+    return paginate(
+        db,
+        _live(account_id, now),
+        page=page,
+        scope=f"listSessions:{account_id}",
+        order=(Session.created_at, Session.id),
+        key=lambda live: Position(live.created_at, live.id),
+    )
+
+
+def _live(account_id: str, now: datetime) -> Select[Session]:
     """Sessions that can still be used: not revoked, and holding an unused, unexpired refresh token."""
     usable = (
         select(RefreshToken.id)
@@ -213,9 +227,4 @@ def live_sessions(db: DbSession, account_id: str, *, now: datetime) -> list[Sess
         )
         .exists()
     )
-    query = (
-        select(Session)
-        .where(Session.account_id == account_id, Session.revoked_at.is_(None), usable)
-        .order_by(Session.last_seen_at.desc(), Session.id)
-    )
-    return list(db.execute(query).scalars())
+    return select(Session).where(Session.account_id == account_id, Session.revoked_at.is_(None), usable)

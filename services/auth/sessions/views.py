@@ -10,6 +10,7 @@ from fastapi import APIRouter, Body, Query, Request, Response, status
 from mamori_common.clock import ClockDep
 from mamori_common.contract import REVOCATIONS_PATH, RevocationPage
 from mamori_common.db import SessionDep
+from mamori_common.pagination import PAGE_RESPONSES, PageDep
 from mamori_common.problems import Problem
 from mamori_common.service_auth import ServiceCaller
 from mamori_common.tokens import LEEWAY_SECONDS, AccessTokenVerifier, access_token_from
@@ -111,9 +112,14 @@ def logout(
     "/sessions",
     operation_id="listSessions",
     response_model=SessionList,
-    summary="Your live sessions, with where they came from; `current` marks this one",
+    summary="Your live sessions, newest first, with where they came from; `current` marks this one",
+    description="Paged: follow `next` with `cursor` (see `limit`).",
+    responses=PAGE_RESPONSES,
 )
-def list_sessions(db: SessionDep, clock: ClockDep, account: CurrentAccount, session: CurrentSession) -> SessionList:
+def list_sessions(
+    db: SessionDep, clock: ClockDep, account: CurrentAccount, session: CurrentSession, page: PageDep
+) -> SessionList:
+    live_page = service.live_sessions_page(db, account.id, page, now=clock.now())
     return SessionList(
         sessions=[
             SessionView(
@@ -126,8 +132,9 @@ def list_sessions(db: SessionDep, clock: ClockDep, account: CurrentAccount, sess
                 user_agent=live.user_agent,
                 current=live.id == session.id,
             )
-            for live in service.live_sessions(db, account.id, now=clock.now())
-        ]
+            for live in live_page.items
+        ],
+        next=live_page.next,
     )
 
 

@@ -108,6 +108,8 @@ class OrderOut(BaseModel):
 
 class OrderList(BaseModel):
     items: list[OrderOut]
+    #: The cursor of the next page (pass it as ``cursor``); null on the last page.
+    next: str | None = None
 
 
 class OneClickRequest(BaseModel):

@@ -8,6 +8,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from mamori_common.db import rows_changed
+from mamori_common.pagination import Page, PageRequest, Position, paginate
 from mamori_common.problems import Problem
 from services.orders.catalogue import reason_text
 from services.orders.ordering.models import OneClickSetting, Order
@@ -41,9 +42,16 @@ def order_of(db: Session, order_id: str, account_id: str) -> Order:
     return order
 
 
-def orders_of(db: Session, account_id: str, limit: int = 100) -> list[Order]:
-    query = select(Order).where(Order.account_id == account_id).order_by(Order.created_at.desc(), Order.id)
-    return list(db.scalars(query.limit(limit)))
+def orders_of(db: Session, account_id: str, page: PageRequest) -> Page[Order]:
+    """One page of the customer's orders, newest first."""
+    return paginate(
+        db,
+        select(Order).where(Order.account_id == account_id),
+        page=page,
+        scope=f"listOrders:{account_id}",
+        order=(Order.created_at, Order.id),
+        key=lambda order: Position(order.created_at, order.id),
+    )
 
 
 def one_click_enabled(db: Session, account_id: str) -> bool:

@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 
 from mamori_common.db import SessionDep
 from mamori_common.idempotency import Answer, IdempotencyKey
+from mamori_common.pagination import PAGE_RESPONSES, PageDep
 from services.orders.catalogue import Text
 from services.orders.deps import Customer, OriginDep, StandingDep
 from services.orders.idempotent import run_unsafe
@@ -100,9 +101,17 @@ def confirm_order(
     )
 
 
-@router.get("/orders", operation_id="listOrders", response_model=OrderList, summary="The caller's orders, newest first")
-def list_orders(principal: Customer, session: SessionDep) -> OrderList:
-    return OrderList(items=[order_out(session, order) for order in orders_of(session, principal.account_id)])
+@router.get(
+    "/orders",
+    operation_id="listOrders",
+    response_model=OrderList,
+    summary="The caller's orders, newest first",
+    description="Paged: follow `next` with `cursor` (see `limit`).",
+    responses=PAGE_RESPONSES,
+)
+def list_orders(principal: Customer, session: SessionDep, page: PageDep) -> OrderList:
+    orders = orders_of(session, principal.account_id, page)
+    return OrderList(items=[order_out(session, order) for order in orders.items], next=orders.next)
 
 
 @router.get(

@@ -27,6 +27,8 @@ class RefundOut(BaseModel):
 
 class RefundList(BaseModel):
     items: list[RefundOut]
+    #: The cursor of the next page (pass it as ``cursor``); null on the last page.
+    next: str | None = None
 
 
 class TenderTotal(BaseModel):

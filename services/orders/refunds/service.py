@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from mamori_common.pagination import Page, PageRequest, Position, paginate
 from services.orders.ledgers import service as ledgers
 from services.orders.ordering.models import Order, TenderKind
 from services.orders.payments.models import TaskAction
@@ -55,6 +56,22 @@ def issue_refund(
     db.flush()
     db.refresh(refund)
     return refund
+
+
+def refunds_page(db: Session, account_id: str, page: PageRequest, order_id: str | None = None) -> Page[Refund]:
+    """One page of the customer's refunds (of one order, if given), oldest first."""
+    query = select(Refund).where(Refund.account_id == account_id)
+    if order_id is not None:
+        query = query.where(Refund.order_id == order_id)
+    return paginate(
+        db,
+        query,
+        page=page,
+        scope=f"listRefunds:{account_id}:{order_id or ''}",
+        order=(Refund.created_at, Refund.id),
+        key=lambda refund: Position(refund.created_at, refund.id),
+        descending=False,
+    )
 
 
 def refunds_of(db: Session, account_id: str, order_id: str | None = None) -> list[Refund]:

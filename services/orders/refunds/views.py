@@ -8,13 +8,14 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
 from mamori_common.db import SessionDep
+from mamori_common.pagination import PAGE_RESPONSES, PageDep
 from mamori_common.problems import Problem
 from services.orders.deps import Customer
 from services.orders.ordering.models import Order
 from services.orders.ordering.service import order_of
 from services.orders.refunds.confirmation import confirmation_for, refund_out, render_pdf
 from services.orders.refunds.schemas import RefundConfirmation, RefundList
-from services.orders.refunds.service import refunds_of
+from services.orders.refunds.service import refunds_page
 
 router = APIRouter(prefix="/api/orders", tags=["orders"])
 
@@ -23,18 +24,24 @@ router = APIRouter(prefix="/api/orders", tags=["orders"])
     "/refunds",
     operation_id="listRefunds",
     response_model=RefundList,
-    summary="The caller's refunds, each split by tender",
+    summary="The caller's refunds, oldest first, each split by tender",
+    description="Paged: follow `next` with `cursor` (see `limit`); a cursor is valid only with the same `order_id`.",
+    responses=PAGE_RESPONSES,
 )
 def list_refunds(
-    principal: Customer, session: SessionDep, order_id: Annotated[str | None, Query(max_length=64)] = None
+    principal: Customer,
+    session: SessionDep,
+    page: PageDep,
+    order_id: Annotated[str | None, Query(max_length=64)] = None,
 ) -> RefundList:
     items = []
     orders: dict[str, Order] = {}
-    for refund in refunds_of(session, principal.account_id, order_id):
+    refunds = refunds_page(session, principal.account_id, page, order_id)
+    for refund in refunds.items:
         order = orders.get(refund.order_id) or order_of(session, refund.order_id, principal.account_id)
         orders[order.id] = order
         items.append(refund_out(refund, order))
-    return RefundList(items=items)
+    return RefundList(items=items, next=refunds.next)
 
 
 @router.get(

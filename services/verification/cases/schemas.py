@@ -142,6 +142,8 @@ class CaseDetail(CaseSummary):
 
 class CaseList(BaseModel):
     items: list[CaseSummary]
+    #: The cursor of the next page (pass it as ``cursor``); null on the last page.
+    next: str | None = None
 
 
 class SupplementRequest(BaseModel):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -10,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mamori_common import contract
+from mamori_common.pagination import Page, PageRequest, Position, paginate
 from mamori_common.problems import Problem
 from services.verification.cases import checklist
 from services.verification.cases.models import Case, ChecklistItem, TimelineEntry, new_id
@@ -39,8 +39,16 @@ def staff_case(db: Session, case_id: str) -> Case:
     return case
 
 
-def cases_of(db: Session, account_id: str) -> Sequence[Case]:
-    return db.scalars(select(Case).where(Case.account_id == account_id).order_by(Case.opened_at.desc())).all()
+def cases_of(db: Session, account_id: str, page: PageRequest) -> Page[Case]:
+    """One page of the customer's cases, newest first."""
+    return paginate(
+        db,
+        select(Case).where(Case.account_id == account_id),
+        page=page,
+        scope=f"listCases:{account_id}",
+        order=(Case.opened_at, Case.id),
+        key=lambda case: Position(case.opened_at, case.id),
+    )
 
 
 def open_case_of_kind(db: Session, account_id: str, kind: str) -> Case | None:

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from mamori_common.db import SessionDep
 from mamori_common.idempotency import IdempotencyKey
+from mamori_common.pagination import PAGE_RESPONSES, PageDep
 from services.verification.cases import flows, schemas, service
 from services.verification.context import EnvDep
 from services.verification.deps import CaseId, Customer
@@ -22,9 +23,12 @@ router = APIRouter(prefix="/api/verification", tags=["verification"])
     operation_id="listCases",
     response_model=schemas.CaseList,
     summary="Your cases, newest first, each with its number and state",
+    description="Paged: follow `next` with `cursor` (see `limit`).",
+    responses=PAGE_RESPONSES,
 )
-def list_cases(principal: Customer, db: SessionDep) -> schemas.CaseList:
-    return schemas.CaseList(items=[schemas.CaseSummary.of(case) for case in service.cases_of(db, principal.account_id)])
+def list_cases(principal: Customer, db: SessionDep, page: PageDep) -> schemas.CaseList:
+    cases = service.cases_of(db, principal.account_id, page)
+    return schemas.CaseList(items=[schemas.CaseSummary.of(case) for case in cases.items], next=cases.next)
 
 
 @router.get(

@@ -76,7 +76,7 @@ def upload_document(db: Session, env: VerificationEnv, *, account_id: str, case_
     )
     db.add(document)
     db.flush()
-    document.key_id = env.store.put(document.id, result.masked if result.masked is not None else upload.data)
+    document.key_id = env.store.put(db, document.id, result.masked if result.masked is not None else upload.data)
 
     if case.items:
         for update in matching.checklist_updates(findings, case.card_last4):

@@ -1,9 +1,11 @@
 """Deleting documents a retention period after their case ended (``mamori purge``).
 
-The file goes first, then the row is marked purged (kept, so the timeline still says a document
-was received); a file already gone counts as purged. Open cases keep their documents whatever
+The blob goes first (from whichever store keeps it: database or data directory), then the row is
+marked purged (kept, so the timeline still says a document was received); a blob already gone
+counts as purged. Open cases keep their documents whatever
 their age: a specialist may still need them. Files no row names (an upload whose transaction
-failed after the encrypted file was written) are swept after an hour's grace.
+failed after the encrypted file was written; the database store cannot have any) are swept after
+an hour's grace.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ ORPHAN_GRACE = timedelta(hours=1)
 def orphans(db: Session, store: DocumentStore, *, now: datetime) -> list[str]:
     """Ids of stored files no documents row names (the file was written, the row rolled back)."""
     found = []
-    for document_id, modified in store.files():
+    for document_id, modified in store.stored(db):
         if now - modified > ORPHAN_GRACE and db.get(Document, document_id) is None:
             found.append(document_id)
     return found
@@ -46,9 +48,9 @@ def purge(db: Session, store: DocumentStore, *, now: datetime, retention_days: i
     """Delete every document past retention, and left-over files; the number deleted. The caller commits."""
     documents = due_for_purge(db, now=now, retention_days=retention_days)
     for document in documents:
-        store.delete(document.id)
+        store.delete(db, document.id)
         document.purged_at = now
     left_over = orphans(db, store, now=now)
     for document_id in left_over:
-        store.delete(document_id)
+        store.delete(db, document_id)
     return len(documents) + len(left_over)

@@ -1,7 +1,8 @@
 """Documents at rest: AES-256-GCM with a key id, so keys rotate without re-encrypting at once.
 
-A stored file is ``nonce (12 bytes) || ciphertext+tag``; the key id sits in the documents row and
-the document id is the associated data, so a file swapped for another document's fails to decrypt.
+A stored blob is ``nonce (12 bytes) || ciphertext+tag``; the key id sits in the documents row and
+the document id is the associated data, so a blob swapped for another document's fails to decrypt.
+Where blobs live (database or data directory) is :mod:`~services.verification.documents.blob_stores`.
 Keys come from ``MAMORI_VERIFICATION_DOCUMENT_KEYS`` (``kid:key,...``, first one encrypts) or, in
 the embedded default, one generated under the data dir's ``secrets/``.
 """
@@ -12,13 +13,15 @@ import base64
 import os
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlalchemy.orm import Session
 
 from mamori_common.settings import read_or_create_secret
+from services.verification.documents.blob_stores import BlobStore
 
 _NONCE_BYTES = 12
 
@@ -75,35 +78,22 @@ class Keyring:
 
 @dataclass(frozen=True)
 class DocumentStore:
-    """Encrypted files under ``<data dir>/documents``, named by document id."""
+    """Documents encrypted with the keyring, their ciphertext kept by a :class:`BlobStore`."""
 
-    root: Path
     keyring: Keyring
+    blobs: BlobStore
 
-    def path(self, document_id: str) -> Path:
-        return self.root / f"{document_id}.bin"
-
-    def put(self, document_id: str, plaintext: bytes) -> str:
-        """Encrypt and write; returns the key id. Written whole, then renamed into place."""
+    def put(self, db: Session, document_id: str, plaintext: bytes) -> str:
+        """Encrypt and keep; returns the key id (it goes in the documents row)."""
         key_id, blob = self.keyring.encrypt(plaintext, document_id.encode())
-        self.root.mkdir(parents=True, exist_ok=True)
-        partial = self.root / f".{document_id}.partial"
-        partial.write_bytes(blob)
-        os.replace(partial, self.path(document_id))
+        self.blobs.put(db, document_id, blob)
         return key_id
 
-    def get(self, document_id: str, key_id: str) -> bytes:
-        return self.keyring.decrypt(key_id, self.path(document_id).read_bytes(), document_id.encode())
+    def get(self, db: Session, document_id: str, key_id: str) -> bytes:
+        return self.keyring.decrypt(key_id, self.blobs.get(db, document_id), document_id.encode())
 
-    def files(self) -> list[tuple[str, datetime]]:
-        """(document id, last modified) of every stored file."""
-        if not self.root.is_dir():
-            return []
-        return [(path.stem, datetime.fromtimestamp(path.stat().st_mtime, UTC)) for path in self.root.glob("*.bin")]
+    def stored(self, db: Session) -> list[tuple[str, datetime]]:
+        return self.blobs.stored(db)
 
-    def delete(self, document_id: str) -> bool:
-        try:
-            self.path(document_id).unlink()
-        except FileNotFoundError:
-            return False
-        return True
+    def delete(self, db: Session, document_id: str) -> bool:
+        return self.blobs.delete(db, document_id)

@@ -16,6 +16,7 @@ from services.verification.cases.schemas import DocumentView
 from services.verification.context import EnvDep
 from services.verification.deps import CaseId, Customer, DocumentId, Specialist
 from services.verification.documents import flows
+from services.verification.documents.blob_stores import BlobMissing
 from services.verification.documents.models import Document
 from services.verification.documents.receiving import read_upload
 from services.verification.idempotent import run_once
@@ -94,7 +95,10 @@ def download_document(document_id: DocumentId, staff: Specialist, db: SessionDep
     document = db.get(Document, document_id) if len(document_id) <= 32 else None
     if document is None or document.purged_at is not None:
         raise Problem(404, "document_not_found", "There is no such document (or it was deleted after retention).")
-    content = env.store.get(document.id, document.key_id)
+    try:
+        content = env.store.get(db, document.id, document.key_id)
+    except BlobMissing:
+        raise Problem(404, "document_not_found", "The stored copy of this document is missing.") from None
     case = case_service.staff_case(db, document.case_id)
     case_service.record(
         case,

@@ -7,15 +7,16 @@ escalations, not the audit lines or notes.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, literal, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from mamori_common import contract
 from mamori_common.card_numbers import ensure_no_card_number
+from mamori_common.db import UTCDateTime
+from mamori_common.pagination import Page, PageRequest, Position, paginate
 from mamori_common.tokens import Principal
 from services.verification import catalogue
 from services.verification.cases import checklist, notices
@@ -27,16 +28,25 @@ from services.verification.context import VerificationEnv
 from services.verification.review import decisions
 from services.verification.review.schemas import DecisionRequest
 
+#: Where a case with no promised time sorts in the queue: after every promise.
+NO_PROMISE = datetime(9999, 12, 31, tzinfo=UTC)
+_PROMISED = type_coerce(func.coalesce(Case.due_at, literal(NO_PROMISE, UTCDateTime())), UTCDateTime())
 
-def queue(db: Session) -> Sequence[Case]:
-    """Open cases staff owe a step on (in review, or a callback / escalation), soonest promise first."""
-    return db.scalars(
+
+def queue(db: Session, page: PageRequest) -> Page[Case]:
+    """Open cases staff owe a step on (in review, or a callback / escalation), soonest promise
+    first, a page at a time (a busy day's queue is never one answer)."""
+    return paginate(
+        db,
         select(Case)
         .where(Case.state.in_([state.value for state in OPEN_STATES]))
-        .where(or_(Case.state == CaseState.in_review.value, Case.needs_staff.is_(True)))
-        .order_by(Case.due_at.is_(None), Case.due_at, Case.opened_at)
-        .limit(500)
-    ).all()
+        .where(or_(Case.state == CaseState.in_review.value, Case.needs_staff.is_(True))),
+        page=page,
+        scope="listReviewQueue",
+        order=(_PROMISED, Case.id),
+        key=lambda case: Position(case.due_at or NO_PROMISE, case.id),
+        descending=False,
+    )
 
 
 def changes_since_review(case: Case) -> list[TimelineEntry]:

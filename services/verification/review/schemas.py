@@ -20,6 +20,8 @@ class QueueItem(CaseSummary):
 
 class Queue(BaseModel):
     items: list[QueueItem]
+    #: The cursor of the next page (pass it as ``cursor``); null on the last page.
+    next: str | None = None
 
 
 class SupplementView(BaseModel):

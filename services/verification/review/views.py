@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from mamori_common.db import SessionDep
 from mamori_common.idempotency import IdempotencyKey
+from mamori_common.pagination import PAGE_RESPONSES, PageDep
 from services.verification.cases import checklist
 from services.verification.cases import service as case_service
 from services.verification.cases.models import Case
@@ -36,10 +37,13 @@ router = APIRouter(prefix="/api/verification/staff", tags=["verification staff"]
     operation_id="listReviewQueue",
     response_model=Queue,
     summary="Cases staff owe a step on, by promised time, with what changed since the last review",
+    description="Paged: follow `next` with `cursor` (see `limit`).",
+    responses=PAGE_RESPONSES,
 )
-def list_review_queue(staff: Staff, db: SessionDep) -> Queue:
+def list_review_queue(staff: Staff, db: SessionDep, page: PageDep) -> Queue:
     items = []
-    for case in flows.queue(db):
+    cases = flows.queue(db, page)
+    for case in cases.items:
         items.append(
             QueueItem(
                 **CaseSummary.fields_of(case),
@@ -50,7 +54,7 @@ def list_review_queue(staff: Staff, db: SessionDep) -> Queue:
                 last_reviewed_at=case.last_reviewed_at,
             )
         )
-    return Queue(items=items)
+    return Queue(items=items, next=cases.next)
 
 
 @router.get(
