@@ -139,6 +139,7 @@ def run_sandboxed(function: Callable[..., T], *args: Any, limits: SandboxLimits)
 
 def _run(function: Callable[..., T], args: tuple[Any, ...], limits: SandboxLimits) -> T:
     global last_report
+    last_report = None
     context = _context()
     receiver, sender = context.Pipe(duplex=False)
     process = context.Process(target=_child, args=(sender, limits, function, args), daemon=True)  # type: ignore[attr-defined]  # every context has Process
