@@ -31,6 +31,17 @@ class VerificationSettings(ServiceSettings):
     max_pages: int = 10
     #: An image (or a rendered PDF page) larger than this many pixels is refused as a bomb.
     max_image_pixels: int = 40_000_000
+    #: A PDF's streams, all inflated, may come to this much (a bomb is refused before pdfium).
+    max_inflated_bytes: int = 256 * 1024 * 1024
+    #: One PDF page rendered for OCR (at ``ocr_render_scale``): A2 fits, a 200-inch page does not.
+    max_render_pixels: int = 20_000_000
+    #: The scan's child process: address space, CPU seconds, wall seconds (scanning/sandbox.py).
+    scan_memory_bytes: int = 1536 * 1024 * 1024
+    scan_cpu_seconds: int = 60
+    scan_wall_seconds: float = 120.0
+    #: Scans at once per service process; one more waits this long for a slot, then 503.
+    max_concurrent_scans: int = 2
+    scan_queue_wait_seconds: float = 5.0
     #: Days a case's documents are kept after it closes; ``mamori purge`` deletes older ones.
     retention_days: int = 90
     #: Images showing a full card number: black the digits out and keep only the masked copy,

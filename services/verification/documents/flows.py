@@ -1,7 +1,9 @@
 """``uploadDocument``: inspect, scan, and only then keep the file (encrypted) and update the checklist.
 
 The order is the rule: nothing is written (no file, no row, no log line with content) until the
-scan has passed; a refused upload changes nothing. Runs in a worker thread (scanning is CPU work).
+scan has passed; a refused upload changes nothing. Runs in a worker thread; the bomb caps and the
+scan itself run in a child process with memory and CPU limits (scanning/sandbox.py), so a file
+made to explode costs that child, never the service.
 """
 
 from __future__ import annotations
@@ -14,12 +16,15 @@ from mamori_common.card_numbers import without_card_numbers
 from services.verification import catalogue
 from services.verification.cases import flows as case_flows
 from services.verification.cases import service as case_service
+from services.verification.config import VerificationSettings
 from services.verification.context import VerificationEnv
 from services.verification.documents import matching
 from services.verification.documents.inspection import inspect
 from services.verification.documents.models import Document
 from services.verification.documents.receiving import Upload
-from services.verification.scanning.scan import scan
+from services.verification.scanning.bombs import BombLimits, refuse_bombs
+from services.verification.scanning.sandbox import SandboxLimits, run_sandboxed
+from services.verification.scanning.scan import ScanResult, scan
 from services.verification.scanning.statement import StatementFindings, read_statement
 
 _UNSAFE_NAME = re.compile(r"[^\w.\- ]+", re.UNICODE)
@@ -49,15 +54,39 @@ def _found_text(findings: StatementFindings, card_last4: str | None, language: s
     return separator.join(found) or getattr(lines["nothing_read"], language)
 
 
+def inspect_and_scan(data: bytes, settings: VerificationSettings) -> tuple[str, int, ScanResult]:
+    """(content type, pages, scan) of an upload; runs in the scan's child process, bomb caps first."""
+    refuse_bombs(
+        data,
+        BombLimits(
+            max_inflated_bytes=settings.max_inflated_bytes,
+            max_image_pixels=settings.max_image_pixels,
+            max_render_pixels=settings.max_render_pixels,
+            render_scale=settings.ocr_render_scale,
+        ),
+    )
+    inspected = inspect(data, max_pages=settings.max_pages, max_pixels=settings.max_image_pixels)
+    try:
+        return inspected.content_type, inspected.pages, scan(inspected, settings)
+    finally:
+        inspected.close()
+
+
+def scan_limits(settings: VerificationSettings) -> SandboxLimits:
+    return SandboxLimits(
+        memory_bytes=settings.scan_memory_bytes,
+        cpu_seconds=settings.scan_cpu_seconds,
+        wall_seconds=settings.scan_wall_seconds,
+        max_concurrent=settings.max_concurrent_scans,
+        queue_wait_seconds=settings.scan_queue_wait_seconds,
+    )
+
+
 def upload_document(db: Session, env: VerificationEnv, *, account_id: str, case_id: str, upload: Upload) -> Document:
     case = case_service.customer_case(db, account_id, case_id)
     case_service.ensure_accepts_input(case)
     settings = env.settings
-    inspected = inspect(upload.data, max_pages=settings.max_pages, max_pixels=settings.max_image_pixels)
-    try:
-        result = scan(inspected, settings)
-    finally:
-        inspected.close()
+    content_type, pages, result = run_sandboxed(inspect_and_scan, upload.data, settings, limits=scan_limits(settings))
 
     now = env.clock.now()
     findings = read_statement("\n".join(result.page_texts), case.holder_name)
@@ -65,10 +94,10 @@ def upload_document(db: Session, env: VerificationEnv, *, account_id: str, case_
     document = Document(
         case_id=case.id,
         account_id=account_id,
-        content_type=inspected.content_type,
+        content_type=content_type,
         filename=filename,
         size=len(result.masked if result.masked is not None else upload.data),
-        pages=inspected.pages,
+        pages=pages,
         key_id="",
         masked=result.masked is not None,
         uploaded_at=now,
@@ -86,7 +115,7 @@ def upload_document(db: Session, env: VerificationEnv, *, account_id: str, case_
             case_service.set_item(entry, update.status, now, source="document", reason_code=update.reason_code)
     fields = {
         "filename": filename,
-        "pages": inspected.pages,
+        "pages": pages,
         "found_ja": _found_text(findings, case.card_last4, "ja"),
         "found_en": _found_text(findings, case.card_last4, "en"),
     }
