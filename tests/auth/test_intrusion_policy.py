@@ -17,26 +17,33 @@ from services.auth.intrusion.policy import (
 BOTH = [Novelty.new_device, Novelty.new_country]
 
 
-def test_new_device_and_country_then_one_intruder_move_acts() -> None:
-    for move in Move:
-        verdict = judge_session(BOTH, [move])
-        assert verdict.act, move
-        assert verdict.reasons == ("new_device", "new_country", move.value)
+def test_s2_new_device_and_country_then_a_new_address_and_a_gift_card_acts() -> None:
+    verdict = judge_session(BOTH, [Move.gift_card_order, Move.email_change])
+
+    assert verdict.act
+    assert verdict.reasons == ("new_device", "new_country", "email_change", "gift_card_order")
 
 
-def test_new_device_and_country_alone_is_a_trip_with_a_new_phone_not_an_intrusion() -> None:
+def test_a_stolen_card_buying_a_gift_card_from_somewhere_new_acts() -> None:
+    assert judge_session(BOTH, [Move.new_tender, Move.gift_card_order]).act
+
+
+def test_one_move_from_somewhere_new_is_an_owners_trip_not_an_intrusion() -> None:
     assert not judge_session(BOTH, []).act
+    for move in Move:
+        assert not judge_session(BOTH, [move]).act, move
 
 
-def test_one_new_thing_needs_two_different_moves() -> None:
+def test_one_new_thing_needs_three_different_moves() -> None:
     for novelty in Novelty:
-        assert not judge_session([novelty], [Move.gift_card_order]).act
-        verdict = judge_session([novelty], [Move.email_change, Move.gift_card_order])
-        assert verdict.act and verdict.reasons == (novelty.value, "email_change", "gift_card_order")
+        assert not judge_session([novelty], [Move.email_change, Move.gift_card_order]).act
+        verdict = judge_session([novelty], [Move.email_change, Move.gift_card_order, Move.password_change])
+        assert verdict.act
+        assert verdict.reasons == (novelty.value, "password_change", "email_change", "gift_card_order")
 
 
 def test_a_session_is_acted_on_once() -> None:
-    assert not judge_session(BOTH, [Move.password_change], already_acted=True).act
+    assert not judge_session(BOTH, [Move.password_change, Move.email_change], already_acted=True).act
 
 
 @given(st.sets(st.sampled_from(list(Move))))

@@ -7,8 +7,10 @@ the account never paid with (a stolen one), gift cards or balance top-ups (cash)
 what owners do every day (a trip abroad, a new phone, a new card); together they are the pattern.
 
 * **Acts** (restrict the account and open the intrusion case, tell the owner at once) when the
-  session came from a new device *and* a new country and did at least one of those moves, or came
-  from a new device *or* a new country and did two different ones.
+  session came from a new device *and* a new country and made two different moves (S2: a new
+  address, then a gift card; a stolen card buying a gift card), or came from a new device *or* a
+  new country and made three. One move alone is an owner's ordinary day abroad with a new phone:
+  orders' own risk holds still stand between it and the money.
 * A session with nothing new about it is never judged here: the owner's own device at home is
   not an intruder, whatever it changes or buys (orders' risk holds still apply to what it buys).
 * A session the policy acted on is not acted on again.
@@ -52,8 +54,8 @@ MOVE_OF_CHANGE = {
 }
 
 #: Moves needed when both the device and the country are new, and when only one of them is.
-MOVES_WITH_BOTH_NEW = 1
-MOVES_WITH_ONE_NEW = 2
+MOVES_WITH_BOTH_NEW = 2
+MOVES_WITH_ONE_NEW = 3
 
 
 @dataclass(frozen=True)
