@@ -22,6 +22,8 @@ Who publishes what, and who subscribes:
 - ``case.rejected`` (verification → auth, orders): held orders cancelled; account closed if final.
 - ``case.closed`` (verification → auth): the case's restriction lifted.
 - ``account.stepup_required`` (orders → auth): a step-up at the next sign-in.
+- ``order.risk_signals`` (orders → auth): what an order from a session said about it (a new
+  tender, gift cards, top-ups), for auth's intrusion policy (story S2).
 - ``notify`` (any → auth): a message filed in the message centre and mailed.
 """
 
@@ -46,6 +48,7 @@ CASE_APPROVED = "case.approved"
 CASE_REJECTED = "case.rejected"
 CASE_CLOSED = "case.closed"
 ACCOUNT_STEPUP_REQUIRED = "account.stepup_required"
+ORDER_RISK_SIGNALS = "order.risk_signals"
 NOTIFY = "notify"
 
 #: Auth's internal answer to "may this account order / change contact details now?" (service token).
@@ -160,6 +163,19 @@ class StepUpRequired(_Payload):
     account_id: str
     reason: str
     case_id: str | None = None
+
+
+#: What an order can say about the session that placed it (auth's ``intrusion/policy.py`` moves).
+OrderSignal = Literal["new_tender", "gift_card_order", "top_up_order"]
+
+
+class OrderRiskSignals(_Payload):
+    """An order a session placed showed these signals; auth judges the session (story S2)."""
+
+    account_id: str = Field(min_length=1, max_length=32)
+    session_id: str = Field(min_length=1, max_length=64)
+    order_id: str = Field(min_length=1, max_length=64)
+    signals: list[OrderSignal] = Field(min_length=1, max_length=10)
 
 
 #: An account's standing as other services see it (auth's ``AccountState`` values).

@@ -50,6 +50,9 @@ class AuthSettings(ServiceSettings):
     smtp_timeout_seconds: float = 15.0
     #: A pasted mail larger than this is refused by verifyMessage (413).
     verify_message_max_text_bytes: int = 100_000
+    #: Hosts a link in a pasted mail may point to without being flagged by verifyMessage (comma-
+    #: separated; their subdomains too), besides the mail domain and the passkey relying party.
+    own_link_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     # -- signin/ domain: throttling, step-up and locks (story S1). The rules that read these are in
     # services/auth/signin/policy.py; the counters in signin/throttle.py. --
@@ -141,7 +144,7 @@ class AuthSettings(ServiceSettings):
     #: Passkey sign-in ceremonies one client address may start within the throttle window.
     passkey_sign_in_ceremonies_per_ip: int = 60
 
-    _split_origins = field_validator("passkey_origins", mode="before")(_split_csv)
+    _split_origins = field_validator("passkey_origins", "own_link_hosts", mode="before")(_split_csv)
 
     @field_validator("passkey_origins")
     @classmethod

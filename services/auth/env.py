@@ -53,3 +53,23 @@ def get_env(request: Request) -> AuthEnv:
 
 
 EnvDep = Annotated[AuthEnv, Depends(get_env)]
+
+
+#: ``Session.info`` key of the app's :class:`AuthEnv`, for event handlers (they get only a session).
+ENV_KEY = "mamori.auth.env"
+
+
+def install(app: FastAPI) -> None:
+    """Give every session of the app's database the env, as ``messages.mailer.install`` does."""
+    database = app.state.db
+    info = dict(database.sessions.kw.get("info") or {})
+    info[ENV_KEY] = AuthEnv.of(app)
+    database.sessions.configure(info=info)
+
+
+def env_of(db: Any) -> AuthEnv:
+    """The env an event handler's session carries (:func:`install`)."""
+    env = db.info.get(ENV_KEY)
+    if env is None:
+        raise RuntimeError("the auth env is not wired into this app (env.install)")
+    return env

@@ -12,11 +12,13 @@ from mamori_common.contract import (
     ACCOUNT_LOCKED,
     ACCOUNT_UNLOCKED,
     NOTIFY,
+    ORDER_RISK_SIGNALS,
     SESSION_COMPROMISED,
     SESSION_REVOKED,
 )
 from mamori_common.events import EventHandler
 from services.auth.accounts.case_events import CASE_EVENT_HANDLERS
+from services.auth.intrusion.watch import handle_order_risk_signals
 from services.auth.messages.flows import handle_notify
 
 __all__ = [
@@ -42,4 +44,6 @@ EVENT_HANDLERS: dict[str, EventHandler] = {
     #: Any service asks auth to file a message in the message centre and mail it.
     NOTIFY: handle_notify,
     **CASE_EVENT_HANDLERS,
+    #: Orders reports what an order said about its session; the intrusion policy judges it (S2).
+    ORDER_RISK_SIGNALS: handle_order_risk_signals,
 }

@@ -22,7 +22,9 @@ from services.auth.credentials.codes import CodeHasher
 from services.auth.credentials.encryption import Encryptor
 from services.auth.credentials.passwords import Passwords
 from services.auth.database import Base, inbox, outbox
+from services.auth.env import install as install_env
 from services.auth.events import EVENT_HANDLERS, EVENT_ROUTES
+from services.auth.intrusion.models import WatchedSession  # noqa: F401
 from services.auth.messages import views as message_views
 from services.auth.messages.mailer import install as install_mailer
 from services.auth.messages.mailer import mail_sender_job
@@ -90,6 +92,7 @@ def create_app(settings: AuthSettings | None = None, **options: Any) -> FastAPI:
     app.state.passwords = Passwords(settings.argon2_memory_kib, settings.argon2_time_cost, settings.argon2_parallelism)
     install_mailer(app)  # also without background jobs: event handlers file messages through it
     session_revocations.install(app)  # every ended session is announced, whoever ends it
+    install_env(app)  # event handlers that freeze (orders' risk signals) need the whole env
     # Innermost, so its 429s carry request ids and are logged and counted, yet before any route.
     app.user_middleware.append(Middleware(ThrottledClientGate))
     return app

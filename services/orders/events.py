@@ -12,6 +12,8 @@ EVENT_ROUTES: dict[str, tuple[str, ...]] = {
     contract.ORDER_REPORTED_NOT_MINE: ("verification",),
     contract.CASE_ACTIVITY: ("verification",),
     contract.ACCOUNT_STEPUP_REQUIRED: ("auth",),
+    #: What an order said about its session, for auth's intrusion policy (S2).
+    contract.ORDER_RISK_SIGNALS: ("auth",),
     contract.NOTIFY: ("auth",),
 }
 

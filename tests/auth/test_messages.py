@@ -132,18 +132,51 @@ def test_the_centre_needs_a_signed_in_customer_and_the_check_a_valid_token_if_an
 # --- verifyMessage ----------------------------------------------------------------------------
 
 
-def test_a_genuine_reference_code_is_confirmed_with_when_and_what(auth: AuthHarness) -> None:
+def test_a_reference_code_alone_is_never_called_genuine_but_shows_what_to_compare(auth: AuthHarness) -> None:
     hana = make_customer(auth.app, "hana@example.com")
     reference = file(auth.app, hana, "account_locked", {"until": "12:00", "case_id": "c"})
     token = sign_in(auth.app, hana)
 
     answer = verify(auth, token, reference_code=f"  {reference.lower().replace('-', ' ')} ")
 
-    assert answer["genuine"] is True and answer["sent_to_this_account"] is True
-    assert answer["verdict"] == "genuine"
+    assert answer["genuine"] is False and answer["sent_to_this_account"] is True
+    assert answer["verdict"] == "sent_compare" and answer["reason"] == "code_sent_to_you"
+    assert "compare" in answer["detail"]
     assert answer["reference_code"] == reference
     assert answer["subject"] == "Your account is temporarily locked"
     assert answer["sent_at"]
+
+
+def test_a_phishing_mail_with_a_real_code_is_flagged_signed_in_and_signed_out(auth: AuthHarness) -> None:
+    hana = make_customer(auth.app, "hana@example.com")
+    reference = file(auth.app, hana, "account_locked", {"until": "12:00", "case_id": "c"})
+    phishing = (
+        "From: Mamori Security <security@mamori-support.example>\nSubject: Your account is temporarily locked\n\n"
+        "Dear Hana Sato,\nYour account is locked. Sign in at https://mamori-secure.example/login to unlock it.\n"
+        f"--\nReference code: {reference}\n"
+    )
+    token = sign_in(auth.app, hana)
+
+    signed_in = verify(auth, token, text=phishing)
+    signed_out = auth.call("POST", "/api/auth/messages/verify", ip="198.51.100.9", json={"text": phishing}).json()
+
+    for answer in (signed_in, signed_out):
+        assert answer["genuine"] is False and answer["verdict"] == "suspicious", answer
+        assert answer["flags"] == ["foreign_sender", "foreign_link"]
+        assert answer["foreign_hosts"] == ["mamori-secure.example"]
+    assert signed_out["subject"] is None and signed_out["sent_to_this_account"] is False
+
+
+def test_our_text_changed_by_one_line_is_suspicious(auth: AuthHarness) -> None:
+    hana = make_customer(auth.app, "hana@example.com")
+    file(auth.app, hana, "account_locked", {"until": "12:00", "case_id": "c"})
+    mail = auth.wait_for_mail("hana@example.com")
+    forged = mail.body.replace("Dear Hana Sato,", "Dear Hana Sato,\nReply with your card number to unlock.")
+
+    answer = verify(auth, sign_in(auth.app, hana), text=f"Subject: {mail.subject}\n\n{forged}")
+
+    assert answer["verdict"] == "suspicious" and answer["reason"] == "text_differs"
+    assert answer["genuine"] is False
 
 
 def test_a_forged_reference_code_is_not_ours(auth: AuthHarness) -> None:
@@ -172,17 +205,19 @@ def test_someone_elses_reference_code_reveals_nothing_about_their_message(auth: 
     assert "hana" not in str(answer).lower() and "sign-in" not in str(answer).lower()
 
 
-def test_a_whole_pasted_mail_is_checked_by_the_code_it_carries(auth: AuthHarness) -> None:
+def test_a_whole_pasted_mail_that_is_what_we_sent_is_genuine(auth: AuthHarness) -> None:
     hana = make_customer(auth.app, "hana@example.com", language="ja", name="佐藤花")
-    reference = file(auth.app, hana, "account_locked", {"until": "12:00", "case_id": "c"})
+    reference = file(auth.app, hana, "login_code", {"code": "246810", "minutes": 10})
     mail = auth.wait_for_mail("hana@example.com")
-    pasted = f"From: Mamori\nSubject: {mail.subject}\n\n{mail.body}"
+    pasted = f"From: Mamori <no-reply@mamori.example>\nSubject: {mail.subject}\n\n{mail.body}"
     token = sign_in(auth.app, hana)
 
     answer = verify(auth, token, text=pasted)
 
-    assert answer["verdict"] == "genuine" and answer["reference_code"] == reference
-    assert answer["subject"] == "アカウントを一時的にロックしました"
+    assert "246810" in mail.body  # the mail holds the code the centre masks, and still matches
+    assert answer["verdict"] == "genuine" and answer["genuine"] is True
+    assert answer["reason"] == "text_matches" and answer["reference_code"] == reference
+    assert answer["subject"] == "サインイン確認コード"
 
 
 def test_a_pasted_mail_without_a_reference_code_is_not_ours(auth: AuthHarness) -> None:

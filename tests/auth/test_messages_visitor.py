@@ -24,7 +24,8 @@ def test_a_visitor_learns_that_a_real_code_was_issued_and_nothing_else(auth: Aut
 
     assert answer.status_code == 200, answer.text
     body = answer.json()
-    assert body["verdict"] == "issued" and body["genuine"] is True
+    assert body["verdict"] == "issued" and body["genuine"] is False  # a code alone proves nothing
+    assert "compare" in body["detail"]
     assert body["sent_to_this_account"] is False
     assert body["subject"] is None and body["sent_at"] is None
     assert "hana" not in answer.text.lower() and "sign-in code" not in answer.text.lower()
@@ -48,6 +49,7 @@ def test_a_visitor_pasting_a_whole_mail_gets_the_same_bare_answer(auth: AuthHarn
     body = check(auth, text=f"Subject: {mail.subject}\n\n{mail.body}").json()
 
     assert body["verdict"] == "issued" and body["reference_code"] == reference
+    assert body["genuine"] is False, "signed out, not even the exact text is called genuine"
     assert body["subject"] is None
 
 

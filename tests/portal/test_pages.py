@@ -157,9 +157,28 @@ def test_check_a_mail_signed_out_says_only_that_the_code_is_ours(portal: PortalH
         headers={"accept-language": "en"},
     )
 
-    assert genuine.status_code == 200 and "This reference code is one we issued." in genuine.text
+    assert genuine.status_code == 200 and "We sent a message with this reference code." in genuine.text
+    assert "Genuine" not in genuine.text and "compare the mail" in genuine.text
     assert "temporarily locked" not in genuine.text and "hana@example.com" not in genuine.text
     assert "Not from us." in forged.text
+
+
+def test_check_a_mail_flags_a_phishing_mail_with_a_real_code_in_japanese(portal: PortalHarness) -> None:
+    hana = portal.auth.register("hana@example.com")
+    reference = file(portal.auth.app, hana, "account_locked", {"until": "12:00", "case_id": "c"})
+    phishing = (
+        "From: Mamori <support@mamori-help.example>\n\nアカウントがロックされました。"
+        f"https://mamori-help.example/login からサインインしてください。\n参照コード: {reference}"
+    )
+
+    page = portal.post(
+        "/messages/check", {"text": phishing}, form_page="/messages/check", headers={"accept-language": "ja"}
+    )
+
+    assert page.status_code == 200
+    assert "本物です" not in page.text
+    assert "不審なメールです" in page.text and "mamori-help.example" in page.text
+    assert "当社のものではないアドレス" in page.text
 
 
 def test_the_message_centre_shows_reference_codes_and_times_in_tokyo(portal: PortalHarness) -> None:

@@ -35,6 +35,7 @@ from services.auth.changes import service
 from services.auth.changes.models import AccountChange, ChangeKind
 from services.auth.env import AuthEnv
 from services.auth.freezing.flows import freeze_account
+from services.auth.intrusion.watch import note_change
 from services.auth.messages.service import file_message
 from services.auth.messages.templates import changed_thing, language_of
 from services.auth.passkeys import service as passkeys
@@ -111,6 +112,8 @@ def notify_change(
         now=now,
         recipient=contact,
     )
+    # A change from a session that signed in from somewhere new may complete an intruder's pattern.
+    note_change(db, env, account, kind.value, session_id=session_id, context=context, now=now)
     record(
         db,
         account.id,
@@ -377,6 +380,14 @@ def revert_change(db: DbSession, env: AuthEnv, code: str, *, context: RequestCon
         if language == "ja"
         else f"You told us you did not change your {what}, so we undid the change and protected your account."
     )
+    if change.kind is ChangeKind.sign_in:
+        reason = (
+            "身に覚えのないサインインのご報告を受けて、そのセッションを終了し、その後の変更を取り消して、"
+            "アカウントを保護しました。そのセッションからのご注文は保留または取り消します。"
+            if language == "ja"
+            else "You told us a sign-in was not you, so we ended that session, undid every change made since, and "
+            "protected your account. Orders from that session are held or cancelled."
+        )
     case_id = freeze_account(
         db,
         env,

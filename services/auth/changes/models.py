@@ -22,6 +22,9 @@ class ChangeKind(str, enum.Enum):
     passkey = "passkey"
     #: "Passkey required" turned on or off (``old_value``: ``passkey_required``).
     passkey_required = "passkey_required"
+    #: A sign-in from a new device or country (``intrusion/sign_ins.py``): nothing to restore, but
+    #: its revert undoes every change since and freezes (``new_value``: the session and what was new).
+    sign_in = "sign_in"
 
 
 class AccountChange(Base):

@@ -16,11 +16,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session as DbSession
 
+from mamori_common.contract import ACCOUNT_FROZEN, SESSION_COMPROMISED
 from services.auth.accounts import standing
 from services.auth.accounts.models import Account
 from services.auth.audit.service import record
 from services.auth.env import AuthEnv
-from services.auth.events import ACCOUNT_FROZEN, SESSION_COMPROMISED
 from services.auth.messages.service import file_message
 from services.auth.messages.templates import language_of, reset_held_text
 from services.auth.request_context import RequestContext

@@ -9,7 +9,9 @@ from __future__ import annotations
 import logging
 import re
 import string
+from email.utils import parseaddr
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -18,14 +20,11 @@ from sqlalchemy.orm import Session as DbSession
 from mamori_common.events import EventEnvelope
 from mamori_common.problems import Problem
 from services.auth.accounts.models import Account
+from services.auth.config import AuthSettings
+from services.auth.messages import genuineness
+from services.auth.messages.genuineness import Verdict, VerdictReason
 from services.auth.messages.models import Message
-from services.auth.messages.schemas import (
-    NoticeData,
-    NotifyPayload,
-    Verdict,
-    VerdictReason,
-    VerifyMessageResponse,
-)
+from services.auth.messages.schemas import NoticeData, NotifyPayload, VerifyMessageResponse
 from services.auth.messages.service import (
     SECRET_FIELDS,
     file_message,
@@ -132,81 +131,106 @@ def handle_notify(db: DbSession, envelope: EventEnvelope) -> None:
 
 
 # --- verifyMessage ------------------------------------------------------------------------------
+# The rules are genuineness.py's; here the paste is read, the code looked up, the answer worded.
 
 _DETAILS = {
-    VerdictReason.sent_to_you: "Mamori sent this message to your account. Compare it with the copy in your message "
-    "centre: the subject and text must match. Even so, we never ask you to click a link to sign in.",
+    VerdictReason.text_matches: "This is the message Mamori sent to your account: the text matches the copy in your "
+    "message centre. Even so, we never ask you to click a link to sign in.",
+    VerdictReason.code_sent_to_you: "Mamori sent a message with this reference code to your account. A code alone "
+    "proves nothing (phishing mails copy real codes): compare the mail with the copy in your message centre, or "
+    "paste the whole mail here.",
+    VerdictReason.issued_by_mamori: "Mamori sent a message with this reference code. Signed out, we do not say to "
+    "whom or what it said, and a code alone proves nothing: sign in and compare the mail with the copy in your "
+    "message centre.",
+    VerdictReason.foreign_sender: "This mail carries a Mamori reference code but comes from an address that is not "
+    "Mamori's. It is phishing: do not reply, click links or enter codes from it.",
+    VerdictReason.foreign_link: "This mail carries a Mamori reference code but links to a site that is not Mamori's "
+    "(our mails carry no links). It is phishing: do not click its links or enter anything there.",
+    VerdictReason.text_differs: "This mail carries a reference code of a message we sent you, but its text is not "
+    "what we sent. Treat it as phishing: do not reply, click links or enter codes from it, and read the real "
+    "message in your message centre.",
     VerdictReason.no_reference_code: "This text has no Mamori reference code. Every mail Mamori sends carries one, "
     "so this mail is not from Mamori: do not reply, click links or enter codes from it.",
     VerdictReason.unknown_reference_code: "Mamori never sent a message with this reference code: the mail is not from "
     "Mamori. Do not reply, click links or enter codes from it.",
     VerdictReason.sent_to_another_account: "This reference code was not sent to your account. If the mail reached "
     "you, treat it as suspicious: do not reply, click links or enter codes from it.",
-    VerdictReason.issued_by_mamori: "Mamori issued this reference code. Signed out, we do not say to whom or what "
-    "it said: sign in and compare the mail with the copy in your message centre.",
 }
 
 
-def _answer(reason: VerdictReason, reference_code: str | None, message: Message | None = None) -> VerifyMessageResponse:
-    verdict = {
-        VerdictReason.sent_to_you: Verdict.genuine,
-        VerdictReason.sent_to_another_account: Verdict.not_for_you,
-        VerdictReason.issued_by_mamori: Verdict.issued,
-    }.get(reason, Verdict.not_ours)
-    mine = reason is VerdictReason.sent_to_you
-    return VerifyMessageResponse(
-        genuine=mine or reason is VerdictReason.issued_by_mamori,
-        sent_to_this_account=mine,
-        verdict=verdict,
-        reason=reason,
-        detail=_DETAILS[reason],
-        reference_code=reference_code,
-        sent_at=(message.mailed_at or message.created_at) if mine and message else None,
-        subject=message.subject if mine and message else None,
-    )
+def own_domains(settings: AuthSettings) -> list[str]:
+    """Where our mail comes from: the domain of ``mail_from``."""
+    domain = parseaddr(settings.mail_from)[1].rpartition("@")[2]
+    return [domain] if domain else []
+
+
+def own_hosts(settings: AuthSettings) -> list[str]:
+    """Hosts a link may name without being flagged as foreign (it still differs from our text)."""
+    origins = [urlsplit(origin).hostname or "" for origin in settings.passkey_origins]
+    return [*own_domains(settings), settings.passkey_rp_id, *origins, *settings.own_link_hosts]
 
 
 def verify_message(
     db: DbSession,
     account: Account | None,
     *,
+    settings: AuthSettings,
     reference_code: str | None = None,
     text: str | None = None,
-    max_text_bytes: int,
 ) -> VerifyMessageResponse:
-    """Did Mamori send this (a reference code, or a pasted mail) to this account?
+    """Did Mamori send this mail (a pasted mail, or only its reference code) to this account?
 
     A code of another account's message says only that: nothing about that account or message.
-    Without an account (a visitor, maybe an owner an intruder locked out) the answer is only
-    whether Mamori issued the code: no subject, no time, no addressee.
+    Without an account (a visitor, maybe an owner an intruder locked out) the answer is at most
+    that Mamori issued the code: no subject, no time, no addressee, never "genuine".
     """
+    paste: genuineness.PastedMail | None = None
     if text is not None:
-        if len(text.encode("utf-8", errors="replace")) > max_text_bytes:
+        limit = settings.verify_message_max_text_bytes
+        if len(text.encode("utf-8", errors="replace")) > limit:
             raise Problem(
                 413,
                 "text_too_long",
-                f"Paste at most {max_text_bytes // 1000} kB; the reference code is near the end of the mail.",
-                max_bytes=max_text_bytes,
+                f"Paste at most {limit // 1000} kB; the reference code is near the end of the mail.",
+                max_bytes=limit,
             )
         codes = reference_codes_in(text)
+        paste = genuineness.read_paste(text)
     else:
         code = normalise_reference_code(reference_code or "")
-        if code is None:  # not even the shape of one: no mail of ours carries it
-            return _answer(VerdictReason.unknown_reference_code, None)
-        codes = [code]
-    if not codes:
-        return _answer(VerdictReason.no_reference_code, None)
+        codes = [code] if code else []
     found = messages_by_reference(db, codes)
-    if account is None:
-        issued = next((code for code in codes if code in found), None)
-        if issued is not None:
-            return _answer(VerdictReason.issued_by_mamori, issued)
-        return _answer(VerdictReason.unknown_reference_code, codes[0])
-    for code in codes:
-        message = found.get(code)
-        if message is not None and message.account_id == account.id:
-            return _answer(VerdictReason.sent_to_you, code, message)
-    for code in codes:
-        if code in found:
-            return _answer(VerdictReason.sent_to_another_account, code)
-    return _answer(VerdictReason.unknown_reference_code, codes[0])
+    mine = [code for code in codes if account is not None and code in found and found[code].account_id == account.id]
+    candidates = mine or [code for code in codes if code in found] or codes
+    chosen = candidates[0] if candidates else None
+    message = found.get(chosen) if chosen else None
+    known = (
+        genuineness.SentMessage(
+            subject=message.subject,
+            body=message.body,
+            to_caller=account is not None and message.account_id == account.id,
+        )
+        if message is not None
+        else None
+    )
+    judgement = genuineness.judge(
+        signed_in=account is not None,
+        known=known,
+        any_code=bool(codes) or (text is None and reference_code is not None),
+        paste=paste,
+        own_domains=own_domains(settings),
+        own_hosts=own_hosts(settings),
+    )
+    show = message is not None and known is not None and known.to_caller
+    return VerifyMessageResponse(
+        genuine=judgement.verdict is Verdict.genuine,
+        sent_to_this_account=show,
+        verdict=judgement.verdict,
+        reason=judgement.reason,
+        detail=_DETAILS[judgement.reason],
+        flags=list(judgement.flags),
+        foreign_hosts=list(judgement.foreign_hosts),
+        reference_code=chosen,
+        sent_at=(message.mailed_at or message.created_at) if show and message else None,
+        subject=message.subject if show and message else None,
+    )

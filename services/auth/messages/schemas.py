@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from services.auth.messages.genuineness import Verdict, VerdictReason
+
+__all__ = ["Verdict", "VerdictReason"]
 
 
 class MessageItem(BaseModel):
@@ -43,30 +46,19 @@ class VerifyMessageRequest(BaseModel):
         return self
 
 
-class Verdict(str, enum.Enum):
-    genuine = "genuine"
-    #: Told to a visitor without a session: Mamori issued this code, to whom is not said.
-    issued = "issued"
-    not_ours = "not_ours"
-    not_for_you = "not_for_you"
-
-
-class VerdictReason(str, enum.Enum):
-    sent_to_you = "sent_to_you"
-    no_reference_code = "no_reference_code"
-    unknown_reference_code = "unknown_reference_code"
-    sent_to_another_account = "sent_to_another_account"
-    issued_by_mamori = "issued_by_mamori"
-
-
 class VerifyMessageResponse(BaseModel):
     genuine: bool = Field(
-        description="Mamori sent this message: to the signed-in account, or (asked without a session) to someone."
+        description="True only when the caller is signed in and the pasted text is the message Mamori sent "
+        "this account. A reference code alone is never enough: phishing mails copy real codes."
     )
     sent_to_this_account: bool
     verdict: Verdict
     reason: VerdictReason
     detail: str = Field(description="What the verdict means and what to do, for the customer.")
+    flags: list[VerdictReason] = Field(
+        default_factory=list, description="Every warning found: a foreign sender, a foreign link, another text."
+    )
+    foreign_hosts: list[str] = Field(default_factory=list, description="Hosts of links in the paste that are not ours.")
     reference_code: str | None = None
     sent_at: datetime | None = Field(default=None, description="Only for a message sent to this account.")
     subject: str | None = Field(default=None, description="Only for a message sent to this account.")

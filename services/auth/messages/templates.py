@@ -57,6 +57,7 @@ _CHANGED_THING = {
     "totp": {"ja": "2 段階認証（TOTP）", "en": "two-step verification (TOTP)"},
     "passkey": {"ja": "パスキー", "en": "passkeys"},
     "passkey_required": {"ja": "「パスキー必須」の設定", "en": '"passkey required" setting'},
+    "sign_in": {"ja": "サインイン", "en": "sign-in"},
 }
 #: What a passkey notice says happened (``passkey_change`` below), by ``action``.
 _PASSKEY_ACTIONS = {
@@ -251,12 +252,16 @@ TEMPLATES: dict[str, dict[str, Template]] = {
         "ja": Template(
             "新しい場所からのサインイン",
             "{name} 様\n\n{at} に、新しい端末または国・地域（{country}）からサインインがありました。\n"
-            "お心当たりがない場合は、ポータルでセッションを終了し、パスワードを変更してください。",
+            "お心当たりがない場合は、サインインしなくても、ポータルの「身に覚えがない変更」で次のコードを入力してください。"
+            "そのセッションを終了し、その後の変更を取り消し、そのセッションからのご注文を保留して、アカウントを保護します"
+            "（{days} 日間有効）:\n\n    {revert_code}\n",
         ),
         "en": Template(
             "A sign-in from somewhere new",
             "Dear {name},\n\nSomeone signed in to your account at {at} from a new device or country ({country}).\n"
-            "If this was not you, end that session in the portal and change your password.",
+            'If this was not you, enter this code in the portal under "This was not me", no sign-in needed: it '
+            "ends that session, undoes every change made since, holds its orders and protects your account "
+            "(valid {days} days):\n\n    {revert_code}\n",
         ),
     },
     "password_reset": {

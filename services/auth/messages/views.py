@@ -80,11 +80,13 @@ def limit_visitor(request: Request, ip: str) -> None:
     "/messages/verify",
     operation_id="verifyMessage",
     response_model=VerifyMessageResponse,
-    summary="Tell whether Mamori sent a mail (by reference code or pasted text), and to this account",
-    description="Send `reference_code` or `text` (the whole mail). Signed in: a code of another account's "
-    "message answers `not_for_you` and reveals nothing else. Without a token (a customer locked out of "
-    "the account): only whether Mamori issued the code (`issued` or `not_ours`), never to whom or what it "
-    "said; limited per client address (429 `rate_limited`).",
+    summary="Tell whether Mamori sent a mail (pasted text, or only its reference code), and to this account",
+    description="Send `text` (the whole mail, headers included) or `reference_code`. `genuine` only when signed "
+    "in and the pasted text matches the message Mamori sent this account; a code alone answers "
+    "`sent_compare` (signed in) or `issued` (signed out), never `genuine`. A foreign sender or a link to a "
+    "host not Mamori's answers `suspicious` whatever the code. Signed in, a code of another account's "
+    "message answers `not_for_you` and reveals nothing else. Without a token (a customer locked out of the "
+    "account): never to whom or what a message said; limited per client address (429 `rate_limited`).",
     responses={
         401: {"description": "A token was sent but is invalid or its session ended", **_PROBLEM},
         413: {"description": "The pasted text is too long (`text_too_long`)", **_PROBLEM},
@@ -101,10 +103,4 @@ def verify_message(
 ) -> VerifyMessageResponse:
     if account is None:
         limit_visitor(request, ip)
-    return flows.verify_message(
-        db,
-        account,
-        reference_code=body.reference_code,
-        text=body.text,
-        max_text_bytes=settings.verify_message_max_text_bytes,
-    )
+    return flows.verify_message(db, account, settings=settings, reference_code=body.reference_code, text=body.text)

@@ -31,6 +31,7 @@ from services.auth.accounts.standing import standing_of
 from services.auth.audit.service import record
 from services.auth.env import AuthEnv
 from services.auth.events import ACCOUNT_LOCKED, ACCOUNT_UNLOCKED
+from services.auth.intrusion.sign_ins import notify_new_sign_in
 from services.auth.messages.service import file_message
 from services.auth.request_context import RequestContext
 from services.auth.sessions.service import TokenPair, revoke_sessions, start_session
@@ -315,16 +316,20 @@ def finish_sign_in(
             at=now,
             details={"new_device": signals.new_device, "new_country": signals.new_country},
         )
-        file_message(
+    env.throttle.forget_account(key, context.ip)
+    tokens = start_session(db, account, context, now=now, key=env.signing_key, settings=env.settings)
+    if signals.new_device or signals.new_country:  # the notice carries a "not me" code for this session
+        notify_new_sign_in(
             db,
+            env,
             account,
-            "new_sign_in",
-            {"at": now, "country": context.country or "-"},
-            encryptor=env.encryptor,
+            context,
+            new_device=signals.new_device,
+            new_country=signals.new_country,
+            session_id=tokens.session_id,
             now=now,
         )
-    env.throttle.forget_account(key, context.ip)
-    return start_session(db, account, context, now=now, key=env.signing_key, settings=env.settings)
+    return tokens
 
 
 # -- completeChallenge ---------------------------------------------------------------------------

@@ -31,6 +31,7 @@ from services.orders import announce
 from services.orders.catalogue import reason_text
 from services.orders.context import OrdersContext
 from services.orders.deps import Origin
+from services.orders.intrusion.signals import report_risk_signals
 from services.orders.ledgers import service as ledgers
 from services.orders.ordering.models import (
     LineKind,
@@ -134,10 +135,12 @@ def place(
     if not one_click_enabled(db, account_id):
         db.add(order)
         db.flush()
+        report_risk_signals(db, order)
         return Answer(202, order_out(db, order).model_dump(mode="json"))
     _take_payment(db, context, order, standing, compensation, now)
     db.add(order)
     db.flush()
+    report_risk_signals(db, order)
     _start_what_the_order_bought(db, order, now, context)
     return Answer(201, order_out(db, order).model_dump(mode="json"))
 
