@@ -7,7 +7,7 @@ e-mail the account had when it began (the old contact to tell), and the case the
 (a non-native enum: no DDL).
 
 Revision ID: auth_0006_intrusion
-Revises: auth_0005
+Revises: auth_0006_revocation
 Create Date: 2026-12-03
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 
 revision = "auth_0006_intrusion"
-down_revision = "auth_0005"
+down_revision = "auth_0006_revocation"
 branch_labels = None
 depends_on = None
 

@@ -4,7 +4,7 @@ Only used when the service runs on PostgreSQL (or ``MAMORI_DOCUMENT_STORE=databa
 an embedded install wrote under the data directory stay where they are and are still read there.
 
 Revision ID: verification_0006_lists_blobs
-Revises: verification_0005
+Revises: verification_0006_revocation
 Create Date: 2026-12-03
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "verification_0006_lists_blobs"
-down_revision = "verification_0005"
+down_revision = "verification_0006_revocation"
 branch_labels = None
 depends_on = None
 
