@@ -111,7 +111,7 @@ class CasePortal(PortalHarness):
 
 @pytest.fixture
 def case_portal(auth: AuthHarness, data_dir: Path) -> Iterator[CasePortal]:
-    verification = harness_for(data_dir / "verification")
+    verification = harness_for(data_dir / "verification", clock=auth.clock)
     verification.key = auth.app.state.signing_key  # the harness's own calls sign as auth does
     verification.app.state.token_verifier = AccessTokenVerifier(auth.app.state.signing_key.resolve, auth.clock)
     (data_dir / "orders").mkdir()

@@ -132,9 +132,13 @@ class VerificationHarness:
         return next(case["id"] for case in self.cases(account_id) if case["kind"] == "payment_verification")
 
 
-def harness_for(data_dir: Path, **settings: Any) -> VerificationHarness:
-    """A migrated app and a client that is not started yet (enter ``harness.client`` to run it)."""
-    clock = ManualClock()
+def harness_for(data_dir: Path, clock: ManualClock | None = None, **settings: Any) -> VerificationHarness:
+    """A migrated app and a client that is not started yet (enter ``harness.client`` to run it).
+
+    Pass another harness's ``clock`` when tokens of both are checked against one clock: two clocks
+    started seconds apart on a busy machine make one side's tokens look issued in the future.
+    """
+    clock = clock or ManualClock()
     key = SigningKey.load_or_create(data_dir / "test-signing.pem")
     app = create_app(
         VerificationSettings(data_dir=data_dir, **settings), migrate=True, clock=clock, run_background=False
