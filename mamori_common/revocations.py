@@ -118,7 +118,9 @@ class RevokedSessions:
         Memory only after the commit, so whatever this process refuses is also in its table and
         is still refused after a restart. An id already recorded is left as it is.
         """
-        items = list(revocations)
+        # In one order whoever writes (an event here, a pull in another replica): two transactions
+        # inserting the same ids in different orders could deadlock on PostgreSQL.
+        items = sorted(revocations, key=lambda item: item.session_id)
         if not items:
             return
         now = self.clock.now()
@@ -230,7 +232,7 @@ class RevocationFeed:
                     if failing:
                         logger.info("revocations pulled from auth again")
                     failing = False
-                except (httpx.HTTPError, ValueError, ValidationError) as exc:
+                except Exception as exc:  # auth or the database is down: what is in memory holds
                     if not failing:  # once per outage, not four times a second
                         logger.warning("revocations could not be pulled from auth", extra={"error": repr(exc)})
                     failing = True
