@@ -224,7 +224,7 @@ class RevocationFeed:
     async def run_forever(self) -> None:
         owns_client = self.client is None
         client = self.client or httpx.AsyncClient(timeout=self.timeout)
-        failing = False
+        failing = table_failing = False
         try:
             while True:
                 try:
@@ -241,8 +241,11 @@ class RevocationFeed:
                     self._pulls += 1
                     if self._pulls % 14400 == 0:  # about hourly at the default interval
                         await anyio.to_thread.run_sync(self.revoked.prune)
-                except Exception:  # the database may be briefly unreachable; what is in memory holds
-                    logger.exception("revocations could not be read from the table")
+                    table_failing = False
+                except Exception as exc:  # the database may be briefly unreachable; what is in memory holds
+                    if not table_failing:
+                        logger.warning("revocations could not be read from the table", extra={"error": repr(exc)})
+                    table_failing = True
                 await asyncio.sleep(self.interval)
         finally:
             if owns_client:
