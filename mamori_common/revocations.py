@@ -118,7 +118,9 @@ class RevokedSessions:
         Memory only after the commit, so whatever this process refuses is also in its table and
         is still refused after a restart. An id already recorded is left as it is.
         """
-        items = list(revocations)
+        # In one order whoever writes (an event here, a pull in another replica): two transactions
+        # inserting the same ids in different orders could deadlock on PostgreSQL.
+        items = sorted(revocations, key=lambda item: item.session_id)
         if not items:
             return
         now = self.clock.now()
@@ -222,7 +224,7 @@ class RevocationFeed:
     async def run_forever(self) -> None:
         owns_client = self.client is None
         client = self.client or httpx.AsyncClient(timeout=self.timeout)
-        failing = False
+        failing = table_failing = False
         try:
             while True:
                 try:
@@ -230,7 +232,7 @@ class RevocationFeed:
                     if failing:
                         logger.info("revocations pulled from auth again")
                     failing = False
-                except (httpx.HTTPError, ValueError, ValidationError) as exc:
+                except Exception as exc:  # auth or the database is down: what is in memory holds
                     if not failing:  # once per outage, not four times a second
                         logger.warning("revocations could not be pulled from auth", extra={"error": repr(exc)})
                     failing = True
@@ -239,8 +241,11 @@ class RevocationFeed:
                     self._pulls += 1
                     if self._pulls % 14400 == 0:  # about hourly at the default interval
                         await anyio.to_thread.run_sync(self.revoked.prune)
-                except Exception:  # the database may be briefly unreachable; what is in memory holds
-                    logger.exception("revocations could not be read from the table")
+                    table_failing = False
+                except Exception as exc:  # the database may be briefly unreachable; what is in memory holds
+                    if not table_failing:
+                        logger.warning("revocations could not be read from the table", extra={"error": repr(exc)})
+                    table_failing = True
                 await asyncio.sleep(self.interval)
         finally:
             if owns_client:
