@@ -243,7 +243,7 @@ def test_unknown_pages_and_bad_query_values_are_pages_not_errors(portal: PortalH
         problem = portal.browser.get(path, headers={"accept": "application/json"})
         assert problem.status_code == 404 and problem.json()["code"] == "not_found"
     signed_in(portal)
-    bad = portal.browser.get("/messages", params={"page": "abc"}, headers=page)
+    bad = portal.browser.get("/messages", params={"cursor": "x" * 300}, headers=page)
     assert bad.status_code == 400 and "text/html" in bad.headers["content-type"]
 
 

@@ -35,7 +35,8 @@ _PROMISED = type_coerce(func.coalesce(Case.due_at, literal(NO_PROMISE, UTCDateTi
 
 def queue(db: Session, page: PageRequest) -> Page[Case]:
     """Open cases staff owe a step on (in review, or a callback / escalation), soonest promise
-    first, a page at a time (a busy day's queue is never one answer)."""
+    first, a page at a time (a busy day's queue is never one answer). A case whose promise moves
+    while staff page (the customer sent something) sorts at its new time: it may show again later."""
     return paginate(
         db,
         select(Case)
