@@ -75,3 +75,34 @@ def test_the_owner_recovers_from_an_intruders_email_change_and_rechecks(portal: 
     portal.post("/security/recheck", {"item": items}, form_page="/account")
 
     assert "Please re-check after the recovery" not in portal.browser.get("/account").text
+
+
+def test_the_sign_in_notices_code_protects_the_account_from_the_not_me_page_in_japanese(
+    portal: PortalHarness,
+) -> None:
+    portal.auth.register("hana@example.com", language="ja")
+    home = portal.auth.call(
+        "POST", "/api/auth/login", ip="133.242.0.1", json={"email": "hana@example.com", "password": STRONG_PASSWORD}
+    )
+    assert home.status_code == 200, home.text
+    abroad = portal.auth.call(
+        "POST", "/api/auth/login", ip="8.8.8.8", json={"email": "hana@example.com", "password": STRONG_PASSWORD}
+    )
+    code = portal.auth.wait_for_mail("hana@example.com").code()
+    passed = portal.auth.call(
+        "POST",
+        "/api/auth/challenges/complete",
+        ip="8.8.8.8",
+        json={"challenge_id": abroad.json()["challenge_id"], "method": "email_code", "code": code},
+    )
+    assert passed.status_code == 200, passed.text
+    notice = mail_with_subject(portal, "hana@example.com", "新しい場所からのサインイン")
+    assert "身に覚えがない変更" in notice.body
+
+    page = portal.post(
+        "/not-me", {"code": indented_code(notice.body)}, form_page="/not-me", headers={"accept-language": "ja"}
+    )
+
+    assert page.status_code == 200, page.text
+    assert "新しい場所からのサインインとそのセッション" in page.text
+    assert "そのセッションからのご注文は保留" in page.text

@@ -32,6 +32,9 @@ MASK = "•" * 6
 #: What a masked code may have been in the mail: six digits, a revert code, a reset token.
 _MASKED_VALUE = r"(?:\d{6}|[A-Z2-9]{4}(?:-[A-Z2-9]{4}){3}|[A-Za-z0-9_\-]{32,128})"
 
+#: Sender headers read from one paste (a real mail, even forwarded twice, has a handful): a paste of
+#: thousands costs no more than these.
+MAX_SENDER_HEADERS = 50
 #: Header names, as mail clients show them in English and Japanese (NFKC: full-width colons too).
 _SENDER_HEADERS = ("from", "sender", "reply-to", "return-path", "差出人", "送信者", "返信先")
 _SUBJECT_HEADERS = ("subject", "件名")
@@ -94,9 +97,11 @@ def read_paste(text: str) -> PastedMail:
     collect every sender address (a forwarded mail's too) and link host it shows."""
     lines = _nfkc(text).split("\n")
     senders: list[str] = []
+    seen_headers = 0
     for line in lines:
         header = _HEADER.match(line)
-        if header and header.group(1).lower() in _SENDER_HEADERS:
+        if header and header.group(1).lower() in _SENDER_HEADERS and seen_headers < MAX_SENDER_HEADERS:
+            seen_headers += 1
             senders += [address.lower() for _, address in getaddresses([header.group(2)]) if "@" in address]
     subject: str | None = None
     index = 0

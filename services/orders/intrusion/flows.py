@@ -8,8 +8,10 @@ subscriptions cancelled and refunded in full. Each order's actions go to the int
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from mamori_common import contract
@@ -23,23 +25,49 @@ from services.orders.ordering.service import lock_order
 from services.orders.summaries import action_lines, order_label
 
 
+class Window(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    #: When the suspicious activity began (the intruder's sign-in, the first undone change).
+    start: datetime = Field(alias="from")
+
+
 class SessionCompromised(BaseModel):
-    """What orders reads of auth's ``session.compromised`` (auth sends more: the window, suspects)."""
+    """What orders reads of auth's ``session.compromised``.
+
+    ``session_ids`` are every session auth ended (the owner's own too); ``suspicious_session_ids``
+    the intruder's. When auth names suspects, an order is undone if a suspect placed it, or if any
+    ended session placed it inside the window (a stolen refresh token of the owner's session):
+    the owner's own orders from before the intrusion stand. Without suspects (an older producer),
+    every order of the ended sessions is undone.
+    """
 
     model_config = ConfigDict(extra="allow")
 
     account_id: str = Field(min_length=1, max_length=32)
     case_id: str = Field(default="", max_length=64)
     session_ids: list[str] = Field(default_factory=list, max_length=10_000)
+    suspicious_session_ids: list[str] | None = Field(default=None, max_length=10_000)
+    window: Window | None = None
+
+
+def _whose_orders(event: SessionCompromised) -> ColumnElement[bool]:
+    if event.suspicious_session_ids is None:
+        return Order.session_id.in_(event.session_ids)
+    suspects = Order.session_id.in_(event.suspicious_session_ids)
+    if event.window is None:
+        return suspects
+    in_window = Order.session_id.in_(event.session_ids) & (Order.created_at >= event.window.start)
+    return or_(suspects, in_window)
 
 
 def handle_session_compromised(db: Session, envelope: EventEnvelope) -> None:
     event = parse_event(SessionCompromised, envelope)
-    account_id, case_id, session_ids = event.account_id, event.case_id, event.session_ids
+    account_id, case_id = event.account_id, event.case_id
     context = context_of(db)
     order_ids = db.scalars(
         select(Order.id)
-        .where(Order.account_id == account_id, Order.session_id.in_(session_ids))
+        .where(Order.account_id == account_id, _whose_orders(event))
         .order_by(Order.created_at, Order.id)
     ).all()
     lines_ja: list[str] = []
