@@ -33,3 +33,19 @@ NGINX_OWN_ANSWERS: dict[int, Problem] = {
     503: GATEWAY_BUSY,
     504: GATEWAY_TIMEOUT,
 }
+
+#: What a browser gets from either edge for a body over the limit on a portal page (a statement
+#: over 10 MB sent from the case page): a page in both languages saying the limit, never the JSON
+#: problem (the edge does not know the customer's language; the page carries both).
+PAGE_TYPE = "text/html; charset=utf-8"
+TOO_LARGE_PAGE = (
+    '<!doctype html><html lang="ja"><head><meta charset="utf-8">'
+    '<meta name="viewport" content="width=device-width, initial-scale=1">'
+    "<title>ファイルが大きすぎます / The file is too large</title></head><body>"
+    "<h1>ファイルが大きすぎます</h1>"
+    "<p>送れるファイルは10 MBまでです。何も保存していません。小さめのスキャンや写真を送ってください。</p>"
+    '<h1 lang="en">The file is too large</h1>'
+    '<p lang="en">Files of at most 10 MB can be sent. Nothing was kept. Please send a smaller scan or photo.</p>'
+    '<p><a href="/cases">ケース一覧へ戻る / Back to your cases</a></p>'
+    "</body></html>"
+)

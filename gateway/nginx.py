@@ -167,15 +167,23 @@ def _proxy(group: str, read_timeout: float, *, extra: Sequence[str] = ()) -> str
     return "\n".join(f"            {line}" for line in lines)
 
 
+def _page_errors() -> str:
+    """The portal's locations: a body too large gets the page (the other errors stay problems).
+    An ``error_page`` in a location replaces all the server's, so they are all listed again."""
+    pages = [f"error_page {status} = @problem_{status};" for status in sorted(edge_problems.NGINX_OWN_ANSWERS)]
+    return " ".join(page if "413" not in page else "error_page 413 = @page_413;" for page in pages)
+
+
 def _locations() -> str:
     refused = "|".join(sorted(REFUSED_SEGMENTS))
     blocks = [
         f"        location ~* ^/+({refused})(/|$) {{\n            return 404 {_json_string(edge_problems.NOT_FOUND)};\n        }}"
     ]
     for large in LARGE_BODIES:
+        pages = [_page_errors()] if large.service == DEFAULT_ROUTE.service else []
         blocks.append(
             f"        location ~ ^{large.path}$ {{\n            client_max_body_size {large.max_body // 1024}k;\n"
-            f"{_proxy(large.service, large.read_timeout)}\n        }}"
+            f"{_proxy(large.service, large.read_timeout, extra=pages)}\n        }}"
         )
     limited = [f"limit_req zone=mamori_sign_in burst={SIGN_IN_BURST} nodelay;"]
     auth_timeout = next(route.read_timeout for route in ROUTES if route.service == "auth")
@@ -189,11 +197,20 @@ def _locations() -> str:
             blocks.append(
                 f"        location {location} {{\n{_proxy(route.service, route.read_timeout, extra=[body])}\n        }}"
             )
-    blocks.append(f"        location / {{\n{_proxy(DEFAULT_ROUTE.service, DEFAULT_ROUTE.read_timeout)}\n        }}")
+    blocks.append(
+        f"        location / {{\n{_proxy(DEFAULT_ROUTE.service, DEFAULT_ROUTE.read_timeout, extra=[_page_errors()])}"
+        "\n        }"
+    )
     for status, problem in sorted(edge_problems.NGINX_OWN_ANSWERS.items()):
         blocks.append(
             f"        location @problem_{status} {{\n            return {status} {_json_string(problem)};\n        }}"
         )
+    page = edge_problems.TOO_LARGE_PAGE
+    assert "'" not in page and "$" not in page and "\\" not in page, page
+    blocks.append(
+        f'        location @page_413 {{\n            default_type "{edge_problems.PAGE_TYPE}";\n'
+        f"            return 413 '{page}';\n        }}"
+    )
     return "\n".join(blocks)
 
 

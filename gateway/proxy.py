@@ -27,6 +27,7 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 from prometheus_client import Counter
+from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 from yarl import URL
 
@@ -52,6 +53,14 @@ ANSWERING_KEY = "mamori.answering"
 # on it fails at once. That is a broken pooled connection, retried like one (safe methods only),
 # and a connection goes back to the pool only after an answer that fit aiohttp's read buffer.
 REUSE_AFTER_AT_MOST = 64 * 1024
+
+
+def _refusal(problem: Problem, path: str) -> Response:
+    """The problem document; but a body too large for a portal page gets a page a person reads
+    (nginx answers the same, gateway/nginx.py)."""
+    if problem is edge_problems.BODY_TOO_LARGE and not is_malformed(path) and route_for(path).service == "portal":
+        return Response(edge_problems.TOO_LARGE_PAGE, status_code=413, media_type=edge_problems.PAGE_TYPE)
+    return problem_response(problem)
 
 
 class ClientDisconnected(Exception):
@@ -105,7 +114,7 @@ class Proxy:
             await self._forward(scope, receive, send)
         except Problem as problem:
             if not scope.get(ANSWERING_KEY):
-                await problem_response(problem)(scope, receive, send)
+                await _refusal(problem, scope["path"])(scope, receive, send)
         except ClientDisconnected:
             logger.info("client disconnected during upload", extra={"path": scope["path"]})
         except Exception:  # a bug: still answer with a problem, never a bare 500 page

@@ -19,7 +19,7 @@ from mamori_common.front_door import JSON_BODY_LIMIT, LARGER_JSON_BODIES, UPLOAD
 
 # Every body is capped at JSON_BODY_LIMIT (64 KB: JSON requests and forms are small, and a larger
 # one is an attack on the parser) but on the paths of LARGE_BODIES below: a document upload
-# (10 MB), a pasted mail. The services apply the same limits themselves
+# (10 MB, through the API or the portal's case page), a pasted mail. The services apply the same limits themselves
 # (mamori_common/front_door.py).
 
 
@@ -63,6 +63,8 @@ ROUTES: tuple[Route, ...] = (
 #: Checked before the prefixes (they only raise the body limit and the timeout).
 LARGE_BODIES: tuple[LargeBodyRoute, ...] = (
     LargeBodyRoute(r"/api/verification/cases/[^/]+/documents", "verification"),
+    # The portal's upload form (portal/pages/cases.py) posts the same file to the portal first.
+    LargeBodyRoute(r"/cases/[^/]+/documents", "portal"),
     *(LargeBodyRoute(re.escape(path), "auth", limit, 30.0) for path, limit in LARGER_JSON_BODIES.items()),
 )
 DEFAULT_ROUTE = Route("/", "portal")

@@ -18,6 +18,8 @@ class PortalSettings(CommonSettings):
     max_form_bytes: int = 256 * 1024
     #: The largest upload form the portal reads: verification takes documents up to 10 MB.
     max_upload_bytes: int = 10 * 1024 * 1024 + 64 * 1024
+    #: The largest file in it (verification's own limit; a larger one gets the page saying so).
+    max_file_bytes: int = 10 * 1024 * 1024
 
     def cookies_secure(self, forwarded_proto: str | None) -> bool:
         """Secure cookies everywhere but local development over plain HTTP."""

@@ -35,6 +35,8 @@ from portal.web import (
     ExchangeAgain,
     Pages,
     SignInRequired,
+    UploadTooLarge,
+    UploadUnreadable,
     redirect,
     render,
     start_visit,
@@ -88,10 +90,12 @@ def create_app(
         if request.url.path.startswith(_PLAIN_PATHS):
             return await call_next(request)
         length = request.headers.get("content-length")
-        limit = settings.max_upload_bytes if request.url.path.endswith(UPLOAD_SUFFIX) else settings.max_form_bytes
+        is_upload = request.url.path.endswith(UPLOAD_SUFFIX)
+        limit = settings.max_upload_bytes if is_upload else settings.max_form_bytes
         if length is not None and (not length.isdigit() or int(length) > limit):
             request.state.visit = start_visit(request, settings)
-            response: Response = render(visit_of(request), "error.html", 413, reason="too_large")
+            reason = "file_too_large" if is_upload else "too_large"
+            response: Response = render(visit_of(request), "error.html", 413, reason=reason)
         else:
             request.state.visit = start_visit(request, settings)
             response = await call_next(request)
@@ -115,6 +119,14 @@ def create_app(
     @app.exception_handler(CsrfRejected)
     async def csrf_rejected(request: Request, _exc: CsrfRejected) -> Response:
         return render(visit_of(request), "error.html", 403, reason="csrf")
+
+    @app.exception_handler(UploadTooLarge)
+    async def upload_too_large(request: Request, _exc: UploadTooLarge) -> Response:
+        return render(visit_of(request), "error.html", 413, reason="file_too_large")
+
+    @app.exception_handler(UploadUnreadable)
+    async def upload_unreadable(request: Request, _exc: UploadUnreadable) -> Response:
+        return render(visit_of(request), "error.html", 400, reason="bad_request")
 
     @app.exception_handler(ServiceUnavailable)
     async def service_unavailable(request: Request, _exc: ServiceUnavailable) -> Response:

@@ -17,6 +17,7 @@ from fastapi import Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from mamori_common.contract import case_number
+from mamori_common.multipart import MultipartLimits, MultipartMalformed, MultipartTooLarge, read_multipart
 from mamori_common.network import resolve_client_ip
 from mamori_common.pagination import MAX_CURSOR_LENGTH
 from portal import csrf
@@ -48,6 +49,14 @@ class SignInRequired(Exception):
 
 class CsrfRejected(Exception):
     """A form without the right CSRF token: refused, nothing changed."""
+
+
+class UploadTooLarge(Exception):
+    """A file over the upload limit: the page says the limit, nothing was sent on."""
+
+
+class UploadUnreadable(Exception):
+    """A multipart body that is broken (or has more parts than a form of ours)."""
 
 
 @dataclass
@@ -236,33 +245,48 @@ class PostedFile:
     content: bytes
 
 
-async def _checked_form(request: Request, max_files: int) -> tuple[Form, list[PostedFile]]:
-    posted = await request.form(max_files=max_files, max_fields=50)
-    items = tuple((key, value) for key, value in posted.multi_items() if isinstance(value, str))
-    fields = dict(items)
+def _check_csrf(request: Request, fields: dict[str, str]) -> None:
     settings: PortalSettings = request.app.state.settings
     if not csrf.is_valid(
         settings.resolved_service_secret(), request.cookies.get(csrf.CSRF_COOKIE), fields.get(csrf.CSRF_FIELD)
     ):
         raise CsrfRejected()
-    files = [
-        PostedFile(value.filename or "document", value.content_type or "application/octet-stream", await value.read())
-        for _key, value in posted.multi_items()
-        if not isinstance(value, str) and value.filename
-    ]
-    return Form(fields, items), files
 
 
 async def read_form(request: Request) -> Form:
     """The posted form, or :class:`CsrfRejected` when its token does not match the browser's seed."""
-    form, _files = await _checked_form(request, max_files=0)
-    return form
+    posted = await request.form(max_files=0, max_fields=50)
+    items = tuple((key, value) for key, value in posted.multi_items() if isinstance(value, str))
+    fields = dict(items)
+    _check_csrf(request, fields)
+    return Form(fields, items)
 
 
 async def read_upload(request: Request) -> tuple[Form, PostedFile | None]:
-    """A multipart form with (at most) one file, its CSRF token checked like any other form."""
-    form, files = await _checked_form(request, max_files=1)
-    return form, files[0] if files else None
+    """A multipart form with (at most) one file, read into memory by the kit's bounded parser (never
+    a temporary file: the statement may show a full card number). The CSRF token is checked when
+    the file part begins, before a byte of the file is kept, and again at the end for a form
+    without a file; past the file limit reading stops (:class:`UploadTooLarge`)."""
+    settings: PortalSettings = request.app.state.settings
+    try:
+        body = await read_multipart(
+            request,
+            MultipartLimits(file_bytes=settings.max_file_bytes, field_bytes=4096, max_fields=20, max_files=1),
+            before_file=lambda fields: _check_csrf(request, dict(fields)),
+        )
+    except MultipartTooLarge as exc:
+        raise UploadTooLarge() from exc
+    except MultipartMalformed as exc:
+        raise UploadUnreadable() from exc
+    items = tuple(body.fields)
+    fields = dict(items)
+    _check_csrf(request, fields)
+    files = [
+        PostedFile(part.filename or "document", part.content_type or "application/octet-stream", part.data)
+        for part in body.files
+        if part.filename
+    ]
+    return Form(fields, items), files[0] if files else None
 
 
 FormDep = Annotated[Form, Depends(read_form)]

@@ -31,6 +31,8 @@ from tests.support.servers import LOOPBACK, ServerThread, free_port, wait_until
 TRUSTED_SOURCE = LOOPBACK
 HOST = "shop.example"
 UPLOAD_PATH = "/api/verification/cases/c-1/documents"
+#: The portal's case page posts a statement here (to the portal, which sends it on).
+PORTAL_UPLOAD_PATH = "/cases/c-1/documents"
 MINTED_ID = re.compile(r"^[0-9a-f]{32}$")
 #: Response headers both edges must set alike (Server and Date are each server's own).
 COMPARED_HEADERS = (
@@ -113,6 +115,18 @@ CASES = [
     Case("oversize JSON", "POST", "/api/auth/login", declared_length=70_000, expect_status=413),
     Case("upload within its limit", "POST", UPLOAD_PATH, body=b"\x89PNG" + b"x" * 200_000),
     Case("oversize upload", "POST", UPLOAD_PATH, declared_length=UPLOAD_BODY_LIMIT + 1, expect_status=413),
+    Case(
+        "a 2 MB photo from the portal's case page", "POST", PORTAL_UPLOAD_PATH, body=b"\xff\xd8\xff" + b"p" * 2_000_000
+    ),
+    Case(
+        "an 11 MB file from the portal's case page gets a page, not JSON",
+        "POST",
+        PORTAL_UPLOAD_PATH,
+        headers=(("Accept", "text/html"),),
+        declared_length=11 * 1024 * 1024,
+        expect_status=413,
+    ),
+    Case("other portal forms keep the small limit", "POST", "/signin", declared_length=70_000, expect_status=413),
     Case(
         "a pasted mail may exceed 64 KB",
         "POST",
@@ -207,6 +221,10 @@ def observed(case: Case, answer: Answer) -> dict[str, Any]:
         seen["problem"] = {key: problem.get(key) for key in ("status", "code", "title")}
         if case.target == "/healthz":
             seen["problem"]["down"] = problem.get("down")
+    elif (answer.header("content-type") or "").startswith("text/html") and answer.status == 413:
+        seen["page says the limit"] = (
+            "10 MB" in answer.body.decode() and "ファイルが大きすぎます" in answer.body.decode()
+        )
     elif case.target in ("/openapi.json", "/docs"):
         seen["body starts"] = answer.body[:15]
     else:

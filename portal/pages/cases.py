@@ -65,6 +65,7 @@ async def case_page(visit: Visit, customer: Customer, case_id: str, status: int 
         "form": None,
         "notice": visit.request.query_params.get("notice"),
         "typed": {},
+        "max_file_bytes": visit.settings.max_file_bytes,
     }
     supplementable = [
         item

@@ -18,11 +18,35 @@ window.addEventListener("pageshow", function () {
 });
 // An upload form shows how much of the file has been sent. Without this script the same form is
 // sent by the browser as usual; with it, the answer page replaces this one when the upload ends.
+// A file over the limit is not sent at all, and whatever goes wrong on the way (the connection,
+// an answer that is not a page) ends with the form ready again and a message saying so: the
+// page never stays on "Sending".
+function mamoriUploadDone(form, bar, message) {
+  bar.parentNode.hidden = true;
+  bar.value = 0;
+  form.dataset.sent = "";
+  var buttons = form.querySelectorAll("button[type=submit]");
+  for (var i = 0; i < buttons.length; i++) { buttons[i].disabled = false; }
+  var shown = message ? document.getElementById(message) : null;
+  if (shown) { shown.hidden = false; shown.focus && shown.focus(); }
+}
 document.addEventListener("submit", function (event) {
   var form = event.target;
   if (event.defaultPrevented || !form.dataset.progress || !window.XMLHttpRequest || !window.FormData) { return; }
   var bar = document.getElementById(form.dataset.progress);
   if (!bar) { return; }
+  var alerts = [form.dataset.tooLarge, form.dataset.failed];
+  for (var a = 0; a < alerts.length; a++) {
+    var old = alerts[a] ? document.getElementById(alerts[a]) : null;
+    if (old) { old.hidden = true; }
+  }
+  var input = form.querySelector("input[type=file]");
+  var limit = parseInt(form.dataset.maxBytes || "0", 10);
+  if (limit && input && input.files && input.files.length && input.files[0].size > limit) {
+    event.preventDefault();
+    mamoriUploadDone(form, bar, form.dataset.tooLarge);
+    return;
+  }
   event.preventDefault();
   bar.parentNode.hidden = false;
   var request = new XMLHttpRequest();
@@ -31,11 +55,19 @@ document.addEventListener("submit", function (event) {
     if (progress.lengthComputable) { bar.value = Math.round(100 * progress.loaded / progress.total); }
   });
   request.addEventListener("load", function () {
+    var type = request.getResponseHeader("content-type") || "";
     if (request.status < 400 && request.responseURL) { window.location.assign(request.responseURL); return; }
+    if (type.indexOf("text/html") !== 0) {
+      mamoriUploadDone(form, bar, request.status === 413 ? form.dataset.tooLarge : form.dataset.failed);
+      return;
+    }
     document.open();
     document.write(request.responseText);
     document.close();
   });
-  request.addEventListener("error", function () { form.dataset.sent = ""; form.submit(); });
+  function failed() { mamoriUploadDone(form, bar, form.dataset.failed); }
+  request.addEventListener("error", failed);
+  request.addEventListener("abort", failed);
+  request.addEventListener("timeout", failed);
   request.send(new FormData(form));
 });

@@ -68,3 +68,17 @@ def encrypted_pdf(*lines: str) -> bytes:
         pdf.cell(text=line, new_x="LMARGIN", new_y="NEXT")
     pdf.set_encryption(owner_password="owner", user_password="user")
     return bytes(pdf.output())
+
+
+def phone_photo(*lines: str, width: int = 2700, height: int = 2000) -> bytes:
+    """A statement as a phone takes it: a large JPEG with sensor noise (about 2 MB), text dark grey
+    on light grey, in the upper part of the frame."""
+    font = ImageFont.truetype(cjk_font_file(), 64)
+    page = Image.new("L", (width, height), 235)
+    draw = ImageDraw.Draw(page)
+    for index, line in enumerate(lines):
+        draw.text((120, 200 + index * 140), line, fill=20, font=font)
+    noisy = Image.blend(page, Image.effect_noise((width, height), 70), 0.15).convert("RGB")
+    buffer = io.BytesIO()
+    noisy.save(buffer, format="JPEG", quality=92)
+    return buffer.getvalue()
