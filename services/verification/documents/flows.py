@@ -1,4 +1,4 @@
-"""``uploadDocument``: inspect, scan, and only then keep the file (encrypted) and update the checklist.
+"""``uploadDocument``: scan, and only then keep the rendering (encrypted) and update the checklist.
 
 The order is the rule: nothing is written (no file, no row, no log line with content) until the
 scan has passed; a refused upload changes nothing. Runs in a worker thread (scanning is CPU work).
@@ -16,11 +16,10 @@ from services.verification.cases import flows as case_flows
 from services.verification.cases import service as case_service
 from services.verification.context import VerificationEnv
 from services.verification.documents import matching
-from services.verification.documents.inspection import inspect
 from services.verification.documents.models import Document
 from services.verification.documents.receiving import Upload
-from services.verification.scanning.scan import scan
-from services.verification.scanning.statement import StatementFindings, read_statement
+from services.verification.scanning.pipeline import scan_upload
+from services.verification.scanning.statement import StatementFindings
 
 _UNSAFE_NAME = re.compile(r"[^\w.\- ]+", re.UNICODE)
 
@@ -53,30 +52,26 @@ def upload_document(db: Session, env: VerificationEnv, *, account_id: str, case_
     case = case_service.customer_case(db, account_id, case_id)
     case_service.ensure_accepts_input(case)
     settings = env.settings
-    inspected = inspect(upload.data, max_pages=settings.max_pages, max_pixels=settings.max_image_pixels)
-    try:
-        result = scan(inspected, settings)
-    finally:
-        inspected.close()
+    result = scan_upload(upload.data, settings)
 
     now = env.clock.now()
-    findings = read_statement("\n".join(result.page_texts), case.holder_name)
+    findings = result.statement(case.holder_name)
     filename = safe_filename(upload.filename)
     document = Document(
         case_id=case.id,
         account_id=account_id,
-        content_type=inspected.content_type,
+        content_type=result.content_type,
         filename=filename,
-        size=len(result.masked if result.masked is not None else upload.data),
-        pages=inspected.pages,
+        size=len(result.kept),
+        pages=result.pages,
         key_id="",
-        masked=result.masked is not None,
+        masked=result.masked,
         uploaded_at=now,
         findings={"last4": findings.last4, "name": findings.name, "address": findings.address, "phone": findings.phone},
     )
     db.add(document)
     db.flush()
-    document.key_id = env.store.put(document.id, result.masked if result.masked is not None else upload.data)
+    document.key_id = env.store.put(document.id, result.kept)
 
     if case.items:
         for update in matching.checklist_updates(findings, case.card_last4):
@@ -86,7 +81,7 @@ def upload_document(db: Session, env: VerificationEnv, *, account_id: str, case_
             case_service.set_item(entry, update.status, now, source="document", reason_code=update.reason_code)
     fields = {
         "filename": filename,
-        "pages": inspected.pages,
+        "pages": result.pages,
         "found_ja": _found_text(findings, case.card_last4, "ja"),
         "found_en": _found_text(findings, case.card_last4, "en"),
     }
