@@ -33,6 +33,10 @@ def read_statement(text: str, holder_name: str | None) -> StatementFindings:
         ("力一下番号 0000 0000 0000 9011", ["9011"]),  # RapidOCR on ●●●●
         ("カード番号 OOOO OOOO OOOO 9011", ["9011"]),  # Tesseract on ●●●●
         ("力一下番号 ************9011", ["9011"]),
+        ("Card number 000000000009 9011", ["9011"]),  # RapidOCR: a mask read as a digit
+        ("カード番号 のののの⑥ 0000 0008 9011", ["9011"]),  # Tesseract on ●●●●
+        ("Card number ............9011", ["9011"]),  # RapidOCR on ••••
+        ("Total ........ 5000", []),  # leader dots in a table are not a mask
         ("Card ··.·..·9011", []),  # too garbled to be a mask: not taken for one
         ("注文番号 0000 1234", []),  # one group of zeros is a number, not a mask
         ("Box 1234, Maxx 5678", []),
