@@ -221,7 +221,12 @@ def digit_runs(folded: str) -> Iterator[list[tuple[int, int]]]:
 
 def find_card_numbers(text: str) -> list[CardMatch]:
     """Every full card number in ``text``, left to right, with offsets into ``text`` itself."""
-    folded = normalised(text)
+    return find_in_normalised(normalised(text))
+
+
+def find_in_normalised(folded: Normalised) -> list[CardMatch]:
+    """:func:`find_card_numbers` on a text already folded: a caller that reads the same text for
+    other things too (a scanned statement) folds it once and hands the result here."""
     found: list[CardMatch] = []
     for run in digit_runs(folded.text):
         found.extend(_matches_in_run(folded, run))

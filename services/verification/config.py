@@ -55,11 +55,18 @@ class VerificationSettings(ServiceSettings):
     #: every replica), ``directory`` (``<data dir>/documents``, one machine), or ``auto``: the
     #: database on PostgreSQL, the directory on SQLite (the embedded default).
     document_store: Literal["auto", "database", "directory"] = "auto"
-    #: OCR: the Tesseract program and its languages (Debian's tesseract-ocr with jpn and eng).
+    #: OCR engine (``MAMORI_OCR_ENGINE``): ``rapidocr`` (the default: its models ship in its wheel,
+    #: so it works wherever ``pip`` installed the project) or ``tesseract`` (Debian's program).
+    #: Figures for both: ``tests/bench/scan.py``.
+    ocr_engine: Literal["rapidocr", "tesseract"] = "rapidocr"
+    #: onnxruntime threads per RapidOCR session (scans already run in worker threads).
+    ocr_threads: int = Field(default=1, ge=1, le=64)
+    #: The Tesseract program and its languages (Debian's tesseract-ocr with jpn and eng).
     tesseract_command: str = "tesseract"
     ocr_languages: str = "jpn+eng"
     ocr_timeout_seconds: float = 20.0
-    #: Rendering scale of a PDF page without a text layer for OCR (72 dpi times this).
+    #: Rendering scale of a PDF page (72 dpi times this): the rendering is what OCR reads and what
+    #: is kept, so 3.0 (216 dpi) keeps 8-point print legible to both.
     ocr_render_scale: float = 3.0
 
     def answer_hours(self, kind: str) -> int:

@@ -7,6 +7,8 @@ exactly as auth's or orders' dispatcher delivers them.
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -162,3 +164,27 @@ def verification(data_dir: Path) -> Iterator[VerificationHarness]:
 @pytest.fixture
 def masking_verification(data_dir: Path) -> Iterator[VerificationHarness]:
     yield from make_harness(data_dir, mask_images_instead_of_refusing=True)
+
+
+def tesseract_with_japanese() -> bool:
+    """Whether Debian's Tesseract is installed here with its Japanese data (tests of that engine need it)."""
+    if shutil.which("tesseract") is None:
+        return False
+    listed = subprocess.run(["tesseract", "--list-langs"], capture_output=True, text=True, check=False)
+    return "jpn" in listed.stdout.split()
+
+
+#: Every OCR engine: RapidOCR always (pip installs it, models included), Tesseract where installed.
+OCR_ENGINES = [
+    "rapidocr",
+    pytest.param(
+        "tesseract",
+        marks=pytest.mark.skipif(not tesseract_with_japanese(), reason="Debian's tesseract-ocr-jpn is not installed"),
+    ),
+]
+
+
+@pytest.fixture(params=OCR_ENGINES)
+def each_engine(request: pytest.FixtureRequest, data_dir: Path) -> Iterator[VerificationHarness]:
+    """The service with each OCR engine in turn (``MAMORI_OCR_ENGINE``)."""
+    yield from make_harness(data_dir, ocr_engine=request.param)

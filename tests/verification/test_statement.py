@@ -5,8 +5,15 @@ from __future__ import annotations
 
 import pytest
 
+from mamori_common.card_numbers import normalised
 from services.verification.documents.matching import checklist_updates
-from services.verification.scanning.statement import StatementFindings, read_statement
+from services.verification.scanning.statement import StatementFindings
+from services.verification.scanning.statement import read_statement as read_folded
+
+
+def read_statement(text: str, holder_name: str | None) -> StatementFindings:
+    """The statement read from ``text`` folded once, as the scan hands it over."""
+    return read_folded(normalised(text).text, holder_name)
 
 
 @pytest.mark.parametrize(
@@ -17,6 +24,22 @@ from services.verification.scanning.statement import StatementFindings, read_sta
         ("カード番号 下4桁：４２４２", ["4242"]),
         ("XXXX-XXXX-XXXX-1881 ending in 1881", ["1881"]),
         ("Tel 03-1234-5678, total 5,000 yen", []),
+        # Masks as printed, and as Tesseract and RapidOCR read them back.
+        ("カード番号 ●●●● ●●●● ●●●● 9011", ["9011"]),
+        ("カード番号 ＊＊＊＊ ＊＊＊＊ ＊＊＊＊ ９０１１", ["9011"]),
+        ("Card ×××× ×××× ×××× 9011", ["9011"]),
+        ("Card •••• •••• •••• 9011", ["9011"]),
+        ("力一下番号 ・・・・ ・・・・ ・・・・ 9011", ["9011"]),
+        ("力一下番号 0000 0000 0000 9011", ["9011"]),  # RapidOCR on ●●●●
+        ("カード番号 OOOO OOOO OOOO 9011", ["9011"]),  # Tesseract on ●●●●
+        ("力一下番号 ************9011", ["9011"]),
+        ("Card number 000000000009 9011", ["9011"]),  # RapidOCR: a mask read as a digit
+        ("カード番号 のののの⑥ 0000 0008 9011", ["9011"]),  # Tesseract on ●●●●
+        ("Card number ............9011", ["9011"]),  # RapidOCR on ••••
+        ("Total ........ 5000", []),  # leader dots in a table are not a mask
+        ("Card ··.·..·9011", []),  # too garbled to be a mask: not taken for one
+        ("注文番号 0000 1234", []),  # one group of zeros is a number, not a mask
+        ("Box 1234, Maxx 5678", []),
     ],
 )
 def test_a_statement_shows_the_cards_last_four(text: str, last4: list[str]) -> None:

@@ -1,4 +1,4 @@
-"""``uploadDocument``: inspect, scan, and only then keep the file (encrypted) and update the checklist.
+"""``uploadDocument``: scan, and only then keep the rendering (encrypted) and update the checklist.
 
 The order is the rule: nothing is written (no file, no row, no log line with content) until the
 scan has passed; a refused upload changes nothing. Runs in a worker thread; the bomb caps and the
@@ -19,13 +19,12 @@ from services.verification.cases import service as case_service
 from services.verification.config import VerificationSettings
 from services.verification.context import VerificationEnv
 from services.verification.documents import matching
-from services.verification.documents.inspection import inspect
 from services.verification.documents.models import Document
 from services.verification.documents.receiving import Upload
 from services.verification.scanning.bombs import BombLimits, refuse_bombs
+from services.verification.scanning.pipeline import ScanResult, scan_upload
 from services.verification.scanning.sandbox import SandboxLimits, run_sandboxed
-from services.verification.scanning.scan import ScanResult, scan
-from services.verification.scanning.statement import StatementFindings, read_statement
+from services.verification.scanning.statement import StatementFindings
 
 _UNSAFE_NAME = re.compile(r"[^\w.\- ]+", re.UNICODE)
 
@@ -54,8 +53,8 @@ def _found_text(findings: StatementFindings, card_last4: str | None, language: s
     return separator.join(found) or getattr(lines["nothing_read"], language)
 
 
-def inspect_and_scan(data: bytes, settings: VerificationSettings) -> tuple[str, int, ScanResult]:
-    """(content type, pages, scan) of an upload; runs in the scan's child process, bomb caps first."""
+def inspect_and_scan(data: bytes, settings: VerificationSettings) -> ScanResult:
+    """The scan of an upload; runs in the scan's child process, the bomb caps before any parser."""
     refuse_bombs(
         data,
         BombLimits(
@@ -65,11 +64,7 @@ def inspect_and_scan(data: bytes, settings: VerificationSettings) -> tuple[str, 
             render_scale=settings.ocr_render_scale,
         ),
     )
-    inspected = inspect(data, max_pages=settings.max_pages, max_pixels=settings.max_image_pixels)
-    try:
-        return inspected.content_type, inspected.pages, scan(inspected, settings)
-    finally:
-        inspected.close()
+    return scan_upload(data, settings)
 
 
 def scan_limits(settings: VerificationSettings) -> SandboxLimits:
@@ -86,26 +81,26 @@ def upload_document(db: Session, env: VerificationEnv, *, account_id: str, case_
     case = case_service.customer_case(db, account_id, case_id)
     case_service.ensure_accepts_input(case)
     settings = env.settings
-    content_type, pages, result = run_sandboxed(inspect_and_scan, upload.data, settings, limits=scan_limits(settings))
+    result = run_sandboxed(inspect_and_scan, upload.data, settings, limits=scan_limits(settings))
 
     now = env.clock.now()
-    findings = read_statement("\n".join(result.page_texts), case.holder_name)
+    findings = result.statement(case.holder_name)
     filename = safe_filename(upload.filename)
     document = Document(
         case_id=case.id,
         account_id=account_id,
-        content_type=content_type,
+        content_type=result.content_type,
         filename=filename,
-        size=len(result.masked if result.masked is not None else upload.data),
-        pages=pages,
+        size=len(result.kept),
+        pages=result.pages,
         key_id="",
-        masked=result.masked is not None,
+        masked=result.masked,
         uploaded_at=now,
         findings={"last4": findings.last4, "name": findings.name, "address": findings.address, "phone": findings.phone},
     )
     db.add(document)
     db.flush()
-    document.key_id = env.store.put(db, document.id, result.masked if result.masked is not None else upload.data)
+    document.key_id = env.store.put(db, document.id, result.kept)
 
     if case.items:
         for update in matching.checklist_updates(findings, case.card_last4):
@@ -115,7 +110,7 @@ def upload_document(db: Session, env: VerificationEnv, *, account_id: str, case_
             case_service.set_item(entry, update.status, now, source="document", reason_code=update.reason_code)
     fields = {
         "filename": filename,
-        "pages": pages,
+        "pages": result.pages,
         "found_ja": _found_text(findings, case.card_last4, "ja"),
         "found_en": _found_text(findings, case.card_last4, "en"),
     }

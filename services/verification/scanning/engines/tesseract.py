@@ -1,4 +1,4 @@
-"""OCR of a page image with Tesseract (Japanese and English), words with their boxes.
+"""OCR with Debian's Tesseract (Japanese and English): the program, called directly.
 
 Tesseract reads the image from its standard input and writes TSV to its standard output: the
 image of a statement that may show a full card number never becomes a file, not even a temporary
@@ -15,19 +15,7 @@ from dataclasses import dataclass
 
 from PIL import Image
 
-
-class OcrUnavailable(RuntimeError):
-    """Tesseract is missing or failed: the upload cannot be checked, so it is not kept."""
-
-
-@dataclass(frozen=True)
-class Word:
-    text: str
-    left: int
-    top: int
-    width: int
-    height: int
-    line: tuple[int, int, int]
+from services.verification.scanning.engines import OcrUnavailable, Word
 
 
 def prepare(image: Image.Image) -> Image.Image:
@@ -39,25 +27,32 @@ def prepare(image: Image.Image) -> Image.Image:
     return grey
 
 
-def read_words(image: Image.Image, *, command: str, languages: str, timeout: float) -> tuple[list[Word], float]:
-    """Words Tesseract finds in ``image`` (coordinates of ``image`` itself), and the scale used."""
-    prepared = prepare(image)
-    scale = prepared.width / image.width
-    buffer = io.BytesIO()
-    prepared.save(buffer, format="PNG")
-    try:
-        result = subprocess.run(
-            [command, "stdin", "stdout", "-l", languages, "--psm", "11", "tsv"],
-            input=buffer.getvalue(),
-            capture_output=True,
-            timeout=timeout,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise OcrUnavailable(f"tesseract did not run: {type(exc).__name__}") from exc
-    if result.returncode != 0:
-        raise OcrUnavailable(f"tesseract failed with code {result.returncode}")
-    return _parse_tsv(result.stdout.decode("utf-8", errors="replace"), scale), scale
+@dataclass(frozen=True)
+class TesseractEngine:
+    command: str
+    languages: str
+    timeout: float
+    name: str = "tesseract"
+
+    def read(self, image: Image.Image) -> list[Word]:
+        """Words Tesseract finds in ``image``, in the coordinates of ``image`` itself."""
+        prepared = prepare(image)
+        scale = prepared.width / image.width
+        buffer = io.BytesIO()
+        prepared.save(buffer, format="PNG")
+        try:
+            result = subprocess.run(
+                [self.command, "stdin", "stdout", "-l", self.languages, "--psm", "11", "tsv"],
+                input=buffer.getvalue(),
+                capture_output=True,
+                timeout=self.timeout,
+                check=False,
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise OcrUnavailable(f"tesseract did not run: {type(exc).__name__}") from exc
+        if result.returncode != 0:
+            raise OcrUnavailable(f"tesseract failed with code {result.returncode}")
+        return _parse_tsv(result.stdout.decode("utf-8", errors="replace"), scale)
 
 
 def _parse_tsv(tsv: str, scale: float) -> list[Word]:
@@ -73,7 +68,6 @@ def _parse_tsv(tsv: str, scale: float) -> list[Word]:
                 top=int(int(row["top"]) / scale),
                 width=int(int(row["width"]) / scale) + 1,
                 height=int(int(row["height"]) / scale) + 1,
-                line=(int(row["block_num"]), int(row["par_num"]), int(row["line_num"])),
             )
         )
     return words
