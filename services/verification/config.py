@@ -36,7 +36,9 @@ class VerificationSettings(ServiceSettings):
     #: One PDF page rendered for OCR (at ``ocr_render_scale``): A2 fits, a 200-inch page does not.
     max_render_pixels: int = 20_000_000
     #: The scan's child process: address space, CPU seconds, wall seconds (scanning/sandbox.py).
-    scan_memory_bytes: int = 1536 * 1024 * 1024
+    #: Address space, not resident memory: RapidOCR on a full A4 page at 216 dpi peaks at about
+    #: 1.6 GB of it (0.76 GB resident), so 3 GB leaves room for two-page reads and stops a bomb.
+    scan_memory_bytes: int = 3 * 1024 * 1024 * 1024
     scan_cpu_seconds: int = 60
     scan_wall_seconds: float = 120.0
     #: Scans at once per service process; one more waits this long for a slot, then 503.
