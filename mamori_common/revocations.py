@@ -12,7 +12,7 @@ The table is fed two ways, and an id is recorded once whichever comes first:
 - auth's ``session.revoked`` event (outbox → ``/internal/events``), which arrives within
   milliseconds of the commit, but only at one replica, and late when delivery lags;
 - :class:`RevocationFeed`, a pull of auth's ``GET /internal/revocations?since=`` every
-  ``MAMORI_REVOCATION_PULL_SECONDS`` (0.25 s) in every replica, which bounds the delay whatever the
+  ``MAMORI_REVOCATION_PULL_SECONDS`` (0.5 s) in every replica, which bounds the delay whatever the
   events do, and a re-read of the service's own table, which brings what another replica received.
 
 At start the set is loaded from the table before the first request (a restart forgets nothing); while
@@ -184,7 +184,7 @@ class RevocationFeed:
     auth: ReplicaSet
     secret: str
     service: str
-    interval: float = 0.25
+    interval: float = 0.5
     timeout: float = 2.0
     client: httpx.AsyncClient | None = None
     _pulls: int = field(default=0, init=False)
@@ -233,13 +233,13 @@ class RevocationFeed:
                         logger.info("revocations pulled from auth again")
                     failing = False
                 except Exception as exc:  # auth or the database is down: what is in memory holds
-                    if not failing:  # once per outage, not four times a second
+                    if not failing:  # once per outage, not twice a second
                         logger.warning("revocations could not be pulled from auth", extra={"error": repr(exc)})
                     failing = True
                 try:
                     await anyio.to_thread.run_sync(self.revoked.sync)
                     self._pulls += 1
-                    if self._pulls % 14400 == 0:  # about hourly at the default interval
+                    if self._pulls % 7200 == 0:  # about hourly at the default interval
                         await anyio.to_thread.run_sync(self.revoked.prune)
                     table_failing = False
                 except Exception as exc:  # the database may be briefly unreachable; what is in memory holds

@@ -70,7 +70,7 @@ class CommonSettings(BaseSettings):
     outbox_max_age_seconds: int = 3 * 24 * 3600
     #: How often each replica pulls auth's ended sessions (the bound on a revocation's delay
     #: when its event lags; ``mamori_common/revocations.py``).
-    revocation_pull_seconds: float = 0.25
+    revocation_pull_seconds: float = 0.5
     #: Longest a stopping app waits for its background jobs (a job stuck in a thread is left behind).
     shutdown_grace_seconds: float = 10.0
 

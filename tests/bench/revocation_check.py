@@ -6,12 +6,13 @@ Run: ``.venv/bin/python tests/bench/revocation_check.py [--revoked 100000] [--ro
    ``mamori_common.tokens.require_principal``): ``RevokedSessions.is_revoked`` alone, and the whole
    token check (EdDSA signature, claims, then the lookup) with and without a set holding
    ``--revoked`` ended sessions; the difference is what revocation adds. The budget is 0.2 ms.
-   (Auth's ``login`` checks no access token: its path gains no lookup at all; what it gains is one
-   index on ``sessions.revoked_at``, written when a session ends, not when one starts.)
-2. Seconds from ``logout`` and from a staff ``freezeAccount`` answering to the first ``401
+   (Auth's ``login`` checks no access token: its path gains no lookup at all, only one more index
+   entry for the new session row, ``sessions.revoked_at``.)
+2. Auth's CPU while idle, in a ``mamori run`` of the bench's own, answering every replica's pull of ``/internal/revocations``
+   (``MAMORI_REVOCATION_PULL_SECONDS``, 0.5 s): a constant cost, whatever the sign-in load.
+3. Seconds from ``logout`` and from a staff ``freezeAccount`` answering to the first ``401
    session_revoked`` for the old token at orders (``listOrders``) and at verification
-   (``listCases``), each asked directly on its own port, in a ``mamori run`` of its own
-   (``--rounds`` of each). The promise is one second.
+   (``listCases``), each asked directly on its own port, in the same run (``--rounds`` of each). The promise is one second.
 
 Figures, not assertions: on a shared 2-core machine they vary with the load. Not collected by
 pytest (no ``test_`` prefix).
@@ -20,6 +21,7 @@ pytest (no ``test_`` prefix).
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -101,6 +103,33 @@ def _first_refusal(url: str, token: str, started: float, timeout: float = 10.0) 
     return float("nan")
 
 
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _pulls_served(auth_url: str) -> float:
+    text = httpx.get(f"{auth_url}/metrics", timeout=5).text
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("mamori_http_requests_total{") and 'route="/internal/revocations"' in line
+    )
+
+
+def measure_the_pulls_at_auth(auth_pid: int, auth_url: str, seconds: float = 6.0) -> None:
+    """Auth's CPU while idle, when all it does is answer the pulls (and poll its own outbox)."""
+    cpu, pulls, started = _cpu_seconds(auth_pid), _pulls_served(auth_url), time.monotonic()
+    time.sleep(seconds)
+    cpu, pulls = _cpu_seconds(auth_pid) - cpu, _pulls_served(auth_url) - pulls
+    elapsed = time.monotonic() - started
+    print("2. What the pulls cost auth, idle (every replica of orders and verification asks)")
+    print(
+        f"   {pulls / elapsed:.1f} pulls/s; auth's CPU {cpu / elapsed * 1000:.1f} ms per second "
+        f"({cpu / max(pulls, 1) * 1000:.2f} ms per pull at most: its outbox and mail polls are in it too)"
+    )
+
+
 def measure_the_delay(rounds: int) -> None:
     from tests.support.processes import MamoriRun
     from tests.test_system import demo_credentials, operations
@@ -110,6 +139,9 @@ def measure_the_delay(rounds: int) -> None:
         try:
             run.start()
             urls = {child.name: child.url for child in run.children}
+            (auth_pid,) = [child.pid for child in run.children if child.name == "auth"]
+            time.sleep(3)  # the demo data's mails and events settle
+            measure_the_pulls_at_auth(auth_pid, urls["auth"])
             edge = httpx.Client(base_url=run.gateway_url, timeout=30)
             paths = operations(edge.get("/openapi.json").json())
 
@@ -147,7 +179,7 @@ def measure_the_delay(rounds: int) -> None:
             edge.close()
         finally:
             run.close()
-    print(f"2. Seconds from the answer to the first 401 for the old token ({rounds} rounds; promise 1 s)")
+    print(f"3. Seconds from the answer to the first 401 for the old token ({rounds} rounds; promise 1 s)")
     for how, seconds in requests.items():
         print(f"   ({how} itself took median {statistics.median(seconds):.3f} s through the edge)")
     for how, per_service in found.items():

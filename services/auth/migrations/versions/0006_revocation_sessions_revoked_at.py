@@ -1,5 +1,5 @@
 """An index on ``sessions.revoked_at``: every replica of orders and verification asks
-``/internal/revocations?since=`` four times a second, which must not scan every session.
+``/internal/revocations?since=`` twice a second, which must not scan every session.
 
 Revision ID: auth_0006_revocation
 Revises: auth_0005
