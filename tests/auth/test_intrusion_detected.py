@@ -58,7 +58,7 @@ def _intruder_from_abroad(auth: AuthHarness) -> tuple[str, str]:
 
 def _intruder_session(auth: AuthHarness) -> str:
     with auth.app.state.db.session() as db:
-        return str(db.execute(select(Session.id).where(Session.device_id == THIEF_PHONE)).scalar_one())
+        return str(db.execute(select(Session.id).where(Session.ip == ABROAD)).scalar_one())
 
 
 def test_a_new_address_then_a_gift_card_from_somewhere_new_freezes_and_tells_the_old_address(
@@ -117,7 +117,7 @@ def test_the_same_signals_again_or_from_a_session_with_nothing_new_change_nothin
     assert len(outbox_events(auth, "account.frozen")) == 1, "applied once"
 
     with auth.app.state.db.session() as db:
-        home = db.execute(select(Session.id).where(Session.device_id == LAPTOP)).scalars().first()
+        home = db.execute(select(Session.id).where(Session.ip == JAPAN)).scalars().first()
     other = _signals(account_id, str(home), "new_tender", "gift_card_order", "top_up_order")
     assert deliver_event(auth.client, auth.app, other).status_code in (200, 202)
     assert len(outbox_events(auth, "account.frozen")) == 1, "the owner's own session is never judged"

@@ -28,7 +28,7 @@ def _intruder_signs_in(auth: AuthHarness) -> dict[str, str]:
     signed_in = complete(auth, challenged.json()["challenge_id"], code, ip=ATTACKER, device=THIEF_PHONE)
     assert signed_in.status_code == 200, signed_in.text
     with auth.app.state.db.session() as db:
-        session_id = db.execute(select(Session.id).where(Session.device_id == THIEF_PHONE)).scalar_one()
+        session_id = db.execute(select(Session.id).where(Session.ip == ATTACKER)).scalar_one()
     return {**signed_in.json(), "session_id": session_id}
 
 
