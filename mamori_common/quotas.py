@@ -207,6 +207,11 @@ class Quotas:
     def used(self, quota: Quota, *identifiers: str) -> int:
         return self._safe(lambda: self._window(quota, identifiers)[1], 0)
 
+    def used_or_none(self, quota: Quota, *identifiers: str) -> int | None:
+        """:meth:`used`, or None when the store did not answer: for a count whose loss must not
+        read as "no failures" (the caller falls back to its own durable record)."""
+        return self._safe(lambda: self._window(quota, identifiers)[1], None)
+
     def usage(self, quota: Quota, *identifiers: str) -> tuple[int, int]:
         """(:meth:`used`, :meth:`wait`) from one read of the store."""
 
@@ -229,6 +234,10 @@ class Quotas:
     def cooldown_left(self, name: str, seconds: int, *identifiers: str) -> int:
         """Seconds left of a cool-down of ``seconds`` started under ``name`` (0: none running)."""
         return self.wait(_cooldown(name, seconds), *identifiers)
+
+    def clear_cooldown(self, name: str, seconds: int, *identifiers: str) -> None:
+        """End a cool-down of ``seconds`` started under ``name`` (nothing when none runs)."""
+        self.clear(_cooldown(name, seconds), *identifiers)
 
     def reset(self) -> None:
         """Forget every count (memory: this process; Redis: everything under the key prefix)."""

@@ -600,7 +600,7 @@ def test_a_new_device_steps_up_with_the_passkey_after_the_password(
 
     assert challenged.status_code == 401 and challenged.json()["code"] == "challenge_required"
     problem = challenged.json()
-    assert problem["methods"] == ["passkey", "email_code"]
+    assert problem["methods"] == ["passkey"]  # the mailbox never stands in for an enrolled passkey
     assert [item["id"] for item in problem["passkey_options"]["allowCredentials"]] == [
         b64url(authenticator.only_credential_id())
     ]
@@ -985,9 +985,9 @@ def test_in_the_consecutive_failure_guard_the_passkey_is_offered_whatever_the_pa
     right = login(auth).json()
 
     assert wrong["code"] == right["code"] == "challenge_required"
-    assert wrong["methods"] == right["methods"] == ["passkey", "email_code"]
+    assert wrong["methods"] == right["methods"] == ["passkey", "totp", "recovery_code", "email_code"]
     assert wrong["passkey_options"].keys() == right["passkey_options"].keys()
-    assert wrong["passkey_options"]["allowCredentials"] == right["passkey_options"]["allowCredentials"]
+    assert wrong["passkey_options"]["allowCredentials"] == right["passkey_options"]["allowCredentials"] == []
     # Passing the wrong password's challenge with the passkey still says the password was wrong.
     answered = auth.call(
         "POST",
@@ -1082,17 +1082,18 @@ def test_ceremonies_long_expired_are_deleted_as_new_ones_open(auth: AuthHarness)
     assert kept == {fresh} and old not in kept
 
 
-def test_when_code_mails_run_out_the_passkey_is_still_offered(
+def test_a_passkey_account_is_never_sent_to_its_mailbox_and_its_passkey_always_answers(
     auth: AuthHarness, authenticator: SoftwareAuthenticator
 ) -> None:
     access = owner_signs_in_at_home(auth)
     add_passkey(auth, access, authenticator)
-    for _ in range(auth.settings.email_codes_per_client_per_hour):
-        assert login(auth, device="new-phone-0001").json()["methods"] == ["passkey", "email_code"]
+    for _ in range(auth.settings.email_codes_per_client_per_hour + 1):
+        assert login(auth, device="new-phone-0001").json()["methods"] == ["passkey"]
 
     problem = login(auth, device="new-phone-0001").json()
 
     assert problem["code"] == "challenge_required" and problem["methods"] == ["passkey"]
+    assert [mail for mail in auth.mails(EMAIL) if "sign-in code" in mail.subject] == []
     answered = auth.call(
         "POST",
         COMPLETE,

@@ -39,11 +39,12 @@ from services.auth.passkeys.models import CeremonyPurpose, Passkey, PasskeyCerem
 from services.auth.request_context import RequestContext
 from services.auth.sessions.models import Session
 from services.auth.sessions.service import TokenPair
-from services.auth.signin import risk
+from services.auth.signin import factors, risk
 from services.auth.signin import service as signin_service
-from services.auth.signin.flows import SignInEnv, account_closed, account_locked, finish_sign_in
+from services.auth.signin.answers import account_closed, account_locked, passkey_cloned
+from services.auth.signin.factors import SignInEnv
 from services.auth.signin.models import SignInOutcome
-from services.auth.signin.throttle import account_key
+from services.auth.signin.policy import Proof
 from services.auth.totp import service as totp
 
 ADDED = "passkey_added"
@@ -294,15 +295,6 @@ def passkey_invalid() -> Problem:
     )
 
 
-def passkey_cloned() -> Problem:
-    return Problem(
-        401,
-        "passkey_cloned",
-        "This passkey was refused: its signature counter went backwards, which is what a copied authenticator "
-        "does. Sign in another way and check your passkeys and security events.",
-    )
-
-
 def finish_sign_in_with_passkey(
     db: DbSession, env: SignInEnv, *, ceremony_id: str, credential: dict[str, Any], context: RequestContext
 ) -> TokenPair:
@@ -370,16 +362,20 @@ def finish_sign_in_with_passkey(
     passkey.sign_count = assertion.sign_count
     passkey.backed_up = assertion.backed_up
     passkey.last_used_at = now
-    tokens = finish_sign_in(
+    # Verified by the user (PIN or biometrics): two factors in one, so the door owes nothing more.
+    passed = factors.admit(
         db,
         env,
         account,
         context,
         risk.assess(db, account.id, context),
+        {Proof.passkey},
+        reasons=(),
         now=now,
         outcome=SignInOutcome.success,
-        key=account_key(account.email),
         notes={"method": "passkey", "passkey_id": passkey.id},
     )
     db.commit()
-    return tokens
+    if isinstance(passed, Problem):
+        raise passed
+    return passed

@@ -35,7 +35,7 @@ from services.auth.passkeys.schemas import (
     SetPasskeyRequiredRequest,
 )
 from services.auth.sessions.schemas import TokenResponse
-from services.auth.signin.flows import SignInEnv
+from services.auth.signin.factors import SignInEnv
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
