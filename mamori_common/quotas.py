@@ -72,12 +72,19 @@ def _cooldown(name: str, seconds: int) -> Quota:
     return Quota(name, 1, seconds)
 
 
+def wait_in_words(seconds: int) -> str:
+    """A wait as a person reads it: whole minutes, rounded up (never a bare count of seconds)."""
+    minutes = max(1, math.ceil(seconds / 60))
+    return "1 minute" if minutes == 1 else f"{minutes} minutes"
+
+
 def rate_limited(seconds: int, detail: str | None = None) -> Problem:
-    """The one 429 every quota answers with: ``rate_limited`` and a Retry-After."""
+    """The one 429 every quota answers with: ``rate_limited`` and a Retry-After (seconds, for
+    machines); the detail says the wait in minutes."""
     return Problem(
         429,
         "rate_limited",
-        detail or f"Too many attempts. Try again in {seconds} seconds.",
+        detail or f"Too many attempts. Try again in {wait_in_words(seconds)}.",
         headers={"Retry-After": str(seconds)},
         retry_after=seconds,
     )

@@ -20,7 +20,7 @@ from fastapi import FastAPI
 from sqlalchemy.orm import Session as DbSession
 
 from mamori_common.problems import Problem
-from mamori_common.quotas import rate_limited
+from mamori_common.quotas import rate_limited, wait_in_words
 from services.auth import quotas
 from services.auth.accounts.models import Account
 from services.auth.audit.service import record
@@ -159,11 +159,10 @@ def open_step_up(
 
 def code_mails_spent(wait: int, code_seconds: int) -> Problem:
     """Only a mailed code would do, and this account got its share of them for now: say until when."""
-    minutes = max(1, -(-wait // 60))
     return rate_limited(
         wait,
         f"We mailed sign-in codes to this address several times in the last hour. The codes already mailed "
-        f"still work for {code_seconds // 60} minutes each; a new one can be mailed in {minutes} minutes. A password reset "
+        f"still work for {code_seconds // 60} minutes each; a new one can be mailed in {wait_in_words(wait)}. A password reset "
         "(requestPasswordReset) also proves the mailbox and lets you sign in from this device.",
     )
 

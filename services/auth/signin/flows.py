@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy.orm import Session as DbSession
 
 from mamori_common.problems import Problem
-from mamori_common.quotas import rate_limited
+from mamori_common.quotas import rate_limited, wait_in_words
 from services.auth import quotas
 from services.auth.accounts import standing
 from services.auth.accounts.models import Account, AccountState
@@ -494,12 +494,11 @@ def send_unlock_code(db: DbSession, env: SignInEnv, *, email: str, context: Requ
 
 def unlock_codes_spent(wait: int, code_seconds: int) -> Problem:
     """No new unlock code will be mailed for a while: say so, what still works, and until when."""
-    minutes = max(1, -(-wait // 60))
     return rate_limited(
         wait,
         f"No new code will be mailed for now: codes were asked for this address several times in the last hour. "
         f"A code already mailed still works for {code_seconds // 60} minutes after it was sent; a new one can be "
-        f"asked in {minutes} minutes. A locked account also opens by itself when its lock ends.",
+        f"asked in {wait_in_words(wait)}. A locked account also opens by itself when its lock ends.",
     )
 
 
