@@ -156,6 +156,8 @@ async def add_passkey(visit: VisitDep, customer: CustomerDep, form: FormDep) -> 
     )
     if not answer.ok:
         return await refused(visit, customer, answer, "passkeys")
+    if answer.body.get("recovery_codes"):  # the way back in if this passkey is lost: shown only now
+        return render(visit, "recovery_codes.html", codes=answer.body["recovery_codes"], kind="passkey")
     return redirect("/security?notice=passkey_added")
 
 

@@ -125,12 +125,12 @@ def test_an_account_with_totp_gets_tokens_only_with_its_totp_or_a_recovery_code(
 def test_an_account_with_a_passkey_gets_tokens_only_with_its_passkey(auth: AuthHarness) -> None:
     access = owner_signs_in_at_home(auth)
     authenticator = SoftwareAuthenticator()
-    add_passkey(auth, access, authenticator)
+    recovery_codes = add_passkey(auth, access, authenticator)["recovery_codes"]  # the passkey's backup
     thief = {"ip": THIEF, "device": THIEF_PHONE}
 
-    # 1. The password from a new device: only the passkey answers, no mailed code.
+    # 1. The password from a new device: only the passkey (or a recovery code) answers, no mailed code.
     challenge = assert_step_up_owed(login(auth, ip=THIEF, device=THIEF_PHONE))
-    assert challenge["methods"] == ["passkey"]
+    assert challenge["methods"] == ["passkey", "recovery_code"]
     refused = answer(auth, challenge, "email_code", "123456", **thief)
     assert refused.status_code == 422 and refused.json()["code"] == "method_not_offered"
     assert mails_to(auth, "sign-in code") == []
@@ -150,11 +150,15 @@ def test_an_account_with_a_passkey_gets_tokens_only_with_its_passkey(auth: AuthH
     ]
     assert answers[-1].status_code == 423, answers[-1].text
     challenge = assert_step_up_owed(unlock_with_the_mailed_code(auth, ip=THIEF, device=LAPTOP))
-    assert challenge["methods"] == ["passkey"]
+    assert challenge["methods"] == ["passkey", "recovery_code"]
 
-    # 4. The owner's passkey answers that step-up; a passkey alone signs in too (two factors).
+    # 4. The owner's passkey answers that step-up; so does, with the passkey lost, a recovery code
+    #    (the fallback); a passkey alone signs in too (two factors).
     owner = answer(auth, challenge, "passkey", authenticator.get(challenge["passkey_options"]), ip=HOME)
     assert owner.status_code == 200 and owner.json()["access_token"], owner.text
+    lost = assert_step_up_owed(login(auth, UNLOCK_PASSWORD, ip="192.0.2.79", device="hana-borrowed-pc"))
+    fallback = answer(auth, lost, "recovery_code", recovery_codes[0], ip="192.0.2.79", device="hana-borrowed-pc")
+    assert fallback.status_code == 200 and fallback.json()["access_token"], fallback.text
     alone = passkey_sign_in(auth, authenticator, ip="192.0.2.78")
     assert alone.status_code == 200 and alone.json()["access_token"], alone.text
 

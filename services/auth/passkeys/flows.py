@@ -170,6 +170,17 @@ def finish_registration(
     return passkey
 
 
+def recovery_codes_for_new_passkey(db: DbSession, env: AuthEnv, account: Account) -> list[str] | None:
+    """Fresh recovery codes when the account just enrolled a passkey and has neither TOTP nor an
+    unused recovery code; else None. Caller commits.
+
+    The mailbox never stands in for an enrolled passkey (signin/policy.py ``methods_owed``), so
+    without these an owner who lost the passkey would have no way back in."""
+    if account.totp_enabled or totp.unused_recovery_codes(db, account) > 0:
+        return None
+    return totp.replace_recovery_codes(db, account, count=env.settings.recovery_code_count, now=env.clock.now())
+
+
 # -- list, rename, remove ------------------------------------------------------------------------
 
 
