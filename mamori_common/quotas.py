@@ -72,12 +72,19 @@ def _cooldown(name: str, seconds: int) -> Quota:
     return Quota(name, 1, seconds)
 
 
+def wait_in_words(seconds: int) -> str:
+    """A wait as a person reads it: whole minutes, rounded up (never a bare count of seconds)."""
+    minutes = max(1, math.ceil(seconds / 60))
+    return "1 minute" if minutes == 1 else f"{minutes} minutes"
+
+
 def rate_limited(seconds: int, detail: str | None = None) -> Problem:
-    """The one 429 every quota answers with: ``rate_limited`` and a Retry-After."""
+    """The one 429 every quota answers with: ``rate_limited`` and a Retry-After (seconds, for
+    machines); the detail says the wait in minutes."""
     return Problem(
         429,
         "rate_limited",
-        detail or f"Too many attempts. Try again in {seconds} seconds.",
+        detail or f"Too many attempts. Try again in {wait_in_words(seconds)}.",
         headers={"Retry-After": str(seconds)},
         retry_after=seconds,
     )
@@ -207,6 +214,11 @@ class Quotas:
     def used(self, quota: Quota, *identifiers: str) -> int:
         return self._safe(lambda: self._window(quota, identifiers)[1], 0)
 
+    def used_or_none(self, quota: Quota, *identifiers: str) -> int | None:
+        """:meth:`used`, or None when the store did not answer: for a count whose loss must not
+        read as "no failures" (the caller falls back to its own durable record)."""
+        return self._safe(lambda: self._window(quota, identifiers)[1], None)
+
     def usage(self, quota: Quota, *identifiers: str) -> tuple[int, int]:
         """(:meth:`used`, :meth:`wait`) from one read of the store."""
 
@@ -229,6 +241,10 @@ class Quotas:
     def cooldown_left(self, name: str, seconds: int, *identifiers: str) -> int:
         """Seconds left of a cool-down of ``seconds`` started under ``name`` (0: none running)."""
         return self.wait(_cooldown(name, seconds), *identifiers)
+
+    def clear_cooldown(self, name: str, seconds: int, *identifiers: str) -> None:
+        """End a cool-down of ``seconds`` started under ``name`` (nothing when none runs)."""
+        self.clear(_cooldown(name, seconds), *identifiers)
 
     def reset(self) -> None:
         """Forget every count (memory: this process; Redis: everything under the key prefix)."""

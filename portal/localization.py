@@ -10,8 +10,9 @@ fields stay UTC ISO 8601 and are converted only here, at rendering.
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -99,6 +100,17 @@ class Reader:
             return ""
         local = moment.astimezone(self.zone)
         written = dates.format_datetime(local, "medium", tzinfo=self.zone, locale=self.language)
+        zone_name = dates.format_datetime(local, "zzzz", tzinfo=self.zone, locale=self.language)
+        return f"{written} ({zone_name})"
+
+    def wait_minutes(self, seconds: int) -> int:
+        """A wait (a Retry-After) in whole minutes, rounded up: never a bare count of seconds."""
+        return max(1, math.ceil(seconds / 60))
+
+    def time_after(self, seconds: int) -> str:
+        """The time of day, in the reader's zone with the zone named, when a wait of ``seconds`` ends."""
+        local = (datetime.now(UTC) + timedelta(seconds=seconds)).astimezone(self.zone)
+        written = dates.format_time(local, "short", tzinfo=self.zone, locale=self.language)
         zone_name = dates.format_datetime(local, "zzzz", tzinfo=self.zone, locale=self.language)
         return f"{written} ({zone_name})"
 

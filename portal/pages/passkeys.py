@@ -43,7 +43,11 @@ def message(visit: Visit, code: str, retry_after: int | None = None) -> str:
     """What the script shows when the options could not be had (the ceremony did not start)."""
     gettext = visit.reader.gettext
     if code == "rate_limited" and retry_after:
-        return gettext("Too many attempts from this connection. Please wait %(seconds)s seconds.", seconds=retry_after)
+        return gettext(
+            "Too many attempts from this connection. Please try again in %(minutes)s min., at %(time)s.",
+            minutes=visit.reader.wait_minutes(retry_after),
+            time=visit.reader.time_after(retry_after),
+        )
     texts = {
         "csrf": gettext("This page has expired. Please reload it and try again."),
         "signed_out": gettext("You are signed out. Please sign in again."),
@@ -152,6 +156,8 @@ async def add_passkey(visit: VisitDep, customer: CustomerDep, form: FormDep) -> 
     )
     if not answer.ok:
         return await refused(visit, customer, answer, "passkeys")
+    if answer.body.get("recovery_codes"):  # the way back in if this passkey is lost: shown only now
+        return render(visit, "recovery_codes.html", codes=answer.body["recovery_codes"], kind="passkey")
     return redirect("/security?notice=passkey_added")
 
 

@@ -41,8 +41,8 @@ async def unlock(visit: VisitDep, form: FormDep) -> Response:
         return render(visit, "unlock.html", 422, step="code", email=email, error="missing_fields", retry_after=None)
     answer = await visit.auth.request_unlock(visit.caller, email, code, password)
     if answer.ok or answer.code == "challenge_required":
-        # Under "passkey required" the account is unlocked but this browser still passes the
-        # passkey (or recovery code) step-up, as after a password sign-in.
+        # With TOTP or a passkey the account is unlocked but this browser still passes the step-up
+        # those factors owe (the mailbox never stands in for them), as after a password sign-in.
         return await signed_in_or_asked(visit, answer, email, "/account?notice=unlocked")
     status = answer.status if answer.status in (401, 422, 429) else 400
     return render(

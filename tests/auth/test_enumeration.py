@@ -95,8 +95,13 @@ def guarded(data_dir: Path) -> Iterator[AuthHarness]:
 
 
 def _comparable(body: dict[str, Any]) -> list[tuple[str, Any]]:
-    """The answer without what differs on every call whoever asks (a fresh id)."""
-    return sorted((name, value) for name, value in body.items() if name != "challenge_id")
+    """The answer without what differs on every call whoever asks (a fresh id, a fresh passkey challenge)."""
+    options = {**body.get("passkey_options", {}), "challenge": "fresh"}
+    return sorted(
+        (name, options if name == "passkey_options" else value)
+        for name, value in body.items()
+        if name != "challenge_id"
+    )
 
 
 def test_past_the_consecutive_failure_guard_an_unknown_address_gets_a_decoy_challenge_alike(
@@ -138,3 +143,44 @@ def test_past_the_consecutive_failure_guard_an_unknown_address_gets_a_decoy_chal
     # The owner with the right password is still asked for the mailed code (the guard), not locked out.
     owner = attempt(auth, "known@example.com", STRONG_PASSWORD, next(addresses), hashes)
     assert (owner[0], owner[1]["code"]) == (401, "challenge_required")
+
+
+@pytest.mark.parametrize("factor", ["totp", "passkey"])
+def test_past_the_guard_an_account_with_totp_or_a_passkey_answers_like_an_unknown_address(
+    guarded: AuthHarness, monkeypatch: pytest.MonkeyPatch, factor: str
+) -> None:
+    from tests.auth.test_passkeys import add_passkey
+    from tests.auth.test_totp import enable_totp
+    from tests.support.auth_sessions import sign_in
+    from tests.support.webauthn_authenticator import SoftwareAuthenticator, b64url
+
+    auth = guarded
+    account_id = auth.register("known@example.com")
+    access = sign_in(auth, account_id).access_token
+    authenticator = SoftwareAuthenticator()
+    if factor == "totp":
+        enable_totp(auth, access)
+    else:
+        add_passkey(auth, access, authenticator)
+    hashes = count_hashes(auth, monkeypatch)
+    addresses = iter(range(GUARD * 4 + 10))
+    for _ in range(GUARD):
+        for email in ("known@example.com", "nobody@example.com"):
+            assert attempt(auth, email, "not-the-password-1", next(addresses), hashes)[0] == 401
+
+    seen = [
+        attempt(auth, email, password, next(addresses), hashes)
+        for email, password in (
+            ("known@example.com", "not-the-password-1"),
+            ("known@example.com", STRONG_PASSWORD),
+            ("nobody@example.com", "not-the-password-1"),
+        )
+    ]
+    statuses = {status for status, _, _ in seen}
+    assert statuses == {401}
+    shapes = [_comparable(body) for _, body, _ in seen]
+    assert shapes[0] == shapes[1] == shapes[2], shapes  # wrong password, right one, unknown address
+    registered = [b64url(credential) for credential in authenticator.credentials] if factor == "passkey" else []
+    for _, body, _ in seen:
+        assert body["passkey_options"]["allowCredentials"] == []
+        assert not any(credential in str(body) for credential in registered)

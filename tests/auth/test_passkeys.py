@@ -600,7 +600,7 @@ def test_a_new_device_steps_up_with_the_passkey_after_the_password(
 
     assert challenged.status_code == 401 and challenged.json()["code"] == "challenge_required"
     problem = challenged.json()
-    assert problem["methods"] == ["passkey", "email_code"]
+    assert problem["methods"] == ["passkey", "recovery_code"]  # the mailbox never stands in for a passkey
     assert [item["id"] for item in problem["passkey_options"]["allowCredentials"]] == [
         b64url(authenticator.only_credential_id())
     ]
@@ -723,14 +723,14 @@ def test_the_step_up_passkey_challenge_is_short_lived(auth: AuthHarness, authent
 
 def test_passkey_required_refuses_the_password_alone(auth: AuthHarness, authenticator: SoftwareAuthenticator) -> None:
     access = owner_signs_in_at_home(auth)
-    add_passkey(auth, access, authenticator)
+    codes = add_passkey(auth, access, authenticator)["recovery_codes"]  # the first passkey brings them
     auth.clock.advance(seconds=1)  # the newest notice is the switch's
 
     turned_on = auth.call("PUT", REQUIRED, token=access, json={"required": True})
 
     assert turned_on.status_code == 200, turned_on.text
-    codes = turned_on.json()["recovery_codes"]
-    assert turned_on.json()["required"] is True and len(codes) == auth.settings.recovery_code_count
+    assert turned_on.json() == {"required": True, "recovery_codes": None}  # the unused ones are kept
+    assert len(codes) == auth.settings.recovery_code_count
     assert me(auth, access)["passkey_required"] is True
     assert '"passkey required" was turned on' in mail_body(auth, EMAIL, "passkey_change")
 
@@ -795,6 +795,14 @@ def test_removing_the_last_passkey_turns_passkey_required_off(
     assert me(auth, access)["passkey_required"] is False
     assert "It was the last one" in mail_body(auth, EMAIL, "passkey_change")
     assert login(auth, ip="203.0.113.10", device=None).status_code == 200
+
+
+def test_the_first_passkey_of_an_account_without_totp_brings_recovery_codes_once(auth: AuthHarness) -> None:
+    _, access = customer(auth)
+    first = add_passkey(auth, access, SoftwareAuthenticator())
+    second = add_passkey(auth, access, SoftwareAuthenticator())
+    assert len(first["recovery_codes"]) == auth.settings.recovery_code_count
+    assert second["recovery_codes"] is None  # the unused ones still stand
 
 
 def test_turning_it_on_keeps_unused_recovery_codes(auth: AuthHarness, authenticator: SoftwareAuthenticator) -> None:
@@ -985,9 +993,9 @@ def test_in_the_consecutive_failure_guard_the_passkey_is_offered_whatever_the_pa
     right = login(auth).json()
 
     assert wrong["code"] == right["code"] == "challenge_required"
-    assert wrong["methods"] == right["methods"] == ["passkey", "email_code"]
+    assert wrong["methods"] == right["methods"] == ["passkey", "totp", "recovery_code", "email_code"]
     assert wrong["passkey_options"].keys() == right["passkey_options"].keys()
-    assert wrong["passkey_options"]["allowCredentials"] == right["passkey_options"]["allowCredentials"]
+    assert wrong["passkey_options"]["allowCredentials"] == right["passkey_options"]["allowCredentials"] == []
     # Passing the wrong password's challenge with the passkey still says the password was wrong.
     answered = auth.call(
         "POST",
@@ -1082,17 +1090,18 @@ def test_ceremonies_long_expired_are_deleted_as_new_ones_open(auth: AuthHarness)
     assert kept == {fresh} and old not in kept
 
 
-def test_when_code_mails_run_out_the_passkey_is_still_offered(
+def test_a_passkey_account_is_never_sent_to_its_mailbox_and_its_passkey_always_answers(
     auth: AuthHarness, authenticator: SoftwareAuthenticator
 ) -> None:
     access = owner_signs_in_at_home(auth)
     add_passkey(auth, access, authenticator)
-    for _ in range(auth.settings.email_codes_per_client_per_hour):
-        assert login(auth, device="new-phone-0001").json()["methods"] == ["passkey", "email_code"]
+    for _ in range(auth.settings.email_codes_per_client_per_hour + 1):
+        assert login(auth, device="new-phone-0001").json()["methods"] == ["passkey", "recovery_code"]
 
     problem = login(auth, device="new-phone-0001").json()
 
-    assert problem["code"] == "challenge_required" and problem["methods"] == ["passkey"]
+    assert problem["code"] == "challenge_required" and problem["methods"] == ["passkey", "recovery_code"]
+    assert [mail for mail in auth.mails(EMAIL) if "sign-in code" in mail.subject] == []
     answered = auth.call(
         "POST",
         COMPLETE,

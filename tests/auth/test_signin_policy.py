@@ -11,7 +11,7 @@ from services.auth.accounts.models import Account, AccountState
 from services.auth.accounts.standing import lock_in_force
 from services.auth.config import AuthSettings
 from services.auth.signin import policy
-from services.auth.signin.policy import Action, StepUpReason
+from services.auth.signin.policy import Action, Enrolled, Proof, StepUpReason
 from services.auth.signin.risk import RiskSignals
 
 #: The numbers these rules are read against, stated here: the environment (MAMORI_*) must not
@@ -153,8 +153,9 @@ def test_totp_is_asked_on_devices_the_account_does_not_know() -> None:
     assert decide(enrolled).action is Action.allow
     unknown_device = decide(enrolled, signals=RiskSignals(has_baseline=True, known_ip=True))
     assert unknown_device.reasons == (StepUpReason.second_factor,)
-    assert policy.step_up_methods(enrolled) == ["totp", "recovery_code"]
-    assert policy.step_up_methods(account()) == ["email_code"]
+    password = frozenset({Proof.password})
+    assert policy.methods_owed(password, Enrolled(totp=True), risky=True) == ["totp", "recovery_code"]
+    assert policy.methods_owed(password | {Proof.remembered_device}, Enrolled(totp=True), risky=False) == []
 
 
 def test_past_the_consecutive_failure_limit_every_password_gets_the_same_challenge() -> None:
@@ -212,24 +213,40 @@ def test_a_wrong_password_never_signs_in_and_guarded_accounts_give_no_verdict(
 # -- passkeys ------------------------------------------------------------------------------------
 
 
-def test_an_account_with_a_passkey_is_offered_it_first_then_its_other_methods() -> None:
-    assert policy.step_up_methods(account(), has_passkey=True) == ["passkey", "email_code"]
-    assert policy.step_up_methods(account(totp_enabled_at=NOW), has_passkey=True) == [
-        "passkey",
-        "totp",
-        "recovery_code",
-    ]
+def test_an_account_with_a_passkey_is_offered_it_first_then_its_other_factors_never_the_mailbox() -> None:
+    owed = policy.methods_owed
+    password = frozenset({Proof.password})
+    assert owed(password, Enrolled(passkey=True), risky=True) == ["passkey"]
+    assert owed(password, Enrolled(passkey=True, recovery_codes=True), risky=True) == ["passkey", "recovery_code"]
+    assert owed(password, Enrolled(passkey=True, totp=True), risky=True) == ["passkey", "totp", "recovery_code"]
+    assert owed(password, Enrolled(), risky=True) == ["email_code"]
+    assert owed(password, Enrolled(), risky=False) == []
 
 
 def test_passkey_required_makes_even_a_known_client_step_up_with_the_passkey_or_a_recovery_code() -> None:
     required = account(passkey_required=True)
     decision = decide(required)
     assert decision.action is Action.step_up and decision.reasons == (StepUpReason.passkey_required,)
-    assert policy.step_up_methods(required, has_passkey=True) == ["passkey", "recovery_code"]
-    assert policy.step_up_methods(account(passkey_required=True, totp_enabled_at=NOW), has_passkey=True) == [
-        "passkey",
-        "recovery_code",
-    ]
+    both = Enrolled(passkey=True, passkey_required=True, totp=True)
+    remembered = frozenset({Proof.password, Proof.remembered_device, Proof.mailbox, Proof.totp})
+    assert policy.methods_owed(remembered, both, risky=False) == ["passkey", "recovery_code"]
+    assert policy.methods_owed(remembered | {Proof.recovery_code}, both, risky=True) == []
+
+
+@given(
+    st.sets(st.sampled_from([Proof.password, Proof.mailbox, Proof.remembered_device])),
+    st.booleans(),
+    st.booleans(),
+    st.booleans(),
+)
+def test_with_a_second_factor_enrolled_the_mailbox_and_the_password_never_suffice_on_a_risky_sign_in(
+    proofs: set[Proof], totp: bool, passkey: bool, required: bool
+) -> None:
+    enrolled = Enrolled(totp=totp, passkey=passkey or required or not totp, passkey_required=required)
+    owed = policy.methods_owed(frozenset(proofs), enrolled, risky=True)
+    assert owed and "email_code" not in owed
+    for method in owed:  # and each method it asks for completes the sign-in
+        assert policy.methods_owed(frozenset(proofs) | {policy.METHOD_PROOFS[method]}, enrolled, risky=True) == []
 
 
 def test_passkey_required_changes_no_other_answer() -> None:
@@ -251,4 +268,4 @@ def test_with_passkey_required_the_right_password_never_signs_in_alone(
     target = account(passkey_required=True, totp_enabled_at=NOW if totp else None)
     decision = decide(target, signals=signals, foreign=foreign)
     assert decision.action is Action.step_up
-    assert "email_code" not in policy.step_up_methods(target, has_passkey=True)
+    assert decision.reasons  # a risky sign-in: the door owes the passkey or a recovery code

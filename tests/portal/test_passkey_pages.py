@@ -423,7 +423,10 @@ def test_the_portal_enrols_and_signs_in_with_a_passkey_at_the_real_auth(portal: 
         {"ceremony_id": begun.json()["ceremony_id"], "credential": json.dumps(made), "passkey_name": "My phone"},
         form_page="/security",
     )
-    assert added.status_code == 303 and added.headers["location"] == "/security?notice=passkey_added"
+    # Her first passkey, and no authenticator app: the recovery codes, her way in if it is lost.
+    assert added.status_code == 200 and "Your passkey is added." in added.text, added.text
+    assert "If you lose your passkey, each of these codes signs you in once." in added.text
+    assert len(re.findall(r"<li><code>[^<]+</code></li>", added.text)) == portal.auth.settings.recovery_code_count
     assert "My phone" in portal.browser.get("/security").text
     portal.post("/signout", {}, form_page="/account")
     assert SESSION_COOKIE not in portal.browser.cookies

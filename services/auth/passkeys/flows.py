@@ -39,11 +39,12 @@ from services.auth.passkeys.models import CeremonyPurpose, Passkey, PasskeyCerem
 from services.auth.request_context import RequestContext
 from services.auth.sessions.models import Session
 from services.auth.sessions.service import TokenPair
-from services.auth.signin import risk
+from services.auth.signin import factors, risk
 from services.auth.signin import service as signin_service
-from services.auth.signin.flows import SignInEnv, account_closed, account_locked, finish_sign_in
+from services.auth.signin.answers import account_closed, account_locked, passkey_cloned
+from services.auth.signin.factors import SignInEnv
 from services.auth.signin.models import SignInOutcome
-from services.auth.signin.throttle import account_key
+from services.auth.signin.policy import Proof
 from services.auth.totp import service as totp
 
 ADDED = "passkey_added"
@@ -167,6 +168,17 @@ def finish_registration(
         template_data=_notice_data("added"),
     )
     return passkey
+
+
+def recovery_codes_for_new_passkey(db: DbSession, env: AuthEnv, account: Account) -> list[str] | None:
+    """Fresh recovery codes when the account just enrolled a passkey and has neither TOTP nor an
+    unused recovery code; else None. Caller commits.
+
+    The mailbox never stands in for an enrolled passkey (signin/policy.py ``methods_owed``), so
+    without these an owner who lost the passkey would have no way back in."""
+    if account.totp_enabled or totp.unused_recovery_codes(db, account) > 0:
+        return None
+    return totp.replace_recovery_codes(db, account, count=env.settings.recovery_code_count, now=env.clock.now())
 
 
 # -- list, rename, remove ------------------------------------------------------------------------
@@ -294,15 +306,6 @@ def passkey_invalid() -> Problem:
     )
 
 
-def passkey_cloned() -> Problem:
-    return Problem(
-        401,
-        "passkey_cloned",
-        "This passkey was refused: its signature counter went backwards, which is what a copied authenticator "
-        "does. Sign in another way and check your passkeys and security events.",
-    )
-
-
 def finish_sign_in_with_passkey(
     db: DbSession, env: SignInEnv, *, ceremony_id: str, credential: dict[str, Any], context: RequestContext
 ) -> TokenPair:
@@ -370,16 +373,20 @@ def finish_sign_in_with_passkey(
     passkey.sign_count = assertion.sign_count
     passkey.backed_up = assertion.backed_up
     passkey.last_used_at = now
-    tokens = finish_sign_in(
+    # Verified by the user (PIN or biometrics): two factors in one, so the door owes nothing more.
+    passed = factors.admit(
         db,
         env,
         account,
         context,
         risk.assess(db, account.id, context),
+        {Proof.passkey},
+        reasons=(),
         now=now,
         outcome=SignInOutcome.success,
-        key=account_key(account.email),
         notes={"method": "passkey", "passkey_id": passkey.id},
     )
     db.commit()
-    return tokens
+    if isinstance(passed, Problem):
+        raise passed
+    return passed

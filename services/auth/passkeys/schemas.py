@@ -70,6 +70,14 @@ class PasskeyView(BaseModel):
     transports: list[str]
 
 
+class PasskeyAdded(PasskeyView):
+    recovery_codes: list[str] | None = Field(
+        default=None,
+        description="Fresh single-use recovery codes when the account had neither TOTP nor unused recovery codes "
+        "(shown only now): the mailbox never stands in for a passkey, so they are the way in if it is lost.",
+    )
+
+
 class PasskeyList(BaseModel):
     passkeys: list[PasskeyView] = Field(description="Newest first.")
 

@@ -47,6 +47,17 @@ def options_for(
     return kept, ceremonies.authentication_options(settings, challenge, "step_up", allow=passkeys)
 
 
+def guard_options(settings: AuthSettings, *, now: datetime) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Options naming no credential, for the consecutive-failure guard: every account, and an address
+    nobody registered, gets the same shape, so the answer lists no credential id of anyone's."""
+    challenge = policy.new_challenge()
+    kept = {
+        "passkey_challenge": bytes_to_base64url(challenge),
+        "passkey_expires_at": policy.ceremony_deadline(now, settings).isoformat(),
+    }
+    return kept, ceremonies.authentication_options(settings, challenge, "step_up", allow=[])
+
+
 def counter_regressed(
     db: DbSession,
     account_id: str,

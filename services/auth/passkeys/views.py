@@ -28,6 +28,7 @@ from services.auth.passkeys.schemas import (
     EmptyRequest,
     FinishRegistrationRequest,
     FinishSignInRequest,
+    PasskeyAdded,
     PasskeyList,
     PasskeyRequired,
     PasskeyView,
@@ -35,7 +36,7 @@ from services.auth.passkeys.schemas import (
     SetPasskeyRequiredRequest,
 )
 from services.auth.sessions.schemas import TokenResponse
-from services.auth.signin.flows import SignInEnv
+from services.auth.signin.factors import SignInEnv
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
@@ -88,12 +89,13 @@ def begin_passkey_registration(
     "/passkeys/registration",
     operation_id="finishPasskeyRegistration",
     status_code=status.HTTP_201_CREATED,
-    response_model=PasskeyView,
+    response_model=PasskeyAdded,
     summary="Finish adding a passkey with the browser's credential; the address gets a notice with a revert code",
     description=(
         "410 `ceremony_expired` (unknown, expired, used or another account's ceremony); 422 `passkey_invalid` "
         "(origin, rp id, challenge, user presence or verification, attestation: any check failed); 409 "
-        "`passkey_exists` (this credential is registered already). The ceremony is spent either way."
+        "`passkey_exists` (this credential is registered already). The ceremony is spent either way. An account "
+        "with neither TOTP nor unused recovery codes gets a set in `recovery_codes`, shown only now."
     ),
     responses={
         409: _problem("passkey_exists, too_many_passkeys"),
@@ -108,7 +110,7 @@ def finish_passkey_registration(
     account: CurrentAccount,
     context: RequestContextDep,
     env: EnvDep,
-) -> PasskeyView:
+) -> PasskeyAdded:
     passkey = flows.finish_registration(
         db,
         env,
@@ -119,8 +121,9 @@ def finish_passkey_registration(
         session=session,
         context=context,
     )
+    codes = flows.recovery_codes_for_new_passkey(db, env, account)
     db.commit()
-    return passkey_view(passkey)
+    return PasskeyAdded(**passkey_view(passkey).model_dump(), recovery_codes=codes)
 
 
 @router.get("/passkeys", operation_id="listPasskeys", response_model=PasskeyList, summary="The account's passkeys")

@@ -31,6 +31,8 @@ from services.auth.messages.templates import language_of, recheck_list
 from services.auth.request_context import RequestContext
 from services.auth.resets import service
 from services.auth.sessions.service import revoke_sessions
+from services.auth.signin import service as signin_service
+from services.auth.signin.throttle import Throttle, account_key
 
 #: What a customer recovering from a freeze is asked to re-check (story S5): an intruder may have
 #: added a card or an address, or signed up for a subscription.
@@ -138,6 +140,10 @@ def confirm_password_reset(
     if recovered_case is not None:
         account.recheck_items = json.dumps(list(RECHECK_AFTER_FREEZE))
     service.void_reset_tokens(db, account.id, now=now)
+    # The mailbox is proven from this client: its next sign-in is not sent to the mailbox again
+    # (the enrolled factors are still asked), and the delays its earlier failures earned are over.
+    signin_service.note_reset_proof(db, account.id, context, now=now, seconds=env.settings.reset_token_seconds)
+    Throttle(env.settings, env.quotas).forgive(account_key(account.email), context.ip)
     ended = revoke_sessions(db, account.id, now=now, reason="password_reset") if end_other_sessions else []
 
     recheck = json.loads(account.recheck_items) if account.recheck_items else []

@@ -13,107 +13,40 @@ consecutive-failure guard an unknown address gets a decoy challenge, answered li
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from fastapi import FastAPI
 from sqlalchemy.orm import Session as DbSession
 
-from mamori_common.contract import case_number
 from mamori_common.problems import Problem
-from mamori_common.quotas import rate_limited
+from mamori_common.quotas import rate_limited, wait_in_words
 from services.auth import quotas
 from services.auth.accounts import standing
 from services.auth.accounts.models import Account, AccountState
 from services.auth.accounts.service import check_new_password, find_by_email, normalise_email, start_lock
 from services.auth.accounts.standing import standing_of
 from services.auth.audit.service import record
-from services.auth.env import AuthEnv
 from services.auth.events import ACCOUNT_LOCKED, ACCOUNT_UNLOCKED
-from services.auth.intrusion.sign_ins import notify_new_sign_in
 from services.auth.messages.service import file_message
+from services.auth.passkeys import step_up as passkey_step_up
 from services.auth.request_context import RequestContext
-from services.auth.sessions.service import TokenPair, revoke_sessions, start_session
-from services.auth.signin import policy, risk, service
+from services.auth.sessions.service import TokenPair, revoke_sessions
+from services.auth.signin import factors, policy, risk, service
+from services.auth.signin.answers import (
+    account_closed,
+    account_locked,
+    challenge_required,
+    invalid_credentials,
+    passkey_cloned,
+    wrong_code,
+)
 from services.auth.signin.challenges import CodeCheck, check_code, create_challenge
+from services.auth.signin.factors import SignInEnv
 from services.auth.signin.models import Challenge, ChallengePurpose, SignInOutcome
-from services.auth.signin.policy import Action, Decision
-from services.auth.signin.throttle import Throttle, account_key, throttle_of
+from services.auth.signin.policy import Action, Decision, Proof, StepUpReason
+from services.auth.signin.throttle import Throttle, account_key
 
-
-@dataclass(frozen=True)
-class SignInEnv(AuthEnv):
-    """:class:`AuthEnv` and the sign-in counters."""
-
-    throttle: Throttle
-
-    @classmethod
-    def of(cls, app: FastAPI) -> SignInEnv:
-        return cls(**cls.fields_of(app), throttle=throttle_of(app))
-
-
-# -- answers -------------------------------------------------------------------------------------
-
-
-def invalid_credentials() -> Problem:
-    return Problem(401, "invalid_credentials", "The e-mail address or the password is wrong.")
-
-
-def account_locked(account: Account) -> Problem:
-    until = account.locked_until.isoformat() if account.locked_until else None
-    case_id = account.lock_case_id
-    number = case_number(case_id) if case_id else None
-    return Problem(
-        423,
-        "account_locked",
-        f"This account is locked until {until} after repeated failed checks (case {number}). You can unlock it "
-        "now: ask for a code (sendUnlockCode), then send the code with a new password (requestUnlock).",
-        case_id=case_id,
-        case_number=number,
-        locked_until=until,
-        unlock={
-            "operation": "requestUnlock",
-            "path": "/api/auth/unlock",
-            "needs": ["the code we mail to your address", "a new password"],
-            "send_code_operation": "sendUnlockCode",
-            "send_code_path": "/api/auth/unlock/code",
-            "or_wait_until": until,
-        },
-    )
-
-
-def account_closed(account: Account) -> Problem:
-    return Problem(403, "account_closed", "This account is closed.", case_id=account.state_case_id)
-
-
-def challenge_required(
-    challenge: Challenge, reasons: tuple[policy.StepUpReason, ...], *, passkey_options: dict[str, Any] | None = None
-) -> Problem:
-    mailed = "email_code" in challenge.methods
-    how = (
-        "Enter the 6-digit code we sent to your e-mail address."
-        if mailed
-        else "Enter the code from your authenticator app, or one of your recovery codes."
-    )
-    if "passkey" in challenge.methods:
-        if "totp" in challenge.methods or mailed:
-            how = f"Use your passkey, or {how[0].lower()}{how[1:]}"
-        elif "recovery_code" in challenge.methods:  # "passkey required": nothing else
-            how = "Use your passkey, or enter one of your recovery codes."
-        else:
-            how = "Use your passkey."
-    extra: dict[str, Any] = {"passkey_options": passkey_options} if passkey_options is not None else {}
-    return Problem(
-        401,
-        "challenge_required",
-        f"One more check to sign in: {how}",
-        challenge_id=challenge.id,
-        methods=list(challenge.methods),
-        expires_at=challenge.expires_at.isoformat(),
-        operation="completeChallenge",
-        **extra,
-    )
+__all__ = ["SignInEnv", "account_closed", "account_locked", "invalid_credentials"]
 
 
 # -- login ---------------------------------------------------------------------------------------
@@ -150,7 +83,7 @@ def sign_in(db: DbSession, env: SignInEnv, *, email: str, password: str, context
     account = find_by_email(db, email)
     verification = env.passwords.verify(account.password_hash if account else None, password)
     signals = risk.assess(db, account.id, context) if account else risk.NO_ACCOUNT
-    foreign = throttle.foreign_failure_count(key) if account else 0
+    foreign = _foreign_failures(db, env, key, account, now=now)
     unknown_failures = service.unknown_address_failures(db, key) if account is None else 0
     decision = policy.decide_sign_in(
         account,
@@ -173,18 +106,15 @@ def sign_in(db: DbSession, env: SignInEnv, *, email: str, password: str, context
             service.count_unknown_address_failure(db, key, now=now)
 
     problem: Problem
-    if decision.action is Action.allow:
-        assert account is not None
-        tokens = finish_sign_in(db, env, account, context, signals, now=now, outcome=SignInOutcome.success, key=key)
-        db.commit()
-        return tokens
-    if decision.action is Action.step_up and account is None:
-        problem, outcome = _open_decoy(db, env, key, decision, context, now=now), SignInOutcome.challenged
+    if decision.action in (Action.allow, Action.step_up) and account is not None:
+        passed, outcome = _password_passed(db, env, account, decision, context, signals, now=now)
+        if isinstance(passed, TokenPair):
+            db.commit()
+            return passed
+        problem = passed
         notes["reasons"] = [reason.value for reason in decision.reasons]
     elif decision.action is Action.step_up:
-        assert account is not None
-        problem = _open_step_up(db, env, account, decision, context, signals, now=now)
-        outcome = SignInOutcome.challenged if problem.code == "challenge_required" else SignInOutcome.throttled
+        problem, outcome = _open_decoy(db, env, key, decision, context, now=now), SignInOutcome.challenged
         notes["reasons"] = [reason.value for reason in decision.reasons]
     elif decision.action is Action.locked:
         assert account is not None
@@ -199,6 +129,19 @@ def sign_in(db: DbSession, env: SignInEnv, *, email: str, password: str, context
     raise problem
 
 
+def _foreign_failures(db: DbSession, env: SignInEnv, key: str, account: Account | None, *, now: datetime) -> int:
+    """The account's failures from clients it does not know: Redis's count, or, when Redis does not
+    answer, the attempts the database keeps (so a step-up those failures earned still holds)."""
+    if account is None:
+        return 0
+    counted = env.throttle.foreign_failure_count(key)
+    if counted is not None:
+        return counted
+    since = now - timedelta(seconds=env.settings.step_up_window_seconds)
+    enough = env.settings.step_up_after_account_failures
+    return service.foreign_failures_since_success(db, account.id, since=since, enough=enough)
+
+
 def _known_device_may_pass(db: DbSession, throttle: Throttle, email: str, context: RequestContext) -> bool:
     """A device the account knows is not delayed for its address's failures (shared addresses,
     OWASP "device cookies"), only by the address's hard cap."""
@@ -208,7 +151,7 @@ def _known_device_may_pass(db: DbSession, throttle: Throttle, email: str, contex
     return account is not None and risk.assess(db, account.id, context).known_device
 
 
-def _open_step_up(
+def _password_passed(
     db: DbSession,
     env: SignInEnv,
     account: Account,
@@ -217,62 +160,50 @@ def _open_step_up(
     signals: risk.RiskSignals,
     *,
     now: datetime,
-) -> Problem:
-    """Create the challenge (mailing a code when that is the method); its 401, or a 429.
-
-    An account with a passkey gets passkey request options in the answer whether or not the
-    password was right (in the consecutive-failure guard the two answers must look alike); a
-    passkey passing the challenge of a wrong password still answers ``invalid_credentials``.
-    """
-    from services.auth.passkeys import step_up as passkey_step_up  # the passkeys domain
-
-    passkey = passkey_step_up.options_for(db, env.settings, account, now=now)
-    methods = policy.step_up_methods(account, has_passkey=passkey is not None)
-    mail = "email_code" in methods and decision.password_ok
-    if mail:
-        wait = quotas.spend_code_mail(
-            env.quotas, env.settings, "login", account.id, context, known_client=signals.known_client
+) -> tuple[TokenPair | Problem, SignInOutcome]:
+    """The password got no refusal: through the door, or (in the consecutive-failure guard, right
+    password or wrong) the guard's uniform challenge."""
+    if StepUpReason.consecutive_failures in decision.reasons:
+        owed = policy.methods_owed(frozenset(), factors.enrolled_of(db, account), risky=True)
+        problem = factors.open_step_up(
+            db,
+            env,
+            account,
+            owed,
+            decision.reasons,
+            frozenset({Proof.password}) if decision.password_ok else frozenset(),
+            context,
+            signals,
+            now=now,
+            password_ok=decision.password_ok,
         )
-        if wait and passkey is None:
-            return rate_limited(wait)
-        if wait:  # no more code mails for now, but the passkey needs none
-            methods, mail = [method for method in methods if method != "email_code"], False
-    challenge, code = create_challenge(
-        db,
-        account.id,
-        ChallengePurpose.login,
-        methods,
-        hasher=env.code_hasher,
-        settings=env.settings,
-        now=now,
-        context={
-            "password_ok": decision.password_ok,
-            "reasons": [reason.value for reason in decision.reasons],
-            "ip": context.ip,
-            "country": context.country,
-            "device_id": context.device_id,
-            "signals": signals.as_dict(),
-            **(passkey[0] if passkey else {}),
-        },
-        with_email_code=mail,
+        return problem, SignInOutcome.challenged
+    proofs = {Proof.password}
+    if signals.known_device:
+        proofs.add(Proof.remembered_device)
+    if decision.reasons and service.has_reset_proof(db, account.id, context, now=now):
+        proofs.add(Proof.mailbox)  # a reset from this client proved the mailbox just now
+    result = factors.admit(
+        db, env, account, context, signals, proofs, reasons=decision.reasons, now=now, outcome=SignInOutcome.success
     )
-    if code is not None:
-        minutes = env.settings.email_code_seconds // 60
-        file_message(db, account, "login_code", {"code": code, "minutes": minutes}, encryptor=env.encryptor, now=now)
-    return challenge_required(challenge, decision.reasons, passkey_options=passkey[1] if passkey else None)
+    if isinstance(result, TokenPair):
+        return result, SignInOutcome.success
+    return result, SignInOutcome.challenged if result.code == "challenge_required" else SignInOutcome.throttled
 
 
 def _open_decoy(
     db: DbSession, env: SignInEnv, key: str, decision: Decision, context: RequestContext, *, now: datetime
 ) -> Problem:
-    """The challenge an unknown address gets past the consecutive-failure guard: stored like the
-    guard challenge of a real account's wrong password (no code, five tries), so answering it
-    goes the same way; it belongs to no account and nobody can pass it."""
+    """The challenge an unknown address gets past the consecutive-failure guard: stored and
+    answered like the guard challenge of a real account's wrong password (the same methods, passkey
+    options naming no credential, no code, five tries); it belongs to no account and nobody can
+    pass it."""
+    kept, options = passkey_step_up.guard_options(env.settings, now=now)
     challenge, _ = create_challenge(
         db,
         None,
         ChallengePurpose.login,
-        ["email_code"],
+        list(policy.GUARD_METHODS),
         hasher=env.code_hasher,
         settings=env.settings,
         now=now,
@@ -281,55 +212,11 @@ def _open_decoy(
             "reasons": [reason.value for reason in decision.reasons],
             "ip": context.ip,
             "account_key": key,
+            **kept,
         },
         with_email_code=False,
     )
-    return challenge_required(challenge, decision.reasons)
-
-
-def finish_sign_in(
-    db: DbSession,
-    env: SignInEnv,
-    account: Account,
-    context: RequestContext,
-    signals: risk.RiskSignals,
-    *,
-    now: datetime,
-    outcome: SignInOutcome,
-    key: str,
-    notes: dict[str, Any] | None = None,
-) -> TokenPair:
-    """Every check passed: reset the streaks, know the device, and open the session.
-
-    Every sign-in has its attempt row; one from a new device or country also goes to the audit
-    trail the customer reads, with a message (plain sign-ins are in ``listSessions``).
-    """
-    service.clear_failures(account, now=now)
-    service.remember_device(db, account.id, context, now=now)
-    service.record_attempt(db, account.id, outcome, context, now=now, signals={**signals.as_dict(), **(notes or {})})
-    if signals.new_device or signals.new_country:  # the customer's trail shows where they were new
-        record(
-            db,
-            account.id,
-            service.SIGNED_IN,
-            context,
-            at=now,
-            details={"new_device": signals.new_device, "new_country": signals.new_country},
-        )
-    env.throttle.forget_account(key, context.ip)
-    tokens = start_session(db, account, context, now=now, key=env.signing_key, settings=env.settings)
-    if signals.new_device or signals.new_country:  # the notice carries a "not me" code for this session
-        notify_new_sign_in(
-            db,
-            env,
-            account,
-            context,
-            new_device=signals.new_device,
-            new_country=signals.new_country,
-            session_id=tokens.session_id,
-            now=now,
-        )
-    return tokens
+    return challenge_required(challenge, passkey_options=options)
 
 
 # -- completeChallenge ---------------------------------------------------------------------------
@@ -400,19 +287,33 @@ def complete_challenge(
             )
             db.commit()
             raise account_locked(account)
-        tokens = finish_sign_in(
+        proofs = {Proof(value) for value in _stored_list(challenge.context, "proofs", ["password"])}
+        reasons = tuple(StepUpReason(value) for value in _stored_list(challenge.context, "reasons", []))
+        passed = factors.admit(
             db,
             env,
             account,
             context,
             signals,
+            proofs | {policy.METHOD_PROOFS[method]},
+            reasons=reasons,
             now=now,
             outcome=SignInOutcome.challenge_passed,
-            key=key,
             notes={"challenge_id": challenge.id, "method": method},
         )
+        if isinstance(passed, Problem):  # this answer was not the factor the account still owes
+            service.record_attempt(
+                db,
+                account.id,
+                SignInOutcome.challenged,
+                context,
+                now=now,
+                signals={"challenge_id": challenge.id, "method": method, "reasons": [r.value for r in reasons]},
+            )
         db.commit()
-        return tokens
+        if isinstance(passed, Problem):
+            raise passed
+        return passed
 
     env.throttle.record_failure(context.ip, key, foreign=True)
     service.record_attempt(
@@ -431,8 +332,6 @@ def complete_challenge(
             raise account_locked(account)
     db.commit()
     if cloned:
-        from services.auth.passkeys.flows import passkey_cloned
-
         raise passkey_cloned()
     raise wrong_code(challenge, method)
 
@@ -448,8 +347,6 @@ def _check_passkey(
     now: datetime,
 ) -> tuple[CodeCheck, bool]:
     """Count one try and check a passkey's assertion; (the outcome, whether the passkey looks cloned)."""
-    from services.auth.passkeys import step_up as passkey_step_up  # the passkeys domain
-
     challenge.attempts += 1
     answer = passkey_step_up.check(db, env.settings, account, challenge.context, credential, context, now=now)
     if answer is passkey_step_up.Answer.accepted:
@@ -459,11 +356,10 @@ def _check_passkey(
     return wrong, answer is passkey_step_up.Answer.cloned
 
 
-def wrong_code(challenge: Challenge, method: str = "email_code") -> Problem:
-    attempts_left = max(0, challenge.max_attempts - challenge.attempts)
-    wrong = "This passkey did not pass the check." if method == "passkey" else "This code is wrong."
-    detail = wrong if attempts_left else f"{wrong[:-1]}, and that was the last try: sign in again."
-    return Problem(401, "invalid_code", detail, attempts_left=attempts_left)
+def _stored_list(kept: dict[str, Any], name: str, default: list[str]) -> list[str]:
+    """A list of names the sign-in that made the challenge kept in its row."""
+    value = kept.get(name, default)
+    return [str(item) for item in value] if isinstance(value, list) else default
 
 
 def _fail_decoy(
@@ -554,17 +450,26 @@ def lock(
 
 
 def send_unlock_code(db: DbSession, env: SignInEnv, *, email: str, context: RequestContext) -> None:
-    """``sendUnlockCode``: mail a code to a locked account's owner; silent for anything else."""
+    """``sendUnlockCode``: mail a code to a locked account's owner; silent for anything else.
+
+    The code mails are counted under the address's digest, for every address alike (registered,
+    locked or not), so when none will be sent the answer says so, until when, for every address
+    alike: a 429 never tells a locked account from an unknown address.
+    """
     now = env.clock.now()
     wait = env.quotas.spend(quotas.unlock_requests(env.settings), context.ip)
     if wait:
         raise rate_limited(wait)
+    email = normalise_email(email)
     account = find_by_email(db, email)
+    known_client = risk.assess(db, account.id, context).known_client if account else False
+    wait = quotas.spend_code_mail(
+        env.quotas, env.settings, "unlock", account_key(email), context, known_client=known_client
+    )
+    if wait:
+        raise unlock_codes_spent(wait, env.settings.email_code_seconds)
     if account is None or standing_of(account, (), now=now).state is not AccountState.locked:
         return
-    known_client = risk.assess(db, account.id, context).known_client
-    if quotas.spend_code_mail(env.quotas, env.settings, "unlock", account.id, context, known_client=known_client):
-        return  # the codes mailed within the hour still work: nothing is lost by not sending more
     _, code = create_challenge(
         db,
         account.id,
@@ -587,15 +492,25 @@ def send_unlock_code(db: DbSession, env: SignInEnv, *, email: str, context: Requ
     db.commit()
 
 
+def unlock_codes_spent(wait: int, code_seconds: int) -> Problem:
+    """No new unlock code will be mailed for a while: say so, what still works, and until when."""
+    return rate_limited(
+        wait,
+        f"No new code will be mailed for now: codes were asked for this address several times in the last hour. "
+        f"A code already mailed still works for {code_seconds // 60} minutes after it was sent; a new one can be "
+        f"asked in {wait_in_words(wait)}. A locked account also opens by itself when its lock ends.",
+    )
+
+
 def request_unlock(
     db: DbSession, env: SignInEnv, *, email: str, code: str, new_password: str, context: RequestContext
 ) -> tuple[TokenPair, int]:
     """``requestUnlock``: a mailed unlock code and a new password open the account at once.
 
     Any unlock code mailed in the last minutes works (so a flood of requests cannot void the
-    owner's). The new password ends every session; this client gets a fresh one, except under
-    "passkey required": then the account is unlocked and this client gets the step-up (401
-    ``challenge_required``, passkey or recovery code), as a password sign-in would.
+    owner's). The new password ends every session; this client gets a fresh one through the door
+    (:func:`factors.admit`): an account with TOTP or a passkey is unlocked, and this client gets
+    the step-up its factors owe (401 ``challenge_required``), as a password sign-in would.
     """
     now = env.clock.now()
     throttle = env.throttle
@@ -639,31 +554,33 @@ def request_unlock(
         details={"case_id": case_id, "revoked_sessions": len(revoked)},
     )
     signals = risk.assess(db, account.id, context)
+    # The mailbox and the new password are all this client proved: the door asks for the enrolled
+    # factors (TOTP, passkey) in the normal step-up, after failed step-ups, from every device.
+    reasons: tuple[StepUpReason, ...] = (StepUpReason.after_failed_step_ups,)
     if account.passkey_required:
-        # The mailbox and a new password are not the passkey: the account is open again, but this
-        # client signs in only through the step-up "passkey required" asks (passkey or recovery code).
-        decision = Decision(Action.step_up, (policy.StepUpReason.passkey_required,))
-        problem = _open_step_up(db, env, account, decision, context, signals, now=now)
+        reasons += (StepUpReason.passkey_required,)
+    passed = factors.admit(
+        db,
+        env,
+        account,
+        context,
+        signals,
+        {Proof.mailbox, Proof.password},
+        reasons=reasons,
+        now=now,
+        outcome=SignInOutcome.challenge_passed,
+        notes={"via": "unlock"},
+    )
+    if isinstance(passed, Problem):
         service.record_attempt(
             db,
             account.id,
             SignInOutcome.challenged,
             context,
             now=now,
-            signals={"via": "unlock", "reasons": ["passkey_required"]},
+            signals={"via": "unlock", "reasons": [reason.value for reason in reasons]},
         )
         db.commit()
-        raise problem
-    tokens = finish_sign_in(
-        db,
-        env,
-        account,
-        context,
-        signals,
-        now=now,
-        outcome=SignInOutcome.challenge_passed,
-        key=key,
-        notes={"via": "unlock"},
-    )
+        raise passed
     db.commit()
-    return tokens, len(revoked)
+    return passed, len(revoked)

@@ -60,6 +60,9 @@ class ChallengePurpose(str, enum.Enum):
     login = "login"
     unlock = "unlock"
     email_change = "email_change"
+    #: Not a challenge to answer: a password reset done from a client proves the mailbox to the
+    #: next sign-in from that client (signin/factors.py), within ``reset_token_seconds``.
+    reset_proof = "reset_proof"
 
 
 class Challenge(Base):

@@ -170,10 +170,69 @@ def step_up_reasons(
     return tuple(reasons)
 
 
-def step_up_methods(account: Account, *, has_passkey: bool = False) -> list[str]:
-    """A passkey first when the account has one; then TOTP (or a recovery code) when enrolled,
-    else a 6-digit code mailed to the address. "Passkey required": the passkey or a recovery code only."""
-    if has_passkey and account.passkey_required:
-        return ["passkey", "recovery_code"]
-    others = ["totp", "recovery_code"] if account.totp_enabled else ["email_code"]
-    return ["passkey", *others] if has_passkey else others
+# -- the factors a sign-in owes (the one door, :mod:`services.auth.signin.factors`) ----------------
+
+
+class Proof(str, enum.Enum):
+    """What one sign-in has shown so far (kept in its challenge row between the steps)."""
+
+    password = "password"
+    #: A mailed sign-in code, an unlock code, or a password reset made from this client.
+    mailbox = "mailbox"
+    totp = "totp"
+    recovery_code = "recovery_code"
+    passkey = "passkey"
+    #: A device the account knows, on a password sign-in the rules above found nothing risky in.
+    remembered_device = "remembered_device"
+
+
+#: The proof each step-up method gives.
+METHOD_PROOFS = {
+    "email_code": Proof.mailbox,
+    "totp": Proof.totp,
+    "recovery_code": Proof.recovery_code,
+    "passkey": Proof.passkey,
+}
+
+#: What every challenge of the consecutive-failure guard lists, whatever the account enrolled
+#: (and for an address nobody registered): its answer must not tell one account from another.
+GUARD_METHODS = ["passkey", "totp", "recovery_code", "email_code"]
+
+
+@dataclass(frozen=True)
+class Enrolled:
+    """The factors an account has enrolled, as the door reads them."""
+
+    totp: bool = False
+    passkey: bool = False
+    passkey_required: bool = False
+    recovery_codes: bool = False
+
+    @property
+    def second_factor(self) -> bool:
+        return self.totp or self.passkey
+
+
+def methods_owed(proofs: frozenset[Proof], enrolled: Enrolled, *, risky: bool) -> list[str]:
+    """The step-up methods that would still complete this sign-in; empty: nothing is owed.
+
+    The invariant every token-issuing path meets through it: an account with TOTP or a passkey
+    signs in only once one of its enrolled factors (or a recovery code, their backup) was shown in
+    this very sign-in. The mailbox never stands in for them: a mailed code, an unlock code and a
+    reset prove the mailbox, which an intruder may hold (stories S2, S5). The one waiver is a
+    remembered device on a sign-in with nothing risky about it; a risky one (``risky``: the rules
+    above asked a step-up) owes the factor on every device. "Passkey required" owes the passkey or
+    a recovery code, always. An account without a second factor owes the mailbox when ``risky``.
+    """
+    strong = {Proof.passkey, Proof.totp, Proof.recovery_code}
+    if enrolled.passkey_required and enrolled.passkey:
+        return [] if proofs & {Proof.passkey, Proof.recovery_code} else ["passkey", "recovery_code"]
+    if enrolled.second_factor:
+        if proofs & strong or (Proof.remembered_device in proofs and not risky):
+            return []
+        methods = ["passkey"] if enrolled.passkey else []
+        methods += ["totp"] if enrolled.totp else []
+        return methods + (["recovery_code"] if enrolled.totp or enrolled.recovery_codes else [])
+    if not risky or proofs & {Proof.mailbox, *strong}:
+        return []
+    return ["email_code"]

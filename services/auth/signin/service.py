@@ -6,7 +6,7 @@ and writing back, so two concurrent failures are both counted.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import insert, select, update
@@ -25,6 +25,7 @@ from services.auth.signin.models import (
     SignInOutcome,
     UnknownAddressStreak,
 )
+from services.auth.signin.risk import SUCCESSES
 
 #: Audit kinds written by this domain.
 SIGNED_IN = "signed_in"
@@ -71,6 +72,37 @@ def remember_device(db: DbSession, account_id: str, context: RequestContext, *, 
         db.execute(
             insert(KnownDevice).values(account_id=account_id, device_id=context.device_id, first_seen_at=now, **seen)
         )
+
+
+#: Outcomes that are a failure of someone trying to sign in.
+FAILURES = (SignInOutcome.bad_credentials, SignInOutcome.challenge_failed)
+
+
+def foreign_failures_since_success(db: DbSession, account_id: str, *, since: datetime, enough: int) -> int:
+    """The account's failed attempts from clients it did not know, after ``since`` and after its
+    last successful sign-in, counted up to ``enough``: the durable record the throttle's Redis
+    count ("under attack") falls back to when Redis is down.
+
+    Reads at most ``enough`` recent failures and one success probe, through the (account, time)
+    index, however long the history is."""
+    last_success = db.execute(  # ids, not times: attempts in the same instant keep their order
+        select(SignInAttempt.id)
+        .where(SignInAttempt.account_id == account_id, SignInAttempt.outcome.in_(SUCCESSES))
+        .order_by(SignInAttempt.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    rows = db.execute(
+        select(SignInAttempt.signals)
+        .where(
+            SignInAttempt.account_id == account_id,
+            SignInAttempt.at >= since,
+            SignInAttempt.id > (last_success or 0),
+            SignInAttempt.outcome.in_(FAILURES),
+        )
+        .order_by(SignInAttempt.id.desc())
+        .limit(enough * 4)
+    ).scalars()
+    return min(enough, sum(1 for signals in rows if not (signals or {}).get("known_client")))
 
 
 def count_failed_password(db: DbSession, account_id: str) -> int:
@@ -145,4 +177,50 @@ def live_unlock_challenges(db: DbSession, account_id: str, *, now: datetime, lim
             .order_by(Challenge.created_at.desc())
             .limit(limit)
         ).scalars()
+    )
+
+
+def note_reset_proof(db: DbSession, account_id: str, context: RequestContext, *, now: datetime, seconds: int) -> None:
+    """A password reset was done from ``context``: the mailbox is proven there for ``seconds``."""
+    db.add(
+        Challenge(
+            account_id=account_id,
+            purpose=ChallengePurpose.reset_proof,
+            methods=[],
+            created_at=now,
+            expires_at=now + timedelta(seconds=seconds),
+            attempts=0,
+            max_attempts=0,
+            context={"ip": context.ip, "device_id": context.device_id},
+        )
+    )
+
+
+def has_reset_proof(db: DbSession, account_id: str, context: RequestContext, *, now: datetime) -> bool:
+    """Whether a password reset made from this client (its address or its device) is still fresh."""
+    rows = db.execute(
+        select(Challenge.context).where(
+            Challenge.account_id == account_id,
+            Challenge.purpose == ChallengePurpose.reset_proof,
+            Challenge.consumed_at.is_(None),
+            Challenge.expires_at > now,
+        )
+    ).scalars()
+    return any(
+        row.get("ip") == context.ip or (context.device_id is not None and row.get("device_id") == context.device_id)
+        for row in rows
+    )
+
+
+def spend_reset_proofs(db: DbSession, account_id: str, *, now: datetime) -> None:
+    """A sign-in was admitted: the resets that proved the mailbox have served."""
+    db.execute(
+        update(Challenge)
+        .where(
+            Challenge.account_id == account_id,
+            Challenge.purpose == ChallengePurpose.reset_proof,
+            Challenge.consumed_at.is_(None),
+        )
+        .values(consumed_at=now)
+        .execution_options(synchronize_session=False)
     )

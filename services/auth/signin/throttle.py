@@ -46,6 +46,10 @@ class Throttle:
         self.foreign_failures = Quota(
             "foreign", max(s.max_consecutive_failures, s.step_up_after_account_failures), s.step_up_window_seconds
         )
+        #: Every length a client's cool-down can have (one key each), so :meth:`forgive` ends any.
+        self._delays = sorted(
+            {policy.client_delay_seconds(n, s) for n in range(s.throttle_ip_failures_per_window + 1)} - {0}
+        )
 
     @property
     def shared(self) -> bool:
@@ -82,13 +86,26 @@ class Throttle:
             if foreign:
                 self.quotas.add(self.foreign_failures, key)
 
-    def foreign_failure_count(self, key: str) -> int:
-        return self.quotas.used(self.foreign_failures, key)
+    def foreign_failure_count(self, key: str) -> int | None:
+        """Failures on the account from clients it never succeeded from; None when the store is
+        down (the caller then counts them in the database: they must not read as none)."""
+        return self.quotas.used_or_none(self.foreign_failures, key)
 
     def forget_account(self, key: str, ip: str) -> None:
         """The owner proved who they are: the account is no longer under attack from the past."""
         self.quotas.clear(self.foreign_failures, key)
         self.quotas.clear(self.account_client_failures, key, ip)
+
+    def forgive(self, key: str, ip: str) -> None:
+        """The owner proved the mailbox (a password reset done from ``ip``): the account is no longer
+        under attack, this client's failures on it are forgotten, and the client's delay ends now,
+        so the first sign-in with the new password goes straight through.
+
+        The client's count itself stays (its hard cap still holds): a reset of one's own account
+        must not wipe out the guesses an address made at everyone else's."""
+        self.forget_account(key, ip)
+        for delay in self._delays:
+            self.quotas.clear_cooldown(COOLDOWN, delay, ip)
 
     def reset(self) -> None:
         """Forget every count (memory storage: tests; Redis: everything under the key prefix)."""

@@ -18,7 +18,7 @@ from services.auth.deps import RequestContextDep, client_ip, request_context
 from services.auth.sessions.schemas import TokenResponse
 from services.auth.sessions.service import TokenPair
 from services.auth.signin import flows
-from services.auth.signin.flows import SignInEnv
+from services.auth.signin.factors import SignInEnv
 from services.auth.signin.schemas import (
     Accepted,
     CompleteChallengeRequest,
@@ -117,8 +117,11 @@ def complete_challenge(
     status_code=status.HTTP_202_ACCEPTED,
     response_model=Accepted,
     summary="Mail an unlock code to the owner of a locked account",
-    description="Always 202, whether or not the address has a locked account (nothing to learn here).",
-    responses={429: _problem("rate_limited with Retry-After")},
+    description=(
+        "202 whether or not the address has a locked account (nothing to learn here); 429 `rate_limited` "
+        "with Retry-After when no new code will be mailed for now, for any address alike, saying until when."
+    ),
+    responses={429: _problem("rate_limited with Retry-After: too many requests, or no new code for now")},
 )
 def send_unlock_code(
     body: SendUnlockCodeRequest, db: SessionDep, env: SignInEnvDep, context: RequestContextDep
@@ -136,8 +139,9 @@ def send_unlock_code(
     response_model=Unlocked,
     summary="Unlock a locked account with the mailed code and a new password",
     description=(
-        "Sets the new password, lifts the lock, ends every other session and signs this client in. "
-        "401 `invalid_code`; 422 `weak_password` (the code stays usable); 429 `rate_limited`."
+        "Sets the new password, lifts the lock, ends every other session and signs this client in, or, "
+        "when the account has TOTP or a passkey, answers 401 `challenge_required`: the normal step-up those "
+        "factors owe (completeChallenge). 401 `invalid_code`; 422 `weak_password` (the code stays usable); 429 `rate_limited`."
     ),
     responses={
         401: _problem("invalid_code"),
