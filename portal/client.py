@@ -4,7 +4,8 @@ The portal reads no database: every page is drawn from these answers. Each call 
 customer's access token (when there is one) and who the browser is, so the service's throttles,
 risk signals and audit trail see the customer, not the portal: the client address the portal
 resolved (sent as ``X-Forwarded-For``; the portal is a trusted proxy to the services), the
-device cookie (as ``X-Device-ID``), the user agent and the request id.
+device cookie (as ``X-Device-ID``, for orders' rules), auth's device token (as ``X-Device-Token``,
+to auth only), the user agent and the request id.
 
 Methods are named after the operationIds of the public contract (design.md).
 """
@@ -31,11 +32,15 @@ class Caller:
     user_agent: str | None = None
     request_id: str | None = None
     language: str = "ja"
+    #: Auth's device token for this browser (``mamori_device_token``): sent to auth alone.
+    device_token: str | None = field(default=None, repr=False)
 
-    def headers(self, token: str | None) -> dict[str, str]:
+    def headers(self, token: str | None, *, service: str = "") -> dict[str, str]:
         headers = {"x-forwarded-for": self.ip, "accept-language": self.language}
         if self.device_id:
             headers["x-device-id"] = self.device_id
+        if self.device_token and service == "auth":
+            headers["x-device-token"] = self.device_token
         if self.user_agent:
             headers["user-agent"] = self.user_agent[:512]
         if self.request_id:
@@ -107,7 +112,7 @@ class ServiceClient:
                 self._replicas.of(service),
                 method,
                 path,
-                headers=caller.headers(token),
+                headers=caller.headers(token, service=service),
                 json=json,
                 params=params,
                 files=files,
@@ -135,7 +140,7 @@ class ServiceClient:
                 self._replicas.of(service),
                 "GET",
                 path,
-                headers=caller.headers(token),
+                headers=caller.headers(token, service=service),
                 params=params,
             )
         except httpx.HTTPError as exc:
@@ -192,8 +197,6 @@ class AuthApi:
 
     async def finish_passkey_sign_in(self, caller: Caller, ceremony_id: str, credential: dict[str, Any]) -> Answer:
         body: dict[str, Any] = {"ceremony_id": ceremony_id, "credential": credential}
-        if caller.device_id:
-            body["device_id"] = caller.device_id
         return await self._post("/passkeys/sign-in", caller, body)
 
     async def send_unlock_code(self, caller: Caller, email: str) -> Answer:

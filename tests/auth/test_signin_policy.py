@@ -157,6 +157,15 @@ def test_totp_is_asked_on_devices_the_account_does_not_know() -> None:
     assert policy.step_up_methods(account()) == ["email_code"]
 
 
+def test_a_remembered_device_never_waives_totp_at_a_new_address_or_country() -> None:
+    enrolled = account(totp_enabled_at=NOW)
+    new_address = decide(enrolled, signals=RiskSignals(has_baseline=True, known_device=True))
+    assert new_address.reasons == (StepUpReason.second_factor,)
+    new_country = decide(enrolled, signals=RiskSignals(has_baseline=True, known_device=True, new_country=True))
+    assert StepUpReason.second_factor in new_country.reasons
+    assert decide(enrolled, signals=KNOWN).action is Action.allow  # the owner's device, at home
+
+
 def test_past_the_consecutive_failure_limit_every_password_gets_the_same_challenge() -> None:
     guarded = account(failure_streak=SETTINGS.max_consecutive_failures)
     right, wrong = decide(guarded), decide(guarded, password_ok=False)

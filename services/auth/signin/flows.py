@@ -13,6 +13,7 @@ consecutive-failure guard an unknown address gets a decoy challenge, answered li
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -34,7 +35,7 @@ from services.auth.events import ACCOUNT_LOCKED, ACCOUNT_UNLOCKED
 from services.auth.messages.service import file_message
 from services.auth.request_context import RequestContext
 from services.auth.sessions.service import TokenPair, revoke_sessions, start_session
-from services.auth.signin import policy, risk, service
+from services.auth.signin import devices, policy, risk, service
 from services.auth.signin.challenges import CodeCheck, check_code, create_challenge
 from services.auth.signin.models import Challenge, ChallengePurpose, SignInOutcome
 from services.auth.signin.policy import Action, Decision
@@ -300,10 +301,12 @@ def finish_sign_in(
 ) -> TokenPair:
     """Every check passed: reset the streaks, know the device, and open the session.
 
-    Every sign-in has its attempt row; one from a new device or country also goes to the audit
-    trail the customer reads, with a message (plain sign-ins are in ``listSessions``).
+    The device gets a new device token (rotated on every sign-in, :mod:`.devices`), returned
+    with the tokens. Every sign-in has its attempt row; one from a new device or country also
+    goes to the audit trail the customer reads, with a message (plain sign-ins are in ``listSessions``).
     """
     service.clear_failures(account, now=now)
+    context, device_token = devices.rotate(db, devices.signer_of(env.encryptor), context, now=now)
     service.remember_device(db, account.id, context, now=now)
     service.record_attempt(db, account.id, outcome, context, now=now, signals={**signals.as_dict(), **(notes or {})})
     if signals.new_device or signals.new_country:  # the customer's trail shows where they were new
@@ -324,7 +327,8 @@ def finish_sign_in(
             now=now,
         )
     env.throttle.forget_account(key, context.ip)
-    return start_session(db, account, context, now=now, key=env.signing_key, settings=env.settings)
+    pair = start_session(db, account, context, now=now, key=env.signing_key, settings=env.settings)
+    return dataclasses.replace(pair, device_token=device_token)
 
 
 # -- completeChallenge ---------------------------------------------------------------------------

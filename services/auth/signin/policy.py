@@ -13,8 +13,9 @@ The shape of the policy, and why:
 * **Step-up before lock.** The right password still needs a step-up (a mailed code, or TOTP when
   enrolled) when the account is under attack (``step_up_after_account_failures`` failures within
   ``step_up_window_seconds`` from clients it never signed in from), from a new device or a new
-  country, after failed step-ups or a lock since the last sign-in, with TOTP enrolled from a device
-  it does not know, or when another service asked for one (``account.stepup_required``: from any
+  country, after failed step-ups or a lock since the last sign-in, with TOTP enrolled unless from a
+  device it recognises by its server-issued token at an address it knows (a remembered device
+  never waives the factor on a sign-in that is otherwise risky), or when another service asked for one (``account.stepup_required``: from any
   device, known or not, until a sign-in passes one).
 * **Locks come only from failed step-ups**, that is from someone who had the password:
   ``lock_after_failed_step_ups`` wrong answers lock the account for
@@ -161,7 +162,7 @@ def step_up_reasons(
         reasons.append(StepUpReason.new_country)
     if account.lock_count > 0 or account.failed_step_ups > 0:
         reasons.append(StepUpReason.after_failed_step_ups)
-    if account.totp_enabled and not signals.known_device:
+    if account.totp_enabled and not signals.familiar:
         reasons.append(StepUpReason.second_factor)
     if account.step_up_reason is not None:
         reasons.append(StepUpReason.requested)
