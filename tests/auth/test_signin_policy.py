@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.auth.accounts.models import Account, AccountState
+from services.auth.accounts.models import Account, AccountState, Role
 from services.auth.accounts.standing import lock_in_force
 from services.auth.config import AuthSettings
 from services.auth.signin import policy
@@ -38,6 +38,7 @@ def account(**fields: object) -> Account:
         "failure_streak": 0,
         "failed_step_ups": 0,
         "lock_count": 0,
+        "role": Role.customer,
         **fields,
     }
     return Account(**values)
@@ -155,6 +156,15 @@ def test_totp_is_asked_on_devices_the_account_does_not_know() -> None:
     assert unknown_device.reasons == (StepUpReason.second_factor,)
     assert policy.step_up_methods(enrolled) == ["totp", "recovery_code"]
     assert policy.step_up_methods(account()) == ["email_code"]
+
+
+def test_staff_step_up_on_every_sign_in_with_a_passkey_or_totp_never_a_mailed_code() -> None:
+    for role in (Role.specialist, Role.support, Role.admin):
+        with_totp = account(role=role, totp_enabled_at=NOW)
+        assert decide(with_totp, signals=KNOWN).reasons == (StepUpReason.staff,), "even the known device"
+        assert policy.step_up_methods(with_totp) == ["totp", "recovery_code"]
+        assert policy.step_up_methods(account(role=role), has_passkey=True) == ["passkey"]
+        assert policy.step_up_methods(account(role=role)) == [], "nothing to answer with: enrolment only"
 
 
 def test_a_remembered_device_never_waives_totp_at_a_new_address_or_country() -> None:

@@ -40,6 +40,7 @@ from services.auth.signin.challenges import CodeCheck, check_code, create_challe
 from services.auth.signin.models import Challenge, ChallengePurpose, SignInOutcome
 from services.auth.signin.policy import Action, Decision
 from services.auth.signin.throttle import Throttle, account_key, throttle_of
+from services.auth.staff import second_factor
 
 
 @dataclass(frozen=True)
@@ -184,7 +185,7 @@ def sign_in(db: DbSession, env: SignInEnv, *, email: str, password: str, context
     elif decision.action is Action.step_up:
         assert account is not None
         problem = _open_step_up(db, env, account, decision, context, signals, now=now)
-        outcome = SignInOutcome.challenged if problem.code == "challenge_required" else SignInOutcome.throttled
+        outcome = SignInOutcome.throttled if problem.code == "rate_limited" else SignInOutcome.challenged
         notes["reasons"] = [reason.value for reason in decision.reasons]
     elif decision.action is Action.locked:
         assert account is not None
@@ -228,6 +229,9 @@ def _open_step_up(
 
     passkey = passkey_step_up.options_for(db, env.settings, account, now=now)
     methods = policy.step_up_methods(account, has_passkey=passkey is not None)
+    if not methods and decision.password_ok:  # a staff account with no second factor: enrolment only
+        return second_factor.enrolment_required(db, env, account, context, now=now)
+    methods = methods or ["totp"]  # (a wrong password's guard challenge: it can never be passed)
     mail = "email_code" in methods and decision.password_ok
     if mail:
         wait = quotas.spend_code_mail(
@@ -305,6 +309,7 @@ def finish_sign_in(
     with the tokens. Every sign-in has its attempt row; one from a new device or country also
     goes to the audit trail the customer reads, with a message (plain sign-ins are in ``listSessions``).
     """
+    second_factor.ensure_staff_factor(account, (notes or {}).get("method"))
     service.clear_failures(account, now=now)
     context, device_token = devices.rotate(db, devices.signer_of(env.encryptor), context, now=now)
     service.remember_device(db, account.id, context, now=now)
@@ -638,10 +643,11 @@ def request_unlock(
         details={"case_id": case_id, "revoked_sessions": len(revoked)},
     )
     signals = risk.assess(db, account.id, context)
-    if account.passkey_required:
-        # The mailbox and a new password are not the passkey: the account is open again, but this
-        # client signs in only through the step-up "passkey required" asks (passkey or recovery code).
-        decision = Decision(Action.step_up, (policy.StepUpReason.passkey_required,))
+    if account.passkey_required or account.is_staff:
+        # The mailbox and a new password are not the passkey (nor a staff member's second factor):
+        # the account is open again, but this client signs in only through the step-up.
+        reason = policy.StepUpReason.passkey_required if account.passkey_required else policy.StepUpReason.staff
+        decision = Decision(Action.step_up, (reason,))
         problem = _open_step_up(db, env, account, decision, context, signals, now=now)
         service.record_attempt(
             db,
@@ -649,7 +655,7 @@ def request_unlock(
             SignInOutcome.challenged,
             context,
             now=now,
-            signals={"via": "unlock", "reasons": ["passkey_required"]},
+            signals={"via": "unlock", "reasons": [reason.value]},
         )
         db.commit()
         raise problem

@@ -60,6 +60,8 @@ class ChallengePurpose(str, enum.Enum):
     login = "login"
     unlock = "unlock"
     email_change = "email_change"
+    #: A staff account with no second factor may only enrol one (``staff/second_factor.py``).
+    staff_enrolment = "staff_enrolment"
 
 
 class Challenge(Base):

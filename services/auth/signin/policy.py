@@ -28,6 +28,9 @@ The shape of the policy, and why:
   keep the owner from being locked out by a lost passkey. Otherwise an account with a passkey is
   offered it first wherever a step-up is asked (it cannot be phished: it signs only for our
   origin), the other methods after it.
+* **Staff step up on every sign-in**, from every device, with their passkey or TOTP (or a recovery
+  code), never a mailed code; a staff account with neither may only enrol one
+  (``services/auth/staff/second_factor.py``).
 * **At most ``max_consecutive_failures`` consecutive failures** (NIST SP 800-63B 5.2.2). The
   simplest rule that meets it: from that many consecutive failures on, the password alone gets no
   verdict any more. Every attempt on the account, right password or wrong, answers
@@ -105,6 +108,8 @@ class StepUpReason(str, enum.Enum):
     requested = "requested"
     #: The customer chose "passkey required": a password never signs in by itself.
     passkey_required = "passkey_required"
+    #: Staff (specialist, support, admin) step up on every sign-in (``staff/second_factor.py``).
+    staff = "staff"
 
 
 @dataclass(frozen=True)
@@ -168,6 +173,8 @@ def step_up_reasons(
         reasons.append(StepUpReason.requested)
     if account.passkey_required:
         reasons.append(StepUpReason.passkey_required)
+    if account.is_staff:  # every time, from every device
+        reasons.append(StepUpReason.staff)
     return tuple(reasons)
 
 
@@ -176,5 +183,7 @@ def step_up_methods(account: Account, *, has_passkey: bool = False) -> list[str]
     else a 6-digit code mailed to the address. "Passkey required": the passkey or a recovery code only."""
     if has_passkey and account.passkey_required:
         return ["passkey", "recovery_code"]
+    if account.is_staff:  # never the mailbox; none at all: the account may only enrol a factor
+        return (["passkey"] if has_passkey else []) + (["totp", "recovery_code"] if account.totp_enabled else [])
     others = ["totp", "recovery_code"] if account.totp_enabled else ["email_code"]
     return ["passkey", *others] if has_passkey else others

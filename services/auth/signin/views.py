@@ -51,11 +51,13 @@ def _problem(description: str) -> dict[str, Any]:
         "200 with tokens; 401 `invalid_credentials` (the same for an unknown address, in the same time); "
         "401 `challenge_required` with `challenge_id` and `methods` (answer with completeChallenge); "
         "423 `account_locked` with `case_id`, `locked_until` and `unlock` (how to unlock now); "
-        "403 `account_closed`; 429 `rate_limited` with Retry-After."
+        "403 `account_closed`; 403 `second_factor_enrolment_required` with an `enrolment_token` (a staff "
+        "account with no second factor: it may only enrol one); 429 `rate_limited` with Retry-After. A sign-in "
+        "answers `device_token`: send it back as `X-Device-Token` next time."
     ),
     responses={
         401: _problem("invalid_credentials, or challenge_required with challenge_id and methods"),
-        403: _problem("account_closed"),
+        403: _problem("account_closed, or second_factor_enrolment_required with enrolment_token"),
         423: _problem("account_locked with case_id, locked_until and unlock"),
         429: _problem("rate_limited with Retry-After and retry_after"),
     },
