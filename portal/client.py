@@ -22,6 +22,9 @@ import httpx
 from mamori_common.internal_http import ServiceReplicas, send
 from portal.config import PortalSettings
 
+#: What the portal sends auth for a browser auth has given no device token yet.
+NO_DEVICE_TOKEN = "none"
+
 
 @dataclass(frozen=True)
 class Caller:
@@ -39,8 +42,11 @@ class Caller:
         headers = {"x-forwarded-for": self.ip, "accept-language": self.language}
         if self.device_id:
             headers["x-device-id"] = self.device_id
-        if self.device_token and service == "auth":
-            headers["x-device-token"] = self.device_token
+        if service == "auth":
+            # A browser without auth's token is still a device: a new one. The placeholder is no
+            # token auth issued, so auth treats this browser as a device it does not know (a
+            # step-up where a new device needs one), as it did a browser with a fresh device id.
+            headers["x-device-token"] = self.device_token or NO_DEVICE_TOKEN
         if self.user_agent:
             headers["user-agent"] = self.user_agent[:512]
         if self.request_id:
