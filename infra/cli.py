@@ -11,11 +11,15 @@ from mamori_common.problems import Problem
 
 def _staff_create(args: argparse.Namespace) -> int:
     from infra import services
+    from mamori_common.clock import SystemClock
     from mamori_common.db import Database
     from services.auth.accounts.models import Role
     from services.auth.accounts.service import create_account
     from services.auth.config import AuthSettings
+    from services.auth.credentials.encryption import Encryptor
     from services.auth.credentials.passwords import Passwords
+    from services.auth.staff.second_factor import enrol_totp_at_creation
+    from services.auth.totp.service import provisioning_uri
 
     services.migrate((services.AUTH,))
     settings = AuthSettings()
@@ -31,8 +35,18 @@ def _staff_create(args: argparse.Namespace) -> int:
                 name=args.name or args.email.split("@", 1)[0],
                 role=Role(args.role),
             )
+            # Staff sign in with a second factor every time: TOTP is on from the start.
+            secret = enrol_totp_at_creation(
+                account, Encryptor.from_settings(settings.encryption_key, settings.data_dir), now=SystemClock().now()
+            )
             db.commit()
+            uri = provisioning_uri(secret, account_name=account.email, issuer=settings.totp_issuer)
             print(f"Created {args.role} {account.email} (account {account.id}).")
+            print(
+                "Staff sign in with a second factor. Add this TOTP secret to an authenticator app now "
+                f"(it is not shown again):\n  secret: {secret}\n  {uri}\n"
+                "Then sign in with the password and the app's code; add a passkey on the security page later."
+            )
     except Problem as problem:
         print(f"Not created: {problem.detail or problem.code}", file=sys.stderr)
         return 2

@@ -235,7 +235,8 @@ def run(replicas: int = 1, seed_demo: bool = True) -> int:
     print(f"\nMamori is running.\n  Portal:   {url}/\n  API docs: {url}/docs\n  Edge:     {edge}", flush=True)
     print(f"  Gateway metrics (this machine only): {launcher.gateway_metrics_url}", flush=True)
     for demo in demo_accounts:
-        print(f"  {demo.role.value:<10} {demo.email}  password: {demo.password}", flush=True)
+        totp = f"  totp secret: {demo.totp_secret}" if demo.totp_secret else ""
+        print(f"  {demo.role.value:<10} {demo.email}  password: {demo.password}{totp}", flush=True)
     print(f"  Mail (no SMTP configured): {settings.data_dir.resolve() / 'mail'}\nPress Ctrl-C to stop.", flush=True)
     supervisor = launcher.supervisor(lambda line: print(line, file=sys.stderr, flush=True))
     while not stopping:

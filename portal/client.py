@@ -4,7 +4,8 @@ The portal reads no database: every page is drawn from these answers. Each call 
 customer's access token (when there is one) and who the browser is, so the service's throttles,
 risk signals and audit trail see the customer, not the portal: the client address the portal
 resolved (sent as ``X-Forwarded-For``; the portal is a trusted proxy to the services), the
-device cookie (as ``X-Device-ID``), the user agent and the request id.
+device cookie (as ``X-Device-ID``, for orders' rules), auth's device token (as ``X-Device-Token``,
+to auth only), the user agent and the request id.
 
 Methods are named after the operationIds of the public contract (design.md).
 """
@@ -22,6 +23,9 @@ from mamori_common.internal_http import ServiceReplicas, send
 from mamori_common.pagination import MAX_LIMIT
 from portal.config import PortalSettings
 
+#: What the portal sends auth for a browser auth has given no device token yet.
+NO_DEVICE_TOKEN = "none"
+
 
 @dataclass(frozen=True)
 class Caller:
@@ -32,11 +36,18 @@ class Caller:
     user_agent: str | None = None
     request_id: str | None = None
     language: str = "ja"
+    #: Auth's device token for this browser (``mamori_device_token``): sent to auth alone.
+    device_token: str | None = field(default=None, repr=False)
 
-    def headers(self, token: str | None) -> dict[str, str]:
+    def headers(self, token: str | None, *, service: str = "") -> dict[str, str]:
         headers = {"x-forwarded-for": self.ip, "accept-language": self.language}
         if self.device_id:
             headers["x-device-id"] = self.device_id
+        if service == "auth":
+            # A browser without auth's token is still a device: a new one. The placeholder is no
+            # token auth issued, so auth treats this browser as a device it does not know (a
+            # step-up where a new device needs one), as it did a browser with a fresh device id.
+            headers["x-device-token"] = self.device_token or NO_DEVICE_TOKEN
         if self.user_agent:
             headers["user-agent"] = self.user_agent[:512]
         if self.request_id:
@@ -140,7 +151,7 @@ class ServiceClient:
                 self._replicas.of(service),
                 method,
                 path,
-                headers=caller.headers(token),
+                headers=caller.headers(token, service=service),
                 json=json,
                 params=params,
                 files=files,
@@ -168,7 +179,7 @@ class ServiceClient:
                 self._replicas.of(service),
                 "GET",
                 path,
-                headers=caller.headers(token),
+                headers=caller.headers(token, service=service),
                 params=params,
             )
         except httpx.HTTPError as exc:
@@ -225,8 +236,6 @@ class AuthApi:
 
     async def finish_passkey_sign_in(self, caller: Caller, ceremony_id: str, credential: dict[str, Any]) -> Answer:
         body: dict[str, Any] = {"ceremony_id": ceremony_id, "credential": credential}
-        if caller.device_id:
-            body["device_id"] = caller.device_id
         return await self._post("/passkeys/sign-in", caller, body)
 
     async def send_unlock_code(self, caller: Caller, email: str) -> Answer:

@@ -23,8 +23,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 SESSION_COOKIE = "mamori_session"
-#: Long-lived random id of this browser, which auth's risk rules know as the device.
+#: Long-lived random id of this browser, for orders' risk rules (a device new to the account).
 DEVICE_COOKIE = "mamori_device"
+#: The device token auth issued this browser on its last sign-in (signed, rotated on each one):
+#: how auth recognises the device. HttpOnly, SameSite=Strict, Secure outside local development;
+#: sent to auth only, never shown.
+DEVICE_TOKEN_COOKIE = "mamori_device_token"
 LANGUAGE_COOKIE = "mamori_lang"
 ZONE_COOKIE = "mamori_zone"
 #: A pending sign-in step-up (challenge id and the methods offered): short-lived, HttpOnly.

@@ -6,11 +6,12 @@ Routes stay thin: they read a form, call a service through :mod:`portal.client`,
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import jinja2
 from fastapi import Depends, Query, Request
@@ -24,7 +25,15 @@ from portal import csrf
 from portal.client import Answer, AuthApi, Caller, OrdersApi, StaffApi, VerificationApi
 from portal.config import PortalSettings
 from portal.localization import LANGUAGES, OFFERED_ZONES, Reader, choose_language, choose_zone, translations
-from portal.session import DEVICE_COOKIE, LANGUAGE_COOKIE, SESSION_COOKIE, ZONE_COOKIE, TokenKeeper, Tokens
+from portal.session import (
+    DEVICE_COOKIE,
+    DEVICE_TOKEN_COOKIE,
+    LANGUAGE_COOKIE,
+    SESSION_COOKIE,
+    ZONE_COOKIE,
+    TokenKeeper,
+    Tokens,
+)
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 
@@ -34,6 +43,8 @@ CONTENT_SECURITY_POLICY = (
     "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
 DEVICE_COOKIE_SECONDS = 2 * 365 * 24 * 3600
+#: Longest device token kept (auth's are about 90 characters).
+MAX_DEVICE_TOKEN_LENGTH = 128
 PREFERENCE_COOKIE_SECONDS = 365 * 24 * 3600
 #: Auth's answers that mean "this browser is no longer signed in".
 _SIGNED_OUT_CODES = frozenset({"invalid_token", "session_revoked", "unauthenticated", "account_frozen"})
@@ -71,13 +82,21 @@ class Visit:
     secure_cookies: bool
     cookie_changes: list[Callable[[Response], None]] = field(default_factory=list)
 
-    def set_cookie(self, name: str, value: str, max_age: int | None, path: str = "/") -> None:
+    def set_cookie(
+        self, name: str, value: str, max_age: int | None, path: str = "/", samesite: Literal["lax", "strict"] = "lax"
+    ) -> None:
         secure = self.secure_cookies
         self.cookie_changes.append(
             lambda response: response.set_cookie(
-                name, value, max_age=max_age, path=path, httponly=True, samesite="lax", secure=secure
+                name, value, max_age=max_age, path=path, httponly=True, samesite=samesite, secure=secure
             )
         )
+
+    def keep_device_token(self, answer: Answer) -> None:
+        """Keep the device token a sign-in answered with (auth rotates it on every sign-in)."""
+        token = answer.body.get("device_token")
+        if isinstance(token, str) and token and len(token) <= MAX_DEVICE_TOKEN_LENGTH:
+            self.set_cookie(DEVICE_TOKEN_COOKIE, token, DEVICE_COOKIE_SECONDS, samesite="strict")
 
     def delete_cookie(self, name: str, path: str = "/") -> None:
         secure = self.secure_cookies
@@ -126,6 +145,12 @@ def start_visit(request: Request, settings: PortalSettings) -> Visit:
     device = cookies.get(DEVICE_COOKIE)
     if device is not None and not (8 <= len(device) <= 64 and device.replace("-", "").replace("_", "").isalnum()):
         device = None
+    device_token = cookies.get(DEVICE_TOKEN_COOKIE)
+    if device_token is not None and not (
+        len(device_token) <= MAX_DEVICE_TOKEN_LENGTH
+        and device_token.replace(".", "").replace("-", "").replace("_", "").isalnum()
+    ):
+        device_token = None
     seed = cookies.get(csrf.CSRF_COOKIE) or ""
     visit = Visit(
         request=request,
@@ -137,13 +162,14 @@ def start_visit(request: Request, settings: PortalSettings) -> Visit:
             user_agent=request.headers.get("user-agent"),
             request_id=request.headers.get("x-request-id"),
             language=language,
+            device_token=device_token,
         ),
         csrf_seed=seed if 16 <= len(seed) <= 128 else csrf.new_seed(),
         secure_cookies=settings.cookies_secure(request.headers.get("x-forwarded-proto")),
     )
     if device is None:
         device = secrets.token_urlsafe(18)
-        visit.caller = Caller(ip, device, visit.caller.user_agent, visit.caller.request_id, language)
+        visit.caller = dataclasses.replace(visit.caller, device_id=device)
         visit.set_cookie(DEVICE_COOKIE, device, DEVICE_COOKIE_SECONDS)
     if visit.csrf_seed != seed:
         visit.set_cookie(csrf.CSRF_COOKIE, visit.csrf_seed, None)

@@ -25,7 +25,7 @@ from tests.support.postgres import fresh_databases
 from tests.support.processes import MamoriRun, is_running
 from tests.support.replica_loss import Flows, first_replicas
 from tests.support.servers import wait_until
-from tests.test_system import demo_credentials
+from tests.test_system import demo_credentials, demo_totp_secret
 
 pytestmark = [pytest.mark.system, pytest.mark.postgres, pytest.mark.redis]
 
@@ -51,7 +51,7 @@ def test_every_flow_completes_with_one_replica_of_each_service_killed(
     two_replicas: tuple[MamoriRun, dict[str, str]],
 ) -> None:
     run, databases = two_replicas
-    flows = Flows(run.gateway_url, databases["orders"], demo_credentials(run)["admin"])
+    flows = Flows(run.gateway_url, databases["orders"], demo_credentials(run)["admin"], demo_totp_secret(run, "admin"))
     try:
         customers = [flows.customer() for _ in range(6)]
         killed = first_replicas(run.children)

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import os
 import re
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pyotp
 import pytest
 import redis
 from sqlalchemy import create_engine, text
@@ -36,7 +38,9 @@ pytestmark = pytest.mark.system
 
 SERVICES = tuple(spec.name for spec in BACKEND_SERVICES)  # auth, verification, orders, portal
 STRONG_PASSWORD = "quiet-harbour-lantern-58"
-_DEMO_LINE = re.compile(r"^\s*(customer|specialist|support|admin)\s+(\S+@\S+)\s+password:\s+(\S+)\s*$")
+_DEMO_LINE = re.compile(
+    r"^\s*(customer|specialist|support|admin)\s+(\S+@\S+)\s+password:\s+(\S+)(?:\s+totp secret:\s+(\S+))?\s*$"
+)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -52,6 +56,15 @@ def demo_credentials(run: MamoriRun) -> dict[str, tuple[str, str]]:
     return found
 
 
+def demo_totp_secret(run: MamoriRun, role: str) -> str:
+    """The TOTP secret ``mamori run`` prints beside a demo staff account (staff step up every time)."""
+    for line in run.output:
+        match = _DEMO_LINE.match(line)
+        if match and match.group(1) == role and match.group(4):
+            return match.group(4)
+    raise AssertionError(f"no TOTP secret printed for {role}: {run.output}")
+
+
 def operations(document: dict[str, Any]) -> dict[str, tuple[str, str]]:
     """operationId -> (METHOD, path) of an OpenAPI document."""
     found = {}
@@ -62,11 +75,31 @@ def operations(document: dict[str, Any]) -> dict[str, tuple[str, str]]:
     return found
 
 
-def sign_in(client: httpx.Client, paths: dict[str, tuple[str, str]], email: str, password: str) -> str:
+def sign_in(
+    client: httpx.Client, paths: dict[str, tuple[str, str]], email: str, password: str, totp_secret: str | None = None
+) -> str:
+    """The access token of a password sign-in; with ``totp_secret`` (staff), through the TOTP step-up."""
     method, path = paths["login"]
     response = client.request(method, path, json={"email": email, "password": password})
+    if totp_secret is not None and response.status_code == 401 and response.json().get("code") == "challenge_required":
+        response = complete_with_totp(client, paths, str(response.json()["challenge_id"]), totp_secret)
     assert response.status_code == 200, response.text
     return str(response.json()["access_token"])
+
+
+def complete_with_totp(
+    client: httpx.Client, paths: dict[str, tuple[str, str]], challenge_id: str, secret: str
+) -> httpx.Response:
+    """Answer a step-up with the current TOTP code; a code is taken once, so a code the same staff
+    member already used this 30-second step waits for the next one."""
+    method, path = paths["completeChallenge"]
+    for _ in range(3):
+        body = {"challenge_id": challenge_id, "method": "totp", "code": pyotp.TOTP(secret).now()}
+        response = client.request(method, path, json=body)
+        if response.status_code != 401 or response.json().get("code") != "invalid_code":
+            return response
+        time.sleep(30 - time.time() % 30 + 0.5)
+    return response
 
 
 def get_me(client: httpx.Client, paths: dict[str, tuple[str, str]], token: str) -> httpx.Response:

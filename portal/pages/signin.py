@@ -104,6 +104,7 @@ async def start_session(visit: Visit, answer: Answer, next_path: str) -> Respons
     tokens = Tokens.from_answer(answer.body)
     visit.keeper.remember(None, tokens)
     visit.keep_session(tokens)
+    visit.keep_device_token(answer)
     visit.delete_cookie(CHALLENGE_COOKIE)
     visit.delete_cookie(CHALLENGE_PASSKEY_COOKIE)
     return redirect(next_path)

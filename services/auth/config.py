@@ -115,6 +115,13 @@ class AuthSettings(ServiceSettings):
     password_change_failures_per_window: int = 5
     password_change_failure_window_seconds: int = 900
 
+    # -- accounts/ domain: registration (services/auth/accounts/registration.py) --
+    #: register calls one client address may make within the window (429 with Retry-After).
+    registrations_per_ip: int = 20
+    registration_window_seconds: int = 3600
+    #: "Someone tried to register with your address" mails one account gets a day.
+    registration_notices_per_account: int = 3
+
     # TOTP and recovery codes (sessions/TOTP domain).
     #: Name authenticator apps show beside the account's e-mail.
     totp_issuer: str = "Mamori"

@@ -20,6 +20,7 @@ from services.auth.credentials.encryption import Encryptor
 from services.auth.credentials.passwords import Passwords
 from services.auth.request_context import RequestContext, country_of
 from services.auth.sessions.models import Session
+from services.auth.signin import devices
 from services.auth.tokens.keys import SigningKey
 
 
@@ -58,26 +59,33 @@ def client_ip(request: Request) -> str:
 
 ClientIp = Annotated[str, Depends(client_ip)]
 
-DEVICE_COOKIE = "mamori_device"
-DEVICE_HEADER = "x-device-id"
-
 
 def request_context(request: Request, ip: ClientIp) -> RequestContext:
-    """Risk signals of this request: address, country (offline database), device, user agent.
+    """Risk signals of this request: address, country (offline database), user agent, and the
+    device token it presents (``X-Device-Token``, or the portal's cookie).
 
-    The device is the long-lived ``mamori_device`` cookie the portal sets, or an ``X-Device-ID``
-    header from other clients; a login body may also name one (see the sign-in routes).
+    The context names no device yet: only :func:`services.auth.signin.devices.recognised` does,
+    once the token proves to be the one auth last issued (``SignInContextDep``). A device id the
+    client merely states (the old ``X-Device-ID``) is not read at all.
     """
-    device = request.headers.get(DEVICE_HEADER) or request.cookies.get(DEVICE_COOKIE)
+    token = request.headers.get(devices.TOKEN_HEADER) or request.cookies.get(devices.TOKEN_COOKIE)
     return RequestContext(
         ip=ip,
         country=country_of(ip),
-        device_id=device[:128] if device else None,
         user_agent=(request.headers.get("user-agent") or "")[:512] or None,
+        device_token=token[: devices.MAX_TOKEN_LENGTH + 1] if token else None,
     )
 
 
 RequestContextDep = Annotated[RequestContext, Depends(request_context)]
+
+
+def sign_in_context(request: Request, db: SessionDep, context: RequestContextDep) -> RequestContext:
+    """The request context of a sign-in route, naming its device when the token is recognised."""
+    return devices.recognised(db, devices.signer_of(request.app.state.encryptor), context)
+
+
+SignInContextDep = Annotated[RequestContext, Depends(sign_in_context)]
 
 
 def _active_session(db: DbSession, principal: Principal) -> Session:

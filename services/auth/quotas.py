@@ -105,3 +105,14 @@ def passkey_sign_in_ceremonies(settings: AuthSettings) -> Quota:
     return Quota(
         "passkey-sign-in-ceremony", settings.passkey_sign_in_ceremonies_per_ip, settings.throttle_client_window_seconds
     )
+
+
+def registrations(settings: AuthSettings) -> Quota:
+    """``register`` calls one client address may make within the window (429, new address or taken)."""
+    return Quota("register", settings.registrations_per_ip, settings.registration_window_seconds)
+
+
+def registration_notices(settings: AuthSettings) -> Quota:
+    """ "Someone tried to register with your address" mails one account gets within a day; past it
+    ``register`` still answers alike but mails nothing, so nobody can flood an inbox through it."""
+    return Quota("register-notice", settings.registration_notices_per_account, 24 * HOUR)

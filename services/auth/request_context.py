@@ -7,7 +7,7 @@ domains, not inside one of them; ``deps.py`` builds it for each request.
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import iptocc
@@ -19,8 +19,12 @@ class RequestContext:
 
     ip: str
     country: str | None = None
+    #: The device's public handle, set only once its server-issued token was recognised
+    #: (``signin/devices.py``); never a value the client chose.
     device_id: str | None = None
     user_agent: str | None = None
+    #: The device token the client presented, as sent: checked by ``signin/devices.py``, never stored.
+    device_token: str | None = field(default=None, repr=False)
 
 
 #: Changes made by Mamori itself (an event from another service, a timer), not by a request.

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import itertools
 import re
 import time
 from collections.abc import Iterator
@@ -24,6 +25,7 @@ from services.auth.config import AuthSettings
 from services.auth.main import create_app
 
 STRONG_PASSWORD = "plum-blossom-harbour-7"
+_REGISTRATION_ADDRESSES = itertools.count()
 
 
 @dataclass
@@ -48,6 +50,8 @@ class AuthHarness:
     data_dir: Path
     settings: AuthSettings
     _seen: set[Path] = field(default_factory=set)
+    #: The device token each device the test plays was last given (see :meth:`call`).
+    device_tokens: dict[str, str] = field(default_factory=dict)
 
     def call(
         self,
@@ -59,13 +63,21 @@ class AuthHarness:
         device: str | None = None,
         **kwargs: Any,
     ) -> httpx.Response:
+        """``device`` names a device the test plays: it presents the device token auth last gave
+        it (kept from the sign-in answers), or, before it ever got one, the name itself as a
+        made-up token (which auth must treat as no device at all)."""
         headers = dict(kwargs.pop("headers", {}) or {})
         headers["x-forwarded-for"] = ip
         if token:
             headers["authorization"] = f"Bearer {token}"
         if device:
-            headers["x-device-id"] = device
-        return self.client.request(method, path, headers=headers, **kwargs)
+            headers["x-device-token"] = self.device_tokens.get(device, device)
+        response = self.client.request(method, path, headers=headers, **kwargs)
+        if device and response.status_code == 200 and "json" in response.headers.get("content-type", ""):
+            issued = response.json().get("device_token") if isinstance(response.json(), dict) else None
+            if issued:
+                self.device_tokens[device] = issued
+        return response
 
     def register(
         self,
@@ -73,10 +85,15 @@ class AuthHarness:
         password: str = STRONG_PASSWORD,
         name: str = "Hana Sato",
         language: str = "en",
+        ip: str | None = None,
     ) -> str:
+        """Register from ``ip``, by default an address of its own (registrations are a per-client
+        quota, and the tests that register many accounts are not testing it)."""
+        n = next(_REGISTRATION_ADDRESSES)
         response = self.call(
             "POST",
             "/api/auth/accounts",
+            ip=ip or f"100.64.{n // 250}.{n % 250 + 1}",
             json={"email": email_address, "password": password, "name": name, "language": language},
         )
         assert response.status_code == 201, response.text

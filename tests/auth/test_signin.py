@@ -173,7 +173,8 @@ def test_a_new_country_needs_a_step_up_and_the_owner_is_told(auth: AuthHarness) 
         rows = db.execute(select(SignInAttempt).order_by(SignInAttempt.id)).scalars().all()
     challenged_row = rows[1]
     assert (challenged_row.ip, challenged_row.country, challenged_row.outcome.value) == ("8.8.8.8", "US", "challenged")
-    assert challenged_row.signals["new_country"] is True and challenged_row.signals["new_device"] is False
+    # No device token, from an address the account never used, while it knows a device: a new device too.
+    assert challenged_row.signals["new_country"] is True and challenged_row.signals["new_device"] is True
 
 
 def test_every_attempt_is_recorded_with_its_risk_signals(auth: AuthHarness) -> None:
@@ -185,7 +186,9 @@ def test_every_attempt_is_recorded_with_its_risk_signals(auth: AuthHarness) -> N
         rows = db.execute(select(SignInAttempt).order_by(SignInAttempt.id)).scalars().all()
     assert [row.outcome.value for row in rows] == ["success", "bad_credentials", "bad_credentials"]
     assert rows[1].account_id is not None and rows[2].account_id is None
-    assert rows[1].device_id == "thief-phone-0001" and rows[1].ip == ATTACKER
+    # A made-up device value names no device: the row keeps no client-chosen id.
+    assert rows[1].device_id is None and rows[1].ip == ATTACKER
+    assert rows[0].device_id is not None  # the owner's laptop, by the handle auth issued it
     assert rows[1].user_agent  # the test client's
     assert rows[1].signals["new_device"] is True and rows[1].signals["known_client"] is False
 

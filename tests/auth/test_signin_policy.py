@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.auth.accounts.models import Account, AccountState
+from services.auth.accounts.models import Account, AccountState, Role
 from services.auth.accounts.standing import lock_in_force
 from services.auth.config import AuthSettings
 from services.auth.signin import policy
@@ -38,6 +38,7 @@ def account(**fields: object) -> Account:
         "failure_streak": 0,
         "failed_step_ups": 0,
         "lock_count": 0,
+        "role": Role.customer,
         **fields,
     }
     return Account(**values)
@@ -156,6 +157,29 @@ def test_totp_is_asked_on_devices_the_account_does_not_know() -> None:
     password = frozenset({Proof.password})
     assert policy.methods_owed(password, Enrolled(totp=True), risky=True) == ["totp", "recovery_code"]
     assert policy.methods_owed(password | {Proof.remembered_device}, Enrolled(totp=True), risky=False) == []
+
+
+def test_staff_step_up_on_every_sign_in_with_a_passkey_or_totp_never_a_mailed_code() -> None:
+    for role in (Role.specialist, Role.support, Role.admin):
+        with_totp = account(role=role, totp_enabled_at=NOW)
+        assert decide(with_totp, signals=KNOWN).reasons == (StepUpReason.staff,), "even the known device"
+        password, remembered = frozenset({Proof.password}), frozenset({Proof.password, Proof.remembered_device})
+        assert policy.methods_owed(password, Enrolled(totp=True, staff=True), risky=True) == ["totp", "recovery_code"]
+        assert policy.methods_owed(remembered, Enrolled(totp=True, staff=True), risky=False) != []
+        assert policy.methods_owed(password | {Proof.mailbox}, Enrolled(passkey=True, staff=True), risky=True) == [
+            "passkey"
+        ]
+        assert policy.methods_owed(password, Enrolled(staff=True), risky=True) == [policy.ENROL], "enrolment only"
+        assert policy.methods_owed(password | {Proof.totp}, Enrolled(totp=True, staff=True), risky=True) == []
+
+
+def test_a_remembered_device_never_waives_totp_at_a_new_address_or_country() -> None:
+    enrolled = account(totp_enabled_at=NOW)
+    new_address = decide(enrolled, signals=RiskSignals(has_baseline=True, known_device=True))
+    assert new_address.reasons == (StepUpReason.second_factor,)
+    new_country = decide(enrolled, signals=RiskSignals(has_baseline=True, known_device=True, new_country=True))
+    assert StepUpReason.second_factor in new_country.reasons
+    assert decide(enrolled, signals=KNOWN).action is Action.allow  # the owner's device, at home
 
 
 def test_past_the_consecutive_failure_limit_every_password_gets_the_same_challenge() -> None:

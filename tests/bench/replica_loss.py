@@ -29,7 +29,7 @@ from infra.services import DATABASE_SERVICES
 from tests.support.postgres import fresh_databases
 from tests.support.processes import MamoriRun, is_running
 from tests.support.replica_loss import Flows, FlowTimes, first_replicas
-from tests.test_system import demo_credentials
+from tests.test_system import demo_credentials, demo_totp_secret
 
 
 def main() -> int:
@@ -46,7 +46,9 @@ def main() -> int:
         run = MamoriRun(Path(folder) / "var", ["--replicas", "2"], env)
         try:
             run.start()
-            flows = Flows(run.gateway_url, dbs["orders"], demo_credentials(run)["admin"])
+            flows = Flows(
+                run.gateway_url, dbs["orders"], demo_credentials(run)["admin"], demo_totp_secret(run, "admin")
+            )
             try:
                 before = flows.run([flows.customer() for _ in range(6)])
                 customers = [flows.customer() for _ in range(6)]

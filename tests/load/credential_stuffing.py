@@ -91,11 +91,22 @@ def count(outcome: str) -> None:
         tally[outcome] += 1
 
 
+#: The device token auth last gave each owner device (auth recognises devices only by these; a
+#: stuffer's made-up value is sent as it is, and names no device).
+device_tokens: dict[str, str] = {}
+
+
 def headers(ip: str, device: str | None) -> dict[str, str]:
     sent = {"x-forwarded-for": ip}
     if device:
-        sent["x-device-id"] = device
+        sent["x-device-token"] = device_tokens.get(device, device)
     return sent
+
+
+def keep_device_token(device: str | None, answer: Any) -> None:
+    """Keep the rotated device token a sign-in answered with, for the device's next sign-in."""
+    if device and answer.status_code == 200 and answer.json().get("device_token"):
+        device_tokens[device] = answer.json()["device_token"]
 
 
 # -- the owners' mailbox ------------------------------------------------------------------------
@@ -148,12 +159,14 @@ def register_accounts(environment: Environment, **_: Any) -> None:
                     "language": "en",
                 },
             ).raise_for_status()
-            http.post(
+            signed_in = http.post(
                 f"{host}{LOGIN}",
                 headers=headers(account.home, account.device),
                 timeout=60,
                 json={"email": account.email, "password": account.password},
-            ).raise_for_status()
+            )
+            signed_in.raise_for_status()
+            keep_device_token(account.device, signed_in)
 
     started = time.monotonic()
     with ThreadPoolExecutor(max_workers=4) as pool:
@@ -299,6 +312,7 @@ class Owner(HttpUser):
                 },
             )
             how = "unlock"
+        keep_device_token(device, answer)
         return how if answer.status_code == 200 else None
 
 

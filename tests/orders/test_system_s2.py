@@ -24,7 +24,13 @@ import pytest
 
 from tests.support.processes import MamoriRun
 from tests.support.servers import wait_until
-from tests.test_system import demo_credentials, deployment, operations, sign_in  # noqa: F401  (deployment: a fixture)
+from tests.test_system import (  # noqa: F401  (deployment: a fixture)
+    demo_credentials,
+    demo_totp_secret,
+    deployment,
+    operations,
+    sign_in,
+)
 
 pytestmark = pytest.mark.system
 
@@ -83,7 +89,7 @@ def test_s2_orders_from_a_compromised_session_are_undone_and_the_customer_told(d
         prime = place("subscription", 600, "Prime")
         item = place("physical", 500, "Kitchen sponges")
         staff_email, staff_password = demo_credentials(deployment)["support"]
-        staff = sign_in(gateway, paths, staff_email, staff_password)
+        staff = sign_in(gateway, paths, staff_email, staff_password, demo_totp_secret(deployment, "support"))
         shipped = call("shipOrder", staff, {"order_id": item["id"]})
         assert shipped.status_code == 200, shipped.text
 

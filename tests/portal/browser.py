@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pyotp
 import pytest
 
 from mamori_common.db import Database
@@ -164,10 +165,11 @@ def api_sign_in(suite: MamoriRun, address: str, password: str = PASSWORD) -> str
     return str(response.json()["access_token"])
 
 
-def make_staff(suite: MamoriRun, role: str) -> str:
-    """A staff account made as an operator makes one (``mamori staff create``); its e-mail."""
+def make_staff(suite: MamoriRun, role: str) -> tuple[str, str]:
+    """A staff account made as an operator makes one (``mamori staff create``); its e-mail and the
+    TOTP secret the command printed (staff sign in with it every time)."""
     address = f"{role}-{uuid.uuid4().hex[:8]}@example.com"
-    subprocess.run(
+    created = subprocess.run(
         [
             sys.executable,
             "-m",
@@ -186,8 +188,20 @@ def make_staff(suite: MamoriRun, role: str) -> str:
         check=True,
         capture_output=True,
         timeout=60,
+        text=True,
     )
-    return address
+    secret = re.search(r"secret: ([A-Z2-7]+)", created.stdout)
+    assert secret, created.stdout
+    return address, secret.group(1)
+
+
+def sign_in_with_totp(page: Any, suite: MamoriRun, address: str, secret: str, password: str = PASSWORD) -> None:
+    """A staff sign-in: the password, then the authenticator app's code."""
+    sign_in(page, suite, address, password)
+    assert page.url.endswith("/signin/check"), page.url
+    page.fill("#c-totp", pyotp.TOTP(secret).now())
+    page.press("#c-totp", "Enter")
+    page.wait_for_load_state()
 
 
 def sign_in_with_mailed_code(

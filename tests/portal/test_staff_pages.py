@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import re
 
+import pyotp
+
 from services.auth.accounts.models import Role
 from tests.portal.conftest import CasePortal
-from tests.support.auth_changes import make_staff
+from tests.support.auth_changes import make_staff_with_totp
 from tests.verification import documents_support as docs
 
 REDACTED = ("Monthly statement", "Card: **** **** **** 4242", "Name: Yuki Tanaka", "Tel: 03-1234-5678")
@@ -30,9 +32,13 @@ def case_with_a_statement(portal: CasePortal) -> tuple[str, str]:
 
 
 def staff_signs_in(portal: CasePortal, role: Role, email_address: str) -> None:
-    make_staff(portal.auth, role, email_address)
+    """Password, then the authenticator app's code: staff step up on every sign-in."""
+    secret = make_staff_with_totp(portal.auth, role, email_address)
     answer = portal.sign_in(email_address)
-    assert answer.status_code == 303, answer.text
+    assert answer.status_code == 303 and answer.headers["location"] == "/signin/check", answer.text
+    code = pyotp.TOTP(secret).at(portal.auth.clock.now())
+    checked = portal.post("/signin/check", {"method": "totp", "code": code}, form_page="/signin/check")
+    assert checked.status_code == 303, checked.text
     assert portal.browser.get("/account", follow_redirects=False).headers["location"] == "/staff"
 
 

@@ -15,6 +15,7 @@ from services.auth.database import outbox
 from services.auth.messages.models import Message
 from services.auth.request_context import RequestContext
 from services.auth.sessions.service import TokenPair, start_session
+from services.auth.staff.second_factor import enrol_totp_at_creation
 from tests.auth.conftest import STRONG_PASSWORD, AuthHarness
 
 OWNER = "hana@example.com"
@@ -57,6 +58,23 @@ def make_staff(auth: AuthHarness, role: Role, email_address: str) -> tuple[str, 
         db.commit()
         account_id = account.id
     return account_id, open_session(auth, account_id, ip="198.51.100.200").access_token
+
+
+def make_staff_with_totp(auth: AuthHarness, role: Role, email_address: str) -> str:
+    """A staff account as ``mamori staff create`` makes it, TOTP on from the start; its TOTP secret
+    (staff sign in with the password and a code every time)."""
+    with auth.app.state.db.session() as db:
+        account = create_account(
+            db,
+            auth.app.state.passwords,
+            email=email_address,
+            password=STRONG_PASSWORD,
+            name=f"{role.value.title()} Staff",
+            role=role,
+        )
+        secret = enrol_totp_at_creation(account, auth.app.state.encryptor, now=auth.clock.now())
+        db.commit()
+    return secret
 
 
 def load(auth: AuthHarness, model: Any, key: Any) -> Any:

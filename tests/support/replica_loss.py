@@ -25,7 +25,7 @@ from sqlalchemy import create_engine, text
 
 from mamori_common.db import normalise_url
 from tests.support.processes import ChildProcess
-from tests.test_system import operations
+from tests.test_system import operations, sign_in
 
 PASSWORD = "quiet-harbour-lantern-58"
 NAME = "Sora Aoki"
@@ -66,11 +66,15 @@ def _until(check: Callable[[], Any], timeout: float = FLOW_TIMEOUT_SECONDS) -> f
 class Flows:
     """The flows, for fresh customers, through the edge at ``gateway_url``."""
 
-    def __init__(self, gateway_url: str, orders_database_url: str, admin: tuple[str, str]) -> None:
+    def __init__(
+        self, gateway_url: str, orders_database_url: str, admin: tuple[str, str], admin_totp_secret: str
+    ) -> None:
         self.gateway = httpx.Client(base_url=gateway_url, timeout=30)
         self.paths = operations(self.gateway.get("/openapi.json").json())
         self.orders_db = create_engine(normalise_url(orders_database_url))
         self.admin = admin
+        #: Staff sign in with TOTP every time (the secret ``mamori run`` prints).
+        self.admin_totp_secret = admin_totp_secret
 
     def close(self) -> None:
         self.gateway.close()
@@ -132,8 +136,7 @@ class Flows:
         # A freeze cancels the orders placed from the frozen sessions.
         order = self.place(freezing, "physical", 500)
         me = self.call("getMe", freezing).json()
-        staff_login = self.call("login", json={"email": self.admin[0], "password": self.admin[1]})
-        staff = staff_login.json()["access_token"]
+        staff = sign_in(self.gateway, self.paths, self.admin[0], self.admin[1], self.admin_totp_secret)
         started = time.monotonic()
         frozen = self.call(
             "freezeAccount", staff, {"account_id": me["account_id"]}, json={"reason": "replica loss drill"}

@@ -17,7 +17,7 @@ import pytest
 from mamori_common import contract
 from tests.support.processes import MamoriRun
 from tests.support.servers import wait_until
-from tests.test_system import demo_credentials, deployment, operations, sign_in  # noqa: F401 (fixture)
+from tests.test_system import demo_credentials, demo_totp_secret, deployment, operations, sign_in  # noqa: F401 (fixture)
 from tests.verification import documents_support as docs
 
 pytestmark = pytest.mark.system
@@ -147,13 +147,15 @@ def test_s3_held_payment_to_approval_through_the_gateway(deployment: MamoriRun) 
 
         # The specialist finds it in the queue, reads it with the document, approves.
         specialist_email, specialist_password = demo_credentials(deployment)["specialist"]
-        specialist = sign_in(client, walk.ops, specialist_email, specialist_password)
+        specialist = sign_in(
+            client, walk.ops, specialist_email, specialist_password, demo_totp_secret(deployment, "specialist")
+        )
         queue = walk.call("listReviewQueue", specialist).json()["items"]
         assert case["id"] in [item["id"] for item in queue]
         review = walk.call("getCaseForReview", specialist, {"case_id": case["id"]})
         assert review.status_code == 200 and len(review.json()["documents"]) == 1
         support_email, support_password = demo_credentials(deployment)["support"]
-        support = sign_in(client, walk.ops, support_email, support_password)
+        support = sign_in(client, walk.ops, support_email, support_password, demo_totp_secret(deployment, "support"))
         assert walk.call("getCaseForReview", support, {"case_id": case["id"]}).status_code == 403
 
         decided = walk.call(
@@ -185,7 +187,9 @@ def test_s5_a_freeze_shows_up_as_the_case_auth_named(deployment: MamoriRun) -> N
         walk = Walk(deployment, client)
         account_id, _ = walk.register("Mika Ono")
         specialist_email, specialist_password = demo_credentials(deployment)["specialist"]
-        specialist = sign_in(client, walk.ops, specialist_email, specialist_password)
+        specialist = sign_in(
+            client, walk.ops, specialist_email, specialist_password, demo_totp_secret(deployment, "specialist")
+        )
         frozen = walk.call(
             "freezeAccount",
             specialist,
@@ -196,7 +200,7 @@ def test_s5_a_freeze_shows_up_as_the_case_auth_named(deployment: MamoriRun) -> N
         # The freeze ended the customer's sessions; the case is what explains it (read as staff here,
         # since the customer signs in again only after the reset cool-down).
         support_email, support_password = demo_credentials(deployment)["support"]
-        support = sign_in(client, walk.ops, support_email, support_password)
+        support = sign_in(client, walk.ops, support_email, support_password, demo_totp_secret(deployment, "support"))
         case_id = frozen.json().get("case_id")
         assert case_id, frozen.json()
         status = wait_until(

@@ -14,11 +14,12 @@ from mamori_common.db import SessionDep
 from mamori_common.problems import Problem
 from mamori_common.service_auth import ServiceCaller
 from mamori_common.tokens import session_revoked
-from services.auth.accounts import service
+from services.auth.accounts import registration, service
 from services.auth.accounts.models import Account
 from services.auth.accounts.schemas import AccountView, RegisterRequest, RegisterResponse, RestrictionView
 from services.auth.accounts.standing import Capability, Standing
-from services.auth.deps import CurrentAccount, PasswordsDep
+from services.auth.deps import CurrentAccount, RequestContextDep
+from services.auth.env import EnvDep
 from services.auth.passkeys import service as passkey_service
 from services.auth.sessions.models import Session
 
@@ -31,13 +32,27 @@ router = APIRouter(prefix="/api/auth", tags=["auth"])
     status_code=status.HTTP_201_CREATED,
     response_model=RegisterResponse,
     summary="Create a customer account",
+    description=(
+        "201 with the account id, the same answer (and time) whether the address is new or already has an "
+        "account: then no account is made and its owner is mailed instead. 422 `weak_password`; 429 "
+        "`rate_limited` with Retry-After past the per-client quota."
+    ),
+    responses={
+        422: {"description": "weak_password or validation_error"},
+        429: {"description": "rate_limited with Retry-After"},
+    },
 )
-def register(body: RegisterRequest, db: SessionDep, passwords: PasswordsDep) -> RegisterResponse:
-    account = service.create_account(
-        db, passwords, email=str(body.email), password=body.password, name=body.name, language=body.language
+def register(body: RegisterRequest, db: SessionDep, env: EnvDep, context: RequestContextDep) -> RegisterResponse:
+    account_id = registration.register(
+        db,
+        env,
+        email=str(body.email),
+        password=body.password,
+        name=body.name,
+        language=body.language,
+        context=context,
     )
-    db.commit()
-    return RegisterResponse(account_id=account.id)
+    return RegisterResponse(account_id=account_id)
 
 
 def account_view(account: Account, current: Standing, *, passkeys: int = 0) -> AccountView:

@@ -248,6 +248,23 @@ TEMPLATES: dict[str, dict[str, Template]] = {
             "password.",
         ),
     },
+    "registration_attempt": {
+        "ja": Template(
+            "このメールアドレスでの新規登録がありました",
+            "{name} 様\n\n{at} に、このメールアドレスで新しいアカウントを登録しようとする操作がありました。"
+            "このアドレスにはすでにお客様のアカウントがあるため、新しいアカウントは作成していません。\n"
+            "ご自身の操作であれば、ポータルでいつものパスワードでサインインするか、パスワードを忘れた場合は"
+            "「パスワード再設定」をご利用ください。お心当たりがない場合は、このメールを無視してください。"
+            "アカウントは変更されていません。",
+        ),
+        "en": Template(
+            "Someone tried to register with your address",
+            "Dear {name},\n\nAt {at} someone tried to register a new account with this e-mail address. You "
+            "already have an account here, so no new one was made.\n"
+            'If this was you, sign in to the portal with your password, or use "Reset password" if you forgot '
+            "it. If it was not you, ignore this mail: nothing in your account changed.",
+        ),
+    },
     "new_sign_in": {
         "ja": Template(
             "新しい場所からのサインイン",

@@ -87,8 +87,9 @@ class FinishSignInRequest(BaseModel):
 
     ceremony_id: str = Field(min_length=1, max_length=64)
     credential: dict[str, Any] = Field(description="PublicKeyCredential.toJSON() of navigator.credentials.get().")
-    #: Overrides the ``X-Device-ID`` header and the ``mamori_device`` cookie when given (as in login).
-    device_id: str | None = Field(default=None, min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:-]+$")
+    #: The device token an earlier sign-in answered with (``signin/devices.py``), in place of the
+    #: ``X-Device-Token`` header when a client cannot set headers.
+    device_token: str | None = Field(default=None, min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._-]+$")
 
 
 class SetPasskeyRequiredRequest(BaseModel):

@@ -36,6 +36,7 @@ from services.auth.passkeys.schemas import (
     SetPasskeyRequiredRequest,
 )
 from services.auth.sessions.schemas import TokenResponse
+from services.auth.signin import devices
 from services.auth.signin.factors import SignInEnv
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
@@ -234,8 +235,9 @@ def begin_passkey_sign_in(
 def finish_passkey_sign_in(
     body: FinishSignInRequest, db: SessionDep, env: SignInEnvDep, context: RequestContextDep
 ) -> TokenResponse:
-    if body.device_id:
-        context = dataclasses.replace(context, device_id=body.device_id)
+    if body.device_token:
+        context = dataclasses.replace(context, device_token=body.device_token)
+    context = devices.recognised(db, devices.signer_of(env.encryptor), context)
     pair = flows.finish_sign_in_with_passkey(
         db, env, ceremony_id=body.ceremony_id, credential=body.credential, context=context
     )

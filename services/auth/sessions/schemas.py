@@ -24,6 +24,14 @@ class TokenResponse(BaseModel):
     token_type: str = "Bearer"
     #: Seconds the access token lives.
     expires_in: int
+    device_token: str | None = Field(
+        default=None,
+        description=(
+            "Sign-ins only: this device's new device token. Send it as `X-Device-Token` on your next sign-in so "
+            "we recognise the device; it replaces the one you sent (rotated on every sign-in), and is never "
+            "shown again anywhere."
+        ),
+    )
 
     @classmethod
     def from_pair(cls, pair: TokenPair, **extra: object) -> Self:
@@ -32,6 +40,7 @@ class TokenResponse(BaseModel):
             refresh_token=pair.refresh_token,
             token_type=pair.token_type,
             expires_in=pair.expires_in,
+            device_token=pair.device_token,
             **extra,
         )
 
@@ -50,6 +59,8 @@ class SessionView(BaseModel):
     last_seen_at: datetime
     ip: str | None
     country: str | None
+    #: The device's public handle (a device token's first part, which opens nothing by itself);
+    #: the token itself is never shown.
     device_id: str | None
     user_agent: str | None
     #: True for the session this request was made with.

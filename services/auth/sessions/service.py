@@ -37,6 +37,8 @@ class TokenPair:
     expires_in: int
     session_id: str
     token_type: str = "Bearer"
+    #: A sign-in's new device token (``signin/devices.py``); None on a refresh.
+    device_token: str | None = None
 
 
 def token_digest(token: str) -> str:

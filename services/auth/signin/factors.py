@@ -11,6 +11,7 @@ A refresh continues a session this door opened; it starts none.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,12 +32,13 @@ from services.auth.passkeys import service as passkey_service
 from services.auth.passkeys import step_up as passkey_step_up
 from services.auth.request_context import RequestContext
 from services.auth.sessions.service import TokenPair, start_session
-from services.auth.signin import policy, risk, service
+from services.auth.signin import devices, policy, risk, service
 from services.auth.signin.answers import challenge_required
 from services.auth.signin.challenges import create_challenge
 from services.auth.signin.models import ChallengePurpose, SignInOutcome
 from services.auth.signin.policy import Enrolled, Proof, StepUpReason
 from services.auth.signin.throttle import Throttle, account_key, throttle_of
+from services.auth.staff import second_factor
 from services.auth.totp import service as totp
 
 
@@ -60,6 +62,7 @@ def enrolled_of(db: DbSession, account: Account) -> Enrolled:
         passkey=has_passkey,
         passkey_required=account.passkey_required,
         recovery_codes=codes,
+        staff=account.is_staff,
     )
 
 
@@ -83,7 +86,11 @@ def admit(
     """
     shown = frozenset(proofs)
     owed = policy.methods_owed(shown, enrolled_of(db, account), risky=bool(reasons))
+    if owed == [policy.ENROL]:
+        return second_factor.enrolment_required(db, env, account, context, now=now)
     if not owed:
+        if account.is_staff and not shown & policy.STRONG_PROOFS:  # the rule's last line of defence
+            raise second_factor.staff_factor_required()
         if Proof.mailbox in shown:  # a reset that proved the mailbox has served
             service.spend_reset_proofs(db, account.id, now=now)
         return _open_session(db, env, account, context, signals, now=now, outcome=outcome, notes=notes)
@@ -179,12 +186,13 @@ def _open_session(
     outcome: SignInOutcome,
     notes: dict[str, Any] | None = None,
 ) -> TokenPair:
-    """Every check passed: reset the streaks, know the device, and open the session.
+    """Every check passed: reset the streaks, know the device (a new device token), open the session.
 
     Every sign-in has its attempt row; one from a new device or country also goes to the audit
     trail the customer reads, with a message (plain sign-ins are in ``listSessions``).
     """
     service.clear_failures(account, now=now)
+    context, device_token = devices.rotate(db, devices.signer_of(env.encryptor), context, now=now)
     service.remember_device(db, account.id, context, now=now)
     service.record_attempt(db, account.id, outcome, context, now=now, signals={**signals.as_dict(), **(notes or {})})
     if signals.new_device or signals.new_country:  # the customer's trail shows where they were new
@@ -197,7 +205,10 @@ def _open_session(
             details={"new_device": signals.new_device, "new_country": signals.new_country},
         )
     env.throttle.forget_account(account_key(account.email), context.ip)
-    tokens = start_session(db, account, context, now=now, key=env.signing_key, settings=env.settings)
+    tokens = dataclasses.replace(
+        start_session(db, account, context, now=now, key=env.signing_key, settings=env.settings),
+        device_token=device_token,  # rotated on every sign-in (:mod:`.devices`), returned once
+    )
     if signals.new_device or signals.new_country:  # the notice carries a "not me" code for this session
         notify_new_sign_in(
             db,

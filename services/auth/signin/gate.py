@@ -7,21 +7,23 @@ address must wait, and answers the same ``429 rate_limited`` the routes would, b
 body parsing, validation, any database query or any password hash. A flood of guesses from one
 address therefore costs about one counter lookup each.
 
-Who passes to the route even so: a ``login`` naming a device (``X-Device-ID`` or the
-``mamori_device`` cookie), because a device the account knows is let past its address's delay
-(a busy shared address, see :func:`services.auth.signin.flows.sign_in`) and knowing it takes the
-database. A device named only in the body is not seen here: such a client waits like any other.
+Who passes to the route even so: a ``login`` presenting a device token this server signed
+(``X-Device-Token`` or the portal's cookie, signature checked here without the database), because
+a device the account knows is let past its address's delay (a busy shared address, see
+:func:`services.auth.signin.flows.sign_in`) and knowing it takes the database. A forged or made-up
+value waits like any other client, and so does a token sent only in the body.
 """
 
 from __future__ import annotations
 
 import anyio
+from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mamori_common.network import resolve_client_ip
 from mamori_common.problems import problem_response
 from mamori_common.quotas import rate_limited
-from services.auth.deps import DEVICE_COOKIE, DEVICE_HEADER
+from services.auth.signin import devices
 from services.auth.signin.throttle import Throttle, throttle_of
 
 #: POST paths a waiting client is refused on; True where a named device may still pass.
@@ -34,12 +36,17 @@ GATED_PATHS = {
 }
 
 
-_DEVICE_HEADER = DEVICE_HEADER.lower().encode()
-_DEVICE_COOKIE = f"{DEVICE_COOKIE}=".encode()
+_TOKEN_HEADER = devices.TOKEN_HEADER.encode()
 
 
-def names_a_device(headers: dict[bytes, bytes]) -> bool:
-    return bool(headers.get(_DEVICE_HEADER)) or _DEVICE_COOKIE in headers.get(b"cookie", b"")
+def presents_a_signed_device(headers: dict[bytes, bytes], signer: devices.DeviceSigner) -> bool:
+    """The request carries a device token with this server's signature (maybe rotated out since:
+    the route's database check decides whether the device is known)."""
+    raw = headers.get(_TOKEN_HEADER)
+    token = raw.decode("latin-1") if raw else None
+    if token is None and b"cookie" in headers:
+        token = cookie_parser(headers[b"cookie"].decode("latin-1")).get(devices.TOKEN_COOKIE)
+    return signer.parts(token) is not None
 
 
 class ThrottledClientGate:
@@ -55,7 +62,7 @@ class ThrottledClientGate:
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])
-        if device_may_pass and names_a_device(headers):
+        if device_may_pass and presents_a_signed_device(headers, devices.signer_of(scope["app"].state.encryptor)):
             await self.app(scope, receive, send)
             return
         throttle = self._throttle_of(scope)

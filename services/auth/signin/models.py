@@ -63,6 +63,8 @@ class ChallengePurpose(str, enum.Enum):
     #: Not a challenge to answer: a password reset done from a client proves the mailbox to the
     #: next sign-in from that client (signin/factors.py), within ``reset_token_seconds``.
     reset_proof = "reset_proof"
+    #: A staff account with no second factor may only enrol one (``staff/second_factor.py``).
+    staff_enrolment = "staff_enrolment"
 
 
 class Challenge(Base):
@@ -101,3 +103,20 @@ class UnknownAddressStreak(Base):
     key: Mapped[str] = mapped_column(String(32), primary_key=True)
     failures: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Device(Base):
+    """A device (browser or API client) the server issued a device token to (``signin/devices.py``).
+
+    Only the SHA-256 of the token's current secret is kept; each sign-in from the device replaces
+    it, so an older token stops being recognised. ``id`` is the public part of the token: the
+    handle ``known_devices``, sessions and attempts name the device by, worth nothing without
+    the secret and the server's signature.
+    """
+
+    __tablename__ = "devices"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -13,8 +13,9 @@ The shape of the policy, and why:
 * **Step-up before lock.** The right password still needs a step-up (a mailed code, or TOTP when
   enrolled) when the account is under attack (``step_up_after_account_failures`` failures within
   ``step_up_window_seconds`` from clients it never signed in from), from a new device or a new
-  country, after failed step-ups or a lock since the last sign-in, with TOTP enrolled from a device
-  it does not know, or when another service asked for one (``account.stepup_required``: from any
+  country, after failed step-ups or a lock since the last sign-in, with TOTP enrolled unless from a
+  device it recognises by its server-issued token at an address it knows (a remembered device
+  never waives the factor on a sign-in that is otherwise risky), or when another service asked for one (``account.stepup_required``: from any
   device, known or not, until a sign-in passes one).
 * **Locks come only from failed step-ups**, that is from someone who had the password:
   ``lock_after_failed_step_ups`` wrong answers lock the account for
@@ -27,6 +28,9 @@ The shape of the policy, and why:
   keep the owner from being locked out by a lost passkey. Otherwise an account with a passkey is
   offered it first wherever a step-up is asked (it cannot be phished: it signs only for our
   origin), the other methods after it.
+* **Staff step up on every sign-in**, from every device, with their passkey or TOTP (or a recovery
+  code), never a mailed code; a staff account with neither may only enrol one
+  (``services/auth/staff/second_factor.py``).
 * **At most ``max_consecutive_failures`` consecutive failures** (NIST SP 800-63B 5.2.2). The
   simplest rule that meets it: from that many consecutive failures on, the password alone gets no
   verdict any more. Every attempt on the account, right password or wrong, answers
@@ -104,6 +108,8 @@ class StepUpReason(str, enum.Enum):
     requested = "requested"
     #: The customer chose "passkey required": a password never signs in by itself.
     passkey_required = "passkey_required"
+    #: Staff (specialist, support, admin) step up on every sign-in (``staff/second_factor.py``).
+    staff = "staff"
 
 
 @dataclass(frozen=True)
@@ -161,12 +167,14 @@ def step_up_reasons(
         reasons.append(StepUpReason.new_country)
     if account.lock_count > 0 or account.failed_step_ups > 0:
         reasons.append(StepUpReason.after_failed_step_ups)
-    if account.totp_enabled and not signals.known_device:
+    if account.totp_enabled and not signals.familiar:
         reasons.append(StepUpReason.second_factor)
     if account.step_up_reason is not None:
         reasons.append(StepUpReason.requested)
     if account.passkey_required:
         reasons.append(StepUpReason.passkey_required)
+    if account.is_staff:  # every time, from every device
+        reasons.append(StepUpReason.staff)
     return tuple(reasons)
 
 
@@ -186,6 +194,9 @@ class Proof(str, enum.Enum):
     remembered_device = "remembered_device"
 
 
+#: The proofs an intruder holding the password and the mailbox still lacks.
+STRONG_PROOFS = frozenset({Proof.passkey, Proof.totp, Proof.recovery_code})
+
 #: The proof each step-up method gives.
 METHOD_PROOFS = {
     "email_code": Proof.mailbox,
@@ -193,6 +204,10 @@ METHOD_PROOFS = {
     "recovery_code": Proof.recovery_code,
     "passkey": Proof.passkey,
 }
+
+#: What a staff account with no second factor owes: nothing completes its sign-in but enrolling
+#: one (``services/auth/staff/second_factor.py`` answers with an enrolment-only token).
+ENROL = "enrol"
 
 #: What every challenge of the consecutive-failure guard lists, whatever the account enrolled
 #: (and for an address nobody registered): its answer must not tell one account from another.
@@ -207,6 +222,8 @@ class Enrolled:
     passkey: bool = False
     passkey_required: bool = False
     recovery_codes: bool = False
+    #: Specialist, support, admin: a passkey or TOTP on every sign-in, never the mailbox.
+    staff: bool = False
 
     @property
     def second_factor(self) -> bool:
@@ -221,10 +238,16 @@ def methods_owed(proofs: frozenset[Proof], enrolled: Enrolled, *, risky: bool) -
     this very sign-in. The mailbox never stands in for them: a mailed code, an unlock code and a
     reset prove the mailbox, which an intruder may hold (stories S2, S5). The one waiver is a
     remembered device on a sign-in with nothing risky about it; a risky one (``risky``: the rules
-    above asked a step-up) owes the factor on every device. "Passkey required" owes the passkey or
-    a recovery code, always. An account without a second factor owes the mailbox when ``risky``.
+    above asked a step-up) owes the factor on every device. Staff owe their passkey or TOTP (or a
+    recovery code) always, and :data:`ENROL` while they have neither. "Passkey required" owes the
+    passkey or a recovery code, always. An account without a second factor owes the mailbox when ``risky``.
     """
-    strong = {Proof.passkey, Proof.totp, Proof.recovery_code}
+    strong = STRONG_PROOFS
+    if enrolled.staff:  # every sign-in, every device; with no factor yet, enrolment is all there is
+        if proofs & strong:
+            return []
+        methods = (["passkey"] if enrolled.passkey else []) + (["totp", "recovery_code"] if enrolled.totp else [])
+        return methods or [ENROL]
     if enrolled.passkey_required and enrolled.passkey:
         return [] if proofs & {Proof.passkey, Proof.recovery_code} else ["passkey", "recovery_code"]
     if enrolled.second_factor:

@@ -5,7 +5,9 @@ sign-in from it passed every check) and the addresses and countries of its recen
 sign-ins. An account without any history (just registered) has no baseline, so its first
 sign-in is not "new" anything: the registrant has just chosen the password.
 
-A client without a device id (an API client, a browser without the portal's cookie) is judged by
+Devices are the ones :mod:`.devices` recognised by their server-issued token (``context.device_id``
+is set only then). A client without one (an API client, a browser without the portal's cookie, a
+forged or made-up token) is judged by
 address and country alone: an unknown address is not by itself a reason to step up (mobile and
 home addresses change all the time), a new country is. Except for an owner who signs in with a
 device (the portal's cookie): for that account a client naming no device, at an address it never
@@ -34,6 +36,13 @@ class RiskSignals:
     known_ip: bool = False
     new_device: bool = False
     new_country: bool = False
+
+    @property
+    def familiar(self) -> bool:
+        """A recognised device at an address and in a country the owner signed in from: the only
+        sign-in on which a remembered device waives an enrolled second factor (a stolen device
+        token used from the thief's address still meets the TOTP)."""
+        return self.known_device and self.known_ip and not self.new_country
 
     @property
     def known_client(self) -> bool:
@@ -73,10 +82,12 @@ def assess(db: DbSession, account_id: str, context: RequestContext) -> RiskSigna
     any_success, known_ip, known_country, known_device, has_devices = (bool(value) for value in row)
     has_baseline = any_success or known_device
     deviceless_stranger = context.device_id is None and has_devices and not known_ip
+    # A token we do not recognise (forged, guessed, rotated out) claims a device: a new one.
+    claims_device = context.device_id is not None or context.device_token is not None
     return RiskSignals(
         has_baseline=has_baseline,
         known_device=known_device,
         known_ip=known_ip,
-        new_device=has_baseline and not known_device and (context.device_id is not None or deviceless_stranger),
+        new_device=has_baseline and not known_device and (claims_device or deviceless_stranger),
         new_country=has_baseline and context.country is not None and not known_country,
     )

@@ -15,8 +15,9 @@ class LoginRequest(BaseModel):
     #: Any string: a malformed address is answered like an unknown one (401), not with a hint.
     email: str = Field(min_length=1, max_length=320)
     password: str = Field(min_length=1, max_length=1024)
-    #: Overrides the ``X-Device-ID`` header and the ``mamori_device`` cookie when given.
-    device_id: str | None = Field(default=None, min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:-]+$")
+    #: The device token an earlier sign-in answered with (``signin/devices.py``), in place of the
+    #: ``X-Device-Token`` header when a client cannot set headers.
+    device_token: str | None = Field(default=None, min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._-]+$")
 
 
 class CompleteChallengeRequest(BaseModel):

@@ -14,10 +14,10 @@ from fastapi import APIRouter, Depends, Request, status
 
 from mamori_common.db import SessionDep
 from mamori_common.problems import PROBLEM_MEDIA_TYPE
-from services.auth.deps import RequestContextDep, client_ip, request_context
+from services.auth.deps import SignInContextDep, client_ip, request_context
 from services.auth.sessions.schemas import TokenResponse
 from services.auth.sessions.service import TokenPair
-from services.auth.signin import flows
+from services.auth.signin import devices, flows
 from services.auth.signin.factors import SignInEnv
 from services.auth.signin.schemas import (
     Accepted,
@@ -51,11 +51,13 @@ def _problem(description: str) -> dict[str, Any]:
         "200 with tokens; 401 `invalid_credentials` (the same for an unknown address, in the same time); "
         "401 `challenge_required` with `challenge_id` and `methods` (answer with completeChallenge); "
         "423 `account_locked` with `case_id`, `locked_until` and `unlock` (how to unlock now); "
-        "403 `account_closed`; 429 `rate_limited` with Retry-After."
+        "403 `account_closed`; 403 `second_factor_enrolment_required` with an `enrolment_token` (a staff "
+        "account with no second factor: it may only enrol one); 429 `rate_limited` with Retry-After. A sign-in "
+        "answers `device_token`: send it back as `X-Device-Token` next time."
     ),
     responses={
         401: _problem("invalid_credentials, or challenge_required with challenge_id and methods"),
-        403: _problem("account_closed"),
+        403: _problem("account_closed, or second_factor_enrolment_required with enrolment_token"),
         423: _problem("account_locked with case_id, locked_until and unlock"),
         429: _problem("rate_limited with Retry-After and retry_after"),
     },
@@ -66,8 +68,11 @@ async def login(body: LoginRequest, request: Request) -> TokenResponse:
     rest (database and the Argon2 verification) runs in one worker thread."""
     app = request.app
     context = request_context(request, client_ip(request))
-    if body.device_id:
-        context = dataclasses.replace(context, device_id=body.device_id)
+    if body.device_token:
+        context = dataclasses.replace(context, device_token=body.device_token)
+    signer = devices.signer_of(app.state.encryptor)
+    # Signature only, for the turn-away: a device the account may know goes on to the database check.
+    context = devices.claimed(signer, context)
     env = SignInEnv.of(app)
     if env.throttle.shared:  # a network round trip: not on the event loop
         await anyio.to_thread.run_sync(flows.turn_away, env.throttle, context, body.email)
@@ -76,7 +81,8 @@ async def login(body: LoginRequest, request: Request) -> TokenResponse:
 
     def in_thread() -> TokenPair:
         with app.state.db.session() as db:
-            return flows.sign_in(db, env, email=body.email, password=body.password, context=context)
+            known = devices.recognised(db, signer, context)
+            return flows.sign_in(db, env, email=body.email, password=body.password, context=known)
 
     return TokenResponse.from_pair(await anyio.to_thread.run_sync(in_thread))
 
@@ -97,7 +103,7 @@ async def login(body: LoginRequest, request: Request) -> TokenResponse:
     },
 )
 def complete_challenge(
-    body: CompleteChallengeRequest, db: SessionDep, env: SignInEnvDep, context: RequestContextDep
+    body: CompleteChallengeRequest, db: SessionDep, env: SignInEnvDep, context: SignInContextDep
 ) -> TokenResponse:
     pair = flows.complete_challenge(
         db,
@@ -124,7 +130,7 @@ def complete_challenge(
     responses={429: _problem("rate_limited with Retry-After: too many requests, or no new code for now")},
 )
 def send_unlock_code(
-    body: SendUnlockCodeRequest, db: SessionDep, env: SignInEnvDep, context: RequestContextDep
+    body: SendUnlockCodeRequest, db: SessionDep, env: SignInEnvDep, context: SignInContextDep
 ) -> Accepted:
     flows.send_unlock_code(db, env, email=body.email, context=context)
     return Accepted(
@@ -149,7 +155,7 @@ def send_unlock_code(
         429: _problem("rate_limited with Retry-After"),
     },
 )
-def request_unlock(body: UnlockRequest, db: SessionDep, env: SignInEnvDep, context: RequestContextDep) -> Unlocked:
+def request_unlock(body: UnlockRequest, db: SessionDep, env: SignInEnvDep, context: SignInContextDep) -> Unlocked:
     pair, revoked = flows.request_unlock(
         db, env, email=body.email, code=body.code, new_password=body.new_password, context=context
     )

@@ -38,3 +38,16 @@ class AccountStatus(BaseModel):
     totp_enabled: bool
     recheck_items: list[str]
     created_at: datetime
+
+
+class EnrolmentRequest(BaseModel):
+    """The enrolment token a staff sign-in without a second factor answered with."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enrolment_token: str = Field(min_length=1, max_length=128)
+
+
+class EnrolmentConfirmRequest(EnrolmentRequest):
+    #: The current 6-digit code of the authenticator app.
+    code: str = Field(min_length=1, max_length=64)

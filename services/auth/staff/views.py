@@ -1,4 +1,5 @@
-"""Routes: staff ``freezeAccount``, ``unlockAccount`` and ``getAccountStatus``."""
+"""Routes: staff ``freezeAccount``, ``unlockAccount`` and ``getAccountStatus``; and the enrolment of a
+second factor by a staff account that has none (``enrollStaffTotp``, ``confirmStaffTotp``)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from mamori_common.db import SessionDep
 from services.auth.accounts.models import Account
 from services.auth.deps import RequestContextDep, staff_role_guard
 from services.auth.env import EnvDep
-from services.auth.staff import flows
-from services.auth.staff.schemas import AccountStatus, StaffActionRequest
+from services.auth.staff import flows, second_factor
+from services.auth.staff.schemas import AccountStatus, EnrolmentConfirmRequest, EnrolmentRequest, StaffActionRequest
+from services.auth.totp.schemas import TotpConfirmation, TotpEnrollment
 
 router = APIRouter(prefix="/api/auth/staff", tags=["auth staff"])
 
@@ -83,3 +85,39 @@ def unlock_account(
 )
 def get_account_status(account_id: AccountId, staff: ReadingStaff, db: SessionDep, clock: ClockDep) -> AccountStatus:
     return flows.status_of(db, flows.target_account(db, account_id), now=clock.now())
+
+
+# -- a staff account without a second factor: enrolment only (staff/second_factor.py) --------------
+
+
+@router.post(
+    "/enrolment/totp",
+    operation_id="enrollStaffTotp",
+    response_model=TotpEnrollment,
+    summary="Staff without a second factor: start TOTP with the enrolment token the sign-in gave",
+    description="401 `enrolment_invalid` for a token that is unknown, expired, spent or out of tries.",
+)
+def enroll_staff_totp(
+    body: EnrolmentRequest, db: SessionDep, context: RequestContextDep, env: EnvDep
+) -> TotpEnrollment:
+    secret, uri = second_factor.begin_totp(db, env, body.enrolment_token, context=context)
+    db.commit()
+    return TotpEnrollment(secret=secret, otpauth_uri=uri)
+
+
+@router.post(
+    "/enrolment/totp/confirm",
+    operation_id="confirmStaffTotp",
+    response_model=TotpConfirmation,
+    summary="Staff without a second factor: turn TOTP on with a code from the app, then sign in again",
+    description=(
+        "Answers the recovery codes and spends the enrolment token. 422 `invalid_code` (the try counts); "
+        "409 `totp_not_enrolled`; 401 `enrolment_invalid`."
+    ),
+)
+def confirm_staff_totp(
+    body: EnrolmentConfirmRequest, db: SessionDep, context: RequestContextDep, env: EnvDep
+) -> TotpConfirmation:
+    codes = second_factor.confirm_totp(db, env, body.enrolment_token, body.code, context=context)
+    db.commit()
+    return TotpConfirmation(enabled_at=env.clock.now(), recovery_codes=codes)
