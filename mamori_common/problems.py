@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 logger = logging.getLogger("mamori.problems")
@@ -134,11 +135,30 @@ async def _handle_problem(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(exc, request.url.path)
 
 
+def allowed_methods(request: Request) -> str:
+    """Every method some route of this app takes on the request's path (RFC 9110 ``Allow``).
+
+    Starlette names only the methods of the first route whose path matched, while a path often
+    has one route per method (``PATCH`` and ``DELETE`` of one passkey); HEAD goes with GET
+    (``front_door``)."""
+    methods: set[str] = set()
+    router = getattr(request.app, "router", None)
+    for route in getattr(router, "routes", ()):
+        route_methods = getattr(route, "methods", None)
+        if route_methods and route.matches(request.scope)[0] != Match.NONE:
+            methods.update(route_methods)
+    if "GET" in methods:
+        methods.add("HEAD")
+    return ", ".join(sorted(methods))
+
+
 async def _handle_http_exception(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     detail = exc.detail if isinstance(exc.detail, str) else None
     problem = problem_for_status(exc.status_code, detail)
     problem.headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        problem.headers["Allow"] = allowed_methods(request) or problem.headers.get("Allow", "")
     return problem_response(problem, request.url.path)
 
 

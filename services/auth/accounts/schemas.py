@@ -8,13 +8,14 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from services.auth.accounts.models import AccountState, Language, Role
 from services.auth.accounts.standing import Capability
+from services.auth.credentials.passwords import NewPassword
 
 
 class RegisterRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     email: EmailStr = Field(max_length=320)
-    password: str = Field(min_length=1, max_length=1024)
+    password: NewPassword
     name: str = Field(min_length=1, max_length=200)
     language: Language = Language.ja
 

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from services.auth.changes.models import ChangeKind
+from services.auth.credentials.passwords import NewPassword
 
 
 class ChangeEmailRequest(BaseModel):
@@ -42,7 +43,7 @@ class ChangePasswordRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     current_password: str = Field(min_length=1, max_length=1024)
-    new_password: str = Field(min_length=1, max_length=1024)
+    new_password: NewPassword
     #: End every other session of the account too (this one stays signed in).
     end_other_sessions: bool = False
 

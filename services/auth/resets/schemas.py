@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
+from services.auth.credentials.passwords import NewPassword
+
 #: The things a customer is asked to re-check after recovering from a freeze.
 RecheckItem = Literal["payment_methods", "addresses", "subscriptions"]
 
@@ -27,7 +29,7 @@ class ConfirmPasswordResetRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     token: str = Field(min_length=1, max_length=256)
-    new_password: str = Field(min_length=1, max_length=1024)
+    new_password: NewPassword
     #: End every session of the account (a reset signs nobody in).
     end_other_sessions: bool = True
 
