@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from services.auth.accounts.addresses import EmailAddress
 from services.auth.changes.models import ChangeKind
 from services.auth.credentials.passwords import NewPassword
 
@@ -14,7 +15,7 @@ from services.auth.credentials.passwords import NewPassword
 class ChangeEmailRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    new_email: EmailStr = Field(max_length=320)
+    new_email: EmailAddress
 
 
 class EmailChangeStarted(BaseModel):

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from services.auth.accounts.addresses import EmailAddress
 from services.auth.credentials.passwords import NewPassword
 
 #: The things a customer is asked to re-check after recovering from a freeze.
@@ -15,7 +16,7 @@ RecheckItem = Literal["payment_methods", "addresses", "subscriptions"]
 class PasswordResetRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    email: EmailStr = Field(max_length=320)
+    email: EmailAddress
 
 
 class PasswordResetAccepted(BaseModel):
