@@ -16,7 +16,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 logger = logging.getLogger("mamori.problems")
@@ -141,12 +140,11 @@ def allowed_methods(request: Request) -> str:
     Starlette names only the methods of the first route whose path matched, while a path often
     has one route per method (``PATCH`` and ``DELETE`` of one passkey); HEAD goes with GET
     (``front_door``)."""
+    from mamori_common.route_shapes import shapes_for_path
+
     methods: set[str] = set()
-    router = getattr(request.app, "router", None)
-    for route in getattr(router, "routes", ()):
-        route_methods = getattr(route, "methods", None)
-        if route_methods and route.matches(request.scope)[0] != Match.NONE:
-            methods.update(route_methods)
+    for shape in shapes_for_path(request.app, request.url.path):
+        methods.update(shape.methods)
     if "GET" in methods:
         methods.add("HEAD")
     return ", ".join(sorted(methods))

@@ -20,12 +20,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from fastapi import params
-from fastapi.routing import APIRoute
-from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mamori_common.problems import Problem, problem_response
+from mamori_common.route_shapes import BodyKind, shapes_for_path
 
 MAX_JSON_DEPTH = 32
 JSON_TYPES = ("application/json",)
@@ -85,22 +83,12 @@ def json_problem(body: bytes) -> Problem | None:
     return None
 
 
-def _route_for(scope: Scope) -> APIRoute | None:
-    app = scope.get("app")
-    router = getattr(app, "router", None)
-    for route in getattr(router, "routes", ()):
-        if isinstance(route, APIRoute):
-            match, _ = route.matches(scope)
-            if match == Match.FULL:
-                return route
+def _body_kind(scope: Scope) -> BodyKind:
+    """What the route for this request reads: the first route whose path and method match."""
+    for shape in shapes_for_path(scope.get("app"), scope["path"]):
+        if scope["method"] in shape.methods:
+            return shape.body
     return None
-
-
-def _body_kind(route: APIRoute) -> str | None:
-    """``json``, ``form`` or None (the route reads no body)."""
-    if route.body_field is None:
-        return None
-    return "form" if isinstance(route.body_field.field_info, params.Form) else "json"  # File is a Form
 
 
 class RequestBodyMiddleware:
@@ -113,8 +101,7 @@ class RequestBodyMiddleware:
         if scope["type"] != "http" or not declares_body(scope["headers"]):
             await self.app(scope, receive, send)
             return
-        route = _route_for(scope)
-        kind = _body_kind(route) if route is not None else None
+        kind = _body_kind(scope)
         if kind is None:
             await self.app(scope, receive, send)
             return

@@ -23,23 +23,19 @@ from pydantic import Field
 
 MIN_LENGTH = 8
 MAX_LENGTH = 128
-#: At least three different characters (``aaaaaaaa`` and ``abababab`` are refused), as a JSON
-#: Schema pattern: a first character (repeated), a second one, then one that is neither.
-VARIED_PATTERN = r"^([\s\S])\1*(?!\1)([\s\S])(?:\1|\2)*(?!\1|\2)[\s\S]"
 _BLOCKLIST_FILE = Path(__file__).with_name("common_passwords.txt")
 #: Argon2 computations running at once in this process: one per core (module docstring).
 HASHING_SLOTS = threading.BoundedSemaphore(os.cpu_count() or 1)
 
 
-#: A password being set (register, change, reset, unlock): the rules JSON Schema can say, declared;
-#: the rest (the blocklist, the likeness to the e-mail address or name) described.
+#: A password being set (register, change, reset, unlock): its length declared (and checked by the
+#: schema, so the numbers are one); what no JSON Schema can say (variety, the blocklist, the
+#: likeness to the e-mail address or name) is described, and checked by :func:`password_problems`.
 NewPassword = Annotated[
     str,
     Field(
         min_length=MIN_LENGTH,
         max_length=MAX_LENGTH,
-        # Declared only: pydantic's regex engine has no back-references; password_problems checks it.
-        json_schema_extra={"pattern": VARIED_PATTERN},
         description=(
             f"{MIN_LENGTH} to {MAX_LENGTH} characters, at least three of them different; not one of the "
             "30,000 most common passwords (nor one followed by digits), and not the e-mail address or name."
@@ -91,9 +87,9 @@ def _normalise(text: str) -> str:
 def password_problems(password: str, *, email: str, name: str) -> list[str]:
     """Why a new password is refused (empty when it is fine). Length and guessability only.
 
-    Length and variety are counted on the characters as sent (code points, as JSON Schema counts
-    them), so what :data:`NewPassword` declares is exactly what is checked here; the blocklist and
-    the likeness to the e-mail address or name are checked on the normalised text."""
+    Length is counted on the characters as sent (code points, as JSON Schema counts them), so
+    what :data:`NewPassword` declares is exactly what is checked here; the rest is checked on the
+    normalised text."""
     length = len(password)
     if length < MIN_LENGTH:
         return [f"at least {MIN_LENGTH} characters are required"]
@@ -107,7 +103,7 @@ def password_problems(password: str, *, email: str, name: str) -> list[str]:
         problems.append("it is one of the most commonly used passwords")
     if _too_close_to_identity(candidate, email=email, name=name):
         problems.append("it is too close to your e-mail address or name")
-    if len(set(password)) <= 2:
+    if len(set(candidate)) <= 2:
         problems.append("it repeats too few characters")
     return problems
 
