@@ -143,8 +143,13 @@ def allowed_methods(request: Request) -> str:
     from mamori_common.route_shapes import shapes_for_path
 
     methods: set[str] = set()
-    for shape in shapes_for_path(request.app, request.url.path):
-        methods.update(shape.methods)
+    shapes = shapes_for_path(request.app, request.url.path)
+    # The routes of the path template that routing picks first (``/passkeys/registration`` before
+    # ``/passkeys/{passkey_id}``): the methods of the resource the path names, not of every
+    # template the same text happens to fit.
+    for shape in shapes:
+        if shape.path_regex.pattern == shapes[0].path_regex.pattern:
+            methods.update(shape.methods)
     if "GET" in methods:
         methods.add("HEAD")
     return ", ".join(sorted(methods))
