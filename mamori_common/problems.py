@@ -143,10 +143,12 @@ def allowed_methods(request: Request) -> str:
     from mamori_common.route_shapes import shapes_for_path
 
     methods: set[str] = set()
-    shapes = shapes_for_path(request.app, request.url.path)
-    # The routes of the path template that routing picks first (``/passkeys/registration`` before
-    # ``/passkeys/{passkey_id}``): the methods of the resource the path names, not of every
-    # template the same text happens to fit.
+    # The routes of the most literal template the path fits (``/passkeys/sign-in`` rather than
+    # ``/passkeys/{passkey_id}``, whichever was declared first): the methods of the resource the
+    # path names, not of every template the same text happens to fit.
+    shapes = sorted(
+        shapes_for_path(request.app, request.url.path), key=lambda shape: shape.path_regex.pattern.count("(?P<")
+    )
     for shape in shapes:
         if shape.path_regex.pattern == shapes[0].path_regex.pattern:
             methods.update(shape.methods)

@@ -86,12 +86,14 @@ def test_405_names_every_method_the_path_takes(data_dir: Path) -> None:
         response = client.request("TRACE", "/api/auth/passkeys/p-1")
         listing = client.request("PUT", "/api/auth/passkeys")
         registration = client.request("OPTIONS", "/api/auth/passkeys/registration")
+        sign_in = client.request("OPTIONS", "/api/auth/passkeys/sign-in")
     assert response.status_code == 405
     assert response.json()["code"] == "method_not_allowed"
     assert set(response.headers["allow"].split(", ")) == {"DELETE", "PATCH"}
     assert set(listing.headers["allow"].split(", ")) == {"GET", "HEAD"}
     # "registration" also fits /passkeys/{passkey_id}; the resource is the registration route's.
     assert registration.headers["allow"] == "POST"
+    assert sign_in.headers["allow"] == "POST"
 
 
 @pytest.mark.parametrize("value", ["0123456789abcdef0123456789abcdef", "c-1", "A_b"])
