@@ -24,6 +24,7 @@ edges give the same answers. What nginx does, and why each way:
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -162,6 +163,36 @@ def _security_headers() -> tuple[str, str]:
     return "\n".join(maps), "\n".join(adds)
 
 
+def _method_owner_map() -> str:
+    """``$mamori_method_owner``: the upstream group that owns ``$uri`` (what the locations below
+    decide, in one map), for the one request nginx refuses before any location: ``TRACE``."""
+    refused = "|".join(sorted(REFUSED_SEGMENTS))
+    lines = ["    map $uri $mamori_method_owner {", f"        default mamori_{DEFAULT_ROUTE.service};"]
+    lines += [f"        {path} mamori_{GATEWAY_GROUP};" for path in sorted(OWN_PATHS)]
+    lines.append(f'        "~*^/+({refused})(/|$)" "";')
+    lines += [f'        "~^{large.path}$" mamori_{large.service};' for large in LARGE_BODIES]
+    lines += [f'        "~^{re.escape(route.path)}(/|$)" mamori_{route.service};' for route in ROUTES]
+    lines.append("    }")
+    return "\n".join(lines)
+
+
+def _method_not_allowed() -> str:
+    """nginx answers ``TRACE`` itself, with an HTML 405 and no ``Allow``, before any location is
+    chosen. Its ``error_page`` sends it here instead: refused and malformed paths get their usual
+    problems, and every other path asks its service with ``OPTIONS`` (which no route declares):
+    the service's own ``405`` problem, with the ``Allow`` its routes make, is the answer."""
+    return f"""        location @problem_405 {{
+            if ($request_uri ~* "{MALFORMED_TARGET}") {{
+                return 400 {_json_string(edge_problems.MALFORMED_PATH)};
+            }}
+            if ($mamori_method_owner = "") {{
+                return 404 {_json_string(edge_problems.NOT_FOUND)};
+            }}
+            proxy_method OPTIONS;
+            proxy_pass http://$mamori_method_owner;
+        }}"""
+
+
 def _proxy(group: str, read_timeout: float, *, extra: Sequence[str] = ()) -> str:
     lines = [*extra, f"proxy_read_timeout {read_timeout:g}s;", f"proxy_pass http://mamori_{group};"]
     return "\n".join(f"            {line}" for line in lines)
@@ -201,6 +232,7 @@ def _locations() -> str:
         f"        location / {{\n{_proxy(DEFAULT_ROUTE.service, DEFAULT_ROUTE.read_timeout, extra=[_page_errors()])}"
         "\n        }"
     )
+    blocks.append(_method_not_allowed())
     for status, problem in sorted(edge_problems.NGINX_OWN_ANSWERS.items()):
         blocks.append(
             f"        location @problem_{status} {{\n            return {status} {_json_string(problem)};\n        }}"
@@ -220,7 +252,8 @@ def render(layout: EdgeLayout) -> str:
     security_maps, security_adds = _security_headers()
     upstreams = "\n".join(_upstream(name, servers) for name, servers in layout.upstreams.items())
     error_pages = "\n".join(
-        f"        error_page {status} = @problem_{status};" for status in sorted(edge_problems.NGINX_OWN_ANSWERS)
+        f"        error_page {status} = @problem_{status};"
+        for status in sorted({*edge_problems.NGINX_OWN_ANSWERS, 405})
     )
     user = f"user {layout.run_as};\n" if layout.run_as else ""
     access_log = "access_log off;" if layout.access_log == "off" else f"access_log {layout.access_log} mamori;"
@@ -252,6 +285,8 @@ http {{
 {_trust(layout.trusted_proxies)}
 
 {security_maps}
+
+{_method_owner_map()}
 
     limit_req_zone $binary_remote_addr zone=mamori_sign_in:10m rate={SIGN_IN_RATE_PER_SECOND}r/s;
     limit_req_status 429;

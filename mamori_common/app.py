@@ -1,7 +1,8 @@
 """The app factory every service builds on: one place for what all of them must do alike.
 
 Problem responses, request ids, metrics, JSON logs, the quota limiter (``app.state.quotas``), body
-limits and HEAD (``front_door``), ``/healthz`` (the process is up), ``/readyz`` (its database answers),
+limits and HEAD (``front_door``), body types and JSON
+shape (``request_bodies``), ``/healthz`` (the process is up), ``/readyz`` (its database answers),
 ``/metrics`` (on the service's own port: no edge forwards it), the events inbox and the outbox dispatcher.
 """
 
@@ -38,6 +39,7 @@ from mamori_common.observability import (
 )
 from mamori_common.problems import PROBLEM_RESPONSES, Problem, install_problem_handlers
 from mamori_common.quotas import Quotas
+from mamori_common.request_bodies import RequestBodyMiddleware
 from mamori_common.revocations import RevocationFeed, RevokedSessions
 from mamori_common.settings import CommonSettings, ServiceSettings
 
@@ -101,6 +103,7 @@ def create_base_app(
     app.state.settings = settings
     app.state.metrics = metrics
     install_problem_handlers(app)
+    app.add_middleware(RequestBodyMiddleware)  # inside the front door: a body is capped before it is parsed
     app.add_middleware(FrontDoorMiddleware)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)  # outermost: ids on 413s too
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -36,6 +37,9 @@ from mamori_common.problems import PROBLEM_MEDIA_TYPE, Problem
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
+#: Visible ASCII, no spaces: a UUID, a ULID or any token a client mints fits; a header value with
+#: spaces or non-ASCII bytes is a client bug (and not every proxy passes it through unchanged).
+KEY_PATTERN = rf"^[!-~]{{1,{MAX_KEY_LENGTH}}}$"
 DEFAULT_TTL = timedelta(hours=24)
 _IN_PROGRESS = 0
 
@@ -45,6 +49,7 @@ IdempotencyKey = Annotated[
     Header(
         alias=HEADER,
         max_length=MAX_KEY_LENGTH,
+        pattern=KEY_PATTERN,
         description="Repeat a call safely: the same key answers the first result again (kept 24 h).",
     ),
 ]
@@ -113,10 +118,11 @@ Work = Callable[[Session], Answer]
 
 
 def _validate(key: str) -> str:
-    key = key.strip()
-    if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
+    if re.fullmatch(KEY_PATTERN, key) is None:
         raise Problem(
-            422, "invalid_idempotency_key", f"The {HEADER} header must be 1 to {MAX_KEY_LENGTH} printable characters."
+            422,
+            "invalid_idempotency_key",
+            f"The {HEADER} header must be 1 to {MAX_KEY_LENGTH} visible ASCII characters.",
         )
     return key
 

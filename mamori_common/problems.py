@@ -134,11 +134,36 @@ async def _handle_problem(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(exc, request.url.path)
 
 
+def allowed_methods(request: Request) -> str:
+    """Every method some route of this app takes on the request's path (RFC 9110 ``Allow``).
+
+    Starlette names only the methods of the first route whose path matched, while a path often
+    has one route per method (``PATCH`` and ``DELETE`` of one passkey); HEAD goes with GET
+    (``front_door``)."""
+    from mamori_common.route_shapes import shapes_for_path
+
+    methods: set[str] = set()
+    # The routes of the most literal template the path fits (``/passkeys/sign-in`` rather than
+    # ``/passkeys/{passkey_id}``, whichever was declared first): the methods of the resource the
+    # path names, not of every template the same text happens to fit.
+    shapes = sorted(
+        shapes_for_path(request.app, request.url.path), key=lambda shape: shape.path_regex.pattern.count("(?P<")
+    )
+    for shape in shapes:
+        if shape.path_regex.pattern == shapes[0].path_regex.pattern:
+            methods.update(shape.methods)
+    if "GET" in methods:
+        methods.add("HEAD")
+    return ", ".join(sorted(methods))
+
+
 async def _handle_http_exception(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     detail = exc.detail if isinstance(exc.detail, str) else None
     problem = problem_for_status(exc.status_code, detail)
     problem.headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        problem.headers["Allow"] = allowed_methods(request) or problem.headers.get("Allow", "")
     return problem_response(problem, request.url.path)
 
 

@@ -16,6 +16,7 @@ from typing import Annotated, Any, Protocol
 
 import jwt
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from mamori_common.clock import Clock, SystemClock
 from mamori_common.problems import Problem
@@ -124,7 +125,20 @@ def access_token_from(request: Request) -> str | None:
     return bearer_token(request)
 
 
-def require_principal(request: Request) -> Principal:
+#: Declares the access token in the OpenAPI (``security`` on every operation that needs one), so a
+#: client, and schemathesis, know which calls answer 401 without it. The token is still read by
+#: :func:`access_token_from` (the portal's cookie counts too); this only reads the header.
+BEARER = HTTPBearer(
+    auto_error=False,
+    scheme_name="accessToken",
+    bearerFormat="JWT",
+    description="The access token from login (or the portal's HttpOnly cookie).",
+)
+
+
+def require_principal(
+    request: Request, _declared: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)] = None
+) -> Principal:
     token = access_token_from(request)
     if token is None:
         raise Problem(

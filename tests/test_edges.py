@@ -44,6 +44,7 @@ COMPARED_HEADERS = (
     "cross-origin-opener-policy",
     "strict-transport-security",
     "retry-after",
+    "allow",
 )
 #: What a service saw, compared between the edges.
 FORWARDED_HEADERS = ("x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "x-real-ip", "forwarded", "cookie")
@@ -134,6 +135,12 @@ CASES = [
         body=b'{"text": "' + b"m" * 150_000 + b'"}',
     ),
     Case("but not 1 MB", "POST", "/api/auth/messages/verify", declared_length=1024 * 1024 + 1, expect_status=413),
+    # a method the path does not take: the service's 405 problem with its Allow, at both edges
+    # (nginx answers TRACE itself before any location; it must still be the service's answer)
+    Case("TRACE on a read-only path", "TRACE", "/api/auth/read-only", expect_status=405),
+    Case("DELETE on a read-only path", "DELETE", "/api/auth/read-only", expect_status=405),
+    Case("TRACE on a refused path", "TRACE", "/internal/events", expect_status=404),
+    Case("TRACE with dot segments", "TRACE", "/api/auth/%2e%2e/internal", expect_status=400),
     # an upstream that is down
     Case("service down", "GET", "/api/orders/1", expect_status=502),
     Case("service down, upload", "POST", "/api/orders", body=b'{"sku": "x"}', expect_status=502),

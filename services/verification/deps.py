@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Path
+from fastapi import Depends
 
+from mamori_common.path_ids import PathId, path_id
 from mamori_common.tokens import CurrentPrincipal, Principal, require_role
 
 #: Specialists review cases and see documents; admins may too.
@@ -14,5 +15,5 @@ Specialist = Annotated[Principal, Depends(require_role("specialist", "admin"))]
 Staff = Annotated[Principal, Depends(require_role("specialist", "support", "admin"))]
 Customer = CurrentPrincipal
 
-CaseId = Annotated[str, Path(min_length=1, max_length=64, description="The case id (from listCases).")]
-DocumentId = Annotated[str, Path(min_length=1, max_length=64)]
+CaseId = Annotated[str, path_id("The case id (from listCases).")]
+DocumentId = PathId

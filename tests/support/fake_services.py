@@ -114,6 +114,18 @@ class FakeService:
                 return JSONResponse({"code": "not_found"}, status_code=404)
             return JSONResponse(self.openapi)
 
+        async def read_only(request: Request) -> Response:
+            """A GET-only resource, answering any other method as a Mamori service does."""
+            if request.method == "GET":
+                return JSONResponse({"service": self.name, "read_only": True})
+            problem = {
+                "type": "about:blank",
+                "title": "Method not allowed",
+                "status": 405,
+                "code": "method_not_allowed",
+            }
+            return JSONResponse(problem, status_code=405, media_type=PROBLEM_TYPE, headers={"allow": "GET, HEAD"})
+
         methods = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
         return Starlette(
             routes=[
@@ -123,6 +135,7 @@ class FakeService:
                 Route("/api/orders/download", download),
                 Route("/api/auth/set-cookie", set_cookie),
                 Route("/api/orders/hop-headers", hop_headers),
+                Route("/api/auth/read-only", read_only, methods=["GET", "OPTIONS", "TRACE", "DELETE"]),
                 Route("/{path:path}", echo, methods=methods),
             ]
         )

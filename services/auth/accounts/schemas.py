@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from services.auth.accounts.addresses import EmailAddress
 from services.auth.accounts.models import AccountState, Language, Role
 from services.auth.accounts.standing import Capability
+from services.auth.credentials.passwords import NewPassword
 
 
 class RegisterRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    email: EmailStr = Field(max_length=320)
-    password: str = Field(min_length=1, max_length=1024)
+    email: EmailAddress
+    password: NewPassword
     name: str = Field(min_length=1, max_length=200)
     language: Language = Language.ja
 

@@ -6,11 +6,11 @@ import json
 from typing import Annotated
 
 from fastapi import APIRouter, Query, status
-from fastapi import Path as PathParam
 
 from mamori_common.clock import ClockDep
 from mamori_common.contract import ACCOUNT_STANDING_PATH, STANDING_SESSION_PARAM, AccountStanding
 from mamori_common.db import SessionDep
+from mamori_common.path_ids import PathId
 from mamori_common.problems import Problem
 from mamori_common.service_auth import ServiceCaller
 from mamori_common.tokens import session_revoked
@@ -92,7 +92,7 @@ internal_router = APIRouter(include_in_schema=False)
 
 @internal_router.get(ACCOUNT_STANDING_PATH, response_model=AccountStanding)
 def get_account_standing(
-    account_id: Annotated[str, PathParam(min_length=1, max_length=64)],
+    account_id: PathId,
     caller: ServiceCaller,
     db: SessionDep,
     clock: ClockDep,

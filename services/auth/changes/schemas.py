@@ -5,15 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from services.auth.accounts.addresses import EmailAddress
 from services.auth.changes.models import ChangeKind
+from services.auth.credentials.passwords import NewPassword
 
 
 class ChangeEmailRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    new_email: EmailStr = Field(max_length=320)
+    new_email: EmailAddress
 
 
 class EmailChangeStarted(BaseModel):
@@ -42,7 +44,7 @@ class ChangePasswordRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     current_password: str = Field(min_length=1, max_length=1024)
-    new_password: str = Field(min_length=1, max_length=1024)
+    new_password: NewPassword
     #: End every other session of the account too (this one stays signed in).
     end_other_sessions: bool = False
 

@@ -15,15 +15,33 @@ import unicodedata
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Annotated
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from pydantic import Field
 
 MIN_LENGTH = 8
 MAX_LENGTH = 128
 _BLOCKLIST_FILE = Path(__file__).with_name("common_passwords.txt")
 #: Argon2 computations running at once in this process: one per core (module docstring).
 HASHING_SLOTS = threading.BoundedSemaphore(os.cpu_count() or 1)
+
+
+#: A password being set (register, change, reset, unlock): its length declared (and checked by the
+#: schema, so the numbers are one); what no JSON Schema can say (variety, the blocklist, the
+#: likeness to the e-mail address or name) is described, and checked by :func:`password_problems`.
+NewPassword = Annotated[
+    str,
+    Field(
+        min_length=MIN_LENGTH,
+        max_length=MAX_LENGTH,
+        description=(
+            f"{MIN_LENGTH} to {MAX_LENGTH} characters, at least three of them different; not one of the "
+            "30,000 most common passwords (nor one followed by digits), and not the e-mail address or name."
+        ),
+    ),
+]
 
 
 @dataclass(frozen=True)
@@ -67,8 +85,12 @@ def _normalise(text: str) -> str:
 
 
 def password_problems(password: str, *, email: str, name: str) -> list[str]:
-    """Why a new password is refused (empty when it is fine). Length and guessability only."""
-    length = len(unicodedata.normalize("NFKC", password))
+    """Why a new password is refused (empty when it is fine). Length and guessability only.
+
+    Length is counted on the characters as sent (code points, as JSON Schema counts them), so
+    what :data:`NewPassword` declares is exactly what is checked here; the rest is checked on the
+    normalised text."""
+    length = len(password)
     if length < MIN_LENGTH:
         return [f"at least {MIN_LENGTH} characters are required"]
     if length > MAX_LENGTH:

@@ -14,10 +14,10 @@ import dataclasses
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response, status
-from fastapi import Path as PathParam
 
 from mamori_common.clock import ClockDep
 from mamori_common.db import SessionDep
+from mamori_common.path_ids import PathId
 from mamori_common.problems import PROBLEM_MEDIA_TYPE
 from services.auth.deps import CurrentAccount, RecentSession, RequestContextDep
 from services.auth.env import EnvDep
@@ -41,7 +41,7 @@ from services.auth.signin.factors import SignInEnv
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
-PasskeyId = Annotated[str, PathParam(min_length=1, max_length=64)]
+PasskeyId = PathId
 
 
 def _env(request: Request) -> SignInEnv:

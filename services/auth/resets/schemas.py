@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.auth.accounts.addresses import EmailAddress
+from services.auth.credentials.passwords import NewPassword
 
 #: The things a customer is asked to re-check after recovering from a freeze.
 RecheckItem = Literal["payment_methods", "addresses", "subscriptions"]
@@ -13,7 +16,7 @@ RecheckItem = Literal["payment_methods", "addresses", "subscriptions"]
 class PasswordResetRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    email: EmailStr = Field(max_length=320)
+    email: EmailAddress
 
 
 class PasswordResetAccepted(BaseModel):
@@ -27,7 +30,7 @@ class ConfirmPasswordResetRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     token: str = Field(min_length=1, max_length=256)
-    new_password: str = Field(min_length=1, max_length=1024)
+    new_password: NewPassword
     #: End every session of the account (a reset signs nobody in).
     end_other_sessions: bool = True
 

@@ -6,6 +6,7 @@ from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from services.auth.credentials.passwords import NewPassword
 from services.auth.sessions.schemas import TokenResponse
 
 
@@ -56,7 +57,7 @@ class UnlockRequest(BaseModel):
 
     email: str = Field(min_length=1, max_length=320)
     code: str = Field(min_length=1, max_length=64)
-    new_password: str = Field(min_length=1, max_length=1024)
+    new_password: NewPassword
 
 
 class Unlocked(TokenResponse):

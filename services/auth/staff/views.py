@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends
 
 from mamori_common.clock import ClockDep
 from mamori_common.db import SessionDep
+from mamori_common.path_ids import path_id
 from services.auth.accounts.models import Account
 from services.auth.deps import RequestContextDep, staff_role_guard
 from services.auth.env import EnvDep
@@ -22,7 +23,7 @@ router = APIRouter(prefix="/api/auth/staff", tags=["auth staff"])
 ActingStaff = Annotated[Account, Depends(staff_role_guard("specialist", "admin"))]
 #: Who may read an account's state: support too (they see status, never documents or secrets).
 ReadingStaff = Annotated[Account, Depends(staff_role_guard("specialist", "support", "admin"))]
-AccountId = Annotated[str, Path(min_length=1, max_length=64, description="The customer's account id.")]
+AccountId = Annotated[str, path_id("The customer's account id.")]
 
 
 @router.post(

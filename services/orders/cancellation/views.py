@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Path, Request
+from fastapi import APIRouter, Body, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from mamori_common.contract import case_number
 from mamori_common.db import SessionDep
 from mamori_common.idempotency import Answer, IdempotencyKey
+from mamori_common.path_ids import PathId
 from mamori_common.problems import Problem
 from services.orders.cancellation.flows import cancel_lines
 from services.orders.cancellation.not_mine import report_not_mine
@@ -23,7 +24,7 @@ from services.orders.refunds.confirmation import refund_out
 from services.orders.refunds.models import Refund
 
 router = APIRouter(prefix="/api/orders", tags=["orders"])
-OrderId = Annotated[str, Path(min_length=1, max_length=64)]
+OrderId = PathId
 
 
 @router.post(

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from mamori_common.db import SessionDep
 from mamori_common.idempotency import Answer, IdempotencyKey
+from mamori_common.path_ids import PathId
 from services.orders.deps import Staff
 from services.orders.fulfilment import flows
 from services.orders.idempotent import run_unsafe
@@ -17,7 +16,7 @@ from services.orders.ordering.schemas import OrderOut
 from services.orders.ordering.service import order_out
 
 router = APIRouter(prefix="/api/orders/staff", tags=["orders staff"])
-Id = Annotated[str, Path(min_length=1, max_length=64)]
+Id = PathId
 
 
 @router.post(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -32,25 +32,56 @@ class CardIn(BaseModel):
     holder_name: str = Field(min_length=1, max_length=100)
 
 
-class TenderIn(BaseModel):
+class CardTenderIn(BaseModel):
+    """Paid by card: the card's details come with it."""
+
     model_config = ConfigDict(extra="forbid")
 
-    kind: Literal["card", "gift_balance", "points"]
+    kind: Literal["card"]
     amount: Yen
-    card: CardIn | None = None
+    card: CardIn
 
-    @model_validator(mode="after")
-    def _card_only_for_cards(self) -> TenderIn:
-        if (self.kind == "card") != (self.card is not None):
-            raise ValueError("a card tender carries card details; other tenders do not")
-        return self
+
+class StoredValueTenderIn(BaseModel):
+    """Paid from what the account holds (points, gift balance): no card."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["gift_balance", "points"]
+    amount: Yen
+    card: None = Field(default=None, description="Always absent (or null): only a card tender carries a card.")
+
+
+#: A card tender carries card details and the others do not: one shape per kind, told apart by ``kind``.
+TenderIn = Annotated[CardTenderIn | StoredValueTenderIn, Field(discriminator="kind")]
+TENDER_KINDS = ("card", "gift_balance", "points")
+
+
+def _one_tender_per_kind(schema: dict[str, Any]) -> None:
+    """``at most one tender of each kind``, in JSON Schema terms (2020-12 ``maxContains``)."""
+    tenders = schema["properties"]["tenders"]
+    tenders["allOf"] = [
+        {
+            "contains": {"properties": {"kind": {"const": kind}}, "required": ["kind"]},
+            "minContains": 0,
+            "maxContains": 1,
+        }
+        for kind in TENDER_KINDS
+    ]
 
 
 class PlaceOrderRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """An order and how it is paid. The tenders' amounts add up to the lines' total
+    (``unit_amount`` × ``quantity``, summed) exactly, with at most one tender of each kind."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_one_tender_per_kind)
 
     lines: list[LineIn] = Field(min_length=1, max_length=50)
-    tenders: list[TenderIn] = Field(min_length=1, max_length=3)
+    tenders: list[TenderIn] = Field(
+        min_length=1,
+        max_length=3,
+        description="At most one of each kind; their amounts add up to the lines' total exactly.",
+    )
 
     @model_validator(mode="after")
     def _tenders_pay_the_total(self) -> PlaceOrderRequest:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from mamori_common.db import SessionDep
 from mamori_common.idempotency import Answer, IdempotencyKey
 from mamori_common.pagination import PAGE_RESPONSES, PageDep
+from mamori_common.path_ids import PathId
 from services.orders.catalogue import Text
 from services.orders.deps import Customer, OriginDep, StandingDep
 from services.orders.idempotent import run_unsafe
@@ -20,7 +19,7 @@ from services.orders.ordering.service import one_click_enabled, order_of, order_
 from services.orders.standing import require_can_order
 
 router = APIRouter(prefix="/api/orders", tags=["orders"])
-OrderId = Annotated[str, Path(min_length=1, max_length=64)]
+OrderId = PathId
 
 ONE_CLICK_TEXT = {
     True: Text(ja="1-Clickでの注文をオンにしました。", en="1-Click ordering is on."),

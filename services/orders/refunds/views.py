@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from mamori_common.db import SessionDep
 from mamori_common.pagination import PAGE_RESPONSES, PageDep
+from mamori_common.path_ids import PathId
 from mamori_common.problems import Problem
 from services.orders.deps import Customer
 from services.orders.ordering.models import Order
@@ -52,7 +53,7 @@ def list_refunds(
     summary="A confirmation of the order's refunds, to hand to a card issuer",
 )
 def get_refund_confirmation(
-    order_id: Annotated[str, Path(min_length=1, max_length=64)],
+    order_id: PathId,
     principal: Customer,
     session: SessionDep,
     request: Request,

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from mamori_common.db import SessionDep
 from mamori_common.idempotency import Answer, IdempotencyKey
+from mamori_common.path_ids import PathId
 from mamori_common.problems import Problem
 from services.orders.deps import Customer, Staff
 from services.orders.idempotent import run_unsafe
@@ -22,7 +21,7 @@ from services.orders.returns.models import Return
 from services.orders.returns.schemas import ReturnOut, ReturnRequest
 
 router = APIRouter(prefix="/api/orders", tags=["orders"])
-Id = Annotated[str, Path(min_length=1, max_length=64)]
+Id = PathId
 
 
 def return_out(db: Session, item: Return) -> ReturnOut:

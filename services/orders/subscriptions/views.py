@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from mamori_common.db import SessionDep
 from mamori_common.idempotency import Answer, IdempotencyKey
+from mamori_common.path_ids import PathId
 from services.orders.deps import Customer
 from services.orders.idempotent import run_unsafe
 from services.orders.ordering.models import Order
@@ -35,7 +34,7 @@ class SubscriptionCancelled(BaseModel):
     summary="End a subscription; the unused part is refunded",
 )
 def cancel(
-    subscription_id: Annotated[str, Path(min_length=1, max_length=64)],
+    subscription_id: PathId,
     principal: Customer,
     session: SessionDep,
     request: Request,

@@ -38,7 +38,9 @@ _UPLOAD_BODY = {
                             "description": "A PDF, PNG or JPEG, at most 10 MB and 10 pages.",
                         }
                     },
-                }
+                },
+                # What the service accepts, recognised by the file's bytes (not by this part's type).
+                "encoding": {"file": {"contentType": "application/pdf, image/png, image/jpeg"}},
             }
         },
     }

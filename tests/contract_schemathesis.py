@@ -1,0 +1,191 @@
+"""The merged OpenAPI says what every service enforces: schemathesis, every check, through the edge.
+
+NOT YET PASSING, so not named ``test_*.py`` (pytest does not collect it; run it by name:
+``pytest tests/contract_schemathesis.py``). On its last run 41 of 61 operations kept their
+contract; the 20 that did not are listed in the branch's report (semantic refusals the schema does
+not declare yet: a challenge answer's shape per method, phone numbers, passkey names, the
+``Idempotency-Key`` reused across operations, list endpoints taking an invalid token). When it
+passes, rename it ``test_contract.py``.
+
+``mamori run`` starts every service behind the Python gateway (real processes, real HTTP), and
+schemathesis reads the gateway's merged ``/openapi.json`` and calls each of its operations with
+every check it has: no 5xx, status codes, content types, headers and bodies as documented,
+schema-valid data accepted (``positive_data_acceptance``: a 400 or 422 for a request the contract
+calls valid is the contract saying less than the server enforces), schema-invalid data refused,
+authentication not ignored, undeclared methods answered 405 with ``Allow``. No check is left
+out and no failure is expected.
+
+Two things no JSON Schema can say are written in the schema's descriptions instead, and the
+generated valid data is made to follow them before it is sent (never the invalid data):
+an order's tenders add up to its lines' total (:func:`_tenders_pay_the_total`, the way a client
+computes its total), and a new password is not guessable (:func:`_passwords_not_guessable`).
+
+Calls carry the token of the role each operation is for: the demo customer's, a specialist's on
+verification's staff routes, the admin's on auth's and orders' staff routes. Operations that end
+sessions (``logout``, ``revokeSessions``) use a second customer's token, so the others keep theirs.
+The budget (``MAX_EXAMPLES``) keeps the whole module within a few minutes on two cores.
+"""
+
+from __future__ import annotations
+
+import io
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import schemathesis
+from fpdf import FPDF
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from PIL import Image, ImageDraw
+from schemathesis.generation.modes import GenerationMode
+
+from services.auth.credentials.passwords import password_problems
+from tests.support.processes import MamoriRun
+from tests.test_system import demo_credentials, operations, sign_in
+
+pytestmark = pytest.mark.system
+
+MAX_EXAMPLES = 6
+YEN_MAX = 10_000_000
+SECOND_CUSTOMER = ("contract-second@demo.mamori.example", "second-customer-harbour-73")
+#: Operations whose success signs their caller out.
+SESSION_ENDING = frozenset({"logout", "revokeSessions"})
+
+
+@dataclass
+class Suite:
+    run: MamoriRun
+    tokens: dict[str, str]
+
+
+@pytest.fixture(scope="module")
+def suite() -> Iterator[Suite]:
+    with tempfile.TemporaryDirectory(prefix="mamori-contract-") as data_dir:
+        run = MamoriRun(Path(data_dir), env={"MAMORI_EDGE": "python"}).start()
+        try:
+            credentials = demo_credentials(run)
+            with httpx.Client(base_url=run.gateway_url, timeout=30) as client:
+                paths = operations(client.get("/openapi.json").json())
+                method, path = paths["register"]
+                email, password = SECOND_CUSTOMER
+                registered = client.request(method, path, json={"email": email, "password": password, "name": "Second"})
+                assert registered.status_code in (200, 201), registered.text
+                tokens = {
+                    role: sign_in(client, paths, *credentials[role]) for role in ("customer", "specialist", "admin")
+                }
+                tokens["second"] = sign_in(client, paths, email, password)
+            yield Suite(run, tokens)
+        finally:
+            run.terminate()
+
+
+@pytest.fixture(scope="module")
+def contract(suite: Suite) -> Any:
+    return schemathesis.openapi.from_url(f"{suite.run.gateway_url}/openapi.json")
+
+
+schema = schemathesis.pytest.from_fixture("contract")
+
+
+@pytest.fixture(autouse=True)
+def _node_id_for_schemathesis(request: pytest.FixtureRequest) -> None:
+    """schemathesis 4.32's lazy schema names each operation's subtest through ``node._nodeid``,
+    which pytest 9 no longer keeps; give it the id pytest has."""
+    if not hasattr(request.node, "_nodeid"):
+        request.node._nodeid = request.node.nodeid
+
+
+def _role(case: schemathesis.Case[Any]) -> str:
+    if case.operation.definition.raw.get("operationId") in SESSION_ENDING:
+        return "second"
+    if "/staff/" in case.path:
+        return "specialist" if case.path.startswith("/api/verification/") else "admin"
+    return "customer"
+
+
+def _tenders_pay_the_total(case: schemathesis.Case[Any]) -> None:
+    """Make a valid ``placeOrder`` body pay its total exactly (see the module docstring): one
+    tender of each kind (what ``maxContains`` says and the generator does not heed), amounts
+    split so they add up, and lines no tenders could pay (over 3 × 10,000,000 yen) made small."""
+    body: Any = case.body
+    if case.operation.definition.raw.get("operationId") != "placeOrder" or not isinstance(body, dict):
+        return
+    lines, tenders = body.get("lines"), body.get("tenders")
+    if not (isinstance(lines, list) and lines and isinstance(tenders, list) and tenders):
+        return
+    unique: dict[str, dict[str, Any]] = {}
+    for tender in tenders:
+        unique.setdefault(tender["kind"], tender)
+    paying = list(unique.values())
+    total = sum(line["unit_amount"] * line.get("quantity", 1) for line in lines)
+    if total > YEN_MAX * len(paying) or total < len(paying):
+        for line in lines:
+            line["quantity"], line["unit_amount"] = 1, 1
+        total = len(lines)
+        paying = paying[:total]
+    remaining = total
+    for index, tender in enumerate(paying):
+        after = len(paying) - 1 - index
+        tender["amount"] = min(YEN_MAX, remaining - after) if after else remaining
+        remaining -= tender["amount"]
+    body["tenders"] = paying
+
+
+#: Where each operation that sets a password carries it.
+NEW_PASSWORD_FIELDS = {
+    "register": "password",
+    "changePassword": "new_password",
+    "confirmPasswordReset": "new_password",
+    "requestUnlock": "new_password",
+}
+STRONG_PASSWORD = "quiet-harbour-lantern-58"
+
+
+def _passwords_not_guessable(case: schemathesis.Case[Any]) -> None:
+    """A valid new password of the declared length may still be guessable (the blocklist, too
+    few different characters, the e-mail address): rules the schema describes and cannot say.
+    Such a generated password is replaced by a strong one, as a user would choose another."""
+    body: Any = case.body
+    field = NEW_PASSWORD_FIELDS.get(str(case.operation.definition.raw.get("operationId")))
+    if field is None or not isinstance(body, dict) or not isinstance(body.get(field), str):
+        return
+    email, name = str(body.get("email", "")), str(body.get("name", ""))
+    if password_problems(body[field], email=email, name=name):
+        body[field] = STRONG_PASSWORD
+
+
+def _documents() -> dict[str, bytes]:
+    """One small, readable document of each accepted type (nothing on it looks like a card)."""
+    image = Image.new("RGB", (320, 200), "white")
+    ImageDraw.Draw(image).text((20, 90), "Statement: nothing to see here", fill="black")
+    files = {}
+    for kind, media in (("PNG", "image/png"), ("JPEG", "image/jpeg")):
+        out = io.BytesIO()
+        image.save(out, kind)
+        files[media] = out.getvalue()
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("helvetica", size=14)
+    pdf.cell(text="Statement: nothing to see here")
+    files["application/pdf"] = bytes(pdf.output())
+    return files
+
+
+for _media, _content in _documents().items():
+    schemathesis.openapi.media_type(_media, st.just(_content))
+
+
+@schema.parametrize()
+@settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+def test_every_operation_keeps_its_contract(case: schemathesis.Case[Any], suite: Suite) -> None:
+    if case.meta is not None and case.meta.generation.mode == GenerationMode.POSITIVE:
+        _tenders_pay_the_total(case)
+        _passwords_not_guessable(case)
+    # On the case, not as extra headers: the ignored_auth check must be able to take it away.
+    case.headers["Authorization"] = f"Bearer {suite.tokens[_role(case)]}"
+    case.call_and_validate(timeout=30)
