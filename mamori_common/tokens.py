@@ -127,12 +127,12 @@ def access_token_from(request: Request) -> str | None:
 
 #: Declares the access token in the OpenAPI (``security`` on every operation that needs one), so a
 #: client, and schemathesis, know which calls answer 401 without it. The token is still read by
-#: :func:`access_token_from` (the portal's cookie counts too); this only reads the header.
+#: :func:`access_token_from`, from this header only (no cookie is ever a token).
 BEARER = HTTPBearer(
     auto_error=False,
     scheme_name="accessToken",
     bearerFormat="JWT",
-    description="The access token from login (or the portal's HttpOnly cookie).",
+    description="The access token from login, as `Authorization: Bearer`.",
 )
 
 
