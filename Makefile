@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint install bench clean i18n
+.PHONY: run test test-fast lint install bench clean i18n
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,14 @@ lint: $(STAMP)
 
 test: $(STAMP) $(CATALOGUE).mo lint
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+# The quick loop while coding: the same checks, then every test that needs no real server
+# (no spawned processes, PostgreSQL, Redis or browser), spread over the cores by pytest-xdist.
+# `make test` stays the whole truth; CI runs that.
+FAST_MARKERS := not system and not postgres and not redis and not browser
+test-fast: $(STAMP) $(CATALOGUE).mo lint
+	env -u MAMORI_TEST_POSTGRES_URL -u MAMORI_TEST_REDIS_URL \
+		$(VENV)/bin/python -m pytest -n auto -q -m "$(FAST_MARKERS)" $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	for script in tests/bench/*.py; do $(VENV)/bin/python $$script || exit 1; done
