@@ -170,19 +170,26 @@ def test_s3_a_held_gift_card_payment_is_verified_from_the_case_page_and_the_acco
             ],
         )
         submit(phone, f"{case_path}/documents")
-        phone.wait_for_selector("main .error")
+        phone.wait_for_selector("main .error", timeout=90_000)  # the first scan also starts the scan server
         assert (
             "カード番号がすべて見えています" if language == "ja" else "A full card number is visible"
         ) in phone.locator("h1").inner_text()
         assert_accessible(phone)
 
         phone.goto(f"{suite.gateway_url}{case_path}")
-        phone.set_input_files(
-            "#f-file",
-            files=[{"name": "redacted.pdf", "mimeType": "application/pdf", "buffer": docs.text_pdf(*REDACTED)}],
-        )
+        # A file over 10 MB is not sent at all: the page says the limit and the form is ready again.
+        too_big = {"name": "IMG_2040.jpg", "mimeType": "image/jpeg", "buffer": b"\xff\xd8\xff" + b"p" * 11_000_000}
+        phone.set_input_files("#f-file", files=[too_big])
+        phone.locator(f"main form[action='{case_path}/documents'] button[type=submit]").click()
+        phone.wait_for_selector("#upload-too-large", state="visible")
+        assert "10 MB" in phone.locator("#upload-too-large").inner_text()
+        assert phone.locator(f"main form[action='{case_path}/documents'] button[type=submit]").is_enabled()
+        # The statement as a phone photographs it: a 2 MB JPEG, the number hidden but the last 4.
+        photo = docs.phone_photo(*REDACTED)
+        assert len(photo) > 2_000_000
+        phone.set_input_files("#f-file", files=[{"name": "IMG_2041.jpg", "mimeType": "image/jpeg", "buffer": photo}])
         submit(phone, f"{case_path}/documents")
-        phone.wait_for_url("**notice=uploaded")
+        phone.wait_for_url("**notice=uploaded", timeout=120_000)
         phone.select_option("#f-item", "billing_address")
         phone.fill("#f-value", "2-1-1 Nihonbashi, Tokyo 103-0027")
         submit(phone, f"{case_path}/supplements")
