@@ -32,7 +32,7 @@ from mamori_common.problems import PROBLEM_MEDIA_TYPE
 from tests.support.postgres import fresh_databases
 from tests.support.processes import ChildProcess, MamoriRun, is_running, uvicorn_children
 from tests.support.servers import wait_until
-from tests.test_system import STRONG_PASSWORD, demo_credentials, operations
+from tests.test_system import STRONG_PASSWORD, demo_credentials, demo_totp_secret, operations, sign_in
 
 pytestmark = pytest.mark.system
 
@@ -60,10 +60,9 @@ class Edge:
         assert registered.status_code == 201, registered.text
         return email
 
-    def sign_in(self, email: str, password: str = STRONG_PASSWORD) -> str:
-        signed_in = self.call("login", json={"email": email, "password": password})
-        assert signed_in.status_code == 200, signed_in.text
-        return str(signed_in.json()["access_token"])
+    def sign_in(self, email: str, password: str = STRONG_PASSWORD, totp_secret: str | None = None) -> str:
+        """A customer's password sign-in; staff (``totp_secret``) through their TOTP step-up."""
+        return sign_in(self.client, self.paths, email, password, totp_secret)
 
     def place_top_up(self, token: str, amount: int = 50_000) -> httpx.Response:
         line = {"kind": "balance_top_up", "description": "Balance top-up", "unit_amount": amount}
@@ -162,7 +161,7 @@ def test_a_freeze_stops_list_cases_and_request_callback_within_a_second(run: Mam
     email = edge.customer()
     token = edge.sign_in(email)
     account_id = edge.call("getMe", token).json()["account_id"]
-    admin = edge.sign_in(*demo_credentials(run)["admin"])
+    admin = edge.sign_in(*demo_credentials(run)["admin"], totp_secret=demo_totp_secret(run, "admin"))
 
     answered = ended(edge, "freezeAccount", admin, args={"account_id": account_id}, json={"reason": "drill"})
     refused_everywhere_within(edge, token, answered)

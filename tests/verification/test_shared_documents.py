@@ -60,10 +60,12 @@ def test_a_document_one_replica_received_is_read_and_purged_through_another(
 
     for first in make_harness(first_dir):
         assert isinstance(first.app.state.verification.store.blobs, DatabaseBlobStore)
-        case_id, document_id, content = _upload(first)
+        case_id, document_id, _uploaded = _upload(first)
         _approve(first, case_id)
+        kept = _download(first, document_id)
+        assert kept[0] == 200 and kept[1].startswith(b"%PDF")  # the rendering is kept, not the upload
         for second in make_harness(second_dir):
-            assert _download(second, document_id) == (200, content)
+            assert _download(second, document_id) == kept, "the other replica reads the same document"
             assert not any(first_dir.rglob("*.bin")) and not any(second_dir.rglob("*.bin"))
             with second.app.state.db.session() as db:
                 stored = db.scalar(select(DocumentBlob.ciphertext).where(DocumentBlob.document_id == document_id))
@@ -85,7 +87,8 @@ def test_the_embedded_default_keeps_documents_in_the_data_directory_and_purges_t
     case_id, document_id, content = _upload(verification)
     stored = verification.data_dir / "documents" / f"{document_id}.bin"
     assert stored.is_file() and b"Yuki Tanaka" not in stored.read_bytes()
-    assert _download(verification, document_id) == (200, content)
+    kept = _download(verification, document_id)
+    assert kept[0] == 200 and kept[1].startswith(b"%PDF") and kept[1] != content  # the rendering
     _approve(verification, case_id)
 
     monkeypatch.setenv("MAMORI_RETENTION_DAYS", "0")
