@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.clients import SCOPE_KEY, TrustedProxies
 from gateway.security_headers import SecurityHeaders
-from mamori_common.observability import Metrics, request_id_var, route_label
+from mamori_common.observability import Metrics, loggable_path, request_id_var, route_label
 from mamori_common.problems import problem_for_status, problem_response
 
 logger = logging.getLogger("mamori.gateway")
@@ -76,7 +76,7 @@ class GatewayContextMiddleware:
         except Exception:
             if status:
                 raise  # part of the answer is out: only the server cutting the connection is honest now
-            logger.exception("unhandled error", extra={"path": path})
+            logger.exception("unhandled error", extra={"path": loggable_path(path)})
             await problem_response(INTERNAL_ERROR, path)(scope, receive, send_with_headers)
         finally:
             elapsed = time.perf_counter() - started
@@ -87,7 +87,7 @@ class GatewayContextMiddleware:
                     "request",
                     extra={
                         "method": scope["method"],
-                        "path": path,
+                        "path": loggable_path(path),
                         "status": status or 500,
                         "duration_ms": round(elapsed * 1000, 2),
                         "client_ip": context.client_ip,

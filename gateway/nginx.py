@@ -270,8 +270,14 @@ events {{
 
 http {{
     server_tokens off;
+    # A path with 13 or more digits joined by at most two of " ._/-" may hold a card number: the
+    # log keeps it up to there (the services' own logs mask just the number's digits).
+    map $uri $mamori_logged_path {{
+        "~^(?<mamori_path_head>.*?)[0-9](?:[ ._/-]{{0,2}}[0-9]){{12,}}" "${{mamori_path_head}}[digits withheld]";
+        default $uri;
+    }}
     log_format mamori escape=json '{{"time":"$time_iso8601","request_id":"$mamori_request_id",'
-        '"client_ip":"$remote_addr","method":"$request_method","path":"$uri","status":$status,'
+        '"client_ip":"$remote_addr","method":"$request_method","path":"$mamori_logged_path","status":$status,'
         '"duration_ms":$request_time,"upstream":"$upstream_addr"}}';
     {access_log}
     client_body_temp_path {run}/client_body;

@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from mamori_common.card_numbers.detector import mask_card_numbers
 from mamori_common.contract import REVOCATIONS_PATH
 
 REQUEST_ID_HEADER = "x-request-id"
@@ -51,6 +52,15 @@ def accepted_request_id(value: str | None) -> str | None:
     if value and _REQUEST_ID_SHAPE.match(value):
         return value
     return None
+
+
+def loggable_path(path: str) -> str:
+    """The path as an access log line may keep it: a full card number in it has its digits masked.
+
+    A customer pastes a card number where an id goes, an attacker sends one on purpose, and access
+    logs outlive everything else (the detector runs only on the rare path with enough digits).
+    """
+    return mask_card_numbers(path)
 
 
 class _RequestIdFilter(logging.Filter):
@@ -174,7 +184,7 @@ class RequestContextMiddleware:
                     "request",
                     extra={
                         "method": scope["method"],
-                        "path": scope["path"],
+                        "path": loggable_path(scope["path"]),
                         "status": status,
                         "duration_ms": round(elapsed * 1000, 2),
                     },

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session as DbSession
 
+from mamori_common.card_numbers import mask_card_numbers
 from mamori_common.clock import ClockDep
 from mamori_common.db import SessionDep
 from mamori_common.network import resolve_client_ip
@@ -72,7 +73,7 @@ def request_context(request: Request, ip: ClientIp) -> RequestContext:
     return RequestContext(
         ip=ip,
         country=country_of(ip),
-        user_agent=(request.headers.get("user-agent") or "")[:512] or None,
+        user_agent=mask_card_numbers((request.headers.get("user-agent") or "")[:512]) or None,  # kept, listed
         device_token=token[: devices.MAX_TOKEN_LENGTH + 1] if token else None,
     )
 

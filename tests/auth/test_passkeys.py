@@ -578,6 +578,10 @@ def test_rename_and_remove_own_passkey(auth: AuthHarness, authenticator: Softwar
     assert renamed.status_code == 200 and renamed.json()["name"] == "Work laptop"
     bad = auth.call("PATCH", f"{PASSKEYS}/{created['id']}", token=access, json={"name": "line\nbreak"})
     assert bad.status_code == 422 and bad.json()["code"] == "validation_error"
+    carded = auth.call("PATCH", f"{PASSKEYS}/{created['id']}", token=access, json={"name": "Visa 4556737586899855"})
+    assert carded.status_code == 422 and carded.json()["code"] == "card_number_visible"
+    listed = auth.call("GET", PASSKEYS, token=access).json()
+    assert "4556737586899855" not in str(listed)
     auth.clock.advance(seconds=1)  # the newest notice is the removal's
 
     assert auth.call("DELETE", f"{PASSKEYS}/{created['id']}", token=access).status_code == 204

@@ -88,9 +88,10 @@ def test_freezing_an_unknown_account_or_with_a_bad_body_changes_nothing(auth: Au
     _, specialist = make_staff(auth, Role.specialist, "specialist@mamori.example")
     unknown = _freeze(auth, "0" * 32, specialist)
     assert unknown.status_code == 404 and unknown.json()["code"] == "account_not_found"
-    for body in ({}, {"reason": ""}, {"reason": REASON, "state": "closed"}):
+    for body in ({}, {"reason": ""}, {"reason": REASON, "state": "closed"}, {"reason": "card 4556 7375 8689 9855"}):
         response = auth.call("POST", f"/api/auth/staff/accounts/{account_id}/freeze", token=specialist, json=body)
         assert response.status_code == 422, body
+    assert response.json()["code"] == "card_number_visible"  # a reason is mailed: never a full number
     assert load(auth, Account, account_id).state is AccountState.active
     assert outbox_events(auth, "account.frozen") == []
 

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as DbSession
 
+from mamori_common.card_numbers import ensure_no_card_numbers
 from mamori_common.quotas import rate_limited
 from services.auth import quotas
 from services.auth.accounts.models import Account, Language, new_id
@@ -38,6 +39,7 @@ def register(
     if wait:
         raise rate_limited(wait)
     email = normalise_email(email)
+    ensure_no_card_numbers({"name": name, "email": email})
     check_new_password(password, email=email, name=name)
     password_hash = env.passwords.hash(password)  # also for a taken address: the same time
     existing = _account_with(db, email)

@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as DbSession
 from webauthn.helpers import base64url_to_bytes
 
+from mamori_common.card_numbers import ensure_no_card_number
 from mamori_common.problems import KeptRefusal, Problem
 from mamori_common.quotas import rate_limited
 from services.auth import quotas
@@ -104,6 +105,7 @@ def finish_registration(
 
     The ceremony is spent first, so a refused answer cannot be sent again.
     """
+    ensure_no_card_number(name, "name")
     now = env.clock.now()
     _may_change(db, account, now)
     ceremony = service.claim_ceremony(db, ceremony_id, CeremonyPurpose.registration, account_id=account.id, now=now)
@@ -195,6 +197,7 @@ def rename(
     db: DbSession, account: Account, passkey_id: str, name: str, *, context: RequestContext, now: datetime
 ) -> Passkey:
     """``renamePasskey``; caller commits."""
+    ensure_no_card_number(name, "name")
     passkey = _own(db, account, passkey_id)
     passkey.name = name
     record(db, account.id, RENAMED, context, at=now, details={"passkey_id": passkey.id})

@@ -12,6 +12,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session as DbSession
 
+from mamori_common.card_numbers import ensure_no_card_number
 from mamori_common.problems import Problem
 from services.auth.accounts import standing
 from services.auth.accounts.models import Account, AccountState, Role
@@ -53,6 +54,7 @@ def freeze(
     db: DbSession, env: AuthEnv, target: Account, staff: Account, reason: str, *, context: RequestContext
 ) -> str:
     """Freeze as after a reported intrusion; return the case id. Caller commits."""
+    ensure_no_card_number(reason, "reason")
     now = env.clock.now()
     ensure_may_act_on(staff, target)
     ensure_may_make(Transition.freeze, actor_role(staff), standing_for(db, target, now=now))
@@ -83,6 +85,7 @@ def unlock(
     A freeze invalidated the password, so unlocking a frozen account does not make it usable by
     itself: the owner still proves their mailbox with a reset (which is what ends the freeze).
     """
+    ensure_no_card_number(reason, "reason")
     now = env.clock.now()
     ensure_may_act_on(staff, target)
     current = standing_for(db, target, now=now)
