@@ -7,7 +7,8 @@ made (auth's ``revertChange``): auth freezes the account and publishes ``session
 orders, on its own, cancels the top-up (its authorisation voided, nothing was captured), cancels
 and refunds the subscription, turns the shipped item
 into a return (refunded once staff receive it), produces a refund confirmation (JSON and PDF), and
-the customer is mailed a notice straight away.
+the customer is mailed a notice straight away. The owner gets back in with a password reset and
+reads it all with their own new session.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import email
 import email.policy
 import re
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,18 +26,13 @@ import pytest
 
 from tests.support.processes import MamoriRun
 from tests.support.servers import wait_until
-from tests.test_system import (  # noqa: F401  (deployment: a fixture)
-    demo_credentials,
-    demo_totp_secret,
-    deployment,
-    operations,
-    sign_in,
-)
+from tests.test_system import demo_credentials, demo_totp_secret, operations, sign_in
 
 pytestmark = pytest.mark.system
 
 PASSWORD = "quiet-harbour-lantern-58"
 INTRUDER_PASSWORD = "intruder-chose-this-9"
+OWNER_NEW_PASSWORD = "lantern-over-still-water-31"
 NAME = "Sora Aoki"
 REVERT_CODE = re.compile(r"\b[A-Z2-9]{4}(?:-[A-Z2-9]{4}){3}\b")
 
@@ -56,13 +53,20 @@ def body_of(message: email.message.EmailMessage) -> str:
     return str(part.get_content())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="reads the undone orders with the intruder's session, which revocation now (rightly) ends at the "
-    "freeze; the owner's own reads need a sign-in past the 5 h reset cool-down the shared deployment cannot "
-    "move. The undo itself is proved end to end in tests/test_story_s2_detected.py.",
-)
-def test_s2_orders_from_a_compromised_session_are_undone_and_the_customer_told(deployment: MamoriRun) -> None:
+@pytest.fixture
+def own_deployment(tmp_path: Path) -> Iterator[MamoriRun]:
+    """A deployment of this test's own, whose frozen accounts may reset at once (not after 5 h): the
+    owner gets back in with a reset, as story S2 has them do, and reads the clean-up themselves."""
+    run = MamoriRun(tmp_path / "var", env={"MAMORI_RESET_COOLDOWN_AFTER_FREEZE_SECONDS": "0"})
+    try:
+        run.start()
+        yield run
+    finally:
+        run.close()
+
+
+def test_s2_orders_from_a_compromised_session_are_undone_and_the_customer_told(own_deployment: MamoriRun) -> None:
+    deployment = own_deployment
     with httpx.Client(base_url=deployment.gateway_url, timeout=30) as gateway:
         paths = operations(gateway.get("/openapi.json").json())
 
@@ -114,6 +118,28 @@ def test_s2_orders_from_a_compromised_session_are_undone_and_the_customer_told(d
         assert revert_code is not None
         reverted = call("revertChange", json={"code": revert_code.group(0)})
         assert reverted.status_code == 200, reverted.text
+
+        # The freeze ended the intruder's session (and every other): within a second orders refuses it.
+        wait_until(
+            lambda: call("getOrder", token, {"order_id": item["id"]}).status_code == 401,
+            timeout=3,
+            interval=0.1,
+            what="orders refusing the ended session",
+        )
+        # The owner comes back in with a reset from their mailbox, and signs in with the new password.
+        assert call("requestPasswordReset", json={"email": address}).status_code == 202
+        reset_mail = wait_until(
+            lambda: [m for m in mails_to(deployment.data_dir, address) if "password reset code" in str(m["Subject"])],
+            timeout=30,
+            what="the reset code",
+        )[-1]
+        reset_code = re.search(r"\n {4}(\S+)\s*\n", body_of(reset_mail) + "\n")
+        assert reset_code is not None, body_of(reset_mail)
+        confirmed = call(
+            "confirmPasswordReset", json={"token": reset_code.group(1), "new_password": OWNER_NEW_PASSWORD}
+        )
+        assert confirmed.status_code == 200, confirmed.text
+        token = sign_in(gateway, paths, address, OWNER_NEW_PASSWORD)  # the mailbox proof of the reset counts
 
         def order(order_id: str) -> dict[str, Any]:
             response = call("getOrder", token, {"order_id": order_id})
