@@ -121,14 +121,18 @@ def open_step_up(
     """
     guard = StepUpReason.consecutive_failures in reasons
     listed = list(policy.GUARD_METHODS) if guard else owed
-    base = methods.Ask(account, context, now, owed=False, guard=guard, password_ok=password_ok)
     known = signals.known_client
-    offers = {
-        name: methods.named(name).offer(db, env, dataclasses.replace(base, owed=name in owed, known_client=known))
-        for name in listed
-    }
+
+    def ask(name: str) -> methods.Ask:
+        return methods.Ask(
+            account, context, now, owed=name in owed, guard=guard, password_ok=password_ok, known_client=known
+        )
+
+    offers = {name: methods.named(name).offer(db, env, ask(name)) for name in listed}
     refused = [offer.refusal for offer in offers.values() if offer.refusal is not None]
-    owed = [name for name in owed if offers.get(name, methods.Offer()).refusal is None]
+    # A method that cannot be offered now (no code mail may go out) is owed no more this time;
+    # what the guard owes a staff account with no factor (ENROL) is no method and stays.
+    owed = [name for name in owed if name not in offers or offers[name].refusal is None]
     if refused and not guard and not owed:
         return refused[0]
     challenge, _ = create_challenge(
