@@ -10,7 +10,7 @@ from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import NoDecode
 
 from mamori_common.settings import ServiceSettings, _split_csv
-from services.auth.passkeys.policy import relying_party_problems
+from services.auth.passkeys.relying_party import relying_party_problems
 
 
 class AuthSettings(ServiceSettings):

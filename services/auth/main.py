@@ -29,6 +29,7 @@ from services.auth.messages import views as message_views
 from services.auth.messages.mailer import install as install_mailer
 from services.auth.messages.mailer import mail_sender_job
 from services.auth.messages.models import Message  # noqa: F401
+from services.auth.passkeys import step_up as passkey_step_up
 from services.auth.passkeys import views as passkey_views
 from services.auth.passkeys.models import Passkey, PasskeyCeremony  # noqa: F401
 from services.auth.resets import views as reset_views
@@ -36,8 +37,11 @@ from services.auth.resets.models import ResetToken  # noqa: F401
 from services.auth.sessions import revocations as session_revocations
 from services.auth.sessions import views as session_views
 from services.auth.sessions.models import RefreshToken, Session  # noqa: F401
+from services.auth.signin import methods as step_up_methods
+from services.auth.signin import policy as signin_policy
 from services.auth.signin import views as signin_views
 from services.auth.signin.gate import ThrottledClientGate
+from services.auth.signin.methods import mail_code, recovery_code, totp
 from services.auth.signin.models import Challenge, KnownDevice, SignInAttempt  # noqa: F401
 from services.auth.staff import views as staff_views
 from services.auth.tokens import views as token_views
@@ -46,6 +50,10 @@ from services.auth.totp import views as totp_views
 from services.auth.totp.models import RecoveryCode  # noqa: F401
 
 metadata = Base.metadata
+
+#: The step-up methods of sign-in, each registered by its own module on import (as Kratos' registry
+#: lists its login strategies); the flows know them only through ``signin/methods``.
+STEP_UP_METHODS = (mail_code.METHOD, totp.METHOD, recovery_code.METHOD, passkey_step_up.METHOD)
 
 SPEC = ServiceSpec(
     name="auth",
@@ -82,6 +90,9 @@ def signing_key_for(settings: AuthSettings) -> SigningKey:
 
 
 def create_app(settings: AuthSettings | None = None, **options: Any) -> FastAPI:
+    absent = step_up_methods.missing(signin_policy.METHOD_PROOFS)
+    if absent:  # a challenge the rules open could not be answered: refuse to start instead
+        raise RuntimeError(f"no step-up method registered for {', '.join(absent)}")
     settings = settings or AuthSettings()
     app = create_service_app(SPEC, settings, **options)
     key = signing_key_for(settings)

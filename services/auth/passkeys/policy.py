@@ -11,7 +11,8 @@ each rule is tested on its own (tests/auth/test_passkey_policy.py).
   (``localhost`` is a secure context over plain HTTP) and ``mamori run`` prints that address.
   Every origin in ``passkey_origins`` must be on the rp id or one of its subdomains, over https
   (or http for localhost), or no browser would ever send a ceremony from it: a misconfiguration
-  is refused at start, not at the first customer's ceremony.
+  is refused at start, not at the first customer's ceremony (the check is
+  :mod:`.relying_party`, which the settings run and which imports nothing of auth).
 * **Challenges** are 32 random bytes (the spec asks for at least 16), bound to their account and
   purpose (registration, sign-in, a login's step-up), answered once and within
   ``passkey_ceremony_seconds``. A ceremony is spent before its answer is checked, so a wrong or
@@ -40,11 +41,9 @@ each rule is tested on its own (tests/auth/test_passkey_policy.py).
 
 from __future__ import annotations
 
-import ipaddress
 import secrets
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Literal
-from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
     from services.auth.config import AuthSettings
@@ -96,36 +95,3 @@ def required_stays_on(required: bool, active_passkeys: int) -> bool:
     """ "Passkey required" needs a passkey: removing the last one turns it off, so losing every
     passkey never leaves a rule nobody can meet."""
     return required and active_passkeys > 0
-
-
-def relying_party_problems(rp_id: str, origins: list[str]) -> list[str]:
-    """What is wrong with this rp id and these origins (empty: nothing)."""
-    problems: list[str] = []
-    host = rp_id.strip().lower()
-    if not host or host != rp_id or "/" in host or (":" in host and not _is_ip(host)):
-        problems.append(f"passkey rp id {rp_id!r} must be a bare domain name (no scheme, port or path)")
-    elif _is_ip(host):
-        problems.append(f"passkey rp id {rp_id!r} is an IP address, which browsers refuse: use a domain (localhost)")
-    if not origins:
-        problems.append("at least one passkey origin is needed")
-    for origin in origins:
-        parts = urlsplit(origin)
-        name = (parts.hostname or "").lower()
-        if parts.scheme not in ("https", "http") or not name or parts.path not in ("", "/") or parts.query:
-            problems.append(f"passkey origin {origin!r} must be scheme://host[:port]")
-            continue
-        if parts.scheme == "http" and name != "localhost" and not name.endswith(".localhost"):
-            problems.append(f"passkey origin {origin!r} must use https (plain http only for localhost)")
-        if problems and problems[0].startswith("passkey rp id"):
-            continue
-        if name != host and not name.endswith("." + host):
-            problems.append(f"passkey origin {origin!r} is not on the rp id {rp_id!r} or a subdomain of it")
-    return problems
-
-
-def _is_ip(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return False
-    return True

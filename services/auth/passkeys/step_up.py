@@ -3,6 +3,10 @@ carries, and the check of the assertion ``completeChallenge`` gets.
 
 The WebAuthn challenge lives in the login's own challenge row (its ``context``), so it shares that
 row's tries, single use and lock rules; it may be answered for ``passkey_ceremony_seconds``.
+
+The passkey registers itself among sign-in's step-up methods (:data:`METHOD`,
+:mod:`services.auth.signin.methods`), so sign-in never imports this domain: the passkey domain
+builds on sign-in (its passkey-alone sign-in goes through sign-in's door), not the other way round.
 """
 
 from __future__ import annotations
@@ -17,9 +21,14 @@ from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
 from services.auth.accounts.models import Account
 from services.auth.audit.service import record
 from services.auth.config import AuthSettings
+from services.auth.env import AuthEnv
 from services.auth.passkeys import ceremonies, policy, service
 from services.auth.passkeys.ceremonies import CeremonyFailed
 from services.auth.request_context import RequestContext
+from services.auth.signin.answers import passkey_cloned
+from services.auth.signin.challenges import CodeCheck
+from services.auth.signin.methods import Ask, Offer, Verdict, count_try, register
+from services.auth.signin.models import Challenge
 
 COUNTER_REGRESSED = "passkey_counter_regressed"
 REFUSED = "passkey_refused"
@@ -121,3 +130,50 @@ def check(
 def _refused(db: DbSession, account: Account, reason: str, context: RequestContext, *, now: datetime) -> Answer:
     record(db, account.id, REFUSED, context, at=now, details={"purpose": "step_up", "reason": reason[:300]})
     return Answer.wrong
+
+
+class PasskeyStepUp:
+    """The passkey as a sign-in step-up method (registered below)."""
+
+    name = "passkey"
+    asks = "use your passkey"
+    wrong = "This passkey did not pass the check."
+
+    def enrolled(self, db: DbSession, account: Account) -> bool:
+        return service.count_active(db, account.id) > 0
+
+    def offer(self, db: DbSession, env: AuthEnv, ask: Ask) -> Offer:
+        """The guard's challenge names no credential (for every account alike, and for the decoy);
+        otherwise the options name the account's passkeys."""
+        if ask.guard:
+            kept, options = guard_options(env.settings, now=ask.now)
+        elif ask.account is not None and ask.owed:
+            found = options_for(db, env.settings, ask.account, now=ask.now)
+            if found is None:
+                return Offer()
+            kept, options = found
+        else:
+            return Offer()
+        return Offer(kept=kept, shown={"passkey_options": options})
+
+    def verify(
+        self,
+        db: DbSession,
+        env: AuthEnv,
+        account: Account,
+        challenge: Challenge,
+        *,
+        code: str,
+        credential: dict[str, Any] | None,
+        context: RequestContext,
+        now: datetime,
+    ) -> Verdict:
+        """A wrong assertion counts as a wrong code; a cloned passkey's too, and says so."""
+        answer = check(db, env.settings, account, challenge.context, credential, context, now=now)
+        result = count_try(challenge, answer is Answer.accepted, now=now)
+        if result is CodeCheck.accepted:
+            return Verdict(result)
+        return Verdict(result, passkey_cloned() if answer is Answer.cloned else None)
+
+
+METHOD = register(PasskeyStepUp())

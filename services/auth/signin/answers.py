@@ -8,6 +8,7 @@ from typing import Any
 from mamori_common.contract import case_number
 from mamori_common.problems import Problem
 from services.auth.accounts.models import Account
+from services.auth.signin import methods
 from services.auth.signin.models import Challenge
 
 
@@ -42,20 +43,13 @@ def account_closed(account: Account) -> Problem:
     return Problem(403, "account_closed", "This account is closed.", case_id=account.state_case_id)
 
 
-#: How each step-up method is asked for, in the order a challenge lists them.
-_HOW = {
-    "passkey": "use your passkey",
-    "totp": "enter the code from your authenticator app",
-    "recovery_code": "enter one of your recovery codes",
-    "email_code": "enter the 6-digit code we sent to your e-mail address",
-}
-
-
-def challenge_required(challenge: Challenge, *, passkey_options: dict[str, Any] | None = None) -> Problem:
-    """The step-up still owed: which methods answer it, until when, and how to send the answer."""
-    ways = [_HOW[method] for method in challenge.methods if method in _HOW]
+def challenge_required(challenge: Challenge, *, shown: dict[str, Any] | None = None) -> Problem:
+    """The step-up still owed: which methods answer it (each asked for as it says,
+    :mod:`.methods`), until when, how to send the answer, and what the methods offered
+    (``shown``: a passkey's request options)."""
+    registered = methods.registered()
+    ways = [registered[name].asks for name in challenge.methods if name in registered]
     how = ways[0] if len(ways) == 1 else ", ".join(ways[:-1]) + ", or " + ways[-1]
-    extra: dict[str, Any] = {"passkey_options": passkey_options} if passkey_options is not None else {}
     return Problem(
         401,
         "challenge_required",
@@ -64,13 +58,13 @@ def challenge_required(challenge: Challenge, *, passkey_options: dict[str, Any] 
         methods=list(challenge.methods),
         expires_at=challenge.expires_at.isoformat(),
         operation="completeChallenge",
-        **extra,
+        **(shown or {}),
     )
 
 
 def wrong_code(challenge: Challenge, method: str = "email_code") -> Problem:
     attempts_left = max(0, challenge.max_attempts - challenge.attempts)
-    wrong = "This passkey did not pass the check." if method == "passkey" else "This code is wrong."
+    wrong = methods.named(method).wrong
     detail = wrong if attempts_left else f"{wrong[:-1]}, and that was the last try: sign in again."
     return Problem(401, "invalid_code", detail, attempts_left=attempts_left)
 

@@ -39,7 +39,7 @@ def create_challenge(
 ) -> tuple[Challenge, str | None]:
     """Create a challenge; return it and the clear code to mail (None when no code is mailed).
 
-    ``account_id`` None makes a decoy (see :func:`services.auth.signin.flows._open_decoy`)."""
+    ``account_id`` None makes a decoy (see :func:`services.auth.signin.decoy.open_decoy`)."""
     challenge = Challenge(
         account_id=account_id,
         purpose=purpose,
@@ -52,11 +52,14 @@ def create_challenge(
     )
     db.add(challenge)
     db.flush()
-    code = None
-    if with_email_code:
-        code = new_numeric_code()
-        challenge.code_hash = hasher.digest(challenge.id, code)
-    return challenge, code
+    return challenge, issue_code(challenge, hasher) if with_email_code else None
+
+
+def issue_code(challenge: Challenge, hasher: CodeHasher) -> str:
+    """A new code for a stored challenge (only its digest, bound to the challenge id, is kept)."""
+    code = new_numeric_code()
+    challenge.code_hash = hasher.digest(challenge.id, code)
+    return code
 
 
 def check_code(challenge: Challenge, code: str, *, hasher: CodeHasher, now: datetime) -> CodeCheck:

@@ -21,25 +21,19 @@ from fastapi import FastAPI
 from sqlalchemy.orm import Session as DbSession
 
 from mamori_common.problems import Problem
-from mamori_common.quotas import rate_limited, wait_in_words
-from services.auth import quotas
 from services.auth.accounts.models import Account
 from services.auth.audit.service import record
 from services.auth.env import AuthEnv
 from services.auth.intrusion.sign_ins import notify_new_sign_in
-from services.auth.messages.service import file_message
-from services.auth.passkeys import service as passkey_service
-from services.auth.passkeys import step_up as passkey_step_up
 from services.auth.request_context import RequestContext
 from services.auth.sessions.service import TokenPair, start_session
-from services.auth.signin import devices, policy, risk, service
+from services.auth.signin import devices, methods, policy, risk, service
 from services.auth.signin.answers import challenge_required
 from services.auth.signin.challenges import create_challenge
-from services.auth.signin.models import ChallengePurpose, SignInOutcome
+from services.auth.signin.models import Challenge, ChallengePurpose, SignInOutcome
 from services.auth.signin.policy import Enrolled, Proof, StepUpReason
 from services.auth.signin.throttle import Throttle, account_key, throttle_of
 from services.auth.staff import second_factor
-from services.auth.totp import service as totp
 
 
 @dataclass(frozen=True)
@@ -54,14 +48,18 @@ class SignInEnv(AuthEnv):
 
 
 def enrolled_of(db: DbSession, account: Account) -> Enrolled:
-    """The account's factors; the recovery codes are counted only where they decide a method."""
-    has_passkey = passkey_service.count_active(db, account.id) > 0
-    codes = has_passkey and not account.totp_enabled and totp.unused_recovery_codes(db, account) > 0
+    """The account's factors, each asked of its method; the recovery codes are counted only where
+    they decide a method (a passkey and no TOTP)."""
+
+    def has(name: str) -> bool:
+        return methods.named(name).enrolled(db, account)
+
+    has_passkey, has_totp = has("passkey"), has("totp")
     return Enrolled(
-        totp=account.totp_enabled,
+        totp=has_totp,
         passkey=has_passkey,
         passkey_required=account.passkey_required,
-        recovery_codes=codes,
+        recovery_codes=has_passkey and not has_totp and has("recovery_code"),
         staff=account.is_staff,
     )
 
@@ -103,7 +101,7 @@ def open_step_up(
     db: DbSession,
     env: SignInEnv,
     account: Account,
-    methods: list[str],
+    owed: list[str],
     reasons: tuple[StepUpReason, ...],
     proofs: frozenset[Proof],
     context: RequestContext,
@@ -112,7 +110,8 @@ def open_step_up(
     now: datetime,
     password_ok: bool = True,
 ) -> Problem:
-    """Create the challenge (mailing a code when that is a method); its 401, or a 429.
+    """Create the challenge with what each method offers for it (a mailed code, passkey options);
+    its 401, or the 429 of the only method owed when it cannot be offered now.
 
     In the consecutive-failure guard every challenge lists :data:`~policy.GUARD_METHODS` with
     passkey options naming no credential, right password or wrong, whatever the account enrolled,
@@ -121,28 +120,26 @@ def open_step_up(
     answers ``invalid_credentials``.
     """
     guard = StepUpReason.consecutive_failures in reasons
-    kept: dict[str, Any] = {}
-    options: dict[str, Any] | None = None
-    if guard:
-        kept, options = passkey_step_up.guard_options(env.settings, now=now)
-    elif "passkey" in methods:
-        found = passkey_step_up.options_for(db, env.settings, account, now=now)
-        if found is not None:
-            kept, options = found
-    mail = "email_code" in methods and password_ok
-    if mail:
-        known = signals.known_client
-        wait = quotas.spend_code_mail(env.quotas, env.settings, "login", account.id, context, known_client=known)
-        others = [method for method in methods if method != "email_code"]
-        if wait and not guard and not others:
-            return code_mails_spent(wait, env.settings.email_code_seconds)
-        if wait:  # no more code mails for now; the other methods need none
-            methods, mail = others, False
-    challenge, code = create_challenge(
+    listed = list(policy.GUARD_METHODS) if guard else owed
+    known = signals.known_client
+
+    def ask(name: str) -> methods.Ask:
+        return methods.Ask(
+            account, context, now, owed=name in owed, guard=guard, password_ok=password_ok, known_client=known
+        )
+
+    offers = {name: methods.named(name).offer(db, env, ask(name)) for name in listed}
+    refused = [offer.refusal for offer in offers.values() if offer.refusal is not None]
+    # A method that cannot be offered now (no code mail may go out) is owed no more this time;
+    # what the guard owes a staff account with no factor (ENROL) is no method and stays.
+    owed = [name for name in owed if name not in offers or offers[name].refusal is None]
+    if refused and not guard and not owed:
+        return refused[0]
+    challenge, _ = create_challenge(
         db,
         account.id,
         ChallengePurpose.login,
-        list(policy.GUARD_METHODS) if guard else methods,
+        list(policy.GUARD_METHODS) if guard else owed,
         hasher=env.code_hasher,
         settings=env.settings,
         now=now,
@@ -150,29 +147,32 @@ def open_step_up(
             "password_ok": password_ok,
             "reasons": [reason.value for reason in reasons],
             "proofs": sorted(proof.value for proof in proofs),
-            "owed": methods,
+            "owed": owed,
             "ip": context.ip,
             "country": context.country,
             "device_id": context.device_id,
             "signals": signals.as_dict(),
-            **kept,
+            **kept_of(offers.values()),
         },
-        with_email_code=mail,
+        with_email_code=False,
     )
-    if code is not None:
-        minutes = env.settings.email_code_seconds // 60
-        file_message(db, account, "login_code", {"code": code, "minutes": minutes}, encryptor=env.encryptor, now=now)
-    return challenge_required(challenge, passkey_options=options)
+    return delivered(challenge, offers.values())
 
 
-def code_mails_spent(wait: int, code_seconds: int) -> Problem:
-    """Only a mailed code would do, and this account got its share of them for now: say until when."""
-    return rate_limited(
-        wait,
-        f"We mailed sign-in codes to this address several times in the last hour. The codes already mailed "
-        f"still work for {code_seconds // 60} minutes each; a new one can be mailed in {wait_in_words(wait)}. A password reset "
-        "(requestPasswordReset) also proves the mailbox and lets you sign in from this device.",
-    )
+def kept_of(offers: Iterable[methods.Offer]) -> dict[str, Any]:
+    """What the offers keep in their challenge row, together."""
+    return {name: value for offer in offers if offer.refusal is None for name, value in offer.kept.items()}
+
+
+def delivered(challenge: Challenge, offers: Iterable[methods.Offer]) -> Problem:
+    """Run what the offers do once their challenge exists (mail its code); its 401."""
+    shown: dict[str, Any] = {}
+    for offer in offers:
+        if offer.refusal is None:
+            shown |= offer.shown
+            if offer.deliver is not None:
+                offer.deliver(challenge)
+    return challenge_required(challenge, shown=shown)
 
 
 def _open_session(

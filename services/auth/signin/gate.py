@@ -10,7 +10,7 @@ address therefore costs about one counter lookup each.
 Who passes to the route even so: a ``login`` presenting a device token this server signed
 (``X-Device-Token`` or the portal's cookie, signature checked here without the database), because
 a device the account knows is let past its address's delay (a busy shared address, see
-:func:`services.auth.signin.flows.sign_in`) and knowing it takes the database. A forged or made-up
+:func:`services.auth.signin.password.sign_in`) and knowing it takes the database. A forged or made-up
 value waits like any other client, and so does a token sent only in the body.
 """
 

@@ -17,7 +17,7 @@ from mamori_common.problems import PROBLEM_MEDIA_TYPE
 from services.auth.deps import SignInContextDep, client_ip, request_context
 from services.auth.sessions.schemas import TokenResponse
 from services.auth.sessions.service import TokenPair
-from services.auth.signin import devices, flows
+from services.auth.signin import devices, password, step_up, unlock
 from services.auth.signin.factors import SignInEnv
 from services.auth.signin.schemas import (
     Accepted,
@@ -75,14 +75,14 @@ async def login(body: LoginRequest, request: Request) -> TokenResponse:
     context = devices.claimed(signer, context)
     env = SignInEnv.of(app)
     if env.throttle.shared:  # a network round trip: not on the event loop
-        await anyio.to_thread.run_sync(flows.turn_away, env.throttle, context, body.email)
+        await anyio.to_thread.run_sync(password.turn_away, env.throttle, context, body.email)
     else:
-        flows.turn_away(env.throttle, context, body.email)
+        password.turn_away(env.throttle, context, body.email)
 
     def in_thread() -> TokenPair:
         with app.state.db.session() as db:
             known = devices.recognised(db, signer, context)
-            return flows.sign_in(db, env, email=body.email, password=body.password, context=known)
+            return password.sign_in(db, env, email=body.email, password=body.password, context=known)
 
     return TokenResponse.from_pair(await anyio.to_thread.run_sync(in_thread))
 
@@ -105,7 +105,7 @@ async def login(body: LoginRequest, request: Request) -> TokenResponse:
 def complete_challenge(
     body: CompleteChallengeRequest, db: SessionDep, env: SignInEnvDep, context: SignInContextDep
 ) -> TokenResponse:
-    pair = flows.complete_challenge(
+    pair = step_up.complete_challenge(
         db,
         env,
         challenge_id=body.challenge_id,
@@ -132,7 +132,7 @@ def complete_challenge(
 def send_unlock_code(
     body: SendUnlockCodeRequest, db: SessionDep, env: SignInEnvDep, context: SignInContextDep
 ) -> Accepted:
-    flows.send_unlock_code(db, env, email=body.email, context=context)
+    unlock.send_unlock_code(db, env, email=body.email, context=context)
     return Accepted(
         detail="If this address belongs to a locked account, we mailed it a code. It is valid for "
         f"{env.settings.email_code_seconds // 60} minutes."
@@ -156,7 +156,7 @@ def send_unlock_code(
     },
 )
 def request_unlock(body: UnlockRequest, db: SessionDep, env: SignInEnvDep, context: SignInContextDep) -> Unlocked:
-    pair, revoked = flows.request_unlock(
+    pair, revoked = unlock.request_unlock(
         db, env, email=body.email, code=body.code, new_password=body.new_password, context=context
     )
     return Unlocked.from_pair(pair, revoked_sessions=revoked)
