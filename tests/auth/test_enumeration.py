@@ -184,3 +184,48 @@ def test_past_the_guard_an_account_with_totp_or_a_passkey_answers_like_an_unknow
     for _, body, _ in seen:
         assert body["passkey_options"]["allowCredentials"] == []
         assert not any(credential in str(body) for credential in registered)
+
+
+@pytest.mark.parametrize("method", ["passkey", "totp", "recovery_code"])
+def test_past_the_guard_each_method_answers_alike_for_an_account_and_an_unknown_address(
+    guarded: AuthHarness, monkeypatch: pytest.MonkeyPatch, method: str
+) -> None:
+    """The attacker answers both challenges by one method (a passkey of their own, a guessed code):
+    the replies give nothing away."""
+    from tests.auth.test_passkeys import add_passkey
+    from tests.support.auth_sessions import sign_in
+    from tests.support.webauthn_authenticator import SoftwareAuthenticator
+
+    auth = guarded
+    owner = auth.register("known@example.com")
+    add_passkey(auth, sign_in(auth, owner).access_token, SoftwareAuthenticator())
+    attacker = SoftwareAuthenticator()
+    add_passkey(auth, sign_in(auth, auth.register("attacker@example.com")).access_token, attacker)
+    hashes = count_hashes(auth, monkeypatch)
+    addresses = iter(range(GUARD * 4 + 10))
+    for _ in range(GUARD):
+        for email in ("known@example.com", "nobody@example.com"):
+            assert attempt(auth, email, "not-the-password-1", next(addresses), hashes)[0] == 401
+    real = attempt(auth, "known@example.com", "not-the-password-1", next(addresses), hashes)[1]
+    decoy = attempt(auth, "nobody@example.com", "not-the-password-1", next(addresses), hashes)[1]
+
+    for _ in range(auth.settings.email_code_max_attempts + 1):
+        replies = []
+        for body in (real, decoy):
+            if body["methods"] and method not in body["methods"]:
+                pytest.skip(f"the guard does not offer {method}")
+            guess: dict[str, object] = (
+                {"credential": attacker.get(body["passkey_options"])}
+                if method == "passkey"
+                else {"code": "123456" if method == "totp" else "ABCD-EFGH-JKLM"}
+            )
+            reply = auth.call(
+                "POST",
+                "/api/auth/challenges/complete",
+                ip="203.0.113.77",
+                json={"challenge_id": body["challenge_id"], "method": method, **guess},
+            )
+            answer = reply.json()
+            answer.pop("instance", None)
+            replies.append((reply.status_code, sorted(answer.items())))
+        assert replies[0] == replies[1], replies

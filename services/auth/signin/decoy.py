@@ -49,9 +49,17 @@ def open_decoy(
 
 
 def fail_decoy(
-    db: DbSession, env: SignInEnv, challenge: Challenge, code: str, context: RequestContext, *, now: datetime
+    db: DbSession,
+    env: SignInEnv,
+    challenge: Challenge,
+    method: str,
+    code: str,
+    context: RequestContext,
+    *,
+    now: datetime,
 ) -> Problem:
-    """A decoy's answer: counted and refused as a real guard challenge's wrong code is."""
+    """A decoy's answer: counted and refused as a real guard challenge's wrong answer by that method is
+    (a passkey's in a passkey's words, so the reply cannot tell the address is nobody's)."""
     check_code(challenge, code, hasher=env.code_hasher, now=now)  # no code was issued: never accepted
     key = str(challenge.context.get("account_key", ""))
     env.throttle.record_failure(context.ip, key or None, foreign=True)
@@ -61,7 +69,7 @@ def fail_decoy(
         SignInOutcome.challenge_failed,
         context,
         now=now,
-        signals={"challenge_id": challenge.id, "method": "email_code", "password_ok": False},
+        signals={"challenge_id": challenge.id, "method": method, "password_ok": False},
     )
     db.commit()
-    return wrong_code(challenge)
+    return wrong_code(challenge, method)

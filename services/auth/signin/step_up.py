@@ -60,7 +60,7 @@ def complete_challenge(
     if closed is not None:
         raise closed
     if challenge.account_id is None:
-        raise fail_decoy(db, env, challenge, code or "", context, now=now)
+        raise fail_decoy(db, env, challenge, method, code or "", context, now=now)
     account = db.get(Account, challenge.account_id)
     assert account is not None  # a foreign key
     password_ok = bool(challenge.context.get("password_ok"))
