@@ -99,7 +99,10 @@ def test_the_internal_list_answers_ended_sessions_to_the_services_that_check_tok
     later = internal(auth, REVOCATIONS_PATH, since=listed.json()["revocations"][0]["revoked_at"], after=ids[0])
     assert later.json()["revocations"] == []
 
-    assert internal(auth, REVOCATIONS_PATH, caller="portal").status_code == 403
+    # A service with a key of its own but not on the list; the portal, which has no key at all.
+    not_listed = internal(auth, REVOCATIONS_PATH, caller="auth")
+    assert not_listed.status_code == 403 and not_listed.json()["code"] == "caller_not_allowed"
+    assert internal(auth, REVOCATIONS_PATH, caller="portal").status_code == 401
     assert auth.client.get(REVOCATIONS_PATH).status_code == 401
 
 
