@@ -1,6 +1,8 @@
 """``mamori run``: every service, the gateway and the edge as separate processes on this machine.
 
-It migrates each service's database, seeds the demo accounts, starts the processes (each under
+It migrates each service's database, seeds the demo accounts, makes each service's key pair at
+first start (``mamori_common/service_keys.py``: each service is handed the file of its own
+private key, the portal and the gateway none), starts the processes (each under
 uvicorn, in a session of its own so Ctrl-C reaches only the launcher), waits until the edge
 reports every service up, prints the portal URL (``http://localhost:<port>``: passkeys need a
 name, not an IP address) and the demo credentials, and on Ctrl-C or
