@@ -23,6 +23,7 @@ base64url (a JWK's ``x`` or ``d``), which fits in an environment variable.
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import hmac
 import os
@@ -44,7 +45,10 @@ def _b64(raw: bytes) -> str:
 
 
 def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    try:
+        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except binascii.Error as exc:
+        raise ValueError("a service key is PEM, or 32 bytes in base64url") from exc
 
 
 def parse_private_key(text: str) -> Ed25519PrivateKey:

@@ -160,3 +160,27 @@ def test_each_service_has_its_own_key_and_the_portal_none(data_dir: Path) -> Non
         PortalSettings(data_dir=data_dir, portal_csrf_key=SecretStr("configured-csrf-key")).resolved_csrf_key()
         == "configured-csrf-key"
     )
+
+
+def test_mamori_run_hands_each_service_its_own_key_file_and_the_portal_none(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from infra.launcher import Launcher
+    from infra.services import BACKEND_SERVICES, GATEWAY
+
+    monkeypatch.setenv("MAMORI_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("MAMORI_SERVICE_PRIVATE_KEY", "a-key-from-a-shell-goes-to-nobody")
+    launcher = Launcher()
+    shared = launcher.environment()
+    given = {spec.name: launcher.process_environment(spec, shared) for spec in (*BACKEND_SERVICES, GATEWAY)}
+
+    assert "MAMORI_SERVICE_PRIVATE_KEY" not in shared
+    monkeypatch.delenv("MAMORI_SERVICE_PRIVATE_KEY")
+    files = {name: env.get("MAMORI_SERVICE_KEY_FILE") for name, env in given.items()}
+    assert files["portal"] is None and files["gateway"] is None
+    signing = {name: files[name] for name in ("auth", "verification", "orders")}
+    assert len(set(signing.values())) == 3 and all(signing.values()), signing
+    for name, path in signing.items():
+        assert path is not None
+        key = OrdersSettings(data_dir=data_dir, service_key_file=Path(path)).resolved_service_key()
+        assert public_text(key.public_key) == (public_key_dir(data_dir) / f"{name}.pub").read_text().strip()
