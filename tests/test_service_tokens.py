@@ -184,3 +184,34 @@ def test_mamori_run_hands_each_service_its_own_key_file_and_the_portal_none(
         assert path is not None
         key = OrdersSettings(data_dir=data_dir, service_key_file=Path(path)).resolved_service_key()
         assert public_text(key.public_key) == (public_key_dir(data_dir) / f"{name}.pub").read_text().strip()
+
+
+def test_every_routed_event_is_taken_by_its_subscriber_from_that_producer_and_no_other() -> None:
+    """The producers' routes and the consumers' lists say the same thing: nothing a producer sends
+    is refused (it would be parked), and no list lets in a service that never sends that type."""
+    from services.auth.main import SPEC as AUTH
+    from services.orders.main import SPEC as ORDERS_SPEC
+    from services.verification.main import SPEC as VERIFICATION_SPEC
+
+    specs = {spec.name: spec for spec in (AUTH, ORDERS_SPEC, VERIFICATION_SPEC)}
+
+    def taken(name: str) -> dict[str, frozenset[str]]:
+        spec = specs[name]
+        lists = {event: frozenset(item.sources) for event, item in spec.event_handlers.items()}
+        if spec.revocations_table is not None:
+            lists["session.revoked"] = frozenset({"auth"})
+        return lists
+
+    sent = {
+        (subscriber, event, producer)
+        for producer, spec in specs.items()
+        for event, subscribers in spec.event_routes.items()
+        for subscriber in subscribers
+    }
+    allowed = {
+        (subscriber, event, source)
+        for subscriber in specs
+        for event, sources in taken(subscriber).items()
+        for source in sources
+    }
+    assert sent == allowed
