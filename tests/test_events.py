@@ -285,6 +285,17 @@ def test_an_event_type_from_a_source_not_on_its_list_is_refused(subscriber: Fast
     assert inbox_rows(subscriber) == []
 
 
+def test_orders_signing_as_auth_cannot_deliver_auths_event(subscriber: FastAPI) -> None:
+    """Orders' own key, a token that says ``iss=auth``: checked against auth's key, it fails."""
+    orders_key = key_of(subscriber, "orders")
+    key_of(subscriber, "auth")  # auth's key exists too: the refusal is the signature, not a missing key
+    forged = mint_service_token(ServiceKey("auth", orders_key.private_key), "verification")
+    with TestClient(subscriber) as client:
+        response = client.post("/internal/events", json=envelope(), headers=bearer(forged))
+    assert response.status_code == 401 and response.json()["code"] == "invalid_service_token", response.text
+    assert inbox_rows(subscriber) == []
+
+
 def test_a_service_that_publishes_nothing_here_cannot_deliver(subscriber: FastAPI) -> None:
     """Verification takes events from auth and orders only; its own key gets it nowhere."""
     own = {**envelope(source="verification"), "type": "case.opened"}
