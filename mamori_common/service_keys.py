@@ -185,7 +185,6 @@ class ServiceKeyring:
 
     def __init__(self, configured: Mapping[str, str], directory: Path | None) -> None:
         self._keys: dict[str, Ed25519PublicKey] = {name: parse_public_key(text) for name, text in configured.items()}
-        self._configured = frozenset(configured)
         self.directory = directory
         self._lock = threading.Lock()
 
