@@ -1,5 +1,5 @@
-"""The ``mamori`` command: ``run``, ``migrate``, ``staff create``, ``purge``, ``events`` (parked events),
-``edge nginx-config``."""
+"""The ``mamori`` command: ``run``, ``migrate``, ``keys``, ``staff create``, ``purge``, ``events``
+(parked events), ``edge nginx-config``."""
 
 from __future__ import annotations
 
@@ -106,6 +106,19 @@ def _events(args: argparse.Namespace) -> int:
     return 0
 
 
+def _keys() -> int:
+    """Each service's key pair under the data dir, made once (compose's ``keys`` one-shot):
+    ``<name>/service.key`` for that service alone, ``public/<name>.pub`` for every service."""
+    from mamori_common.service_keys import ensure_key_pairs, public_key_dir, public_key_file
+    from mamori_common.settings import CommonSettings
+
+    data_dir = CommonSettings().data_dir
+    for name, path in ensure_key_pairs(data_dir).items():
+        public = public_key_file(public_key_dir(data_dir), name)
+        print(f"{name}: private key {path.relative_to(data_dir)}, public key {public.relative_to(data_dir)}")
+    return 0
+
+
 def _edge_nginx_config(args: argparse.Namespace) -> int:
     """Print (or write) the nginx configuration for the replicas the gateway settings name."""
     from gateway.config import GatewaySettings
@@ -139,6 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("migrate", help="apply every service's database migrations")
     commands.add_parser("purge", help="delete case documents past their retention period")
+    commands.add_parser("keys", help="make each service's key pair under the data dir (kept if there)")
 
     events = commands.add_parser("events", help="list events the dispatchers gave up on (parked)")
     events.add_argument("--service", choices=["auth", "verification", "orders"], default=None)
@@ -185,6 +199,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "purge":
         return _purge()
+    if args.command == "keys":
+        return _keys()
     if args.command == "events":
         return _events(args)
     if args.command == "edge":

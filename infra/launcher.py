@@ -1,6 +1,8 @@
 """``mamori run``: every service, the gateway and the edge as separate processes on this machine.
 
-It migrates each service's database, seeds the demo accounts, starts the processes (each under
+It migrates each service's database, seeds the demo accounts, makes each service's key pair at
+first start (``mamori_common/service_keys.py``: each service is handed the file of its own
+private key, the portal and the gateway none), starts the processes (each under
 uvicorn, in a session of its own so Ctrl-C reaches only the launcher), waits until the edge
 reports every service up, prints the portal URL (``http://localhost:<port>``: passkeys need a
 name, not an IP address) and the demo credentials, and on Ctrl-C or
@@ -33,7 +35,12 @@ from infra import services
 from infra.edge import EdgeKind, EdgeSettings, choose_edge, find_nginx, nginx_command, run_as, write_config
 from infra.services import BACKEND_SERVICES, GATEWAY, ProcessSpec
 from infra.supervisor import Supervised, Supervisor
+from mamori_common.service_keys import ensure_key_pairs
 from mamori_common.settings import CommonSettings
+
+#: Key settings a shell may hold; the launcher sets each service's own instead, and gives the
+#: portal and the gateway none.
+SERVICE_KEY_VARIABLES = frozenset({"MAMORI_SERVICE_PRIVATE_KEY", "MAMORI_SERVICE_KEY_FILE"})
 
 STOP_GRACE_SECONDS = 10.0
 READY_TIMEOUT_SECONDS = 60.0
@@ -68,12 +75,24 @@ class Launcher:
     edge: EdgeKind = "python"
     gateway_metrics_url: str = ""
 
+    #: Each signing service's private key file, made at first start (``mamori_common/service_keys.py``).
+    service_key_files: dict[str, Path] = field(default_factory=dict)
+
     def environment(self) -> dict[str, str]:
-        env = {**os.environ, **self.extra_env}
-        settings = CommonSettings()
-        env["MAMORI_DATA_DIR"] = str(settings.data_dir.resolve())
-        env["MAMORI_SERVICE_SECRET"] = settings.resolved_service_secret()
+        """What every process shares. No key is in it: :meth:`process_environment` gives each
+        service its own, and the portal and the gateway none."""
+        env = {
+            key: value for key, value in {**os.environ, **self.extra_env}.items() if key not in SERVICE_KEY_VARIABLES
+        }
+        data_dir = CommonSettings().data_dir.resolve()
+        env["MAMORI_DATA_DIR"] = str(data_dir)
+        self.service_key_files = ensure_key_pairs(data_dir)
         return env
+
+    def process_environment(self, spec: ProcessSpec, env: dict[str, str]) -> dict[str, str]:
+        """``env`` plus, for a service that signs internal calls, the file of its own key alone."""
+        key_file = self.service_key_files.get(spec.name)
+        return env if key_file is None else {**env, "MAMORI_SERVICE_KEY_FILE": str(key_file)}
 
     def start(self) -> str:
         """Start everything; return the public URL once every service answers through the edge."""
@@ -138,8 +157,9 @@ class Launcher:
 
         self.children.append(Child("edge", listen_url, start(), start, started_at=time.monotonic()))
 
-    def _spawn(self, spec: ProcessSpec, url: str, env: dict[str, str]) -> None:
+    def _spawn(self, spec: ProcessSpec, url: str, shared_env: dict[str, str]) -> None:
         port = url.rsplit(":", 1)[1]
+        env = self.process_environment(spec, shared_env)
         command = [
             sys.executable, "-m", "uvicorn", "--factory", spec.app_factory,
             "--host", self.host, "--port", port, "--no-access-log", "--no-proxy-headers", "--no-server-header", "--log-level", "warning",

@@ -26,7 +26,7 @@ from mamori_common.background import stop_tasks
 from mamori_common.clock import Clock, SystemClock
 from mamori_common.contract import SESSION_REVOKED
 from mamori_common.db import Database
-from mamori_common.events import BackoffPolicy, EventHandler, Outbox, OutboxDispatcher, inbox_router
+from mamori_common.events import BackoffPolicy, Outbox, OutboxDispatcher, Subscription, inbox_router
 from mamori_common.front_door import FrontDoorMiddleware
 from mamori_common.internal_http import ServiceReplicas
 from mamori_common.migrations import upgrade
@@ -37,6 +37,7 @@ from mamori_common.observability import (
     configure_logging,
     metrics_endpoint,
 )
+from mamori_common.pagination import cursor_signer
 from mamori_common.problems import PROBLEM_RESPONSES, Problem, install_problem_handlers
 from mamori_common.quotas import Quotas
 from mamori_common.request_bodies import RequestBodyMiddleware
@@ -56,7 +57,8 @@ class ServiceSpec:
     inbox_table: Table
     routers: Sequence[APIRouter] = ()
     event_routes: Mapping[str, Sequence[str]] = field(default_factory=dict)
-    event_handlers: Mapping[str, EventHandler] = field(default_factory=dict)
+    #: The event types it applies, each with the only services that may publish it.
+    event_handlers: Mapping[str, Subscription] = field(default_factory=dict)
     #: Long-running jobs started with the app and cancelled when it stops (e.g. a mail sender).
     background_jobs: Sequence[Callable[[FastAPI], Coroutine[Any, Any, None]]] = ()
     #: Its ``revoked_sessions`` table (:func:`mamori_common.revocations.revocation_table`): the
@@ -131,12 +133,12 @@ def create_service_app(
     database = Database(database_url)
     clock = clock or SystemClock()
     outbox = Outbox(spec.name, spec.outbox_table, spec.event_routes, clock)
-    secret = settings.resolved_service_secret()
+    service_key = settings.resolved_service_key()
     replicas = ServiceReplicas.from_settings(settings)
     dispatcher = OutboxDispatcher(
         database=database,
         outbox=outbox,
-        secret=secret,
+        key=service_key,
         subscribers=replicas,
         poll_interval=settings.outbox_poll_interval,
         backoff=backoff or BackoffPolicy(),
@@ -148,7 +150,7 @@ def create_service_app(
     revoked = RevokedSessions(database, spec.revocations_table, clock) if spec.revocations_table is not None else None
     handlers = dict(spec.event_handlers)
     if revoked is not None:
-        handlers[SESSION_REVOKED] = revoked.handle_event
+        handlers[SESSION_REVOKED] = Subscription(revoked.handle_event, sources=("auth",))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -157,9 +159,7 @@ def create_service_app(
             await anyio.to_thread.run_sync(revoked.load)
         jobs = [job(app) for job in spec.background_jobs if run_background]
         if run_background and revoked is not None:
-            feed = RevocationFeed(
-                revoked, replicas.of("auth"), secret, spec.name, interval=settings.revocation_pull_seconds
-            )
+            feed = RevocationFeed(revoked, replicas.of("auth"), service_key, interval=settings.revocation_pull_seconds)
             jobs.append(feed.run_forever())
         if run_background and spec.event_routes:
             jobs.append(dispatcher.run_forever())
@@ -176,7 +176,10 @@ def create_service_app(
     app.state.dispatcher = dispatcher
     #: Every other service's replicas and their health, for any internal call this one makes.
     app.state.replicas = replicas
-    app.state.service_secret = secret
+    #: This service's own private key (signs its calls), and the others' public keys (check theirs).
+    app.state.service_key = service_key
+    app.state.service_keyring = settings.service_keyring()
+    app.state.cursor_signer = cursor_signer(service_key)
     app.state.clock = clock
     #: Ended sessions whose access tokens ``require_principal`` refuses (None: the routes check).
     app.state.revocations = revoked

@@ -10,6 +10,12 @@ after ``max_attempts`` tries, or once older than ``max_age``, is parked (``parke
 tries, ``mamori_events_parked_total`` counts it and ``mamori events`` lists it for an operator.
 The consumer records each applied event in its ``inbox``, keyed by (source, event id) since each
 publisher chooses its own ids, in the same transaction as the effect, so a redelivery changes nothing.
+
+Each consumer lists the event types it applies and, for each, the only services that may publish
+it (:class:`Subscription`, next to the handler in the service's ``events.py``). The delivery's
+service token proves the source (each service signs with its own key,
+:mod:`mamori_common.service_auth`); a type from a source not on its list, or a type the consumer
+does not take, is refused with ``403 event_source_not_allowed`` and nothing is recorded.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ from typing import Any
 
 import anyio
 import httpx
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import (
     JSON,
@@ -51,7 +57,8 @@ from mamori_common.internal_http import ServiceReplicas, send
 from mamori_common.leases import claim_batch
 from mamori_common.observability import outgoing_headers
 from mamori_common.problems import Problem
-from mamori_common.service_auth import ServiceCaller, mint_service_token
+from mamori_common.service_auth import authenticated_service, mint_service_token, service_caller
+from mamori_common.service_keys import ServiceKey
 
 logger = logging.getLogger("mamori.events")
 
@@ -103,6 +110,19 @@ class EventEnvelope(BaseModel):
 
 
 EventHandler = Callable[[Session, EventEnvelope], None]
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """An event type a service applies: what it does with it, and who may publish it."""
+
+    handler: EventHandler
+    #: The only services whose events of this type are applied (the producer's own key proves it).
+    sources: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        if not self.sources:
+            raise ValueError("a subscription names the services that may publish the event")
 
 
 class Outbox:
@@ -182,7 +202,8 @@ class OutboxDispatcher:
 
     database: Database
     outbox: Outbox
-    secret: str
+    #: This service's own private key: each delivery's token proves the event's source.
+    key: ServiceKey
     #: Every replica of every subscriber: a delivery goes to any of them, and on to the next
     #: when one is down (a redelivery changes nothing, so even a 5xx may be tried elsewhere).
     subscribers: ServiceReplicas
@@ -274,7 +295,7 @@ class OutboxDispatcher:
             "occurred_at": item.occurred_at.isoformat(),
             "payload": item.payload,
         }
-        token = mint_service_token(self.secret, self.outbox.service, item.subscriber)
+        token = mint_service_token(self.key, item.subscriber)
         try:
             response = await send(
                 client,
@@ -332,21 +353,32 @@ class DeliveryResult(BaseModel):
     event_id: str
 
 
-def inbox_router(inbox: Table, handlers: Mapping[str, EventHandler]) -> APIRouter:
+def inbox_router(inbox: Table, subscriptions: Mapping[str, Subscription]) -> APIRouter:
     """The ``/internal/events`` route a service receives events on."""
     router = APIRouter(include_in_schema=False)
+    #: Any service that publishes at least one of the types taken here may deliver; which types
+    #: it may deliver is the subscription's list, checked per event below.
+    sources = sorted({source for item in subscriptions.values() for source in item.sources})
+    # A default, not an ``Annotated`` alias: this module's annotations are strings, and FastAPI
+    # resolves them in the module's globals, where a local alias would not be found.
+    publisher = Depends(service_caller(*sources) if sources else authenticated_service)
 
     @router.post("/internal/events", response_model=DeliveryResult)
     def receive_event(
-        envelope: EventEnvelope, caller: ServiceCaller, session: SessionDep, request: Request
+        envelope: EventEnvelope, session: SessionDep, request: Request, caller: str = publisher
     ) -> DeliveryResult:
         if caller != envelope.source:
             raise Problem(403, "wrong_event_source", "A service may only deliver its own events.")
+        subscription = subscriptions.get(envelope.type)
+        if subscription is None or caller not in subscription.sources:
+            raise Problem(
+                403, "event_source_not_allowed", f"This service does not take {envelope.type!r} events from {caller}."
+            )
         seen = (inbox.c.source == envelope.source) & (inbox.c.event_id == envelope.id)
         already = session.execute(select(inbox.c.event_id).where(seen)).first()
         if already:
             return DeliveryResult(status="duplicate", event_id=envelope.id)
-        handler = handlers.get(envelope.type)
+        handler = subscription.handler
         try:
             session.execute(
                 insert(inbox).values(
@@ -356,11 +388,10 @@ def inbox_router(inbox: Table, handlers: Mapping[str, EventHandler]) -> APIRoute
                     payload=envelope.payload,
                     occurred_at=envelope.occurred_at,
                     received_at=utcnow(),
-                    handled=1 if handler else 0,
+                    handled=1,
                 )
             )
-            if handler is not None:
-                handler(session, envelope)
+            handler(session, envelope)
             session.commit()
         except IntegrityError:
             session.rollback()
@@ -370,7 +401,7 @@ def inbox_router(inbox: Table, handlers: Mapping[str, EventHandler]) -> APIRoute
         after_apply = getattr(request.app.state, "after_event_applied", None)
         if after_apply is not None:
             after_apply()
-        return DeliveryResult(status="applied" if handler else "recorded", event_id=envelope.id)
+        return DeliveryResult(status="applied", event_id=envelope.id)
 
     return router
 

@@ -5,8 +5,8 @@ the next page is what sorts after it. Items inserted between two calls sort befo
 newer time) or at their own place, so paging on never repeats nor skips an item that was there
 when paging began, which offsets cannot promise.
 
-The cursor is ``base64url(JSON [time, id]) "." base64url(HMAC)``, the MAC keyed by the service
-secret (shared by every replica) and bound to a *scope* the route names: the operation and whose
+The cursor is ``base64url(JSON [time, id]) "." base64url(HMAC)``, the MAC keyed by a key derived
+from the service's own private key (shared by its replicas, nobody else's) and bound to a *scope* the route names: the operation and whose
 list it is (``listOrders:<account id>``). A cursor edited by hand, made for another list or
 another customer is refused with 400 ``invalid_cursor``; it never selects anything by itself,
 every query keeps its owner filter, so even a forged position shows only the caller's own items.
@@ -29,6 +29,7 @@ from sqlalchemy import Select, SQLColumnExpression, and_, or_
 from sqlalchemy.orm import Session
 
 from mamori_common.problems import PROBLEM_MEDIA_TYPE, Problem
+from mamori_common.service_keys import ServiceKey
 
 T = TypeVar("T")
 
@@ -130,8 +131,14 @@ class Page(Generic[T]):
 
 
 def signer_for(secret: str) -> CursorSigner:
-    """The cursor key, derived from the service secret so it is never the secret itself."""
+    """A signer under a key derived from ``secret`` (never the secret itself)."""
     return CursorSigner(hmac.new(secret.encode(), _LABEL, hashlib.sha256).digest())
+
+
+def cursor_signer(key: ServiceKey) -> CursorSigner:
+    """The service's cursor key, derived from its own private key: every replica of the service
+    derives the same one, and no other service can."""
+    return CursorSigner(key.derive(_LABEL))
 
 
 def _page_request(
@@ -148,7 +155,7 @@ def _page_request(
         ),
     ] = None,
 ) -> PageRequest:
-    return PageRequest(limit=limit, cursor=cursor, signer=signer_for(request.app.state.service_secret))
+    return PageRequest(limit=limit, cursor=cursor, signer=request.app.state.cursor_signer)
 
 
 #: The ``limit`` and ``cursor`` query parameters of a paged route.

@@ -46,6 +46,7 @@ from mamori_common.observability import outgoing_headers
 from mamori_common.problems import Problem
 from mamori_common.replicas import ReplicaSet
 from mamori_common.service_auth import mint_service_token
+from mamori_common.service_keys import ServiceKey
 
 logger = logging.getLogger("mamori.revocations")
 
@@ -182,8 +183,8 @@ class RevocationFeed:
 
     revoked: RevokedSessions
     auth: ReplicaSet
-    secret: str
-    service: str
+    #: This service's own private key: auth lists ended sessions only to the services it allows.
+    key: ServiceKey
     interval: float = 0.5
     timeout: float = 2.0
     client: httpx.AsyncClient | None = None
@@ -195,7 +196,7 @@ class RevocationFeed:
         params: dict[str, str] = {"since": (newest - OVERLAP).isoformat()} if newest else {}
         count = 0
         while True:
-            token = mint_service_token(self.secret, self.service, "auth")
+            token = mint_service_token(self.key, "auth")
             response = await send(
                 client,
                 self.auth,

@@ -15,8 +15,17 @@ from pathlib import Path
 from typing import Annotated, ClassVar
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from mamori_common.service_keys import (
+    ServiceKey,
+    ServiceKeyring,
+    load_or_create_key,
+    parse_private_key,
+    private_key_file,
+    public_key_dir,
+)
 
 SERVICE_NAMES = ("auth", "verification", "orders", "portal")
 
@@ -45,8 +54,6 @@ class CommonSettings(BaseSettings):
 
     data_dir: Path = Path("var")
     log_level: str = "INFO"
-    #: Signs service-to-service tokens. Embedded default: a random key kept under the data dir.
-    service_secret: str | None = None
     #: Addresses whose ``X-Forwarded-For`` is believed (the gateway, a load balancer).
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["127.0.0.1/32", "::1/128"])
     auth_url: str = "http://127.0.0.1:8001"
@@ -107,12 +114,6 @@ class CommonSettings(BaseSettings):
         check_upstream_url(url)
         return [url]
 
-    def resolved_service_secret(self) -> str:
-        """The configured secret, or one generated once and shared through the data dir."""
-        if self.service_secret:
-            return self.service_secret
-        return read_or_create_secret(self.data_dir / "secrets" / "service.key")
-
 
 class ServiceSettings(CommonSettings):
     """Settings of a service that owns a database."""
@@ -121,9 +122,34 @@ class ServiceSettings(CommonSettings):
     database_url: str | None = None
     #: Where this service's quota counters live in Redis (``mamori_common/quotas.py``).
     quota_key_prefix: str | None = None
+    #: This service's own private key, signing its internal calls and events (PEM or base64url,
+    #: e.g. from a secret store). Unset: the key in ``service_key_file``.
+    service_private_key: SecretStr | None = None
+    #: The file holding it. Unset: ``<data dir>/secrets/service-keys/<service>/service.key``,
+    #: generated on first use (``mamori run`` and compose's ``keys`` one-shot generate it first).
+    service_key_file: Path | None = None
+    #: The other services' public keys, JSON ``{"orders": "<key>", ...}``; a name not given is
+    #: read from ``<name>.pub`` in ``service_public_keys_dir``.
+    service_public_keys: dict[str, str] = Field(default_factory=dict)
+    #: Unset: ``<data dir>/secrets/service-keys/public``.
+    service_public_keys_dir: Path | None = None
 
     def resolved_quota_key_prefix(self) -> str:
         return self.quota_key_prefix or f"mamori-{self.service_name}"
+
+    def resolved_service_key(self) -> ServiceKey:
+        """This service's private key: configured, or read (and on first use made) from its file."""
+        if self.service_private_key is not None:
+            return ServiceKey(self.service_name, parse_private_key(self.service_private_key.get_secret_value()))
+        path = self.service_key_file or private_key_file(self.data_dir, self.service_name)
+        return load_or_create_key(self.service_name, path, self.resolved_public_keys_dir())
+
+    def resolved_public_keys_dir(self) -> Path:
+        return self.service_public_keys_dir or public_key_dir(self.data_dir)
+
+    def service_keyring(self) -> ServiceKeyring:
+        """The public keys a caller's token is checked against, by the caller's name."""
+        return ServiceKeyring(self.service_public_keys, self.resolved_public_keys_dir())
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -1,7 +1,8 @@
 """CSRF tokens on every form (OWASP's signed double-submit cookie).
 
 The browser holds a random seed in an HttpOnly cookie; every form carries an HMAC of that seed
-under the portal's secret. A forged form from another site can make the browser send the cookie
+under the portal's own CSRF key
+(``MAMORI_PORTAL_CSRF_KEY``), which signs nothing else. A forged form from another site can make the browser send the cookie
 (on a top-level GET at most, as it is SameSite=Lax) but cannot read it, so it cannot write the
 matching field. Seed and field are compared in constant time.
 """

@@ -78,6 +78,8 @@ def create_app(
 
     app = create_base_app("portal", "Mamori portal", "Customer pages.", settings, lifespan)
     app.state.pages = Pages()
+    #: The portal's own CSRF key (``portal/csrf.py``), read once; no service credential.
+    app.state.csrf_key = settings.resolved_csrf_key()
     app.state.auth_api = AuthApi(services)
     app.state.verification_api = VerificationApi(services)
     app.state.orders_api = OrdersApi(services)

@@ -105,7 +105,7 @@ class Visit:
         )
 
     def csrf_token(self) -> str:
-        return csrf.form_token(self.settings.resolved_service_secret(), self.csrf_seed)
+        return csrf.form_token(self.request.app.state.csrf_key, self.csrf_seed)
 
     def keep_session(self, tokens: Tokens) -> None:
         """Put the (rotated) refresh token in the session cookie."""
@@ -272,9 +272,8 @@ class PostedFile:
 
 
 def _check_csrf(request: Request, fields: dict[str, str]) -> None:
-    settings: PortalSettings = request.app.state.settings
     if not csrf.is_valid(
-        settings.resolved_service_secret(), request.cookies.get(csrf.CSRF_COOKIE), fields.get(csrf.CSRF_FIELD)
+        request.app.state.csrf_key, request.cookies.get(csrf.CSRF_COOKIE), fields.get(csrf.CSRF_FIELD)
     ):
         raise CsrfRejected()
 

@@ -24,6 +24,7 @@ from pydantic_settings import BaseSettings
 
 from gateway.config import GatewaySettings
 from infra.services import BACKEND_SERVICES, DATABASE_SERVICES, GATEWAY, ROOT
+from mamori_common.service_keys import SIGNING_SERVICES, private_key_file
 from mamori_common.settings import CommonSettings, ServiceSettings
 from portal.config import PortalSettings
 from services.auth.config import AuthSettings
@@ -45,7 +46,6 @@ PROCESSES = {spec.name: spec for spec in (*BACKEND_SERVICES, GATEWAY)}
 #: Stand-ins for the values an operator exports before `docker-compose up`.
 OPERATOR_ENV = {
     "POSTGRES_PASSWORD": "pg-password-1",
-    "MAMORI_SERVICE_SECRET": "a-long-random-service-secret-0123456789",
 }
 
 
@@ -194,7 +194,6 @@ def test_each_database_service_gets_its_own_database(services: dict[str, dict[st
 
 def test_required_settings_are_wired_for_every_container(services: dict[str, dict[str, Any]]) -> None:
     required_fields = {
-        "service_secret",
         "redis_url",
         "trusted_proxies",
         "data_dir",
@@ -242,9 +241,6 @@ def test_service_urls_and_upstreams_point_at_the_containers(services: dict[str, 
     for target in ("auth", "verification", "orders", "portal"):
         for url in gateway_env[f"MAMORI_{target.upper()}_UPSTREAMS"].split(","):
             check(url.strip(), target, f"gateway MAMORI_{target.upper()}_UPSTREAMS")
-    assert environment(services["auth"])["MAMORI_SERVICE_SECRET"] == OPERATOR_ENV["MAMORI_SERVICE_SECRET"]
-    secrets = {environment(services[name])["MAMORI_SERVICE_SECRET"] for name in SETTINGS}
-    assert len(secrets) == 1, "every container signs and checks service tokens with the same secret"
 
 
 def test_each_container_environment_parses_with_its_settings_class(
@@ -253,7 +249,6 @@ def test_each_container_environment_parses_with_its_settings_class(
     for name, settings_class in SETTINGS.items():
         container_env(environment(services[name]))
         settings = settings_class()
-        assert settings.resolved_service_secret() == OPERATOR_ENV["MAMORI_SERVICE_SECRET"]
         assert settings.redis_url and settings.redis_url.startswith("redis://redis:")
         assert settings.trusted_proxies, name
         if isinstance(settings, ServiceSettings):
@@ -268,6 +263,53 @@ def test_each_container_environment_parses_with_its_settings_class(
         assert proxies == f"{edge_address}/32,{portal_address}/32", (
             f"{name} should believe X-Forwarded-For from the edge and the portal only"
         )
+
+
+def _mounts(service: dict[str, Any]) -> dict[str, tuple[str, bool]]:
+    """Container path -> (named volume, read-only) of a service's volume mounts."""
+    found = {}
+    for volume in service.get("volumes") or []:
+        source, target, *mode = str(volume).split(":")
+        found[target] = (source, "ro" in mode)
+    return found
+
+
+def test_each_service_mounts_its_own_key_alone_and_the_portal_holds_none(
+    services: dict[str, dict[str, Any]], compose: dict[str, Any], container_env: Any
+) -> None:
+    """A service's private key is in a volume only it (and the ``keys`` one-shot) mounts, where
+    its settings look for it; every service reads the others' public keys; the portal and the
+    gateway have no key and no setting for one."""
+    keys = services["keys"]
+    assert command(keys) == ["mamori", "keys"]
+    key_volumes: dict[str, str] = {}
+    for name in SIGNING_SERVICES:
+        settings_class = SETTINGS[name]
+        assert issubclass(settings_class, ServiceSettings)
+        container_env(environment(services[name]))
+        settings = settings_class()
+        assert settings.service_private_key is None and settings.service_key_file is None
+        mounts = _mounts(services[name])
+        private = str(private_key_file(settings.data_dir, name).parent)
+        public = str(settings.resolved_public_keys_dir())
+        assert private in mounts and mounts[private][1], f"{name} mounts its key directory read-only"
+        assert public in mounts and mounts[public][1], f"{name} reads the public keys read-only"
+        key_volumes[name] = mounts[private][0]
+        assert _mounts(keys).get(private, ("", False))[0] == key_volumes[name], "the keys one-shot writes it"
+        assert services[name]["depends_on"]["keys"]["condition"] == "service_completed_successfully"
+    assert len(set(key_volumes.values())) == len(key_volumes), f"services share a key volume: {key_volumes}"
+    for other, service in services.items():
+        if other == "keys":
+            continue
+        for volume, _read_only in _mounts(service).values():
+            owners = [name for name, key_volume in key_volumes.items() if key_volume == volume]
+            assert owners in ([], [other]), f"{other} mounts the key volume of {owners}"
+    assert set(key_volumes.values()) <= set(compose["volumes"])
+    for name in ("portal", "gateway"):
+        key_fields = {field for field in SETTINGS[name].model_fields if "key" in field or "secret" in field}
+        assert key_fields <= {"portal_csrf_key"}, f"{name} has a service key setting: {key_fields}"
+        assert not any("KEY" in variable and "CSRF" not in variable for variable in environment(services[name]))
+    assert "MAMORI_PORTAL_CSRF_KEY" in services["portal"]["environment"]
 
 
 def test_the_edge_is_the_official_nginx_image_with_the_rendered_configuration(
@@ -340,12 +382,11 @@ def test_docker_compose_accepts_the_file(docker_compose: str) -> None:
     assert result.returncode == 0, result.stderr
     resolved = yaml.safe_load(result.stdout)
     assert set(PROCESSES) <= set(resolved["services"])
-    assert resolved["services"]["auth"]["environment"]["MAMORI_SERVICE_SECRET"] == OPERATOR_ENV["MAMORI_SERVICE_SECRET"]
     assert resolved["services"]["auth"]["environment"]["MAMORI_AUTH_DATABASE_URL"].endswith("@postgres:5432/auth")
+    assert "SECRET" not in result.stdout, "no shared secret is wired any more"
 
 
-def test_docker_compose_refuses_to_run_without_the_service_secret(docker_compose: str) -> None:
-    """Each container would otherwise make up its own secret and reject the others' calls."""
-    result = _compose_config(docker_compose, {"POSTGRES_PASSWORD": "pg-password-1"})
+def test_docker_compose_refuses_to_run_without_the_database_password(docker_compose: str) -> None:
+    result = _compose_config(docker_compose, {})
     assert result.returncode != 0
-    assert "MAMORI_SERVICE_SECRET" in result.stderr
+    assert "POSTGRES_PASSWORD" in result.stderr

@@ -36,7 +36,6 @@ from tests.test_compose import COMPOSE_FILE, environment
 pytestmark = pytest.mark.system
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-SECRET = "a-long-random-service-secret-0123456789"
 
 
 def on_loopback(address: str) -> str:
@@ -104,7 +103,7 @@ def compose_shaped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     migrate((AUTH,))
     auth_port, portal_port = free_port(), free_port()
     relay = Relay(portal_address, ("127.0.0.1", auth_port))
-    base = {"MAMORI_DATA_DIR": str(data_dir), "MAMORI_SERVICE_SECRET": SECRET}
+    base = {"MAMORI_DATA_DIR": str(data_dir)}
     auth = _start(
         "services.auth.main:create_app",
         auth_port,

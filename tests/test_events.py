@@ -20,6 +20,7 @@ from typing import Any
 
 import jwt
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Table, func, select
@@ -30,6 +31,7 @@ from mamori_common.internal_http import ServiceReplicas
 from mamori_common.migrations import upgrade
 from mamori_common.problems import PROBLEM_MEDIA_TYPE
 from mamori_common.service_auth import mint_service_token
+from mamori_common.service_keys import ServiceKey
 from services.auth import main as auth_main
 from services.auth.config import AuthSettings
 from services.auth.database import outbox as auth_outbox_table
@@ -38,6 +40,7 @@ from services.verification import main as verification_main
 from services.verification.config import VerificationSettings
 from services.verification.database import inbox as verification_inbox_table
 from tests.support.servers import CountingSubscriber, free_port, serve, wait_until
+from tests.support.service_keys import key_of, service_token
 
 FAST_BACKOFF = BackoffPolicy(base_seconds=0.05, max_seconds=0.2)
 
@@ -191,17 +194,14 @@ def test_event_committed_while_the_producer_is_stopped_leaves_when_it_runs_again
 
 
 def test_replayed_delivery_changes_nothing(subscriber: FastAPI) -> None:
-    secret = subscriber.state.service_secret
     with TestClient(subscriber) as client:
         first = client.post(
-            "/internal/events",
-            json=envelope("evtreplay1"),
-            headers=bearer(mint_service_token(secret, "auth", "verification")),
+            "/internal/events", json=envelope("evtreplay1"), headers=bearer(service_token(subscriber, "auth"))
         )
         replay = client.post(
             "/internal/events",
             json=envelope("evtreplay1", payload={"account_id": "someone-else"}),
-            headers=bearer(mint_service_token(secret, "auth", "verification")),
+            headers=bearer(service_token(subscriber, "auth")),
         )
 
     assert first.status_code == 200, first.text
@@ -216,31 +216,37 @@ def test_replayed_delivery_changes_nothing(subscriber: FastAPI) -> None:
 # --------------------------------------------------------------------------- (c) who may deliver
 
 
-def _expired_token(secret: str) -> str:
+def _expired_token(key: ServiceKey) -> str:
     past = int(time.time()) - 3600
     claims = {"iss": "auth", "aud": "verification", "sub": "service:auth", "iat": past, "exp": past + 60}
-    return jwt.encode(claims, secret, algorithm="HS256")
+    return jwt.encode(claims, key.private_key, algorithm="EdDSA")
+
+
+def _former_shared_secret_token() -> str:
+    """What every process signed with before each service had its own key: HS256, one secret."""
+    now = int(time.time())
+    claims = {"iss": "auth", "aud": "verification", "sub": "service:auth", "iat": now, "exp": now + 60}
+    return jwt.encode(claims, "the-former-shared-service-secret-0123456789", algorithm="HS256")
 
 
 @pytest.mark.parametrize(
     "make_headers",
     [
-        pytest.param(lambda secret: {}, id="no-token"),
-        pytest.param(lambda secret: {"authorization": "Basic YXV0aDphdXRo"}, id="not-bearer"),
-        pytest.param(lambda secret: bearer("not.a.jwt"), id="garbage"),
+        pytest.param(lambda key: {}, id="no-token"),
+        pytest.param(lambda key: {"authorization": "Basic YXV0aDphdXRo"}, id="not-bearer"),
+        pytest.param(lambda key: bearer("not.a.jwt"), id="garbage"),
         pytest.param(
-            lambda secret: bearer(mint_service_token("another-deployments-secret-0123456789", "auth", "verification")),
-            id="wrong-secret",
+            lambda key: bearer(mint_service_token(ServiceKey("auth", Ed25519PrivateKey.generate()), "verification")),
+            id="another-deployments-key",
         ),
-        pytest.param(lambda secret: bearer(mint_service_token(secret, "auth", "orders")), id="wrong-audience"),
-        pytest.param(lambda secret: bearer(_expired_token(secret)), id="expired"),
+        pytest.param(lambda key: bearer(mint_service_token(key, "orders")), id="wrong-audience"),
+        pytest.param(lambda key: bearer(_expired_token(key)), id="expired"),
+        pytest.param(lambda key: bearer(_former_shared_secret_token()), id="old-shared-hs256-secret"),
     ],
 )
 def test_delivery_without_a_valid_service_token_is_refused(subscriber: FastAPI, make_headers: Any) -> None:
     with TestClient(subscriber) as client:
-        response = client.post(
-            "/internal/events", json=envelope(), headers=make_headers(subscriber.state.service_secret)
-        )
+        response = client.post("/internal/events", json=envelope(), headers=make_headers(key_of(subscriber, "auth")))
 
     assert response.status_code == 401, response.text
     assert response.headers["content-type"].startswith(PROBLEM_MEDIA_TYPE)
@@ -249,13 +255,53 @@ def test_delivery_without_a_valid_service_token_is_refused(subscriber: FastAPI, 
 
 
 def test_service_cannot_deliver_another_services_event(subscriber: FastAPI) -> None:
-    token = mint_service_token(subscriber.state.service_secret, "orders", "verification")
+    token = service_token(subscriber, "orders")
     with TestClient(subscriber) as client:
         response = client.post("/internal/events", json=envelope(source="auth"), headers=bearer(token))
 
     assert response.status_code == 403, response.text
     assert response.headers["content-type"].startswith(PROBLEM_MEDIA_TYPE)
     assert response.json()["code"] == "wrong_event_source"
+    assert inbox_rows(subscriber) == []
+
+
+def test_an_event_type_from_a_source_not_on_its_list_is_refused(subscriber: FastAPI) -> None:
+    """Orders may deliver orders' events, not auth's kind: ``account.locked`` is auth's alone, so
+    orders (signing as itself, naming itself) cannot open a lockout case."""
+    with TestClient(subscriber) as client:
+        response = client.post(
+            "/internal/events", json=envelope(source="orders"), headers=bearer(service_token(subscriber, "orders"))
+        )
+        unknown = client.post(
+            "/internal/events",
+            json={**envelope("evt-unknown"), "type": "account.deleted"},
+            headers=bearer(service_token(subscriber, "auth")),
+        )
+
+    assert response.status_code == 403, response.text
+    assert response.headers["content-type"].startswith(PROBLEM_MEDIA_TYPE)
+    assert response.json()["code"] == "event_source_not_allowed"
+    assert unknown.status_code == 403 and unknown.json()["code"] == "event_source_not_allowed", unknown.text
+    assert inbox_rows(subscriber) == []
+
+
+def test_orders_signing_as_auth_cannot_deliver_auths_event(subscriber: FastAPI) -> None:
+    """Orders' own key, a token that says ``iss=auth``: checked against auth's key, it fails."""
+    orders_key = key_of(subscriber, "orders")
+    key_of(subscriber, "auth")  # auth's key exists too: the refusal is the signature, not a missing key
+    forged = mint_service_token(ServiceKey("auth", orders_key.private_key), "verification")
+    with TestClient(subscriber) as client:
+        response = client.post("/internal/events", json=envelope(), headers=bearer(forged))
+    assert response.status_code == 401 and response.json()["code"] == "invalid_service_token", response.text
+    assert inbox_rows(subscriber) == []
+
+
+def test_a_service_that_publishes_nothing_here_cannot_deliver(subscriber: FastAPI) -> None:
+    """Verification takes events from auth and orders only; its own key gets it nowhere."""
+    own = {**envelope(source="verification"), "type": "case.opened"}
+    with TestClient(subscriber) as client:
+        response = client.post("/internal/events", json=own, headers=bearer(service_token(subscriber, "verification")))
+    assert response.status_code == 403 and response.json()["code"] == "caller_not_allowed", response.text
     assert inbox_rows(subscriber) == []
 
 
@@ -335,7 +381,7 @@ async def _run_two_dispatchers(url: str, outbox: Outbox, subscriber_base: str, t
         OutboxDispatcher(
             database=database,
             outbox=outbox,
-            secret="a-shared-service-secret-0123456789abcdef",
+            key=ServiceKey("auth", Ed25519PrivateKey.generate()),
             subscribers=_tagged(subscriber_base, tag),
             poll_interval=0.02,
             batch_size=7,
@@ -383,7 +429,7 @@ def test_a_dispatcher_claims_one_batch_at_a_time(outbox_database_url: str) -> No
         dispatcher = OutboxDispatcher(
             database=database,
             outbox=outbox,
-            secret="s" * 32,
+            key=ServiceKey("auth", Ed25519PrivateKey.generate()),
             subscribers=ServiceReplicas(lambda name: ["http://127.0.0.1:9"]),
             batch_size=7,
         )
@@ -421,7 +467,7 @@ def test_an_event_that_keeps_failing_is_parked_counted_and_listed(
         dispatcher = OutboxDispatcher(
             database=database,
             outbox=outbox,
-            secret="s" * 32,
+            key=ServiceKey("auth", Ed25519PrivateKey.generate()),
             subscribers=ServiceReplicas(lambda name: ["http://127.0.0.1:9"]),
             max_attempts=2,
             max_age=timedelta(hours=1),
@@ -463,16 +509,19 @@ def test_an_event_that_keeps_failing_is_parked_counted_and_listed(
 
 def test_the_inbox_tells_events_apart_by_source_and_id(subscriber: FastAPI) -> None:
     """Publishers choose their ids: the same id from two services is two events."""
+    held = {"type": "payment.held", "payload": {"account_id": "acc-1", "order_id": "o-1", "amount": 500, "reasons": []}}
     with TestClient(subscriber) as client:
-        secret = subscriber.state.service_secret
-        for source in ("auth", "orders"):
-            token = mint_service_token(secret, source, "verification")
-            answer = client.post("/internal/events", json=envelope("same-id", source=source), headers=bearer(token))
-            assert answer.json()["status"] in ("recorded", "applied"), answer.text
-        again = client.post(
+        locked = client.post(
             "/internal/events",
-            json=envelope("same-id", source="orders"),
-            headers=bearer(mint_service_token(secret, "orders", "verification")),
+            json=envelope("same-id", source="auth"),
+            headers=bearer(service_token(subscriber, "auth")),
         )
-        assert again.json()["status"] == "duplicate"
+        assert locked.json()["status"] == "applied", locked.text
+        for expected in ("applied", "duplicate"):
+            answer = client.post(
+                "/internal/events",
+                json={**envelope("same-id", source="orders"), **held},
+                headers=bearer(service_token(subscriber, "orders")),
+            )
+            assert answer.json()["status"] == expected, answer.text
     assert sorted(row.source for row in inbox_rows(subscriber)) == ["auth", "orders"]

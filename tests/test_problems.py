@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from services.orders.config import OrdersSettings
 from services.orders.database import inbox
 from services.orders.main import create_app
+from tests.support.service_keys import service_token
 
 
 def _client(data_dir: Path) -> TestClient:
@@ -32,11 +33,9 @@ def test_wrong_method_is_a_problem(data_dir: Path) -> None:
 
 
 def test_malformed_json_is_a_400_problem_and_records_nothing(data_dir: Path) -> None:
-    from mamori_common.service_auth import mint_service_token
-
     app = create_app(OrdersSettings(data_dir=data_dir), migrate=True)
     with TestClient(app) as client:
-        token = mint_service_token(app.state.service_secret, "auth", "orders")
+        token = service_token(app, "auth")
         response = client.post(
             "/internal/events",
             content=b'{"id": "abc", "type":',
@@ -50,11 +49,9 @@ def test_malformed_json_is_a_400_problem_and_records_nothing(data_dir: Path) -> 
 
 
 def test_wrong_types_are_a_422_problem_naming_the_field(data_dir: Path) -> None:
-    from mamori_common.service_auth import mint_service_token
-
     app = create_app(OrdersSettings(data_dir=data_dir), migrate=True)
     with TestClient(app) as client:
-        token = mint_service_token(app.state.service_secret, "auth", "orders")
+        token = service_token(app, "auth")
         response = client.post(
             "/internal/events",
             json={"id": "abc", "type": "x", "source": "auth", "occurred_at": "yesterday", "payload": []},

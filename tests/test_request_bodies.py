@@ -15,12 +15,12 @@ from sqlalchemy import func, select
 
 from mamori_common.idempotency import KEY_PATTERN
 from mamori_common.path_ids import ID_PATTERN
-from mamori_common.service_auth import mint_service_token
 from services.auth.accounts.addresses import EMAIL_PATTERN
 from services.auth.credentials.passwords import password_problems
 from services.orders.config import OrdersSettings
 from services.orders.database import inbox
 from services.orders.main import create_app
+from tests.support.service_keys import service_token
 
 EVENT = {"id": "e-1", "type": "x", "source": "auth", "occurred_at": "2026-01-01T00:00:00Z", "payload": {}}
 
@@ -29,7 +29,7 @@ EVENT = {"id": "e-1", "type": "x", "source": "auth", "occurred_at": "2026-01-01T
 def orders(data_dir: Path) -> Iterator[tuple[TestClient, dict[str, str]]]:
     app = create_app(OrdersSettings(data_dir=data_dir), migrate=True)
     with TestClient(app) as client:
-        token = mint_service_token(app.state.service_secret, "auth", "orders")
+        token = service_token(app, "auth")
         yield client, {"authorization": f"Bearer {token}"}
 
 

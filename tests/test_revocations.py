@@ -33,7 +33,7 @@ PASSWORD = "quiet-harbour-lantern-58"
 
 
 @pytest.fixture
-def suite(  # one data dir, as ``mamori run`` has: a database file each, one service secret
+def suite(  # one data dir, as ``mamori run`` has: a database file and a key pair each
     data_dir: Path,
 ) -> Iterator[tuple[TestClient, OrdersHarness]]:
     clock = ManualClock()
@@ -66,8 +66,7 @@ def _feed(orders: OrdersHarness, transport: httpx.AsyncBaseTransport) -> tuple[R
     feed = RevocationFeed(
         orders.app.state.revocations,
         ReplicaSet("auth", ["http://auth"], 5.0),
-        orders.app.state.service_secret,
-        "orders",
+        orders.app.state.service_key,
     )
     return feed, httpx.AsyncClient(transport=transport)
 

@@ -16,7 +16,7 @@ from mamori_common.contract import (
     SESSION_COMPROMISED,
     SESSION_REVOKED,
 )
-from mamori_common.events import EventHandler
+from mamori_common.events import Subscription
 from services.auth.accounts.case_events import CASE_EVENT_HANDLERS
 from services.auth.intrusion.watch import handle_order_risk_signals
 from services.auth.messages.flows import handle_notify
@@ -40,10 +40,11 @@ EVENT_ROUTES: dict[str, tuple[str, ...]] = {
     SESSION_REVOKED: ("orders", "verification"),
 }
 
-EVENT_HANDLERS: dict[str, EventHandler] = {
-    #: Any service asks auth to file a message in the message centre and mail it.
-    NOTIFY: handle_notify,
+#: What auth applies, and from whom alone (a type from any other service is refused, 403).
+EVENT_HANDLERS: dict[str, Subscription] = {
+    #: Orders and verification ask auth to file a message in the message centre and mail it.
+    NOTIFY: Subscription(handle_notify, sources=("orders", "verification")),
     **CASE_EVENT_HANDLERS,
     #: Orders reports what an order said about its session; the intrusion policy judges it (S2).
-    ORDER_RISK_SIGNALS: handle_order_risk_signals,
+    ORDER_RISK_SIGNALS: Subscription(handle_order_risk_signals, sources=("orders",)),
 }

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mamori_common import contract
-from mamori_common.events import EventHandler
+from mamori_common.events import Subscription
 from services.orders.holds.flows import handle_case_approved, handle_case_rejected
 from services.orders.intrusion.flows import handle_session_compromised
 
@@ -17,8 +17,9 @@ EVENT_ROUTES: dict[str, tuple[str, ...]] = {
     contract.NOTIFY: ("auth",),
 }
 
-EVENT_HANDLERS: dict[str, EventHandler] = {
-    contract.SESSION_COMPROMISED: handle_session_compromised,
-    contract.CASE_APPROVED: handle_case_approved,
-    contract.CASE_REJECTED: handle_case_rejected,
+#: What orders applies, and from whom alone (a type from any other service is refused, 403).
+EVENT_HANDLERS: dict[str, Subscription] = {
+    contract.SESSION_COMPROMISED: Subscription(handle_session_compromised, sources=("auth",)),
+    contract.CASE_APPROVED: Subscription(handle_case_approved, sources=("verification",)),
+    contract.CASE_REJECTED: Subscription(handle_case_rejected, sources=("verification",)),
 }

@@ -86,7 +86,7 @@ def create_app(
         [f"{url}/api/auth/.well-known/jwks.json" for url in settings.upstreams("auth")], app.state.clock
     )
     app.state.standing = HttpStandingClient(
-        app.state.replicas.of("auth"), app.state.service_secret, settings.standing_timeout_seconds
+        app.state.replicas.of("auth"), app.state.service_key, settings.standing_timeout_seconds
     )
     context = orders_context.install(app, provider or SandboxProvider(app.state.db))
     app.state.after_event_applied = context.settle

@@ -23,6 +23,7 @@ from mamori_common.observability import outgoing_headers
 from mamori_common.problems import Problem
 from mamori_common.replicas import ReplicaSet
 from mamori_common.service_auth import mint_service_token
+from mamori_common.service_keys import ServiceKey
 from mamori_common.tokens import session_revoked
 
 
@@ -42,14 +43,14 @@ class HttpStandingClient:
     """Asks any of auth's replicas (``mamori_common/internal_http.py``): a GET, so a replica that
     is down, hung or failing is passed over and the next one asked within the same request."""
 
-    def __init__(self, auth: ReplicaSet, secret: str, timeout: float) -> None:
+    def __init__(self, auth: ReplicaSet, key: ServiceKey, timeout: float) -> None:
         self.auth = auth
-        self.secret = secret
+        self.key = key
         self.timeout = timeout
         self.client = httpx.Client(timeout=timeout)
 
     def standing(self, account_id: str, session_id: str | None = None) -> AccountStanding:
-        token = mint_service_token(self.secret, "orders", "auth")
+        token = mint_service_token(self.key, "auth")
         path = ACCOUNT_STANDING_PATH.format(account_id=account_id)
         params = {STANDING_SESSION_PARAM: session_id} if session_id is not None else {}
         try:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from mamori_common import contract
 from mamori_common.card_numbers import contains_card_number, mask_card_numbers
-from mamori_common.events import EventEnvelope, EventHandler
+from mamori_common.events import EventEnvelope, Subscription
 from mamori_common.problems import Problem
 from services.verification.cases import flows, service
 from services.verification.cases.models import Case
@@ -253,12 +253,14 @@ def on_case_activity(db: Session, envelope: EventEnvelope) -> None:
     )
 
 
-EVENT_HANDLERS: dict[str, EventHandler] = {
-    contract.ACCOUNT_LOCKED: on_account_locked,
-    contract.ACCOUNT_UNLOCKED: on_account_unlocked,
-    contract.ACCOUNT_FROZEN: on_account_frozen,
-    contract.SESSION_COMPROMISED: on_session_compromised,
-    contract.PAYMENT_HELD: on_payment_held,
-    contract.ORDER_REPORTED_NOT_MINE: on_order_reported_not_mine,
-    contract.CASE_ACTIVITY: on_case_activity,
+#: What verification applies, and from whom alone: account and session events are auth's, order
+#: events orders' (a type from any other service is refused, 403).
+EVENT_HANDLERS: dict[str, Subscription] = {
+    contract.ACCOUNT_LOCKED: Subscription(on_account_locked, sources=("auth",)),
+    contract.ACCOUNT_UNLOCKED: Subscription(on_account_unlocked, sources=("auth",)),
+    contract.ACCOUNT_FROZEN: Subscription(on_account_frozen, sources=("auth",)),
+    contract.SESSION_COMPROMISED: Subscription(on_session_compromised, sources=("auth",)),
+    contract.PAYMENT_HELD: Subscription(on_payment_held, sources=("orders",)),
+    contract.ORDER_REPORTED_NOT_MINE: Subscription(on_order_reported_not_mine, sources=("orders",)),
+    contract.CASE_ACTIVITY: Subscription(on_case_activity, sources=("orders",)),
 }

@@ -9,12 +9,12 @@ from typing import Any
 
 from sqlalchemy import select
 
-from mamori_common.service_auth import mint_service_token
 from services.auth.accounts.models import Account, Language
 from services.auth.messages.models import Message
 from services.auth.messages.service import file_message
 from services.auth.request_context import RequestContext
 from services.auth.sessions.service import start_session
+from tests.support.service_keys import service_token
 
 
 def make_customer(app: Any, email: str, *, language: str = "en", name: str = "Hana Sato") -> str:
@@ -90,5 +90,5 @@ def notify_envelope(
 
 def deliver_event(client: Any, app: Any, envelope: dict[str, Any], *, caller: str | None = None) -> Any:
     """POST an event to auth's inbox with a service token, as the outbox dispatcher does."""
-    token = mint_service_token(app.state.service_secret, caller or envelope["source"], "auth")
+    token = service_token(app, caller or envelope["source"])
     return client.post("/internal/events", json=envelope, headers={"authorization": f"Bearer {token}"})

@@ -11,11 +11,11 @@ from sqlalchemy import select
 
 from mamori_common import contract
 from mamori_common.contract import case_number
-from mamori_common.service_auth import mint_service_token
 from services.auth.audit.models import SecurityEvent
 from services.auth.sessions.models import Session
 from tests.auth.conftest import AuthHarness
 from tests.auth.messaging_support import deliver_event, make_customer, sign_in
+from tests.support.service_keys import service_token
 
 CASE = "c0ffee" + "0" * 26
 OTHER_CASE = "beef" + "1" * 28
@@ -65,7 +65,7 @@ def me(auth: AuthHarness, token: str) -> dict[str, Any]:
 
 
 def standing(auth: AuthHarness, account_id: str, caller: str = "orders") -> Any:
-    token = mint_service_token(auth.app.state.service_secret, caller, "auth")
+    token = service_token(auth.app, caller)
     return auth.client.get(f"/internal/accounts/{account_id}/standing", headers={"authorization": f"Bearer {token}"})
 
 

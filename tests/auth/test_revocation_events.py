@@ -14,7 +14,6 @@ from typing import Any
 from sqlalchemy import select
 
 from mamori_common.contract import ACCOUNT_STANDING_PATH, REVOCATIONS_PATH, SESSION_REVOKED
-from mamori_common.service_auth import mint_service_token
 from services.auth.accounts.models import Account
 from services.auth.database import outbox
 from services.auth.env import AuthEnv
@@ -22,6 +21,7 @@ from services.auth.freezing.flows import freeze_account
 from services.auth.request_context import RequestContext
 from tests.auth.conftest import AuthHarness
 from tests.support.auth_sessions import sign_in
+from tests.support.service_keys import service_token
 
 
 def revocations_sent(auth: AuthHarness) -> list[tuple[str, dict[str, Any]]]:
@@ -32,7 +32,7 @@ def revocations_sent(auth: AuthHarness) -> list[tuple[str, dict[str, Any]]]:
 
 
 def internal(auth: AuthHarness, path: str, caller: str = "orders", **params: str) -> Any:
-    token = mint_service_token(auth.app.state.service_secret, caller, "auth")
+    token = service_token(auth.app, caller)
     return auth.client.get(path, params=params, headers={"authorization": f"Bearer {token}"})
 
 
@@ -99,7 +99,10 @@ def test_the_internal_list_answers_ended_sessions_to_the_services_that_check_tok
     later = internal(auth, REVOCATIONS_PATH, since=listed.json()["revocations"][0]["revoked_at"], after=ids[0])
     assert later.json()["revocations"] == []
 
-    assert internal(auth, REVOCATIONS_PATH, caller="portal").status_code == 403
+    # A service with a key of its own but not on the list; the portal, which has no key at all.
+    not_listed = internal(auth, REVOCATIONS_PATH, caller="auth")
+    assert not_listed.status_code == 403 and not_listed.json()["code"] == "caller_not_allowed"
+    assert internal(auth, REVOCATIONS_PATH, caller="portal").status_code == 401
     assert auth.client.get(REVOCATIONS_PATH).status_code == 401
 
 

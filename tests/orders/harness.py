@@ -17,13 +17,13 @@ from sqlalchemy import select
 
 from mamori_common.clock import ManualClock
 from mamori_common.contract import AccountStanding, StandingState
-from mamori_common.service_auth import mint_service_token
 from mamori_common.tokens import AUDIENCE, ISSUER, AccessTokenVerifier
 from services.orders.config import OrdersSettings
 from services.orders.database import outbox
 from services.orders.ledgers import service as ledgers
 from services.orders.main import create_app
 from services.orders.standing import RecordedStanding
+from tests.support.service_keys import service_token
 
 KID = "test-key"
 CARD = {"token": "tok_visa_4242", "last4": "4242", "expiry": "04/29", "holder_name": "Hana Sato"}
@@ -117,7 +117,7 @@ class OrdersHarness:
         )
 
     def event(self, event_type: str, payload: dict[str, Any], source: str = "auth", event_id: str | None = None) -> Any:
-        token = mint_service_token(self.app.state.service_secret, source, "orders")
+        token = service_token(self.app, source)
         envelope = {
             "id": event_id or uuid.uuid4().hex,
             "type": event_type,

@@ -21,12 +21,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from mamori_common.clock import ManualClock
-from mamori_common.service_auth import mint_service_token
 from mamori_common.tokens import AUDIENCE, ISSUER, AccessTokenVerifier
 from services.auth.tokens.keys import SigningKey
 from services.verification.config import VerificationSettings
 from services.verification.database import outbox
 from services.verification.main import create_app
+from tests.support.service_keys import service_token
 
 
 @dataclass
@@ -57,7 +57,7 @@ class VerificationHarness:
     def publish(
         self, event_type: str, payload: dict[str, Any], source: str = "auth", event_id: str | None = None
     ) -> Any:
-        token = mint_service_token(self.app.state.service_secret, source, "verification")
+        token = service_token(self.app, source)
         envelope = {
             "id": event_id or uuid.uuid4().hex,
             "type": event_type,

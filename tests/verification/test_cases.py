@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 from mamori_common import contract
-from mamori_common.service_auth import mint_service_token
+from tests.support.service_keys import service_token
 from tests.verification.conftest import VerificationHarness
 
 ALICE, BOB = "a" * 32, "b" * 32
@@ -181,7 +181,7 @@ def test_not_me_reports_and_activity_from_orders_show_on_the_case(verification: 
 
 
 def test_a_broken_event_payload_is_refused_and_changes_nothing(verification: VerificationHarness) -> None:
-    token = mint_service_token(verification.app.state.service_secret, "orders", "verification")
+    token = service_token(verification.app, "orders")
     response = verification.client.post(
         "/internal/events",
         headers={"authorization": f"Bearer {token}"},
@@ -203,7 +203,7 @@ def test_a_lock_announced_without_a_case_id_still_opens_and_closes_one(verificat
     assert case["kind"] == "lockout" and case["number"] == contract.case_number(case["id"])
     verification.publish("account.unlocked", {"account_id": ALICE})
     assert verification.case(ALICE, case["id"])["state"] == "closed"
-    token = mint_service_token(verification.app.state.service_secret, "auth", "verification")
+    token = service_token(verification.app, "auth")
     too_long = verification.client.post(
         "/internal/events",
         headers={"authorization": f"Bearer {token}"},

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session as DbSession
 
 from mamori_common import contract
-from mamori_common.events import EventEnvelope, EventHandler
+from mamori_common.events import EventEnvelope, Subscription
 from mamori_common.problems import Problem
 from services.auth.accounts import service, standing
 from services.auth.accounts.models import Account
@@ -136,10 +136,11 @@ def handle_step_up_required(db: DbSession, envelope: EventEnvelope) -> None:
     _audit(db, account, "step_up_requested", envelope, event.case_id, event.reason or None)
 
 
-CASE_EVENT_HANDLERS: dict[str, EventHandler] = {
-    contract.CASE_OPENED: handle_case_opened,
-    contract.CASE_APPROVED: handle_case_approved,
-    contract.CASE_REJECTED: handle_case_rejected,
-    contract.CASE_CLOSED: handle_case_closed,
-    contract.ACCOUNT_STEPUP_REQUIRED: handle_step_up_required,
+#: Cases are verification's to announce; a step-up request comes from orders.
+CASE_EVENT_HANDLERS: dict[str, Subscription] = {
+    contract.CASE_OPENED: Subscription(handle_case_opened, sources=("verification",)),
+    contract.CASE_APPROVED: Subscription(handle_case_approved, sources=("verification",)),
+    contract.CASE_REJECTED: Subscription(handle_case_rejected, sources=("verification",)),
+    contract.CASE_CLOSED: Subscription(handle_case_closed, sources=("verification",)),
+    contract.ACCOUNT_STEPUP_REQUIRED: Subscription(handle_step_up_required, sources=("orders",)),
 }

@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Depends, Query, status
 
 from mamori_common.clock import ClockDep
 from mamori_common.contract import ACCOUNT_STANDING_PATH, STANDING_SESSION_PARAM, AccountStanding
 from mamori_common.db import SessionDep
 from mamori_common.path_ids import PathId
 from mamori_common.problems import Problem
-from mamori_common.service_auth import ServiceCaller
+from mamori_common.service_auth import service_caller
 from mamori_common.tokens import session_revoked
 from services.auth.accounts import registration, service
 from services.auth.accounts.models import Account
@@ -89,11 +89,14 @@ def get_me(account: CurrentAccount, db: SessionDep, clock: ClockDep) -> AccountV
 
 internal_router = APIRouter(include_in_schema=False)
 
+#: Who may ask an account's standing: orders, before it takes money or changes an order.
+StandingAsker = Annotated[str, Depends(service_caller("orders"))]
+
 
 @internal_router.get(ACCOUNT_STANDING_PATH, response_model=AccountStanding)
 def get_account_standing(
     account_id: PathId,
-    caller: ServiceCaller,
+    caller: StandingAsker,
     db: SessionDep,
     clock: ClockDep,
     session_id: Annotated[str | None, Query(alias=STANDING_SESSION_PARAM, min_length=1, max_length=64)] = None,

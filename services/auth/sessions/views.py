@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Query, Request, Response, status
+from fastapi import APIRouter, Body, Depends, Query, Request, Response, status
 
 from mamori_common.clock import ClockDep
 from mamori_common.contract import REVOCATIONS_PATH, RevocationPage
 from mamori_common.db import SessionDep
 from mamori_common.pagination import PAGE_RESPONSES, PageDep
 from mamori_common.problems import Problem
-from mamori_common.service_auth import ServiceCaller
+from mamori_common.service_auth import service_caller
 from mamori_common.tokens import LEEWAY_SECONDS, AccessTokenVerifier, access_token_from
 from services.auth.deps import (
     CurrentAccount,
@@ -166,13 +166,13 @@ def revoke_sessions(
     return RevokedSessions(revoked=ended)
 
 
-#: Services that check access tokens and so pull the ended sessions.
-REVOCATION_READERS = frozenset({"orders", "verification"})
+#: Who may list ended sessions: the services that check access tokens and so pull them.
+RevocationReader = Annotated[str, Depends(service_caller("orders", "verification"))]
 
 
 @internal_router.get(REVOCATIONS_PATH, response_model=RevocationPage)
 def list_revocations(
-    caller: ServiceCaller,
+    caller: RevocationReader,
     db: SessionDep,
     clock: ClockDep,
     settings: SettingsDep,
@@ -182,7 +182,5 @@ def list_revocations(
     """Sessions ended after ``since`` (and, at that same time, after session ``after``), oldest
     first: every service's pull (``mamori_common/revocations.py``). Only sessions ended within an
     access token's life are listed: the tokens of older ones have expired anyway."""
-    if caller not in REVOCATION_READERS:
-        raise Problem(403, "forbidden", "This service does not read revocations.")
     horizon = timedelta(seconds=settings.access_token_seconds + 2 * LEEWAY_SECONDS)
     return revocations.ended_since(db, since, after, now=clock.now(), horizon=horizon)
