@@ -22,6 +22,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import Counter
 from sqlalchemy import Table, text
 
+from mamori_common import idempotency
 from mamori_common.background import stop_tasks
 from mamori_common.clock import Clock, SystemClock
 from mamori_common.contract import SESSION_REVOKED
@@ -114,6 +115,14 @@ def create_base_app(
         return {"status": "ok", "service": name}
 
     app.add_api_route("/metrics", metrics_endpoint, methods=["GET"], include_in_schema=False)
+    build_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:  # built once; what the key may answer declared on it
+            app.openapi_schema = idempotency.declare_answers(build_openapi())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app
 
 

@@ -7,7 +7,9 @@ its answer to replay, and a rolled-back one leaves no answer (the key is release
 
 - the same key and the same body again: the first answer, status and body, replayed;
 - the same key with another body: ``422 idempotency_key_reused`` (a client bug, never a replay);
-- keys are scoped to the caller (an account, or a service) and kept ``ttl`` (24 h by default);
+- keys are scoped to the caller (an account, or a service), across every operation, as Stripe's
+  are: a key names one request of its caller, so one sent again with another operation or another
+  body is ``422 idempotency_key_reused`` (never a replay of something else); kept ``ttl`` (24 h);
 - a refused call (a 4xx problem) is replayed as refused, unless the service chooses
   ``keep_refusals=False`` (verification): then the key is released, so the customer can fix the
   request and send it again under the same key.
@@ -50,9 +52,46 @@ IdempotencyKey = Annotated[
         alias=HEADER,
         max_length=MAX_KEY_LENGTH,
         pattern=KEY_PATTERN,
-        description="Repeat a call safely: the same key answers the first result again (kept 24 h).",
+        description="Repeat a call safely: the same key with the same request answers the first result again "
+        "(kept 24 h). A key names one request of its caller, on every operation: mint a new one (a UUID) per "
+        "request. Sent again with another operation or body: 422 `idempotency_key_reused`; while the first "
+        "call with it still runs: 409 `idempotency_in_progress`.",
     ),
 ]
+
+
+#: What every operation that takes the header may answer because of it (see :func:`declare_answers`).
+ANSWERS: dict[str, dict[str, Any]] = {
+    "409": {"description": f"`idempotency_in_progress`: a call with this {HEADER} is still running"},
+    "422": {
+        "description": f"`idempotency_key_reused`: this caller already sent this {HEADER} with another request "
+        "(another operation or body); `invalid_idempotency_key`; `validation_error`"
+    },
+}
+
+
+def declare_answers(document: dict[str, Any]) -> dict[str, Any]:
+    """Declare :data:`ANSWERS` on every operation of an OpenAPI document that takes the header.
+
+    Done on the document, not route by route, so no route that takes a key can leave them out.
+    A status the route already declares keeps its description, with the key's answer added.
+    """
+    for item in document.get("paths", {}).values():
+        for operation in item.values():
+            if not isinstance(operation, dict):
+                continue
+            parameters = operation.get("parameters", [])
+            if not any(p.get("in") == "header" and p.get("name") == HEADER for p in parameters):
+                continue
+            responses = operation.setdefault("responses", {})
+            for status, answer in ANSWERS.items():
+                declared = responses.setdefault(status, {"content": {PROBLEM_MEDIA_TYPE: {}}})
+                described = declared.get("description", "")
+                if answer["description"] not in described:
+                    declared["description"] = (
+                        f"{described}; {answer['description']}" if described else answer["description"]
+                    )
+    return document
 
 
 def idempotency_table(metadata: MetaData) -> Table:

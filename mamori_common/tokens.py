@@ -10,6 +10,7 @@ this module only says who is calling.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Protocol
@@ -26,6 +27,10 @@ ISSUER = "mamori-auth"
 AUDIENCE = "mamori"
 ALGORITHMS = ["EdDSA"]
 LEEWAY_SECONDS = 5
+#: A JWS in compact serialization: three base64url parts without padding (RFC 7515 §3.1, §7.1).
+#: PyJWT's decoder also takes padded parts, so one token could be spelled several ways; only the
+#: spelling auth issued is a token here.
+COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 
 
 @dataclass(frozen=True)
@@ -73,6 +78,8 @@ class AccessTokenVerifier:
 
     def verify(self, token: str) -> Principal:
         try:
+            if COMPACT_JWS.fullmatch(token) is None:
+                raise jwt.DecodeError("not a compact JWS")
             header = jwt.get_unverified_header(token)
             key = self.resolve_key(str(header.get("kid", "")))
             claims = jwt.decode(

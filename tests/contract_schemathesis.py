@@ -29,7 +29,10 @@ The budget (``MAX_EXAMPLES``) keeps the whole module within a few minutes on two
 from __future__ import annotations
 
 import io
+import json
+import os
 import tempfile
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,9 +47,10 @@ from hypothesis import strategies as st
 from PIL import Image, ImageDraw
 from schemathesis.generation.modes import GenerationMode
 
+from mamori_common.idempotency import HEADER as IDEMPOTENCY_HEADER
 from services.auth.credentials.passwords import password_problems
 from tests.support.processes import MamoriRun
-from tests.test_system import demo_credentials, operations, sign_in
+from tests.test_system import demo_credentials, demo_totp_secret, operations, sign_in
 
 pytestmark = pytest.mark.system
 
@@ -55,6 +59,10 @@ YEN_MAX = 10_000_000
 SECOND_CUSTOMER = ("contract-second@demo.mamori.example", "second-customer-harbour-73")
 #: Operations whose success signs their caller out.
 SESSION_ENDING = frozenset({"logout", "revokeSessions"})
+
+
+#: role -> access token, filled by :func:`suite` before any case is generated (read by :class:`RoleTokens`).
+TOKENS: dict[str, str] = {}
 
 
 @dataclass
@@ -75,10 +83,11 @@ def suite() -> Iterator[Suite]:
                 email, password = SECOND_CUSTOMER
                 registered = client.request(method, path, json={"email": email, "password": password, "name": "Second"})
                 assert registered.status_code in (200, 201), registered.text
-                tokens = {
-                    role: sign_in(client, paths, *credentials[role]) for role in ("customer", "specialist", "admin")
-                }
+                tokens = {"customer": sign_in(client, paths, *credentials["customer"])}
+                for role in ("specialist", "admin"):  # staff step up with TOTP every time
+                    tokens[role] = sign_in(client, paths, *credentials[role], demo_totp_secret(run, role))
                 tokens["second"] = sign_in(client, paths, email, password)
+            TOKENS.update(tokens)
             yield Suite(run, tokens)
         finally:
             run.terminate()
@@ -90,6 +99,23 @@ def contract(suite: Suite) -> Any:
 
 
 schema = schemathesis.pytest.from_fixture("contract")
+#: ``MAMORI_CONTRACT_ONLY=getMe,listMessages``: only these operations (a quick loop while fixing one).
+if os.environ.get("MAMORI_CONTRACT_ONLY"):
+    schema = schema.include(operation_id=os.environ["MAMORI_CONTRACT_ONLY"].split(","))
+
+
+@schema.auth(refresh_interval=None)
+class RoleTokens:
+    """The token of the role each operation is for, given as schemathesis' own auth: so its
+    ``ignored_auth`` check knows the credential is real (a header the test writes itself it counts
+    as generated, hence invalid, and a 200 to it as auth ignored), and a case whose generated
+    ``Authorization`` is the point of the test (negative mode) is sent with that header, unreplaced."""
+
+    def get(self, case: schemathesis.Case[Any], context: Any) -> str:
+        return TOKENS[_role(case)]
+
+    def set(self, case: schemathesis.Case[Any], data: str, context: Any) -> None:
+        case.headers = {**(case.headers or {}), "Authorization": f"Bearer {data}"}
 
 
 @pytest.fixture(autouse=True)
@@ -134,6 +160,36 @@ def _tenders_pay_the_total(case: schemathesis.Case[Any]) -> None:
         tender["amount"] = min(YEN_MAX, remaining - after) if after else remaining
         remaining -= tender["amount"]
     body["tenders"] = paying
+
+
+def _cursors_only_as_issued(case: schemathesis.Case[Any]) -> None:
+    """A page's ``cursor`` is one the server issued (its ``next``), MAC'd for that list and caller:
+    a string the generator invents is no cursor, whatever its shape. A valid call asks for the first
+    page, as a client does before it was given a cursor."""
+    if isinstance(case.query, dict):
+        case.query.pop("cursor", None)
+
+
+#: (role, Idempotency-Key) -> the one request that key names (see :func:`_idempotency_keys_name_one_request`).
+_KEY_USES: dict[tuple[str, str], str] = {}
+
+
+def _idempotency_keys_name_one_request(case: schemathesis.Case[Any]) -> None:
+    """An ``Idempotency-Key`` names one request of its caller, on every operation (as Stripe's do:
+    the header's description says so; a key sent again with another request is a client bug, 422
+    ``idempotency_key_reused``). The generator draws keys from a small space and repeats them
+    across operations; a key it already gave another request is replaced by a new one, as a client
+    mints a key per request. The same request under the same key stays: that is a replay."""
+    headers = case.headers if isinstance(case.headers, dict) else {}
+    key = headers.get(IDEMPOTENCY_HEADER)
+    if not isinstance(key, str):
+        return
+    operation = case.operation.definition.raw.get("operationId")
+    request = json.dumps([operation, case.path_parameters, case.query, case.body], sort_keys=True, default=repr)
+    if _KEY_USES.setdefault((_role(case), key), request) != request:
+        fresh = uuid.uuid4().hex
+        headers[IDEMPOTENCY_HEADER] = fresh
+        _KEY_USES[(_role(case), fresh)] = request
 
 
 #: Where each operation that sets a password carries it.
@@ -186,6 +242,6 @@ def test_every_operation_keeps_its_contract(case: schemathesis.Case[Any], suite:
     if case.meta is not None and case.meta.generation.mode == GenerationMode.POSITIVE:
         _tenders_pay_the_total(case)
         _passwords_not_guessable(case)
-    # On the case, not as extra headers: the ignored_auth check must be able to take it away.
-    case.headers["Authorization"] = f"Bearer {suite.tokens[_role(case)]}"
+        _cursors_only_as_issued(case)
+        _idempotency_keys_name_one_request(case)
     case.call_and_validate(timeout=30)

@@ -152,7 +152,8 @@ def test_the_declared_length_is_the_length_the_policy_counts(password: str, refu
 @pytest.mark.parametrize(
     ("address", "valid"),
     [("hana@demo.mamori.example", True), ("a.b+c@shop.co.jp", True), ("x@message.test", False), ("x@host.LOCAL", False),
-     ('"a b"@x.jp', False), ("a@[1.2.3.4]", False), ("a..b@x.jp", False), ("a@b", False)],
+     ('"a b"@x.jp', False), ("a@[1.2.3.4]", False), ("a..b@x.jp", False), ("a@b", False),
+     ("k" * 64 + "@x.jp", True), ("k" * 65 + "@x.jp", False)],
 )  # fmt: skip
 def test_the_declared_email_pattern_is_what_register_accepts(address: str, valid: bool) -> None:
     from pydantic import ValidationError

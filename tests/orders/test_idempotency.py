@@ -72,6 +72,33 @@ def test_keys_belong_to_one_caller(orders: OrdersHarness) -> None:
     assert a.status_code == b.status_code == 201 and a.json()["id"] != b.json()["id"]
 
 
+def test_a_key_sent_again_on_another_operation_is_422_not_a_replay(orders: OrdersHarness) -> None:
+    """As Stripe: a key names one request of its caller on every operation, so a client that
+    reuses one by mistake learns it, and no answer of another operation is replayed as this one's."""
+    customer = orders.customer()
+    order_id = orders.place(customer, [line("physical", 900)], [card_tender(900)], key="one-request").json()["id"]
+    reused = orders.client.post(f"/api/orders/orders/{order_id}/cancel", headers=customer.headers("one-request"))
+
+    assert (reused.status_code, reused.json()["code"]) == (422, "idempotency_key_reused")
+    assert (
+        orders.client.get(f"/api/orders/orders/{order_id}", headers=customer.headers()).json()["cancelled_at"] is None
+    )
+
+
+def test_the_contract_declares_what_a_key_may_answer(orders: OrdersHarness) -> None:
+    document = orders.client.get("/openapi.json").json()
+    keyed = [
+        (path, operation)
+        for path, item in document["paths"].items()
+        for operation in item.values()
+        if any(p["in"] == "header" and p["name"] == "Idempotency-Key" for p in operation.get("parameters", []))
+    ]
+    assert len(keyed) >= 9
+    for path, operation in keyed:
+        assert "idempotency_in_progress" in operation["responses"]["409"]["description"], path
+        assert "idempotency_key_reused" in operation["responses"]["422"]["description"], path
+
+
 def test_an_unusable_key_is_refused(orders: OrdersHarness) -> None:
     customer = orders.customer()
     response = orders.place(customer, [line("physical", 900)], [card_tender(900)], key="x" * 300)

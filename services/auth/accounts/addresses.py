@@ -25,7 +25,9 @@ _ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 #: A label: letters, digits and inner hyphens, never ``ab--`` (IDNA reserves those).
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _SPECIAL = "|".join(_any_case(name) for name in SPECIAL_USE_DOMAIN_NAMES)
-EMAIL_PATTERN = rf"^{_ATOM}(?:\.{_ATOM})*@(?:{_LABEL}\.)+(?!(?:{_SPECIAL})$)[A-Za-z]{{2,63}}$"
+#: RFC 5321 §4.5.3.1.1: a local part is at most 64 octets (email-validator lets a longer one through).
+_LOCAL_PART_LENGTH = r"(?=[^@]{1,64}@)"
+EMAIL_PATTERN = rf"^{_LOCAL_PART_LENGTH}{_ATOM}(?:\.{_ATOM})*@(?:{_LABEL}\.)+(?!(?:{_SPECIAL})$)[A-Za-z]{{2,63}}$"
 _COMPILED = re.compile(EMAIL_PATTERN)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from services.auth.accounts.addresses import EmailAddress
 from services.auth.changes.models import ChangeKind
@@ -46,7 +46,7 @@ class ChangePasswordRequest(BaseModel):
     current_password: str = Field(min_length=1, max_length=1024)
     new_password: NewPassword
     #: End every other session of the account too (this one stays signed in).
-    end_other_sessions: bool = False
+    end_other_sessions: StrictBool = False
 
 
 class PasswordChanged(BaseModel):

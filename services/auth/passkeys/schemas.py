@@ -10,7 +10,7 @@ import unicodedata
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
 from services.auth.passkeys.policy import NAME_MAX_LENGTH
 
@@ -95,7 +95,7 @@ class FinishSignInRequest(BaseModel):
 class SetPasskeyRequiredRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    required: bool
+    required: StrictBool
 
 
 class PasskeyRequired(BaseModel):

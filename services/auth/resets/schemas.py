@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from services.auth.accounts.addresses import EmailAddress
 from services.auth.credentials.passwords import NewPassword
@@ -32,7 +32,7 @@ class ConfirmPasswordResetRequest(BaseModel):
     token: str = Field(min_length=1, max_length=256)
     new_password: NewPassword
     #: End every session of the account (a reset signs nobody in).
-    end_other_sessions: bool = True
+    end_other_sessions: StrictBool = True
 
 
 class PasswordResetDone(BaseModel):

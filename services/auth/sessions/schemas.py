@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 from services.auth.sessions.service import TokenPair
 
@@ -79,7 +79,7 @@ class RevokeSessionsRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     session_id: str | None = Field(default=None, min_length=1, max_length=64)
-    all_but_current: bool = False
+    all_but_current: StrictBool = False
 
     @model_validator(mode="after")
     def exactly_one_target(self) -> RevokeSessionsRequest:
