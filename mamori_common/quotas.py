@@ -78,15 +78,17 @@ def wait_in_words(seconds: int) -> str:
     return "1 minute" if minutes == 1 else f"{minutes} minutes"
 
 
-def rate_limited(seconds: int, detail: str | None = None) -> Problem:
+def rate_limited(seconds: int, detail: str | None = None, **members: Any) -> Problem:
     """The one 429 every quota answers with: ``rate_limited`` and a Retry-After (seconds, for
-    machines); the detail says the wait in minutes."""
+    machines); the detail says the wait in minutes. ``members`` are extra problem members, e.g. a
+    ``reason`` when the refusal is not a plain throttle and the page must say something else."""
     return Problem(
         429,
         "rate_limited",
         detail or f"Too many attempts. Try again in {wait_in_words(seconds)}.",
         headers={"Retry-After": str(seconds)},
         retry_after=seconds,
+        **members,
     )
 
 

@@ -244,6 +244,13 @@ class AuthApi:
     async def request_unlock(self, caller: Caller, email: str, code: str, new_password: str) -> Answer:
         return await self._post("/unlock", caller, {"email": email, "code": code, "new_password": new_password})
 
+    async def enroll_staff_totp(self, caller: Caller, enrolment_token: str) -> Answer:
+        return await self._post("/staff/enrolment/totp", caller, {"enrolment_token": enrolment_token})
+
+    async def confirm_staff_totp(self, caller: Caller, enrolment_token: str, code: str) -> Answer:
+        body = {"enrolment_token": enrolment_token, "code": code}
+        return await self._post("/staff/enrolment/totp/confirm", caller, body)
+
     async def refresh_token(self, caller: Caller, refresh_token: str) -> Answer:
         return await self._post("/tokens/refresh", caller, {"refresh_token": refresh_token})
 

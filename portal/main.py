@@ -26,7 +26,18 @@ from mamori_common.observability import configure_logging
 from mamori_common.problems import problem_for_status, problem_response
 from portal.client import AuthApi, OrdersApi, ServiceClient, ServiceUnavailable, StaffApi, VerificationApi
 from portal.config import PortalSettings
-from portal.pages import account, cases, messages, orders, passkeys, recovery, security, signin, staff
+from portal.pages import (
+    account,
+    cases,
+    messages,
+    orders,
+    passkeys,
+    recovery,
+    security,
+    signin,
+    staff,
+    staff_enrolment,
+)
 from portal.pages.cases import UPLOAD_SUFFIX
 from portal.session import TokenKeeper
 from portal.web import (
@@ -152,6 +163,6 @@ def create_app(
         return JSONResponse({"status": "ready", "service": "portal"})
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (account, signin, recovery, messages, security, passkeys, cases, orders, staff):
+    for module in (account, signin, staff_enrolment, recovery, messages, security, passkeys, cases, orders, staff):
         app.include_router(module.router)
     return app

@@ -36,6 +36,9 @@ CHALLENGE_COOKIE = "mamori_challenge"
 #: The WebAuthn request options of that step-up (public: a challenge and credential ids), for the
 #: passkey button; a cookie of its own, as a few credential ids would not fit in the first.
 CHALLENGE_PASSKEY_COOKIE = "mamori_challenge_passkey"
+#: A staff account with no second factor setting up TOTP: auth's enrolment token and the pending
+#: secret, kept like a step-up (HttpOnly, short-lived), and sent back only to the set-up page's path.
+STAFF_ENROLMENT_COOKIE = "mamori_staff_enrolment"
 
 #: An access token is dropped this many seconds before it expires, so no call carries a dying one.
 EXPIRY_MARGIN_SECONDS = 60

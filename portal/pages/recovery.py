@@ -12,6 +12,9 @@ from portal.web import FormDep, VisitDep, render
 
 router = APIRouter(include_in_schema=False)
 
+#: sendUnlockCode's ``reason`` when no new code will be mailed to the address for now (not a throttle).
+NO_NEW_CODE = "no_new_code"
+
 
 # --- unlock: a mailed code and a new password -----------------------------------------------------
 
@@ -27,6 +30,19 @@ async def send_unlock_code(visit: VisitDep, form: FormDep) -> Response:
     if not email:
         return render(visit, "unlock.html", 422, step="ask", email="", error="missing_fields", retry_after=None)
     answer = await visit.auth.send_unlock_code(visit.caller, email)
+    if answer.code == "rate_limited" and answer.body.get("reason") == NO_NEW_CODE:
+        # Not a throttle of this connection: no new code for this address, but one already mailed
+        # still works, so the page keeps the code form and says until when.
+        return render(
+            visit,
+            "unlock.html",
+            429,
+            step="code",
+            email=email,
+            error=NO_NEW_CODE,
+            retry_after=answer.retry_after,
+            code_minutes=answer.body.get("code_minutes"),
+        )
     if answer.code == "rate_limited":
         return render(
             visit, "unlock.html", 429, step="ask", email=email, error="rate_limited", retry_after=answer.retry_after

@@ -139,6 +139,8 @@ async def enroll_totp(visit: VisitDep, customer: CustomerDep, _form: FormDep) ->
     return render(
         visit,
         "totp_enroll.html",
+        action="/security/totp/confirm",
+        open_until=None,
         secret=answer.body.get("secret"),
         error=None,
         qr=qr_svg(uri, visit.reader.gettext("QR code for your authenticator app")),

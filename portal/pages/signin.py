@@ -1,5 +1,6 @@
 """Signing in and out: the password, whatever step-up auth asks for, and what a refusal means.
 
+A staff account with no second factor yet goes on to set one up (:mod:`portal.pages.staff_enrolment`).
 Each answer of ``login`` and ``completeChallenge`` becomes a page the customer can act on: a
 throttle says how long to wait, a lock says why, until when, under which case, and offers the
 self-service unlock at once.
@@ -15,6 +16,7 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from portal.client import Answer
+from portal.pages import staff_enrolment
 from portal.session import CHALLENGE_COOKIE, CHALLENGE_PASSKEY_COOKIE, SESSION_COOKIE, Tokens
 from portal.web import FormDep, Visit, VisitDep, end_session, redirect, render, safe_next
 
@@ -125,6 +127,8 @@ async def signed_in_or_asked(visit: Visit, answer: Answer, email: str, next_path
         packed = pack_challenge(str(answer.body.get("challenge_id", "")), methods, next_path, email)
         visit.set_cookie(CHALLENGE_COOKIE, packed, CHALLENGE_COOKIE_SECONDS)
         return redirect("/signin/check")
+    if answer.code == "second_factor_enrolment_required":
+        return await staff_enrolment.begin(visit, answer, email)
     return refusal_page(visit, answer, email, next_path)
 
 

@@ -81,7 +81,24 @@ def test_send_unlock_code_says_when_no_code_will_be_mailed_for_any_address_alike
         assert [answer.status_code for answer in seen] == [202, 202, 202, 429]
         assert_wait_in_minutes(seen[-1])
         assert "No new code will be mailed" in seen[-1].json()["detail"]
+        # Told apart from a throttle of this client, with how long a mailed code still works.
+        assert seen[-1].json()["reason"] == "no_new_code"
+        assert seen[-1].json()["code_minutes"] == auth.settings.email_code_seconds // 60
     owner, nobody = (seen[-1].json() for seen in answers.values())
     assert {k: v for k, v in owner.items() if k != "instance"} == {k: v for k, v in nobody.items() if k != "instance"}
     wait_for_code(auth, "unlock", auth.settings.email_codes_per_client_per_hour)  # the mailer runs after commit
     assert len(mails_to(auth, "unlock")) == auth.settings.email_codes_per_client_per_hour
+
+
+def test_send_unlock_code_throttling_the_client_is_a_plain_rate_limit_without_the_no_new_code_reason(
+    auth: AuthHarness,
+) -> None:
+    ip = "192.0.2.77"
+    answers = [
+        auth.call("POST", SEND_UNLOCK, ip=ip, json={"email": f"someone-{n}@example.com"})
+        for n in range(auth.settings.unlock_requests_per_ip_per_hour + 1)
+    ]
+
+    assert [answer.status_code for answer in answers[:-1]] == [202] * auth.settings.unlock_requests_per_ip_per_hour
+    assert_wait_in_minutes(answers[-1])
+    assert answers[-1].json()["code"] == "rate_limited" and "reason" not in answers[-1].json()

@@ -125,9 +125,16 @@ def complete_challenge(
     summary="Mail an unlock code to the owner of a locked account",
     description=(
         "202 whether or not the address has a locked account (nothing to learn here); 429 `rate_limited` "
-        "with Retry-After when no new code will be mailed for now, for any address alike, saying until when."
+        "with Retry-After: either this client made too many requests, or (`reason: no_new_code`, with "
+        "`code_minutes`) no new code will be mailed to this address for now, for any address alike, while a "
+        "code already mailed still works for `code_minutes` after it was sent."
     ),
-    responses={429: _problem("rate_limited with Retry-After: too many requests, or no new code for now")},
+    responses={
+        429: _problem(
+            "rate_limited with Retry-After: too many requests from this client, or reason no_new_code and "
+            "code_minutes: no new code for this address for now"
+        )
+    },
 )
 def send_unlock_code(
     body: SendUnlockCodeRequest, db: SessionDep, env: SignInEnvDep, context: SignInContextDep
