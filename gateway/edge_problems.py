@@ -13,6 +13,15 @@ from mamori_common.problems import Problem
 MALFORMED_PATH = Problem(400, "malformed_path", "The path has dot segments or characters no client sends.")
 MALFORMED_REQUEST = Problem(400, "malformed_request", "The request cannot be forwarded as HTTP/1.1.")
 NOT_FOUND = Problem(404, "not_found", "No public route has this path.")
+#: A full card number in the path or the query: refused at the edge, before it is logged or forwarded.
+CARD_NUMBER_IN_TARGET = Problem(
+    422,
+    "card_number_visible",
+    "The address holds what looks like a full card number, so it was not sent on. Never put a card "
+    "number in an address.",
+    detail_ja="アドレスにカード番号と思われる数字が含まれているため、送信しませんでした。"
+    "カード番号はアドレスに含めないでください。",
+)
 BODY_TOO_LARGE = front_door.BODY_TOO_LARGE
 RATE_LIMITED = Problem(
     429, "rate_limited", "Too many requests from this address; try again shortly.", headers={"Retry-After": "1"}

@@ -51,6 +51,12 @@ UPSTREAM_KEEPALIVE_CONNECTIONS = 64
 REPLICA_COOLDOWN_SECONDS = 5
 #: Raw request targets nobody's browser sends: dot segments (also percent-encoded), backslashes,
 #: control characters. Checked on ``$request_uri`` because ``$uri`` is already normalised.
+#: 13 or more digits (ASCII, or percent-encoded full-width, Arabic-Indic or Devanagari ones) with at
+#: most three separators or percent-escapes between each: what might be a card number in the raw
+#: request target, path or query. nginx cannot run the detector, so it refuses what the detector
+#: might call one (the Python edge runs the detector itself: ``proxy.card_number_in_target``).
+_TARGET_DIGIT = r"(?:[0-9]|%ef%bc%9[0-9]|%d9%a[0-9]|%db%b[0-9]|%e0%a5%a[6-9a-f])"
+CARD_LIKE_TARGET = rf"{_TARGET_DIGIT}(?:(?:[^0-9a-z%]|%[0-9a-f]{{2}}){{0,3}}{_TARGET_DIGIT}){{12,}}"
 MALFORMED_TARGET = r"^[^?]*((/|%2f)(\.|%2e){1,2}(/|%2f|\?|$)|\x5c|%5c|%[01][0-9a-f]|%7f)"
 REQUEST_ID_SHAPE = r"[A-Za-z0-9._-]{8,128}"
 
@@ -270,10 +276,15 @@ events {{
 
 http {{
     server_tokens off;
-    # A path with 13 or more digits joined by at most two of " ._/-" may hold a card number: the
-    # log keeps it up to there (the services' own logs mask just the number's digits).
-    map $uri $mamori_logged_path {{
-        "~^(?<mamori_path_head>.*?)[0-9](?:[ ._/-]{{0,2}}[0-9]){{12,}}" "${{mamori_path_head}}[digits withheld]";
+    # A target that may hold a card number is refused before anything else (so nginx's error log,
+    # which quotes the request line, never sees one past a 413 or a lost upstream), and its access
+    # log line withholds the path.
+    map $request_uri $mamori_card_in_target {{
+        "~*{CARD_LIKE_TARGET}" 1;
+        default "";
+    }}
+    map $mamori_card_in_target $mamori_logged_path {{
+        1 "[withheld: digits like a card number]";
         default $uri;
     }}
     log_format mamori escape=json '{{"time":"$time_iso8601","request_id":"$mamori_request_id",'
@@ -322,6 +333,9 @@ http {{
 
         if ($request_uri ~* "{MALFORMED_TARGET}") {{
             return 400 {_json_string(edge_problems.MALFORMED_PATH)};
+        }}
+        if ($mamori_card_in_target) {{
+            return 422 {_json_string(edge_problems.CARD_NUMBER_IN_TARGET)};
         }}
 
 {_locations()}

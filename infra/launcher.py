@@ -41,6 +41,15 @@ from mamori_common.settings import CommonSettings
 #: Key settings a shell may hold; the launcher sets each service's own instead, and gives the
 #: portal and the gateway none.
 SERVICE_KEY_VARIABLES = frozenset({"MAMORI_SERVICE_PRIVATE_KEY", "MAMORI_SERVICE_KEY_FILE"})
+#: Each process's own secrets, when an operator sets them in the shell: given to their owner alone,
+#: so the portal, the gateway or another service never holds auth's token-signing key (which mints
+#: any customer's session) or a key that reads another's data.
+OWN_SECRET_VARIABLES = {
+    "auth": frozenset({"MAMORI_AUTH_SIGNING_KEY", "MAMORI_AUTH_ENCRYPTION_KEY"}),
+    "verification": frozenset({"MAMORI_VERIFICATION_DOCUMENT_KEYS"}),
+    "portal": frozenset({"MAMORI_PORTAL_CSRF_KEY"}),
+}
+_SOMEONES_SECRET = frozenset().union(*OWN_SECRET_VARIABLES.values())
 
 STOP_GRACE_SECONDS = 10.0
 READY_TIMEOUT_SECONDS = 60.0
@@ -90,9 +99,12 @@ class Launcher:
         return env
 
     def process_environment(self, spec: ProcessSpec, env: dict[str, str]) -> dict[str, str]:
-        """``env`` plus, for a service that signs internal calls, the file of its own key alone."""
+        """``env`` without the secrets of other processes, plus, for a service that signs internal
+        calls, the file of its own key alone."""
+        others = _SOMEONES_SECRET - OWN_SECRET_VARIABLES.get(spec.name, frozenset())
+        own = {key: value for key, value in env.items() if key not in others}
         key_file = self.service_key_files.get(spec.name)
-        return env if key_file is None else {**env, "MAMORI_SERVICE_KEY_FILE": str(key_file)}
+        return own if key_file is None else {**own, "MAMORI_SERVICE_KEY_FILE": str(key_file)}
 
     def start(self) -> str:
         """Start everything; return the public URL once every service answers through the edge."""

@@ -34,6 +34,7 @@ from sqlalchemy import JSON, Column, Integer, MetaData, String, Table, delete, i
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from mamori_common.card_numbers import ensure_no_card_number
 from mamori_common.db import UTCDateTime, rows_changed
 from mamori_common.problems import PROBLEM_MEDIA_TYPE, Problem
 
@@ -163,6 +164,7 @@ def _validate(key: str) -> str:
             "invalid_idempotency_key",
             f"The {HEADER} header must be 1 to {MAX_KEY_LENGTH} visible ASCII characters.",
         )
+    ensure_no_card_number(key, HEADER)  # the key is stored as sent: never a full card number
     return key
 
 

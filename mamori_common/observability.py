@@ -63,6 +63,33 @@ def loggable_path(path: str) -> str:
     return mask_card_numbers(path)
 
 
+#: The attributes every log record has; anything else on a record is an ``extra``.
+_RECORD_ATTRIBUTES = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+
+
+class CardNumberMasking(logging.Filter):
+    """The last guard before a log line is written: any full card number in its message, its
+    extras or its traceback has its digits masked.
+
+    The paths are masked where they are logged; this catches what no call site thought of (an
+    exception's text quoting a value, a library's message). Strings with fewer digits than a card
+    number has pass untouched, so a line costs a digit count per field.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        masked = mask_card_numbers(message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        for name, value in list(vars(record).items()):
+            if name not in _RECORD_ATTRIBUTES and isinstance(value, str):
+                setattr(record, name, mask_card_numbers(value))
+        if record.exc_info:
+            record.exc_text = mask_card_numbers(logging.Formatter().formatException(record.exc_info))
+            record.exc_info = None
+        return True
+
+
 class _RequestIdFilter(logging.Filter):
     def __init__(self, service: str) -> None:
         super().__init__()
@@ -84,6 +111,7 @@ def configure_logging(service: str, level: str = "INFO") -> None:
         )
     )
     handler.addFilter(_RequestIdFilter(service))
+    handler.addFilter(CardNumberMasking())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -174,23 +174,27 @@ async def _handle_validation(request: Request, exc: Exception) -> JSONResponse:
 
 async def _handle_outage(request: Request, exc: Exception) -> JSONResponse:
     """A lost database or Redis (``mamori_common/outages.py``): 503 with Retry-After."""
+    from mamori_common.observability import loggable_path  # the detector's package builds on Problem
     from mamori_common.outages import outage_problem  # outages builds on Problem, defined here
 
     problem = outage_problem(exc)
     if problem is None:
         return await _handle_unexpected(request, exc)
-    logger.warning("dependency unavailable", extra={"path": request.url.path, "error": type(exc).__name__})
+    logger.warning(
+        "dependency unavailable", extra={"path": loggable_path(request.url.path), "error": type(exc).__name__}
+    )
     return problem_response(problem, request.url.path)
 
 
 async def _handle_unexpected(request: Request, exc: Exception) -> JSONResponse:
     """Anything else is a bug (500), except an outage that surfaced outside a route (a
     middleware's database or Redis call), which is still the outage's 503."""
+    from mamori_common.observability import loggable_path
     from mamori_common.outages import outage_problem
 
     if outage_problem(exc) is not None:
         return await _handle_outage(request, exc)
-    logger.exception("unhandled error", extra={"path": request.url.path})
+    logger.exception("unhandled error", extra={"path": loggable_path(request.url.path)})
     return problem_response(problem_for_status(500, "An unexpected error occurred."), request.url.path)
 
 

@@ -74,6 +74,11 @@ def verify_service_token(token: str, keyring: ServiceKeyring, audience: str) -> 
         raise _invalid("The service token is missing, invalid or expired.") from exc
     if claims.get("sub") != f"service:{issuer}":
         raise _invalid("The service token is not a service's.")
+    if claims["aud"] != audience:  # one hop: a token for several services would open all of them
+        raise _invalid("The service token must name this service alone.")
+    lifetime = claims["exp"] - claims["iat"]
+    if not isinstance(lifetime, int) or lifetime > TOKEN_LIFETIME_SECONDS:  # a leaked long-lived one opens nothing
+        raise _invalid(f"A service token lives {TOKEN_LIFETIME_SECONDS} seconds at most.")
     return issuer
 
 

@@ -129,6 +129,15 @@ def test_full_card_numbers_sent_every_way_are_found_nowhere_afterwards(run: Mamo
                         "tenders": [{"kind": "card", "amount": 1_000, "card": {**card, "token": compact}}],
                     },
                 ),
+                call(  # a clean order keyed by a card number
+                    "placeOrder",
+                    headers={"idempotency-key": written.replace(" ", "-")},
+                    json={
+                        "lines": [{"kind": "physical", "description": "Tea", "unit_amount": 1_000}],
+                        "tenders": [{"kind": "card", "amount": 1_000, "card": card}],
+                    },
+                ),
+                call("getOrder", headers={"x-device-id": compact}, path_params={"order_id": held.json()["id"]}),
                 call("addSupplement", {"case_id": case_id}, json={"item": "billing_address", "value": written}),
                 call("requestCallback", json={"phone": written}),
                 call("requestCallback", json={"phone": "090-1234-5678", "note": written, "case_id": case_id}),

@@ -82,6 +82,23 @@ CASES = [
     Case("dot segments", "GET", "/api/orders/../../internal/events", expect_status=400),
     Case("encoded dot segments", "GET", "/api/auth/%2e%2e/internal", expect_status=400),
     Case("encoded backslash", "GET", "/api/auth/a%5Cb", expect_status=400),
+    # a full card number in the target: refused before it is logged or forwarded, however written
+    Case("card number in the path", "GET", "/api/orders/orders/4556737586899855", expect_status=422),
+    Case("card number in the query", "GET", "/api/auth/me?cursor=4556%207375%208689%209855", expect_status=422),
+    Case(
+        "card number, full-width",
+        "GET",
+        "/api/auth/%EF%BC%94%EF%BC%95%EF%BC%95%EF%BC%96%EF%BC%97%EF%BC%93%EF%BC%97%EF%BC%95%EF%BC%98%EF%BC%96%EF%BC%98%EF%BC%99%EF%BC%99%EF%BC%98%EF%BC%95%EF%BC%95",
+        expect_status=422,
+    ),
+    Case("card number, commas", "GET", "/api/auth/me?n=4556,7375,8689,9855", expect_status=422),
+    Case(
+        "card number in the query of an oversize body",
+        "POST",
+        "/api/orders/orders?note=4556737586899855",
+        declared_length=70_000,
+        expect_status=422,
+    ),
     # headers and the client address
     Case(
         "trusted proxy's headers believed",
@@ -255,6 +272,8 @@ class Edges:
     python_port: int
     nginx_port: int | None
     services: list[FakeService] = field(default_factory=list)
+    #: nginx's error log (it quotes request lines: it must never hold a card number).
+    nginx_error_log: Path | None = None
 
 
 @pytest.fixture(scope="module")
@@ -291,7 +310,7 @@ def edges() -> Iterator[Edges]:
             try:
                 wait_until(lambda: _accepts(nginx_port) or process.poll() is not None, what="nginx to listen")
                 assert process.poll() is None, (Path(runtime) / "startup-error.log").read_text()
-                yield Edges(gateway_port, nginx_port, list(fakes.values()))
+                yield Edges(gateway_port, nginx_port, list(fakes.values()), Path(runtime) / "error.log")
             finally:
                 process.send_signal(signal.SIGTERM)
                 process.wait(10)
@@ -321,12 +340,28 @@ def test_both_edges_answer_alike(edges: Edges, case: Case) -> None:
 def test_refused_and_oversize_requests_never_reach_a_service(edges: Edges) -> None:
     for service in edges.services:
         service.received.clear()
-    refused = [case for case in CASES if case.expect_status in (400, 404, 413) and case.target != "/api/auth/missing"]
+    refused = [
+        case for case in CASES if case.expect_status in (400, 404, 413, 422) and case.target != "/api/auth/missing"
+    ]
     for case in refused:
         exchange(edges.python_port, case)
         if edges.nginx_port is not None:
             exchange(edges.nginx_port, case)
     assert [record["path"] for service in edges.services for record in service.received] == []
+
+
+def test_nginx_logs_no_card_number_sent_in_a_target(edges: Edges) -> None:
+    """A lost upstream (orders is down here) and a refused oversize body make nginx write the
+    request line to its error log: a target with a card number never gets that far."""
+    if edges.nginx_port is None or edges.nginx_error_log is None:
+        pytest.skip("nginx is not installed (looked on PATH and in /usr/sbin)")
+    for case in [case for case in CASES if case.name.startswith("card number")]:
+        exchange(edges.nginx_port, case)
+    exchange(edges.nginx_port, Case("orders down", "GET", "/api/orders/orders/o-1", expect_status=502))
+    logged = edges.nginx_error_log.read_text() if edges.nginx_error_log.exists() else ""
+    assert "/api/orders/orders/o-1" in logged, "the lost upstream was logged with its request line"
+    for digits in ("4556737586899855", "4556 7375", "4556%207375", "4556,7375", "%EF%BC%94%EF%BC%95"):
+        assert digits not in logged
 
 
 def test_nginx_turns_a_flood_of_sign_ins_from_one_address_away_with_a_problem(edges: Edges) -> None:

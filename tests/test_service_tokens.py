@@ -86,6 +86,17 @@ def test_an_unsigned_token_is_refused() -> None:
     _refused(jwt.encode(_claims(), None, algorithm="none"))  # type: ignore[arg-type]  # "none" takes no key
 
 
+def test_a_token_for_several_services_or_living_long_is_refused() -> None:
+    """What only a leaked or compromised signer would mint: one token opening several services,
+    or one that outlives the minute every honest token has."""
+    _refused(jwt.encode({**_claims(), "aud": ["auth", "verification"]}, ORDERS.private_key, algorithm="EdDSA"))
+    long_lived = {**_claims(), "exp": int(time.time()) + 365 * 86400}
+    _refused(jwt.encode(long_lived, ORDERS.private_key, algorithm="EdDSA"))
+    assert (
+        verify_service_token(jwt.encode(_claims(), ORDERS.private_key, algorithm="EdDSA"), KEYRING, "auth") == "orders"
+    )
+
+
 def _app_allowing(*allowed: str) -> FastAPI:
     app = FastAPI()
     app.state.service_name = "auth"
@@ -184,6 +195,31 @@ def test_mamori_run_hands_each_service_its_own_key_file_and_the_portal_none(
         assert path is not None
         key = OrdersSettings(data_dir=data_dir, service_key_file=Path(path)).resolved_service_key()
         assert public_text(key.public_key) == (public_key_dir(data_dir) / f"{name}.pub").read_text().strip()
+
+
+def test_mamori_run_gives_a_secret_set_in_the_shell_to_its_owner_alone(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Auth's token-signing key mints any customer's session: the portal, the gateway, orders and
+    verification never get it, even when the operator exported it."""
+    from infra.launcher import Launcher
+    from infra.services import BACKEND_SERVICES, GATEWAY
+
+    monkeypatch.setenv("MAMORI_DATA_DIR", str(data_dir))
+    secrets = {
+        "MAMORI_AUTH_SIGNING_KEY": "auth",
+        "MAMORI_AUTH_ENCRYPTION_KEY": "auth",
+        "MAMORI_VERIFICATION_DOCUMENT_KEYS": "verification",
+        "MAMORI_PORTAL_CSRF_KEY": "portal",
+    }
+    for variable in secrets:
+        monkeypatch.setenv(variable, f"value-of-{variable}")
+    launcher = Launcher()
+    shared = launcher.environment()
+    for spec in (*BACKEND_SERVICES, GATEWAY):
+        given = launcher.process_environment(spec, shared)
+        held = {variable for variable in secrets if variable in given}
+        assert held == {variable for variable, owner in secrets.items() if owner == spec.name}, spec.name
 
 
 def test_every_routed_event_is_taken_by_its_subscriber_from_that_producer_and_no_other() -> None:

@@ -69,7 +69,10 @@ def origin(request: Request, principal: Customer) -> Origin:
     settings: OrdersSettings = request.app.state.settings
     peer = request.client.host if request.client else None
     ip = resolve_client_ip(peer, request.headers.get("x-forwarded-for"), settings.trusted_proxies)
-    device = request.headers.get("x-device-id") or request.cookies.get("mamori_device")
+    # The device auth recognised, from the access token: a header or cookie the client writes proves
+    # nothing (and could carry anything, a card number included, into the order row).
+    claimed = principal.claims.get("device_id")
+    device = claimed if isinstance(claimed, str) and claimed.isascii() and claimed.isprintable() else None
     try:
         country = iptocc.country_code(ip)
     except Exception:  # private, loopback or malformed addresses have no country

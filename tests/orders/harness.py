@@ -34,11 +34,13 @@ class Customer:
     account_id: str
     session_id: str
     #: Mints a fresh access token on the harness clock (tests move the clock past a token's life).
-    mint: Callable[[str, str], str]
+    mint: Callable[..., str]
+    #: The device auth recognised for this session (the token's ``device_id`` claim).
+    device_id: str | None = None
 
     @property
     def token(self) -> str:
-        return self.mint(self.account_id, self.session_id)
+        return self.mint(self.account_id, self.session_id, device_id=self.device_id)
 
     def headers(self, key: str | None = None, **extra: str) -> dict[str, str]:
         headers = {"authorization": f"Bearer {self.token}", **extra}
@@ -57,9 +59,9 @@ class OrdersHarness:
     _customers: list[Customer] = field(default_factory=list)
 
     # -- who calls ------------------------------------------------------------------------------
-    def token(self, account_id: str, session_id: str, role: str = "customer") -> str:
+    def token(self, account_id: str, session_id: str, role: str = "customer", device_id: str | None = None) -> str:
         now = int(self.clock.now().timestamp())
-        claims = {
+        claims: dict[str, object] = {
             "iss": ISSUER,
             "aud": AUDIENCE,
             "sub": account_id,
@@ -68,6 +70,8 @@ class OrdersHarness:
             "iat": now,
             "exp": now + 600,
         }
+        if device_id:
+            claims["device_id"] = device_id
         return jwt.encode(claims, self.private_key, algorithm="EdDSA", headers={"kid": KID})
 
     def customer(

@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from services.orders.config import OrdersSettings
+from services.orders.database import idempotency_keys
 from services.orders.payments.models import SandboxOperation
 from services.orders.refunds.models import Refund
 from tests.orders.harness import OrdersHarness, build, card_tender, line
@@ -160,3 +161,15 @@ def test_fifty_parallel_cancels_with_one_key_make_exactly_one_refund(served: tup
         response.json()["code"] == "idempotency_in_progress" for response in responses if response.status_code == 409
     )
     assert _money_moved(harness, order_id) == (1, 1)
+
+
+def test_a_key_holding_a_card_number_is_refused_and_nothing_is_kept(orders: OrdersHarness) -> None:
+    """The key is stored as sent, so it may not be a card number (a client that keys by card)."""
+    customer = orders.customer()
+    for key in ("4556737586899855", "4556-7375-8689-9855"):
+        refused = orders.place(customer, [line("physical", 900)], [card_tender(900)], key=key)
+        assert refused.status_code == 422 and refused.json()["code"] == "card_number_visible", refused.text
+        assert "4556" not in refused.text
+    assert orders.client.get("/api/orders/orders", headers=customer.headers()).json()["items"] == []
+    with orders.app.state.db.session() as db:
+        assert db.scalar(select(func.count()).select_from(idempotency_keys)) == 0

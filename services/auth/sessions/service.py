@@ -55,6 +55,8 @@ def mint_access_token(key: SigningKey, account: Account, session: Session, now: 
         "auth_time": int(session.authenticated_at.timestamp()),
         # How old the session is, for other services' rules (orders holds top-ups from young ones).
         "session_started_at": int(session.created_at.timestamp()),
+        # The device auth recognised (its handle, which opens nothing): never what a client states.
+        **({"device_id": session.device_id} if session.device_id else {}),
         "iat": int(now.timestamp()),
         "exp": int(now.timestamp()) + lifetime,
         "jti": secrets.token_hex(8),

@@ -74,12 +74,17 @@ def send_unlock_code(db: DbSession, env: SignInEnv, *, email: str, context: Requ
 
 
 def unlock_codes_spent(wait: int, code_seconds: int) -> Problem:
-    """No new unlock code will be mailed for a while: say so, what still works, and until when."""
+    """No new unlock code will be mailed for a while: say so, what still works, and until when.
+    ``reason: no_new_code`` tells this from a plain throttle of the client (same ``rate_limited``),
+    so a page does not say "too many attempts from this connection"; ``code_minutes`` is how long a
+    code already mailed still works."""
     return rate_limited(
         wait,
         f"No new code will be mailed for now: codes were asked for this address several times in the last hour. "
         f"A code already mailed still works for {code_seconds // 60} minutes after it was sent; a new one can be "
         f"asked in {wait_in_words(wait)}. A locked account also opens by itself when its lock ends.",
+        reason="no_new_code",
+        code_minutes=code_seconds // 60,
     )
 
 
