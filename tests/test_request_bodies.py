@@ -152,8 +152,7 @@ def test_the_declared_length_is_the_length_the_policy_counts(password: str, refu
 @pytest.mark.parametrize(
     ("address", "valid"),
     [("hana@demo.mamori.example", True), ("a.b+c@shop.co.jp", True), ("x@message.test", False), ("x@host.LOCAL", False),
-     ('"a b"@x.jp', False), ("a@[1.2.3.4]", False), ("a..b@x.jp", False), ("a@b", False),
-     ("k" * 64 + "@x.jp", True), ("k" * 65 + "@x.jp", False)],
+     ('"a b"@x.jp', False), ("a@[1.2.3.4]", False), ("a..b@x.jp", False), ("a@b", False)],
 )  # fmt: skip
 def test_the_declared_email_pattern_is_what_register_accepts(address: str, valid: bool) -> None:
     from pydantic import ValidationError
@@ -163,6 +162,21 @@ def test_the_declared_email_pattern_is_what_register_accepts(address: str, valid
     assert (re.fullmatch(EMAIL_PATTERN, address) is not None) is valid
     try:
         RegisterRequest(email=address, password="kettle-orchard-93", name="Hana")
+        accepted = True
+    except ValidationError:
+        accepted = False
+    assert accepted is valid
+
+
+@pytest.mark.parametrize(("local", "valid"), [("k" * 64, True), ("k" * 65, False), ("a." * 32 + "b", False)])
+def test_a_local_part_longer_than_64_is_refused_as_format_email_declares(local: str, valid: bool) -> None:
+    """RFC 5321's 64 octets, which ``format: email`` (in the OpenAPI) holds clients to."""
+    from pydantic import ValidationError
+
+    from services.auth.accounts.schemas import RegisterRequest
+
+    try:
+        RegisterRequest(email=f"{local}@x.jp", password="kettle-orchard-93", name="Hana")
         accepted = True
     except ValidationError:
         accepted = False

@@ -155,7 +155,7 @@ async def confirm_totp(visit: VisitDep, customer: CustomerDep, form: FormDep) ->
         return await security_page(
             visit,
             customer,
-            answer.status if answer.status in (401, 409, 422, 429) else 400,
+            422 if answer.code == "invalid_code" else answer.status if answer.status in (401, 409, 422, 429) else 400,
             error=answer.code,
             form="totp",
         )

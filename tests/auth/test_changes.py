@@ -58,7 +58,7 @@ def test_email_change_needs_the_code_from_the_new_address_and_notifies_the_old_o
         token=token,
         json={"challenge_id": started.json()["challenge_id"], "code": wrong},
     )
-    assert refused.status_code == 422
+    assert refused.status_code == 403
     assert refused.json()["code"] == "invalid_code"
     assert refused.json()["attempts_left"] == 4
     assert me(auth, token).json()["email"] == OWNER

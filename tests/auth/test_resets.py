@@ -105,7 +105,7 @@ def test_a_reset_code_expires_after_30_minutes(auth: AuthHarness) -> None:
 def test_an_unknown_reset_code_is_refused(auth: AuthHarness) -> None:
     auth.register(OWNER)
     response = _confirm(auth, "A" * 43)
-    assert response.status_code == 400
+    assert response.status_code == 404
     assert response.json()["code"] == "invalid_reset_token"
 
 

@@ -88,7 +88,7 @@ def test_a_staff_account_without_a_second_factor_can_only_enrol_one(auth: AuthHa
     assert enrolment.status_code == 200, enrolment.text
     secret = enrolment.json()["secret"]
     wrong = auth.call("POST", CONFIRM, ip=DESK, json={"enrolment_token": token, "code": "000000"})
-    assert wrong.status_code == 422 and wrong.json()["code"] == "invalid_code"
+    assert wrong.status_code == 403 and wrong.json()["code"] == "invalid_code"
     confirmed = auth.call("POST", CONFIRM, ip=DESK, json={"enrolment_token": token, "code": code(auth, secret)})
     assert confirmed.status_code == 200 and len(confirmed.json()["recovery_codes"]) == 10
     spent = auth.call("POST", ENROL, ip=DESK, json={"enrolment_token": token})

@@ -77,7 +77,7 @@ def test_a_wrong_code_does_not_turn_totp_on(auth: AuthHarness, signed_in: tuple[
 
     for bad in (wrong, "12ab56", "1234567"):
         response = auth.call("POST", "/api/auth/totp/confirm", token=access, json={"code": bad})
-        assert response.status_code == 422 and response.json()["code"] == "invalid_code", bad
+        assert response.status_code == 403 and response.json()["code"] == "invalid_code", bad
 
     assert me(auth, access).json()["totp_enabled"] is False
     with auth.app.state.db.session() as db:
@@ -89,7 +89,7 @@ def test_wrong_codes_are_limited_per_account(auth: AuthHarness, signed_in: tuple
     secret = enroll(auth, access)["secret"]
     wrong = f"{(int(code_now(auth, secret)) + 500_000) % 1_000_000:06d}"
     for _ in range(auth.settings.totp_code_failures_per_window):
-        assert auth.call("POST", "/api/auth/totp/confirm", token=access, json={"code": wrong}).status_code == 422
+        assert auth.call("POST", "/api/auth/totp/confirm", token=access, json={"code": wrong}).status_code == 403
 
     limited = auth.call("POST", "/api/auth/totp/confirm", token=access, json={"code": code_now(auth, secret)})
 
@@ -105,7 +105,7 @@ def test_enrolling_again_replaces_the_pending_secret(auth: AuthHarness, signed_i
     assert first != second
 
     stale = auth.call("POST", "/api/auth/totp/confirm", token=access, json={"code": code_now(auth, first)})
-    assert stale.status_code == 422
+    assert stale.status_code == 403
     fresh = auth.call("POST", "/api/auth/totp/confirm", token=access, json={"code": code_now(auth, second)})
     assert fresh.status_code == 200
 
@@ -222,7 +222,7 @@ def test_a_replayed_code_cannot_disable_totp(auth: AuthHarness, signed_in: tuple
     confirming = code_now(auth, secret)
 
     replay = auth.call("POST", "/api/auth/totp/disable", token=access, json={"code": confirming})
-    assert replay.status_code == 422 and replay.json()["code"] == "invalid_code"
+    assert replay.status_code == 403 and replay.json()["code"] == "invalid_code"
     assert me(auth, access).json()["totp_enabled"] is True
 
     auth.clock.advance(seconds=30)

@@ -10,14 +10,19 @@ name is kept only masked and never put in a message. Last, the service's SQLite 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from mamori_common.card_numbers import find_card_numbers
+from mamori_common.problems import Problem
 from services.verification.cases.models import Case, ChecklistItem, TimelineEntry
+from services.verification.cases.phones import callback_phone, declared_pattern
 from tests.verification import documents_support as docs
 from tests.verification.conftest import VerificationHarness, make_harness
 
@@ -243,3 +248,22 @@ def test_after_every_refused_attempt_no_card_digits_are_anywhere_in_the_database
         for written, digits in WRITTEN.values():
             for needle in {written, json.dumps(written)[1:-1], digits, digits[:8], digits[-8:]}:
                 assert needle.encode() not in stored, needle
+
+
+_TYPED = st.text(
+    alphabet=st.sampled_from([*"0123456789 -.+()x/", "０", "５", "－", "\u3000", "٣", "\u200b", "\t", "\n", "\x1c"]),
+    max_size=40,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(typed=_TYPED)
+def test_the_declared_phone_pattern_is_exactly_what_a_callback_accepts(typed: str) -> None:
+    """The OpenAPI's ``pattern`` for the phone and the check agree on every string (full width,
+    Arabic-Indic digits, separators and all), so no phone the contract allows is refused."""
+    try:
+        callback_phone(typed)
+        accepted = True
+    except Problem:
+        accepted = False
+    assert (re.fullmatch(declared_pattern(), typed) is not None) is accepted

@@ -191,7 +191,7 @@ def request_email_change(
 
 
 _CODE_PROBLEMS = {
-    CodeCheck.wrong: (422, "invalid_code", "This code is not right. Check the mail at the new address."),
+    CodeCheck.wrong: (403, "invalid_code", "This code is not right. Check the mail at the new address."),
     CodeCheck.expired: (410, "code_expired", "This code has expired. Ask for a new one."),
     CodeCheck.used: (410, "code_used", "This code was already used."),
     CodeCheck.exhausted: (410, "code_exhausted", "Too many wrong codes for this request. Ask for a new one."),

@@ -59,7 +59,7 @@ def change_email(
     response_model=EmailChanged,
     summary="Confirm the new e-mail with the code mailed to it",
     description=(
-        "404 `challenge_not_found` (unknown, or another account's); 422 `invalid_code` with "
+        "404 `challenge_not_found` (unknown, or another account's); 403 `invalid_code` with "
         "`attempts_left`; 410 `code_expired`, `code_used` or `code_exhausted`; 409 `email_taken`."
     ),
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.auth.messages.genuineness import Verdict, VerdictReason
 
@@ -31,19 +31,25 @@ class MessageList(BaseModel):
     next: str | None = None
 
 
-class VerifyMessageRequest(BaseModel):
-    """Either the reference code from a mail, or the whole mail pasted as text."""
+class VerifyByCode(BaseModel):
+    """Only the reference code printed in a mail."""
 
     model_config = ConfigDict(extra="forbid")
 
-    reference_code: str | None = Field(default=None, max_length=64, examples=["MMR-ABCDE-FGHJK"])
-    text: str | None = Field(default=None, description="A pasted mail; its reference codes are looked up.")
+    reference_code: str = Field(max_length=64, examples=["MMR-ABCDE-FGHJK"])
 
-    @model_validator(mode="after")
-    def _exactly_one(self) -> VerifyMessageRequest:
-        if (self.reference_code is None) == (self.text is None):
-            raise ValueError("send either reference_code or text")
-        return self
+
+class VerifyByText(BaseModel):
+    """The whole mail pasted as text; its reference codes are looked up."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(description="A pasted mail; its reference codes are looked up.")
+
+
+#: Either the reference code from a mail, or the whole mail pasted as text: one of the two, never
+#: both (each shape refuses the other's field), so the contract says what the server holds to.
+VerifyMessageRequest = VerifyByCode | VerifyByText
 
 
 class VerifyMessageResponse(BaseModel):

@@ -18,6 +18,8 @@ from services.auth.messages import flows, service
 from services.auth.messages.schemas import (
     MessageItem,
     MessageList,
+    VerifyByCode,
+    VerifyByText,
     VerifyMessageRequest,
     VerifyMessageResponse,
 )
@@ -103,4 +105,6 @@ def verify_message(
 ) -> VerifyMessageResponse:
     if account is None:
         limit_visitor(request, ip)
-    return flows.verify_message(db, account, settings=settings, reference_code=body.reference_code, text=body.text)
+    code = body.reference_code if isinstance(body, VerifyByCode) else None
+    text = body.text if isinstance(body, VerifyByText) else None
+    return flows.verify_message(db, account, settings=settings, reference_code=code, text=text)

@@ -62,9 +62,13 @@ def _notice_data(action: str) -> dict[str, Any]:
     return {"action_ja": passkey_action(action, "ja"), "action_en": passkey_action(action, "en")}
 
 
-def ceremony_expired() -> KeptRefusal:
+def ceremony_expired(known: bool) -> KeptRefusal:
+    """410 for this account's ceremony, used or expired; 404 for one it never opened (unknown, or
+    another account's: the same answer, so an id reveals nothing of whose it is)."""
     return KeptRefusal(
-        410, "ceremony_expired", "This passkey request is no longer valid (used, expired or unknown). Start again."
+        410 if known else 404,
+        "ceremony_expired",
+        "This passkey request is no longer valid (used, expired or unknown). Start again.",
     )
 
 
@@ -110,7 +114,7 @@ def finish_registration(
     _may_change(db, account, now)
     ceremony = service.claim_ceremony(db, ceremony_id, CeremonyPurpose.registration, account_id=account.id, now=now)
     if ceremony is None:
-        raise ceremony_expired()
+        raise ceremony_expired(service.has_opened(db, ceremony_id, CeremonyPurpose.registration, account.id))
     try:
         new = ceremonies.verify_registration(env.settings, credential, base64url_to_bytes(ceremony.challenge))
     except CeremonyFailed as failed:

@@ -6,6 +6,7 @@ id and credential ids); a credential is the browser's ``PublicKeyCredential.toJS
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from datetime import datetime
 from typing import Any
@@ -27,13 +28,41 @@ class CeremonyStarted(BaseModel):
     options: dict[str, Any] = Field(description="PublicKeyCredentialCreationOptions or RequestOptions, as JSON.")
 
 
+#: What a passkey's name may not hold: control, format and line or paragraph separator characters.
+_UNPRINTABLE = ("Cc", "Cf", "Zl", "Zp")
+
+
+@functools.cache
+def name_pattern() -> str:
+    """:func:`_clean_name`'s rule as a pattern: once trimmed, not blank and none of
+    :data:`_UNPRINTABLE` (listed from the same Unicode database, once, when the document is built)."""
+    points = [p for p in range(0x110000) if not 0xD800 <= p <= 0xDFFF and unicodedata.category(chr(p)) in _UNPRINTABLE]
+    runs: list[list[int]] = []
+    for point in points:
+        if runs and runs[-1][1] == point - 1:
+            runs[-1][1] = point
+        else:
+            runs.append([point, point])
+
+    def one(point: int) -> str:
+        return f"\\u{point:04x}" if point <= 0xFFFF else chr(point)
+
+    excluded = "".join(one(a) if a == b else f"{one(a)}-{one(b)}" for a, b in runs)
+    # Whitespace around the name is trimmed (so may be anything), what is left is checked.
+    return rf"^\s*[^{excluded}\s](?:[^{excluded}]*[^{excluded}\s])?\s*$"
+
+
+def _declare_name_pattern(schema: dict[str, Any]) -> None:
+    schema["pattern"] = name_pattern()
+
+
 def _clean_name(value: str | None) -> str | None:
     if value is None:
         return None
     cleaned = unicodedata.normalize("NFC", value).strip()
     if not cleaned:
         raise ValueError("the name must not be blank")
-    if any(unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp") for char in cleaned):
+    if any(unicodedata.category(char) in _UNPRINTABLE for char in cleaned):
         raise ValueError("the name must not hold control characters")
     return cleaned
 
@@ -43,7 +72,9 @@ class FinishRegistrationRequest(BaseModel):
 
     ceremony_id: str = Field(min_length=1, max_length=64)
     credential: dict[str, Any] = Field(description="PublicKeyCredential.toJSON() of navigator.credentials.create().")
-    name: str | None = Field(default=None, min_length=1, max_length=NAME_MAX_LENGTH)
+    name: str | None = Field(
+        default=None, min_length=1, max_length=NAME_MAX_LENGTH, json_schema_extra=_declare_name_pattern
+    )
 
     _name = field_validator("name")(_clean_name)
 
@@ -51,7 +82,7 @@ class FinishRegistrationRequest(BaseModel):
 class RenamePasskeyRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=NAME_MAX_LENGTH)
+    name: str = Field(min_length=1, max_length=NAME_MAX_LENGTH, json_schema_extra=_declare_name_pattern)
 
     @field_validator("name")
     @classmethod

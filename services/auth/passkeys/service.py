@@ -102,6 +102,18 @@ def claim_ceremony(
     return db.get(PasskeyCeremony, ceremony_id, populate_existing=True)
 
 
+def has_opened(db: DbSession, ceremony_id: str, purpose: CeremonyPurpose, account_id: str) -> bool:
+    """Whether this account ever opened this ceremony (spent or not)."""
+    found = db.scalar(
+        select(PasskeyCeremony.id).where(
+            PasskeyCeremony.id == ceremony_id,
+            PasskeyCeremony.purpose == purpose,
+            PasskeyCeremony.account_id == account_id,
+        )
+    )
+    return found is not None
+
+
 def remove(passkey: Passkey, *, now: datetime) -> None:
     passkey.removed_at = now
 

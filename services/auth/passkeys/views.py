@@ -93,14 +93,16 @@ def begin_passkey_registration(
     response_model=PasskeyAdded,
     summary="Finish adding a passkey with the browser's credential; the address gets a notice with a revert code",
     description=(
-        "410 `ceremony_expired` (unknown, expired, used or another account's ceremony); 422 `passkey_invalid` "
+        "404 `ceremony_expired` for a ceremony this account never opened (unknown, or another account's), 410 "
+        "for one of its own that is used or expired; 422 `passkey_invalid` "
         "(origin, rp id, challenge, user presence or verification, attestation: any check failed); 409 "
         "`passkey_exists` (this credential is registered already). The ceremony is spent either way. An account "
         "with neither TOTP nor unused recovery codes gets a set in `recovery_codes`, shown only now."
     ),
     responses={
         409: _problem("passkey_exists, too_many_passkeys"),
-        410: _problem("ceremony_expired"),
+        404: _problem("ceremony_expired: not a ceremony of this account"),
+        410: _problem("ceremony_expired: used or expired"),
         422: _problem("passkey_invalid, validation_error"),
     },
 )

@@ -121,12 +121,12 @@ def confirm_password_reset(
     now = env.clock.now()
     row = service.find_reset_token(db, token)
     if row is None:
-        raise Problem(400, "invalid_reset_token", "This reset code is not known. Ask for a new one.")
+        raise Problem(404, "invalid_reset_token", "This reset code is not known. Ask for a new one.")
     if row.used_at is not None or now >= row.expires_at:
         raise Problem(410, "invalid_reset_token", "This reset code has expired or was already used. Ask for a new one.")
     account = db.get(Account, row.account_id)
     if account is None or account.state is AccountState.closed:
-        raise Problem(400, "invalid_reset_token", "This reset code is not known. Ask for a new one.")
+        raise Problem(404, "invalid_reset_token", "This reset code is not known. Ask for a new one.")
     if standing.reset_cooling_down(account, now):
         raise _cooling_down(account, now)
     check_new_password(new_password, email=account.email, name=account.name)

@@ -57,7 +57,7 @@ def request_password_reset(
     response_model=PasswordResetDone,
     summary="Set a new password with a mailed reset code (signs nobody in)",
     description=(
-        "400 `invalid_reset_token` for an unknown code, 410 `invalid_reset_token` for a used or expired one; "
+        "404 `invalid_reset_token` for an unknown code, 410 `invalid_reset_token` for a used or expired one; "
         "423 `reset_cooling_down` with `opens_at` and Retry-After while a frozen account cools down; 422 "
         "`weak_password`. Ends every session unless `end_other_sessions` is false. No tokens: sign in anew."
     ),

@@ -21,8 +21,10 @@ from services.auth.signin import devices, password, step_up, unlock
 from services.auth.signin.factors import SignInEnv
 from services.auth.signin.schemas import (
     Accepted,
+    CodeAnswer,
     CompleteChallengeRequest,
     LoginRequest,
+    PasskeyAnswer,
     SendUnlockCodeRequest,
     Unlocked,
     UnlockRequest,
@@ -110,8 +112,8 @@ def complete_challenge(
         env,
         challenge_id=body.challenge_id,
         method=body.method,
-        code=body.code,
-        credential=body.credential,
+        code=body.code if isinstance(body, CodeAnswer) else None,
+        credential=body.credential if isinstance(body, PasskeyAnswer) else None,
         context=context,
     )
     return TokenResponse.from_pair(pair)

@@ -120,7 +120,7 @@ def confirm_totp(db: DbSession, env: AuthEnv, token: str, code: str, *, context:
     if step is None or not totp.record_step(db, account, step):
         db.commit()  # the try counts
         raise Problem(
-            422, "invalid_code", "This code is not valid. Enter the current code from your authenticator app."
+            403, "invalid_code", "This code is not valid. Enter the current code from your authenticator app."
         )
     account.totp_enabled_at = now
     challenge.consumed_at = now

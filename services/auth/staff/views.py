@@ -112,7 +112,7 @@ def enroll_staff_totp(
     response_model=TotpConfirmation,
     summary="Staff without a second factor: turn TOTP on with a code from the app, then sign in again",
     description=(
-        "Answers the recovery codes and spends the enrolment token. 422 `invalid_code` (the try counts); "
+        "Answers the recovery codes and spends the enrolment token. 403 `invalid_code` (the try counts); "
         "409 `totp_not_enrolled`; 401 `enrolment_invalid`."
     ),
 )

@@ -51,7 +51,7 @@ def _reject(
     env.quotas.add(quotas.totp_code_failures(env.settings), account.id)
     record(db, account.id, CODE_REJECTED, context, at=now, details={"purpose": purpose})
     return KeptRefusal(
-        422, "invalid_code", "This code is not valid. Enter the current code from your authenticator app."
+        403, "invalid_code", "This code is not valid. Enter the current code from your authenticator app."
     )
 
 

@@ -37,7 +37,7 @@ def enroll_totp(
     operation_id="confirmTotp",
     response_model=TotpConfirmation,
     summary="Turn TOTP on with a code from the app; answers 10 single-use recovery codes",
-    description="422 `invalid_code` for a wrong code (nothing changes); 409 `totp_not_enrolled` without enrolment.",
+    description="403 `invalid_code` for a wrong code (nothing changes); 409 `totp_not_enrolled` without enrolment.",
 )
 def confirm_totp(
     body: TotpCodeRequest,
@@ -58,7 +58,7 @@ def confirm_totp(
     operation_id="disableTotp",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Turn TOTP off, proven by a current code or a recovery code",
-    description="422 `invalid_code` for a wrong or already used code; 409 `totp_not_enabled` when TOTP is off.",
+    description="403 `invalid_code` for a wrong or already used code; 409 `totp_not_enabled` when TOTP is off.",
 )
 def disable_totp(
     body: TotpCodeRequest,

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.verification import catalogue
+from services.verification.cases import phones
 from services.verification.cases.models import Case, ChecklistItem, TimelineEntry
 from services.verification.documents.models import Document
 
@@ -153,14 +154,20 @@ class SupplementRequest(BaseModel):
     value: str = Field(min_length=1, max_length=500, description="What the statement lacks, typed in.")
 
 
+def _declare_phone_pattern(schema: dict[str, Any]) -> None:
+    schema["pattern"] = phones.declared_pattern()
+
+
 class CallbackRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     phone: str = Field(
         min_length=1,
         max_length=64,
-        description="A number to call: 7 to 15 digits, an optional +, spaces, dashes, dots or parentheses "
-        "(422 `invalid_phone` otherwise; 422 `card_number_visible` for a card number).",
+        description="A number to call: 7 to 15 digits, an optional +, spaces, dashes, dots or parentheses, in "
+        "any width (`pattern`: exactly what is accepted; 422 `invalid_phone` otherwise, in Japanese and English; "
+        "422 `card_number_visible` for a card number).",
+        json_schema_extra=_declare_phone_pattern,
     )
     case_id: str | None = Field(
         default=None,
