@@ -44,6 +44,24 @@ STATE_NAMES: dict[str, Text] = {
 }
 
 
+#: The open state's name for a kind whose checklist is empty: such a case asks the customer for no
+#: document, so it never reads "waiting for what you send". A lockout waits for the customer's
+#: own unlock (a mailed code); every other kind is with us.
+NOTHING_ASKED_STATE_NAMES: dict[str, Text] = {
+    "lockout": Text("お客様ご自身でのロック解除をお待ちしています", "Waiting for you to unlock it"),
+}
+NOTHING_ASKED_STATE_NAME = Text(
+    "担当者が対応中です（お客様にご用意いただくものはありません）", "We are handling it: nothing is needed from you"
+)
+
+
+def state_name(state: str, kind: str, asks_for_items: bool) -> Text:
+    """The state as the customer reads it: an open case that asks for nothing says so."""
+    if state == "awaiting_customer" and not asks_for_items:
+        return NOTHING_ASKED_STATE_NAMES.get(kind, NOTHING_ASKED_STATE_NAME)
+    return STATE_NAMES[state]
+
+
 @dataclass(frozen=True)
 class ItemText:
     label: Text
