@@ -41,6 +41,8 @@ REASON_WORDS: dict[str, str] = {
     "new_country": _("a new country or network"),
     "after_failed_step_ups": _("earlier wrong codes"),
     "consecutive_failures": _("several wrong passwords in a row"),
+    "second_factor": _("your account's second factor"),
+    "passkey_required": _("you chose to require a passkey"),
     # intrusion signals (services/auth/intrusion/policy.py)
     "password_change": _("a password change"),
     "email_change": _("an e-mail address change"),
@@ -48,6 +50,7 @@ REASON_WORDS: dict[str, str] = {
     "totp_change": _("an authenticator app change"),
     "new_tender": _("a new payment method"),
     "gift_card_order": _("a gift card order"),
+    "top_up_order": _("a balance top-up order"),
     # what orders did about an order reported as not yours
     "cancelled": _("cancelled"),
     "refunded": _("refunded"),

@@ -8,12 +8,14 @@ import shutil
 import subprocess
 import uuid
 from html.parser import HTMLParser
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from mamori_common import contract
 from portal.localization import Reader
+from portal.words import REASON_WORDS
 from tests.auth.messaging_support import deliver_event
 from tests.orders.harness import card_tender, line
 from tests.portal.conftest import CasePortal
@@ -185,3 +187,48 @@ def test_the_footer_names_the_zone_in_words_and_waits_read_in_minutes_and_a_time
         time=reader.time_after(847),
     )
     assert "15" in wait and "秒" not in wait and re.search(r"\d{1,2}:\d{2}", wait)
+
+
+def _audit_kinds() -> set[str]:
+    """Every kind auth writes to the security events (read from its source: a new kind without
+    words on the events page fails here)."""
+    sources = [path.read_text() for path in Path("services/auth").rglob("*.py")]
+    constants = {
+        name: value for text in sources for name, value in re.findall(r'^([A-Z_]+) = "([a-z_]+)"$', text, re.M)
+    }
+    kinds = {"password_reset_opened", "account_unlocked", "passkey_required_off"}  # chosen in code, not literal
+    for text in sources:
+        for found in re.finditer(r'\brecord\(\s*db,\s*[\w.]+,\s*(?:"([a-z_]+)"|([\w.]+))', text):
+            literal, name = found.groups()
+            if literal:
+                kinds.add(literal)
+            elif name.rsplit(".", 1)[-1] in constants:
+                kinds.add(constants[name.rsplit(".", 1)[-1]])
+        kinds.update(re.findall(r'_audit\(db, account, "([a-z_]+)"', text))
+    return kinds
+
+
+def test_every_code_a_customer_can_meet_has_its_words() -> None:
+    from services.auth.intrusion.policy import Move, Novelty
+    from services.auth.signin.policy import StepUpReason
+
+    named_events = set(re.findall(r'"([a-z_]+)": _\(', Path("portal/templates/events.html").read_text()))
+    risk_codes = set(
+        re.findall(r'Finding\(Outcome\.\w+, "([a-z_]+)"\)', Path("services/orders/risk/rules.py").read_text())
+    )
+    reasons = (
+        risk_codes
+        | {"order_reported_not_mine"}
+        | {reason.value for reason in StepUpReason if reason.value != "staff"}
+        | {signal.value for signal in (*Novelty, *Move)}
+        | {"cancelled", "refunded", "authorisation_voided", "return_opened", "not_cancellable"}
+    )
+
+    assert len(risk_codes) >= 5 and len(_audit_kinds()) >= 25
+    assert not _audit_kinds() - named_events, "security events without words on the events page"
+    assert not reasons - set(REASON_WORDS), "reason codes without words"
+    english, japanese = Reader("en", ZoneInfo("Asia/Tokyo")), Reader("ja", ZoneInfo("Asia/Tokyo"))
+    for code in reasons:
+        assert japanese.reason(code) != english.reason(code), f"{code} has no Japanese"
+    assert japanese.reason("some_new_code") == "セキュリティ上の確認"
+    assert japanese.reason("Gift card over 100,000 yen") == "Gift card over 100,000 yen", "free text stays as written"
