@@ -19,6 +19,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from babel import dates, numbers
 from babel.support import NullTranslations, Translations
 
+from portal.words import reason_words
+
 LANGUAGES = ("ja", "en")
 DEFAULT_LANGUAGE = "ja"
 CATALOGUE_DIR = Path(__file__).resolve().parent / "i18n"
@@ -120,9 +122,28 @@ class Reader:
         return moment.isoformat() if moment else ""
 
     def money(self, amount_minor: int, currency: str) -> str:
-        """Integer minor units as the locale writes the amount (JPY has no minor unit)."""
+        """Integer minor units as the locale writes the amount (JPY has no minor unit).
+
+        Yen read "100,000円" in Japanese and "¥100,000" in English, everywhere (never "JPY")."""
+        if currency == "JPY" and self.language == "ja":
+            return f"{numbers.format_decimal(amount_minor, locale='ja')}円"
         digits = numbers.get_currency_precision(currency)
         return numbers.format_currency(amount_minor / 10**digits, currency, locale=self.language)
+
+    def points(self, count: int) -> str:
+        """Points are points, not yen: "300ポイント", "300 points"."""
+        written = numbers.format_decimal(count, locale=self.language)
+        if count == 1:
+            return self.gettext("%(count)s point", count=written)
+        return self.gettext("%(count)s points", count=written)
+
+    def tender_amount(self, kind: str, amount: int, currency: str) -> str:
+        """What a tender paid or got back: points in points, the rest as money."""
+        return self.points(amount) if kind == "points" else self.money(amount, currency)
+
+    def reason(self, raw: str | None) -> str:
+        """A service's reason field in words (its codes named in the reader's language)."""
+        return reason_words(self, raw)
 
     def pick(self, texts: dict[str, str] | None) -> str:
         """A service's bilingual text (``{"ja": ..., "en": ...}``) in the reader's language."""
@@ -133,3 +154,13 @@ class Reader:
     @property
     def zone_name(self) -> str:
         return str(self.zone.key)
+
+    @property
+    def zone_label(self) -> str:
+        """The zone as a person names it: "日本時間", "Japan Time", "イギリス時間" (not "Asia/Tokyo")."""
+        return self.label_of_zone(self.zone.key)
+
+    def label_of_zone(self, key: str) -> str:
+        if key in ("UTC", "Etc/UTC"):
+            return self.gettext("Coordinated Universal Time (UTC)")
+        return str(dates.get_timezone_name(ZoneInfo(key), locale=self.language))

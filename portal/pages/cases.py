@@ -34,6 +34,8 @@ router = APIRouter(include_in_schema=False)
 UPLOAD_SUFFIX = "/documents"
 #: Checklist items a customer may type in instead of showing them on a statement (verification's list).
 SUPPLEMENT_ITEMS = ("billing_name", "billing_address", "cardholder_phone")
+#: The checklist item a document upload meets.
+STATEMENT_ITEM = "statement"
 #: States in which a case still takes documents, supplements and callback requests.
 OPEN_STATES = ("awaiting_customer", "in_review", "more_needed")
 #: Refusals that are about what was sent (the case page shows them); anything else is "not found".
@@ -52,6 +54,12 @@ def case_id_of(case_id: str) -> str:
 
 
 CaseIdDep = Annotated[str, Depends(case_id_of)]
+
+
+def takes_statement(case: dict[str, Any]) -> bool:
+    """Only a case whose checklist (verification's, per kind) asks for a statement offers the upload:
+    a not-mine report or an intrusion asks the customer for nothing."""
+    return any(item.get("code") == STATEMENT_ITEM for item in case.get("checklist", []))
 
 
 async def case_page(visit: Visit, customer: Customer, case_id: str, status: int = 200, **context: Any) -> Response:
@@ -79,6 +87,7 @@ async def case_page(visit: Visit, customer: Customer, case_id: str, status: int 
         case=case,
         is_open=case.get("state") in OPEN_STATES,
         supplementable=supplementable,
+        takes_statement=takes_statement(case),
         **{**defaults, **context},
     )
 

@@ -88,14 +88,14 @@ class Notice(BaseModel):
 
 ACTION_TEXTS: dict[str, Text] = {
     "cancelled": Text(ja="ご注文 {order} を取り消しました。", en="We cancelled order {order}."),
-    "refunded": Text(ja="{amount}円を返金しました（{refunded_at}）。", en="We refunded {amount} yen ({refunded_at})."),
+    "refunded": Text(ja="{amount}円を返金しました（{refunded_at}）。", en="We refunded ¥{amount} ({refunded_at})."),
     "return_opened": Text(
         ja="発送済みのご注文 {order} の返品を受け付けました。届き次第返金します。",
         en="Order {order} had shipped: we opened a return and refund it once it is back.",
     ),
     "authorisation_voided": Text(
         ja="ご注文 {order} の {amount}円 はまだ請求前でした。カードの与信を取り消しました（請求はありません）。",
-        en="Order {order} ({amount} yen) had not been charged yet: we released the card authorisation (no charge).",
+        en="Order {order} (¥{amount}) had not been charged yet: we released the card authorisation (no charge).",
     ),
     "subscription_cancelled": Text(ja="定期購入 {order} を解約しました。", en="We cancelled subscription {order}."),
     "held": Text(ja="ご注文 {order} を保留しました。", en="We put order {order} on hold."),
@@ -148,5 +148,5 @@ def refund_notice(amount: int, order_label: str) -> Notice:
         subject_ja="返金のお知らせ",
         subject_en="Your refund",
         body_ja=f"ご注文 {order_label} について {amount}円を返金しました（{{refunded_at}}）。",
-        body_en=f"We refunded {amount} yen for order {order_label} ({{refunded_at}}).",
+        body_en=f"We refunded ¥{amount} for order {order_label} ({{refunded_at}}).",
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.orders.catalogue import ACTION_TEXTS, reason_text
+from services.orders.catalogue import ACTION_TEXTS, Text, reason_text
 from services.orders.intrusion.undo import UndoReport
 from services.orders.ordering.models import Order
 
@@ -56,3 +56,21 @@ def action_lines(order: Order, report: UndoReport, index: int = 0) -> tuple[list
         ja.append("・" + ACTION_TEXTS["not_cancellable"].ja.format(order=label, why_ja=why.ja, why_en=why.en))
         en.append("- " + ACTION_TEXTS["not_cancellable"].en.format(order=label, why_ja=why.ja, why_en=why.en))
     return ja, en, data
+
+
+#: What was done to an order, in a few words (a case's timeline line); ``UndoReport.actions`` codes.
+ACTION_WORDS: dict[str, Text] = {
+    "cancelled": Text(ja="キャンセルしました", en="cancelled"),
+    "refunded": Text(ja="返金しました", en="refunded"),
+    "authorisation_voided": Text(ja="カードの与信を取り消しました", en="card authorisation released"),
+    "return_opened": Text(ja="返品を受け付けました", en="return opened"),
+}
+
+
+def action_words(report: UndoReport) -> list[Text]:
+    """The report's actions in words; a line that could not be cancelled says why."""
+    words = [ACTION_WORDS[code] for code in report.actions() if code in ACTION_WORDS]
+    for code in sorted(set(report.kept.values())):
+        why = reason_text(code)
+        words.append(Text(ja=f"取り消せませんでした（{why.ja}）", en=f"could not be cancelled ({why.en})"))
+    return words

@@ -44,6 +44,24 @@ STATE_NAMES: dict[str, Text] = {
 }
 
 
+#: The open state's name for a kind whose checklist is empty: such a case asks the customer for no
+#: document, so it never reads "waiting for what you send". A lockout waits for the customer's
+#: own unlock (a mailed code); every other kind is with us.
+NOTHING_ASKED_STATE_NAMES: dict[str, Text] = {
+    "lockout": Text("お客様ご自身でのロック解除をお待ちしています", "Waiting for you to unlock it"),
+}
+NOTHING_ASKED_STATE_NAME = Text(
+    "担当者が対応中です（お客様にご用意いただくものはありません）", "We are handling it: nothing is needed from you"
+)
+
+
+def state_name(state: str, kind: str, asks_for_items: bool) -> Text:
+    """The state as the customer reads it: an open case that asks for nothing says so."""
+    if state == "awaiting_customer" and not asks_for_items:
+        return NOTHING_ASKED_STATE_NAMES.get(kind, NOTHING_ASKED_STATE_NAME)
+    return STATE_NAMES[state]
+
+
 @dataclass(frozen=True)
 class ItemText:
     label: Text
@@ -182,14 +200,14 @@ def reasons_for(decision: Decision) -> list[str]:
 
 STEPS: dict[str, Text] = {
     "opened_payment_verification": Text(
-        "ご注文のお支払い（{amount}）を確認のため保留しました。確認が終わるまで、新しいご注文と連絡先の変更はできません。"
+        "ご注文のお支払い（{amount_ja}）を確認のため保留しました。確認が終わるまで、新しいご注文と連絡先の変更はできません。"
         "サインインしてケースの確認と書類のアップロードはできます。",
-        "We held the payment of your order ({amount}) to verify it. Until it is verified you cannot place orders "
+        "We held the payment of your order ({amount_en}) to verify it. Until it is verified you cannot place orders "
         "or change contact details; you can still sign in, see this case and upload documents.",
     ),
     "joined_payment_verification": Text(
-        "別のご注文のお支払い（{amount}）も同じケースで確認します。",
-        "The payment of another order ({amount}) is verified in this same case.",
+        "別のご注文のお支払い（{amount_ja}）も同じケースで確認します。",
+        "The payment of another order ({amount_en}) is verified in this same case.",
     ),
     "opened_intrusion": Text(
         "第三者によるアクセスの可能性があるため、アカウントを保護しています。",
@@ -204,13 +222,13 @@ STEPS: dict[str, Text] = {
         "We ended {count} suspicious session(s).",
     ),
     "opened_lockout": Text(
-        "アカウントを一時的にロックしました。理由: {reason}。メールでお送りするコードと新しいパスワードで、すぐにロックを解除できます。",
-        "We locked your account for a while. Reason: {reason}. The code we mail you and a new password unlock it at once.",
+        "アカウントを一時的にロックしました。理由: {reason_ja}。メールでお送りするコードと新しいパスワードで、すぐにロックを解除できます。",
+        "We locked your account for a while. Reason: {reason_en}. The code we mail you and a new password unlock it at once.",
     ),
     "unlocked": Text("ロックが解除されました。", "Your account was unlocked."),
     "opened_not_me": Text(
-        "身に覚えのない注文のご報告を受け付けました。対応: {actions}",
-        "We received your report of an order you did not place. What we did: {actions}",
+        "身に覚えのない注文のご報告を受け付けました。対応: {actions_ja}",
+        "We received your report of an order you did not place. What we did: {actions_en}",
     ),
     "opened_callback": Text(
         "お電話のご依頼を受け付けました。担当者からお電話します。",
@@ -261,6 +279,49 @@ STEPS: dict[str, Text] = {
         "We passed your case on to the team that handles it, with everything so far.",
     ),
 }
+
+#: What orders did about an order reported as not the customer's (``OrderReportedNotMine.actions``);
+#: ``not_cancellable:<refusal>`` reads as the refusal's text.
+NOT_MINE_ACTIONS: dict[str, Text] = {
+    "cancelled": Text("ご注文をキャンセルしました", "we cancelled the order"),
+    "refunded": Text("お支払いを返金しました", "we refunded the payment"),
+    "authorisation_voided": Text("カードのお支払いを取り消しました", "we released the card payment"),
+    "return_opened": Text("発送済みの商品の返品を受け付けました", "we opened a return for what had shipped"),
+    "not_cancellable": Text(
+        "一部はすでにキャンセルできない状態でした（このケースでご案内します）",
+        "part of it could no longer be cancelled (this case says what happens to it)",
+    ),
+}
+NOTHING_DONE = Text("担当者が確認します", "a member of staff looks into it")
+
+
+def actions_text(actions: list[str], language: str) -> str:
+    """The actions in words, in ``language`` ("ja" or "en"); an unknown code reads as staff's task."""
+    words: list[str] = []
+    for action in actions:
+        text = NOT_MINE_ACTIONS.get(action.split(":", 1)[0], NOTHING_DONE)
+        if getattr(text, language) not in words:
+            words.append(getattr(text, language))
+    return ("、" if language == "ja" else ", ").join(words or [getattr(NOTHING_DONE, language)])
+
+
+#: Why auth locked an account, as auth words it (``account.locked``'s ``reason``), in both languages.
+LOCK_REASONS: dict[str, Text] = {
+    "Too many wrong sign-in codes.": Text("サインイン用のコードの入力誤りが続きました", "too many wrong sign-in codes"),
+}
+
+
+def lock_reason(reason: str) -> Text:
+    """A lock's reason in both languages; a reason not listed is shown as auth wrote it."""
+    return LOCK_REASONS.get(reason) or Text(reason or "-", reason or "-")
+
+
+def amount_text(amount: int, currency: str, language: str) -> str:
+    """An amount as a customer reads it: "100,000円", "¥100,000" (never "JPY")."""
+    if currency == "JPY":
+        return f"{amount:,}円" if language == "ja" else f"¥{amount:,}"
+    return f"{amount:,} {currency}"
+
 
 #: Subjects of the messages, per step family.
 SUBJECTS: dict[str, Text] = {

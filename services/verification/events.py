@@ -18,6 +18,7 @@ from mamori_common import contract
 from mamori_common.card_numbers import contains_card_number, mask_card_numbers
 from mamori_common.events import EventEnvelope, Subscription
 from mamori_common.problems import Problem
+from services.verification import catalogue
 from services.verification.cases import flows, service
 from services.verification.cases.models import Case
 from services.verification.context import VerificationEnv, env_of
@@ -100,7 +101,10 @@ def on_account_locked(db: Session, envelope: EventEnvelope) -> None:
             actor="auth",
             channel="event",
             now=env.clock.now(),
-            fields={"reason": event.reason},
+            fields={
+                "reason_ja": catalogue.lock_reason(event.reason).ja,
+                "reason_en": catalogue.lock_reason(event.reason).en,
+            },
         )
 
 
@@ -175,7 +179,10 @@ def on_payment_held(db: Session, envelope: EventEnvelope) -> None:
     held = _parse(contract.PaymentHeld, envelope)
     env = env_of(db)
     now = env.clock.now()
-    amount = f"{held.amount:,} {held.currency}"
+    amount = {
+        "amount_ja": catalogue.amount_text(held.amount, held.currency, "ja"),
+        "amount_en": catalogue.amount_text(held.amount, held.currency, "en"),
+    }
     case = service.open_case_of_kind(db, held.account_id, "payment_verification")
     if case is not None:
         if held.order_id not in case.order_ids:
@@ -189,7 +196,7 @@ def on_payment_held(db: Session, envelope: EventEnvelope) -> None:
                 actor="orders",
                 channel="event",
                 now=now,
-                fields={"amount": amount},
+                fields=amount,
                 details={"order_id": held.order_id, "reasons": held.reasons},
             )
         return
@@ -211,7 +218,7 @@ def on_payment_held(db: Session, envelope: EventEnvelope) -> None:
         actor="orders",
         channel="event",
         now=now,
-        fields={"amount": amount},
+        fields=amount,
         before_notice=describe,
     )
 
@@ -230,7 +237,10 @@ def on_order_reported_not_mine(db: Session, envelope: EventEnvelope) -> None:
         actor="orders",
         channel="event",
         now=env.clock.now(),
-        fields={"actions": ", ".join(report.actions) or "-"},
+        fields={
+            "actions_ja": catalogue.actions_text(report.actions, "ja"),
+            "actions_en": catalogue.actions_text(report.actions, "en"),
+        },
         before_notice=lambda opened: setattr(opened, "order_ids", [report.order_id]),
     )
 

@@ -185,5 +185,5 @@ def test_s2_orders_from_a_compromised_session_are_undone_and_the_customer_told(o
             what="the customer's notice of the clean-up",
         )
         text = body_of(told[0])
-        assert "50,000 yen) had not been charged yet" in text and "return" in text, text
+        assert "¥50,000) had not been charged yet" in text and "return" in text, text
         assert "{" not in text, "refund times rendered in the customer's zone"

@@ -5,16 +5,20 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.portal.browser import (
     PASSWORD,
     Mailbox,
+    api_sign_in,
     assert_accessible,
     device,
     register,
+    reload_until,
     save_screenshot,
     sign_in,
+    sign_in_with_mailed_code,
     submit,
 )
 from tests.support.processes import MamoriRun
@@ -68,3 +72,59 @@ def test_every_page_is_accessible_and_fits_the_window(
         outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
         assert page.evaluate("document.activeElement.className") == "skip" and outline != "none"
         save_screenshot(page, f"security-{language}")
+
+
+#: A common phone's window (issue 19: the sessions table and the phone field at 390 px).
+PHONE_WINDOW = {"width": 390, "height": 844}
+
+
+def assert_in_window(page: Any, selector: str) -> list[dict[str, float]]:
+    boxes = [page.locator(selector).nth(index).bounding_box() for index in range(page.locator(selector).count())]
+    assert boxes, f"nothing matches {selector} on {page.url}"
+    for box in boxes:
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE_WINDOW["width"], (
+            f"{selector} is cut off at {PHONE_WINDOW['width']} px: {box}"
+        )
+    return boxes
+
+
+def test_at_390_px_every_sign_out_button_and_the_phone_field_are_whole_and_usable(
+    suite: MamoriRun, playwright_browser: Any, mailbox: Mailbox
+) -> None:
+    address = register(suite, "ja", "narrow")
+    token = api_sign_in(suite, address)  # another session (the store's app): it gets a sign-out button
+    card = {"token": "tok_visa_4242", "last4": "4242", "expiry": "04/29", "holder_name": "Yuki Tanaka"}
+    placed = httpx.post(
+        f"{suite.gateway_url}/api/orders/orders",
+        timeout=30,
+        headers={"authorization": f"Bearer {token}"},
+        json={
+            "lines": [{"kind": "gift_card", "description": "Gift card", "unit_amount": 100_000, "quantity": 1}],
+            "tenders": [{"kind": "card", "amount": 100_000, "card": card}],
+        },
+    )
+    assert placed.status_code in (201, 202) and placed.json()["state"] == "held", placed.text
+    context = playwright_browser.new_context(locale="ja-JP", viewport=PHONE_WINDOW)
+    try:
+        page = context.new_page()
+        sign_in_with_mailed_code(page, suite, mailbox, address)
+
+        page.goto(f"{suite.gateway_url}/security/sessions")
+        for box in assert_in_window(page, "main table form[action='/security/sessions/revoke'] button"):
+            assert box["y"] >= 0 and box["height"] >= 30
+        assert_fits(page)
+        assert_accessible(page)
+        save_screenshot(page, "sessions-390-ja")
+
+        reload_until(page, f"{suite.gateway_url}/cases", "main ul.messages a")
+        page.locator("main ul.messages a").first.click()
+        page.wait_for_load_state()
+        [phone] = assert_in_window(page, "#f-phone")
+        font = page.evaluate("parseFloat(getComputedStyle(document.querySelector('#f-phone')).fontSize)")
+        other = page.evaluate("document.querySelector('#f-note').getBoundingClientRect().width")
+        assert phone["height"] >= 40 and font >= 16, (phone, font)
+        assert abs(phone["width"] - other) < 2, "the phone field is as wide as the other fields"
+        assert_fits(page)
+        save_screenshot(page, "case-390-ja")
+    finally:
+        context.close()

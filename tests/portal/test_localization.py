@@ -48,9 +48,11 @@ def test_a_utc_time_reads_in_the_customers_zone_with_the_zone_named() -> None:
 
 
 def test_money_is_written_from_minor_units_per_currency_and_locale() -> None:
-    assert Reader("ja", ZoneInfo("Asia/Tokyo")).money(50_000, "JPY") == "￥50,000"
+    assert Reader("ja", ZoneInfo("Asia/Tokyo")).money(50_000, "JPY") == "50,000円"
     assert Reader("en", ZoneInfo("Asia/Tokyo")).money(50_000, "JPY") == "¥50,000"
     assert Reader("en", ZoneInfo("Asia/Tokyo")).money(1_234, "USD") == "$12.34"
+    assert Reader("ja", ZoneInfo("Asia/Tokyo")).tender_amount("points", 300, "JPY") == "300ポイント"
+    assert Reader("en", ZoneInfo("Asia/Tokyo")).tender_amount("points", 1, "JPY") == "1 point"
 
 
 def test_every_text_of_the_pages_has_a_japanese_translation() -> None:

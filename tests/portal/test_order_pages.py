@@ -29,7 +29,9 @@ def test_the_order_list_and_page_show_amounts_in_yen_and_how_it_was_paid(case_po
     page = case_portal.browser.get(f"/orders/{order_id}")
 
     assert f'href="/orders/{order_id}"' in listing.text and "E-book" in listing.text and "¥1,200" in listing.text
-    assert "Points" in page.text and "¥300" in page.text and "Gift card balance" in page.text and "¥900" in page.text
+    assert (
+        "Points" in page.text and "300 points" in page.text and "Gift card balance" in page.text and "¥900" in page.text
+    )
     assert "Japan Standard Time" in page.text
 
 
@@ -44,7 +46,7 @@ def test_not_me_cancels_and_shows_the_refund_to_points_and_gift_balance_with_a_p
     page = case_portal.browser.get(reported.headers["location"])
     assert "Thank you for telling us" in page.text and "Cancelled" in page.text
     refunds = page.text.split('id="refunds-h"')[1]
-    assert re.search(r"Points: ¥300 · back in your account", refunds)
+    assert re.search(r"Points: 300 points · back in your account", refunds)
     assert re.search(r"Gift card balance: ¥900 · back in your account", refunds)
     pdf = case_portal.browser.get(f"/orders/{order_id}/confirmation.pdf")
     assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"

@@ -71,7 +71,7 @@ def test_a_held_payment_opens_a_restricting_case_and_tells_auth_and_the_customer
     [notice] = verification.notices(ALICE)
     number = contract.case_number(case_id)
     assert number in notice["subject_ja"] and number in notice["body_en"] and number in notice["body_ja"]
-    assert "100,000 JPY" in notice["body_en"]
+    assert "¥100,000" in notice["body_en"] and "100,000円" in notice["body_ja"] and "JPY" not in notice["body_en"]
     assert "{due_at}" in notice["body_en"] and "{due_at}" in notice["body_ja"]
     assert notice["due_at"] == verification.case(ALICE, case_id)["due_at"].replace("Z", "+00:00")
     assert "Card statement" in notice["body_en"] and "カードのご利用明細書" in notice["body_ja"]

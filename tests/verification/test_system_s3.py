@@ -91,7 +91,7 @@ def test_s3_held_payment_to_approval_through_the_gateway(deployment: MamoriRun) 
         [case] = wait_until(lambda: walk.call("listCases", customer).json()["items"], timeout=10, what="the case")
         number = case["number"]
         assert case["kind"] == "payment_verification" and number == contract.case_number(case["id"])
-        opened = walk.wait_for_message(customer, number, "100,000 JPY")
+        opened = walk.wait_for_message(customer, number, "¥100,000")
         assert "Still needed: Card statement" in opened["body"]
         assert "{due_at}" not in opened["body"] and "We answer by" in opened["body"]  # auth printed the time
 

@@ -22,7 +22,7 @@ from services.orders.context import context_of, parse_event
 from services.orders.intrusion.undo import UndoReport, undo_fraudulent_order
 from services.orders.ordering.models import Order, OrderState
 from services.orders.ordering.service import lock_order
-from services.orders.summaries import action_lines, order_label
+from services.orders.summaries import action_lines, action_words, order_label
 
 
 class Window(BaseModel):
@@ -101,8 +101,12 @@ def _report_to_case(db: Session, case_id: str, account_id: str, order: Order, re
         db,
         case_id,
         account_id,
-        summary_ja=f"注文 {label}: " + "、".join(report.actions()) + (f"（返金 {refund}円）" if refund else ""),
-        summary_en=f"Order {label}: " + ", ".join(report.actions()) + (f" (refund {refund} yen)" if refund else ""),
+        summary_ja=f"注文 {label}: "
+        + "、".join(words.ja for words in action_words(report))
+        + (f"（返金 {refund:,}円）" if refund else ""),
+        summary_en=f"Order {label}: "
+        + ", ".join(words.en for words in action_words(report))
+        + (f" (refund ¥{refund:,})" if refund else ""),
         details={
             "order_id": order.id,
             "actions": report.actions(),

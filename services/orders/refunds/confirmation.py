@@ -87,6 +87,74 @@ def _local(moment: datetime | None, zone: str) -> str:
     return moment.astimezone(ZoneInfo(zone)).strftime(f"%Y-%m-%d %H:%M ({zone})")
 
 
+def _amount(kind: str | None, amount: int, language: str) -> str:
+    """Yen as "1,300円" / "¥1,300"; points as points ("300ポイント" / "300 points"), never yen."""
+    if kind == "points":
+        return f"{amount:,}ポイント" if language == "ja" else f"{amount:,} point{'s' if amount != 1 else ''}"
+    return f"{amount:,}円" if language == "ja" else f"¥{amount:,}"
+
+
+def _tender_name(kind: str, language: str) -> str:
+    ja, en = TENDER_NAMES.get(kind, ("その他", "Other"))
+    return ja if language == "ja" else en
+
+
+def confirmation_lines(confirmation: RefundConfirmation, zone: str) -> list[tuple[str, str, int]]:
+    """The page's lines (Japanese, English, font size): every tender and amount in words, no code."""
+    lines = [
+        ("返金確認書", "Refund confirmation", 18),
+        (f"参照コード: {confirmation.reference_code}", f"Reference code: {confirmation.reference_code}", 11),
+        (f"注文番号: {confirmation.order_id}", f"Order: {confirmation.order_id}", 11),
+        (
+            f"注文日時: {_local(confirmation.order_placed_at, zone)}",
+            f"Ordered: {_local(confirmation.order_placed_at, zone)}",
+            11,
+        ),
+        (
+            f"注文金額: {_amount(None, confirmation.order_total, 'ja')}",
+            f"Order total: {_amount(None, confirmation.order_total, 'en')}",
+            11,
+        ),
+        (
+            f"返金合計: {_amount(None, confirmation.refunded_total, 'ja')}",
+            f"Refunded in total: {_amount(None, confirmation.refunded_total, 'en')}",
+            11,
+        ),
+        ("", "", 0),
+    ]
+    for tender in confirmation.tenders:
+        card = f" ****{tender.card_last4}" if tender.card_last4 else ""
+        lines.append(
+            (
+                f"{_tender_name(tender.tender, 'ja')}{card}: 支払 {_amount(tender.tender, tender.paid, 'ja')}"
+                f" / 返金 {_amount(tender.tender, tender.refunded, 'ja')}",
+                f"{_tender_name(tender.tender, 'en')}{card}: paid {_amount(tender.tender, tender.paid, 'en')},"
+                f" refunded {_amount(tender.tender, tender.refunded, 'en')}",
+                11,
+            )
+        )
+    lines.append(("", "", 0))
+    for refund in confirmation.refunds:
+        parts_ja = "、".join(
+            f"{_tender_name(part.tender, 'ja')} {_amount(part.tender, part.amount, 'ja')}" for part in refund.parts
+        )
+        parts_en = ", ".join(
+            f"{_tender_name(part.tender, 'en')} {_amount(part.tender, part.amount, 'en')}" for part in refund.parts
+        )
+        lines.append(
+            (
+                f"返金 {_local(refund.created_at, zone)}: {_amount(None, refund.amount, 'ja')}（{parts_ja}）",
+                f"Refund {_local(refund.created_at, zone)}: {_amount(None, refund.amount, 'en')} ({parts_en})",
+                11,
+            )
+        )
+    lines.append(("", "", 0))
+    lines.append(
+        (f"発行日時: {_local(confirmation.issued_at, zone)}", f"Issued: {_local(confirmation.issued_at, zone)}", 11)
+    )
+    return lines
+
+
 def render_pdf(confirmation: RefundConfirmation, zone: str) -> bytes:
     pdf = FPDF(format="A4")
     pdf.add_page()
@@ -97,37 +165,15 @@ def render_pdf(confirmation: RefundConfirmation, zone: str) -> bytes:
         pdf.set_font("NotoSansCJK", size=11)
     else:
         pdf.set_font("Helvetica", size=11)
-
-    def line(ja: str, en: str, size: int = 11) -> None:
+    for ja, en, size in confirmation_lines(confirmation, zone):
+        if not size:
+            pdf.ln(3)
+            continue
         pdf.set_font_size(size)
         pdf.multi_cell(0, size * 0.6, f"{ja} / {en}" if japanese else en, new_x="LMARGIN", new_y="NEXT")
-
-    line("返金確認書", "Refund confirmation", 18)
-    line(f"参照コード: {confirmation.reference_code}", f"Reference code: {confirmation.reference_code}")
-    line(f"注文番号: {confirmation.order_id}", f"Order: {confirmation.order_id}")
-    line(
-        f"注文日時: {_local(confirmation.order_placed_at, zone)}",
-        f"Ordered: {_local(confirmation.order_placed_at, zone)}",
-    )
-    line(f"注文金額: {confirmation.order_total:,}円", f"Order total: JPY {confirmation.order_total:,}")
-    line(f"返金合計: {confirmation.refunded_total:,}円", f"Refunded in total: JPY {confirmation.refunded_total:,}")
-    pdf.ln(3)
-    for tender in confirmation.tenders:
-        ja_name, en_name = TENDER_NAMES.get(tender.tender, (tender.tender, tender.tender))
-        card = f" ****{tender.card_last4}" if tender.card_last4 else ""
-        line(
-            f"{ja_name}{card}: 支払 {tender.paid:,}円 / 返金 {tender.refunded:,}円",
-            f"{en_name}{card}: paid JPY {tender.paid:,}, refunded JPY {tender.refunded:,}",
-        )
-    pdf.ln(3)
-    for refund in confirmation.refunds:
-        parts = ", ".join(f"{part.tender} {part.amount:,}" for part in refund.parts)
-        line(
-            f"返金 {_local(refund.created_at, zone)}: {refund.amount:,}円 ({parts})",
-            f"Refund {_local(refund.created_at, zone)}: JPY {refund.amount:,} ({parts})",
-        )
-    pdf.ln(3)
-    line(f"発行日時: {_local(confirmation.issued_at, zone)}", f"Issued: {_local(confirmation.issued_at, zone)}")
     if not japanese:
-        line("", "(Japanese font not installed on this server: English only.)", 9)
+        pdf.set_font_size(9)
+        pdf.multi_cell(
+            0, 9 * 0.6, "(Japanese font not installed on this server: English only.)", new_x="LMARGIN", new_y="NEXT"
+        )
     return bytes(pdf.output())

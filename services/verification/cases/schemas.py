@@ -8,8 +8,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.verification import catalogue
-from services.verification.cases import phones
+from services.verification.cases import checklist, phones
 from services.verification.cases.models import Case, ChecklistItem, TimelineEntry
+from services.verification.cases.states import ACCEPTS_CUSTOMER_INPUT
 from services.verification.documents.models import Document
 
 
@@ -77,6 +78,10 @@ class CaseSummary(BaseModel):
     opened_at: datetime
     updated_at: datetime
     due_at: datetime | None = Field(description="The promised answer time (UTC); null once decided.")
+    needs_from_customer: bool = Field(
+        description="Whether the case waits for something from the customer (a checklist item missing or "
+        "rejected). False for a kind that asks for nothing (a not-mine report, an intrusion): its page offers no upload."
+    )
 
     @classmethod
     def fields_of(cls, case: Case) -> dict[str, Any]:
@@ -86,11 +91,15 @@ class CaseSummary(BaseModel):
             "kind": case.kind,
             "kind_label": _text(catalogue.KIND_NAMES[case.kind]),
             "state": case.state,
-            "state_label": _text(catalogue.STATE_NAMES[case.state]),
+            "state_label": _text(catalogue.state_name(case.state, case.kind, bool(checklist.items_for(case.kind)))),
             "restricts_account": case.restricts_account,
             "opened_at": case.opened_at,
             "updated_at": case.updated_at,
             "due_at": case.due_at,
+            # a kind without a checklist never loads its (empty) items
+            "needs_from_customer": case.state in ACCEPTS_CUSTOMER_INPUT
+            and bool(checklist.items_for(case.kind))
+            and bool(checklist.outstanding(case.items)),
         }
 
     @classmethod
