@@ -21,7 +21,7 @@ import pytest
 
 from gateway.nginx import UPSTREAM_KEEPALIVE_SECONDS
 from infra.services import DATABASE_SERVICES
-from tests.support.postgres import fresh_databases
+from tests.support.postgres import emptied_redis, fresh_databases
 from tests.support.processes import MamoriRun, is_running
 from tests.support.replica_loss import Flows, first_replicas
 from tests.support.servers import wait_until
@@ -37,7 +37,7 @@ def two_replicas(tmp_path: Path, redis_url: str) -> Iterator[tuple[MamoriRun, di
         pytest.skip("MAMORI_TEST_POSTGRES_URL is not set")
     with fresh_databases(admin_url, [spec.name for spec in DATABASE_SERVICES]) as databases:
         env = {f"MAMORI_{name.upper()}_DATABASE_URL": url for name, url in databases.items()}
-        env["MAMORI_REDIS_URL"] = redis_url
+        env["MAMORI_REDIS_URL"] = emptied_redis(redis_url)
         env["MAMORI_RESTART_FIRST_DELAY_SECONDS"] = "3600"  # a killed replica stays down
         run = MamoriRun(tmp_path / "var", ["--replicas", "2"], env)
         try:

@@ -29,7 +29,7 @@ import pytest
 from gateway.nginx import UPSTREAM_KEEPALIVE_SECONDS
 from infra.services import DATABASE_SERVICES
 from mamori_common.problems import PROBLEM_MEDIA_TYPE
-from tests.support.postgres import fresh_databases
+from tests.support.postgres import emptied_redis, fresh_databases
 from tests.support.processes import ChildProcess, MamoriRun, is_running, uvicorn_children
 from tests.support.servers import wait_until
 from tests.test_system import STRONG_PASSWORD, demo_credentials, demo_totp_secret, operations, sign_in
@@ -123,7 +123,7 @@ def run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
                 pytest.skip("MAMORI_TEST_POSTGRES_URL and MAMORI_TEST_REDIS_URL are not set")
             databases = stack.enter_context(fresh_databases(admin_url, [spec.name for spec in DATABASE_SERVICES]))
             env |= {f"MAMORI_{name.upper()}_DATABASE_URL": url for name, url in databases.items()}
-            env["MAMORI_REDIS_URL"] = redis_url
+            env["MAMORI_REDIS_URL"] = emptied_redis(redis_url)
             args = ["--replicas", "2"]
         deployment = MamoriRun(tmp_path_factory.mktemp("revocation") / "var", args, env)
         stack.callback(deployment.close)

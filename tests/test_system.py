@@ -29,7 +29,7 @@ from infra.services import BACKEND_SERVICES, DATABASE_SERVICES
 from mamori_common.db import normalise_url
 from mamori_common.problems import PROBLEM_MEDIA_TYPE
 from services.auth.config import AuthSettings
-from tests.support.postgres import fresh_databases
+from tests.support.postgres import emptied_redis, fresh_databases
 from tests.support.processes import ChildProcess, MamoriRun, is_running
 from tests.support.servers import wait_until
 from tests.support.webauthn_authenticator import SoftwareAuthenticator
@@ -335,7 +335,7 @@ def test_postgres_redis_two_replicas_each(tmp_path: Path, postgres_admin_url: st
     names = [spec.name for spec in DATABASE_SERVICES]
     with fresh_databases(postgres_admin_url, names) as databases:
         env = {f"MAMORI_{name.upper()}_DATABASE_URL": url for name, url in databases.items()}
-        env["MAMORI_REDIS_URL"] = redis_url
+        env["MAMORI_REDIS_URL"] = emptied_redis(redis_url)
         run = MamoriRun(tmp_path / "var", ["--replicas", "2"], env)
         try:
             run.start()

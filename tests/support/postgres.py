@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
+import redis
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -33,3 +34,15 @@ def fresh_databases(admin_url: str, purposes: Sequence[str]) -> Iterator[dict[st
             for name in names.values():
                 connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def emptied_redis(redis_url: str) -> str:
+    """The test Redis database emptied, for a deployment of the production shape to start on: its
+    counters are only quotas, and one left by an earlier run (a registration quota lasts an hour)
+    would make the same suite fail when run twice within the hour."""
+    client = redis.Redis.from_url(redis_url)
+    try:
+        client.flushdb()
+    finally:
+        client.close()
+    return redis_url
