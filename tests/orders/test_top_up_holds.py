@@ -8,6 +8,7 @@ strictly above 50,000 yen and the velocity rule counted gift cards alone. Now th
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 
 import jwt
@@ -22,9 +23,9 @@ def _settled_customer(orders: OrdersHarness, session_age: timedelta) -> Customer
     """A customer whose session began ``session_age`` ago (the claim auth's tokens carry)."""
     base = orders.customer()
 
-    def mint(account_id: str, session_id: str) -> str:
+    def mint(account_id: str, session_id: str, device_id: str | None = None) -> str:
         now = orders.clock.now()
-        claims = {
+        claims: dict[str, object] = {
             "iss": ISSUER,
             "aud": AUDIENCE,
             "sub": account_id,
@@ -35,16 +36,16 @@ def _settled_customer(orders: OrdersHarness, session_age: timedelta) -> Customer
             "auth_time": int(now.timestamp()),  # signed in again just now: still the same session
             "session_started_at": int((now - session_age).timestamp()),
         }
+        if device_id:
+            claims["device_id"] = device_id  # the device auth recognised
         return jwt.encode(claims, orders.private_key, algorithm="EdDSA", headers={"kid": KID})
 
     return Customer(base.account_id, base.session_id, mint)
 
 
 def _top_up(orders: OrdersHarness, customer: Customer, amount: int, device: str | None = None) -> dict[str, object]:
-    headers = {"X-Device-ID": device} if device else {}
-    placed = orders.place(
-        customer, [line("balance_top_up", amount, "Balance top-up")], [card_tender(amount)], **headers
-    )
+    customer = dataclasses.replace(customer, device_id=device) if device else customer
+    placed = orders.place(customer, [line("balance_top_up", amount, "Balance top-up")], [card_tender(amount)])
     assert placed.status_code == 201, placed.text
     body: dict[str, object] = placed.json()
     return body
