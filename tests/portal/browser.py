@@ -230,12 +230,15 @@ def grant_in_orders(suite: MamoriRun, account_id: str, ledger: str, amount: int)
         database.dispose()
 
 
-def reload_until(page: Any, url: str, selector: str, timeout: float = 15.0) -> None:
+def reload_until(page: Any, url: str, selector: str, timeout: float = 45.0) -> None:
     """Reload ``url`` until ``selector`` shows: what arrives by event (a case, a lifted restriction)
-    shows up a moment after the step that caused it, as a customer pressing reload would see."""
+    shows up a moment after the step that caused it, as a customer pressing reload would see.
+    Fails, saying what never showed, once ``timeout`` passes (a busy machine is slow, not wrong)."""
     deadline = time.monotonic() + timeout
     while True:
         page.goto(url)
-        if page.locator(selector).count() or time.monotonic() > deadline:
+        if page.locator(selector).count():
             return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{selector!r} never showed at {url} within {timeout:g} s")
         time.sleep(0.2)
