@@ -132,7 +132,7 @@ def measure_the_pulls_at_auth(auth_pid: int, auth_url: str, seconds: float = 6.0
 
 def measure_the_delay(rounds: int) -> None:
     from tests.support.processes import MamoriRun
-    from tests.test_system import demo_credentials, operations
+    from tests.test_system import demo_credentials, demo_totp_secret, operations, sign_in
 
     with tempfile.TemporaryDirectory() as folder:
         run = MamoriRun(Path(folder) / "var")
@@ -155,8 +155,8 @@ def measure_the_delay(rounds: int) -> None:
                 assert call("register", json={"email": email, "password": PASSWORD, "name": "Sora Aoki"}).is_success
                 return email, call("login", json={"email": email, "password": PASSWORD}).json()["access_token"]
 
-            admin = call("login", json=dict(zip(("email", "password"), demo_credentials(run)["admin"], strict=True)))
-            staff = admin.json()["access_token"]
+            admin_email, admin_password = demo_credentials(run)["admin"]
+            staff = sign_in(edge, paths, admin_email, admin_password, demo_totp_secret(run, "admin"))  # staff step up
             found: dict[str, dict[str, list[float]]] = {"logout": {}, "freeze": {}}
             requests: dict[str, list[float]] = {}
             for _ in range(rounds):
