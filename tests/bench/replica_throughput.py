@@ -32,7 +32,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from infra.services import DATABASE_SERVICES
-from tests.support.postgres import fresh_databases
+from tests.support.postgres import emptied_redis, fresh_databases
 from tests.support.processes import MamoriRun
 
 PASSWORD = "quiet-harbour-lantern-58"
@@ -77,6 +77,7 @@ def load(calls: list[Callable[[], httpx.Response]], seconds: float) -> Figures:
     """(requests/s, p95 ms, failures) of every call run back to back in its own thread."""
     timings: list[float] = []
     failures = [0]
+    statuses: dict[int, int] = {}
     lock = threading.Lock()
     deadline = time.monotonic() + seconds
 
@@ -88,6 +89,8 @@ def load(calls: list[Callable[[], httpx.Response]], seconds: float) -> Figures:
             with lock:
                 timings.append(elapsed)
                 failures[0] += status != 200
+                if status != 200:
+                    statuses[status] = statuses.get(status, 0) + 1
 
     threads = [threading.Thread(target=worker, args=(call,)) for call in calls]
     for thread in threads:
@@ -95,6 +98,8 @@ def load(calls: list[Callable[[], httpx.Response]], seconds: float) -> Figures:
     for thread in threads:
         thread.join()
     ordered = sorted(timings)
+    if statuses:
+        print(f"   answers other than 200: {statuses}", flush=True)
     return len(ordered) / seconds, ordered[int(0.95 * (len(ordered) - 1))], failures[0]
 
 
@@ -104,7 +109,7 @@ def measure(replicas: int, seconds: float, concurrency: int, admin_url: str, red
         fresh_databases(admin_url, [s.name for s in DATABASE_SERVICES]) as dbs,
     ):
         env = {f"MAMORI_{name.upper()}_DATABASE_URL": url for name, url in dbs.items()}
-        env["MAMORI_REDIS_URL"] = redis_url
+        env["MAMORI_REDIS_URL"] = emptied_redis(redis_url)  # the shape before left its addresses' quotas
         run = MamoriRun(Path(folder) / "var", ["--no-demo", "--replicas", str(replicas)], env)
         try:
             run.start()
