@@ -277,7 +277,7 @@ def call(
 def _plain_text(path: Path) -> str:
     message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
     part = message.get_body(preferencelist=("plain",))
-    return str(part.get_content()) if part is not None else ""  # type: ignore[union-attr]
+    return str(part.get_content()) if part is not None else ""
 
 
 def signed_in_once(url: str, mail_dir: Path, address: str) -> None:
