@@ -279,12 +279,14 @@ http {{
     # A target that may hold a card number is refused before anything else (so nginx's error log,
     # which quotes the request line, never sees one past a 413 or a lost upstream), and its access
     # log line withholds the path.
+    # Only a run standing on its own is refused: ids are hex, and 13 digits in a row inside one are
+    # no card number (its access log line still withholds the path).
     map $request_uri $mamori_card_in_target {{
-        "~*{CARD_LIKE_TARGET}" 1;
+        "~*(?<![0-9a-z]){CARD_LIKE_TARGET}(?![0-9a-z])" 1;
         default "";
     }}
-    map $mamori_card_in_target $mamori_logged_path {{
-        1 "[withheld: digits like a card number]";
+    map $request_uri $mamori_logged_path {{
+        "~*{CARD_LIKE_TARGET}" "[withheld: digits like a card number]";
         default $uri;
     }}
     log_format mamori escape=json '{{"time":"$time_iso8601","request_id":"$mamori_request_id",'

@@ -99,6 +99,7 @@ CASES = [
         declared_length=70_000,
         expect_status=422,
     ),
+    Case("an id of hex digits with 14 decimals in a row", "GET", "/api/auth/orders/aa99895002734292bd756a128984b9e6"),
     # headers and the client address
     Case(
         "trusted proxy's headers believed",
