@@ -100,6 +100,9 @@ CASES = [
         expect_status=422,
     ),
     Case("an id of hex digits with 14 decimals in a row", "GET", "/api/auth/orders/aa99895002734292bd756a128984b9e6"),
+    Case(
+        "an id of hex digits holding a card number's digits", "GET", "/api/auth/orders/ab4556737586899855cdef01234567ab"
+    ),
     # headers and the client address
     Case(
         "trusted proxy's headers believed",
