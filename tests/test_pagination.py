@@ -37,7 +37,7 @@ LISTS = (
 
 
 class _Base(DeclarativeBase):
-    pass
+    """The metadata of the one table these tests page through."""
 
 
 class _Row(_Base):
